@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian packages Switchboard needs to build, run and test, when any is missing.
+# As root it runs apt-get; otherwise it prints the command to run.
+set -eu
+
+packages="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
+libsodium-dev libcmocka-dev python3 curl"
+
+missing=""
+for p in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "switchboard: missing packages:$missing" >&2
+    echo "run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "switchboard: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Meta endpoints: health, and who the caller is. */
+#include "api/api.h"
+#include "http/request.h"
+#include "util/mem.h"
+
+void api_meta_healthz(struct request *req)
+{
+    reply_json(req, 200, xcheck(json_pack("{s:s}", "status", "ok")));
+}
+
+void api_meta_auth_info(struct request *req)
+{
+    const struct principal *p = &req->principal;
+
+    reply_json(req, 200,
+               xcheck(json_pack("{s:s, s:s, s:O, s:b}", "authIdentifier", p->login,
+                                "principalType",
+                                p->type == PRINCIPAL_USER ? "USER" : "GLOBAL_API_KEY", "groups",
+                                p->groups, "admin", p->admin)));
+}

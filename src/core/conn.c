@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Connection definitions. A definition is a JSON object whose known fields are listed once in
+ * `known_fields` below with their check and default; every other member a client sends is kept
+ * as is, because clients do get -> modify -> set on whole objects. The server owns
+ * `creationTag`, and `id`/`label` exist only in list answers, so neither is taken from a body. */
+#include <string.h>
+
+#include "core/conn.h"
+#include "core/fields.h"
+#include "util/limits.h"
+#include "util/mem.h"
+
+static const char *const usable_by_values[] = {"ALL", "ALLOWED", NULL};
+static const char *const credentials_mode_values[] = {"GLOBAL", "PER_USER", NULL};
+static const char *const readable_by_values[] = {"NONE", "ALL", "ALLOWED", NULL};
+
+enum field_check { CHECK_NONE, CHECK_STRING, CHECK_OBJECT, CHECK_BOOL, CHECK_STRINGS, CHECK_COUNT,
+                   CHECK_USABLE_BY, CHECK_CREDENTIALS_MODE, CHECK_READABILITY };
+
+struct known_field {
+    const char *key;
+    enum field_check check;
+    const char *def; /* JSON text of the default; NULL: no default */
+};
+
+/* In the order definitions are written back. name and type are handled before. */
+static const struct known_field known_fields[] = {
+    {"description", CHECK_STRING, "\"\""},
+    {"params", CHECK_OBJECT, "{}"},
+    {"usableBy", CHECK_USABLE_BY, "\"ALL\""},
+    {"allowedGroups", CHECK_STRINGS, "[]"},
+    {"allowWrite", CHECK_BOOL, "true"},
+    {"allowManagedDatasets", CHECK_BOOL, "true"},
+    {"allowManagedFolders", CHECK_BOOL, "false"},
+    {"allowMirror", CHECK_BOOL, "false"},
+    {"maxActivities", CHECK_COUNT, "0"},
+    {"useGlobalProxy", CHECK_BOOL, "false"},
+    {"credentialsMode", CHECK_CREDENTIALS_MODE, "\"GLOBAL\""},
+    {"detailsReadability", CHECK_READABILITY, NULL},
+};
+
+#define N_KNOWN (sizeof(known_fields) / sizeof(known_fields[0]))
+
+/* Members never taken from a client body. */
+static bool is_server_owned(const char *key)
+{
+    return strcmp(key, "creationTag") == 0 || strcmp(key, "id") == 0 || strcmp(key, "label") == 0;
+}
+
+static bool is_known(const char *key)
+{
+    if (strcmp(key, "name") == 0 || strcmp(key, "type") == 0)
+        return true;
+    for (size_t i = 0; i < N_KNOWN; i++)
+        if (strcmp(known_fields[i].key, key) == 0)
+            return true;
+    return false;
+}
+
+bool conn_validate_name(const char *name, struct sb_err *err)
+{
+    size_t len = strlen(name);
+    char echo[SB_ECHO_MAX + 4];
+
+    if (len == 0)
+        return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'name' must not be empty."), false;
+    sb_err_echo(echo, sizeof(echo), name);
+    if (len > SB_NAME_MAX)
+        return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                          "Field 'name' must be at most %d characters long; '%s' has %zu.",
+                          SB_NAME_MAX, echo, len), false;
+    if (name[0] == '.')
+        return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                          "Field 'name' must not start with '.': '%s'.", echo), false;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                              "Field 'name' may only contain letters, digits, '_', '.' and '-': "
+                              "'%s' is not a valid connection name.", echo), false;
+    }
+    return true;
+}
+
+static bool check_readability(const json_t *v, struct sb_err *err)
+{
+    const char *prefix = "detailsReadability.";
+
+    if (!json_is_object(v))
+        return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                          "Field 'detailsReadability' must be a JSON object."), false;
+    return fields_enum(v, prefix, "readableBy", readable_by_values, err) &&
+           fields_string_array(v, prefix, "allowedGroups", err);
+}
+
+static bool check_field(const json_t *body, const struct known_field *f, struct sb_err *err)
+{
+    json_t *v = json_object_get(body, f->key);
+
+    switch (f->check) {
+    case CHECK_STRING: return fields_string(body, "", f->key, err);
+    case CHECK_OBJECT: return fields_object(body, "", f->key, err);
+    case CHECK_BOOL: return fields_bool(body, "", f->key, err);
+    case CHECK_STRINGS: return fields_string_array(body, "", f->key, err);
+    case CHECK_COUNT: return fields_nonneg_int(body, "", f->key, err);
+    case CHECK_USABLE_BY: return fields_enum(body, "", f->key, usable_by_values, err);
+    case CHECK_CREDENTIALS_MODE: return fields_enum(body, "", f->key, credentials_mode_values, err);
+    case CHECK_READABILITY: return !v || json_is_null(v) || check_readability(v, err);
+    case CHECK_NONE: return true;
+    }
+    return true;
+}
+
+/* The default detailsReadability merged under what the client gave. New reference. */
+static json_t *readability_with_defaults(const json_t *given)
+{
+    json_t *out = given ? fields_drop_nulls(given) : xcheck(json_object());
+
+    if (!json_object_get(out, "readableBy"))
+        json_object_set_new(out, "readableBy", json_string("NONE"));
+    if (!json_object_get(out, "allowedGroups"))
+        json_object_set_new(out, "allowedGroups", json_array());
+    return out;
+}
+
+static json_t *parse_default(const char *text)
+{
+    return xcheck(json_loads(text, JSON_DECODE_ANY, NULL));
+}
+
+static json_t *creation_tag(int64_t version, const char *who, int64_t now_ms)
+{
+    return xcheck(json_pack("{s:I, s:{s:s}, s:I}", "versionNumber", (json_int_t)version,
+                            "lastModifiedBy", "login", who, "lastModifiedOn", (json_int_t)now_ms));
+}
+
+/* Checks BODY (nulls already dropped) and builds the stored definition with NAME and TYPE.
+ * New reference in *OUT. */
+static enum sb_err_kind build_definition(const json_t *body, const char *name, const char *type,
+                                         int64_t version, const char *who, int64_t now_ms,
+                                         json_t **out, struct sb_err *err)
+{
+    json_t *def;
+    const char *key;
+    json_t *v;
+
+    for (size_t i = 0; i < N_KNOWN; i++)
+        if (!check_field(body, &known_fields[i], err))
+            return err->kind;
+
+    def = xcheck(json_object());
+    json_object_set_new(def, "name", json_string(name));
+    json_object_set_new(def, "type", json_string(type));
+    for (size_t i = 0; i < N_KNOWN; i++) {
+        const struct known_field *f = &known_fields[i];
+        json_t *given = json_object_get(body, f->key);
+        if (f->check == CHECK_READABILITY)
+            json_object_set_new(def, f->key, readability_with_defaults(given));
+        else if (given)
+            json_object_set(def, f->key, given);
+        else
+            json_object_set_new(def, f->key, parse_default(f->def));
+    }
+    json_object_foreach((json_t *)body, key, v)
+        if (!is_known(key) && !is_server_owned(key))
+            json_object_set(def, key, v);
+    json_object_set_new(def, "creationTag", creation_tag(version, who, now_ms));
+    *out = def;
+    return SB_OK;
+}
+
+enum sb_err_kind conn_prepare_create(const json_t *body, const char *who, int64_t now_ms,
+                                     json_t **out, struct sb_err *err)
+{
+    enum sb_err_kind rc;
+    json_t *clean;
+    const char *name, *type;
+
+    if (!fields_require_object(body, "connection definition", err))
+        return err->kind;
+    clean = fields_drop_nulls(body);
+    rc = SB_ERR_BAD_REQUEST;
+    if (!json_object_get(clean, "name")) {
+        sb_err_set(err, rc, "Field 'name' is required to create a connection.");
+        goto out;
+    }
+    if (!fields_string(clean, "", "name", err))
+        goto out;
+    name = json_string_value(json_object_get(clean, "name"));
+    if (!conn_validate_name(name, err))
+        goto out;
+    if (!json_object_get(clean, "type")) {
+        sb_err_set(err, rc, "Field 'type' is required to create a connection.");
+        goto out;
+    }
+    if (!fields_nonempty_string(clean, "", "type", err))
+        goto out;
+    type = json_string_value(json_object_get(clean, "type"));
+    rc = build_definition(clean, name, type, 1, who, now_ms, out, err);
+out:
+    json_decref(clean);
+    return rc == SB_OK ? SB_OK : err->kind;
+}
+
+int64_t conn_version(const json_t *def)
+{
+    json_t *tag = json_object_get(def, "creationTag");
+    return json_integer_value(json_object_get(tag, "versionNumber"));
+}
+
+enum sb_err_kind conn_prepare_update(const json_t *stored, const json_t *body,
+                                     const char *path_name, const char *who, int64_t now_ms,
+                                     json_t **out, struct sb_err *err)
+{
+    enum sb_err_kind rc = SB_ERR_BAD_REQUEST;
+    const char *stored_type = json_string_value(json_object_get(stored, "type"));
+    json_t *clean, *v, *tag;
+    char echo[SB_ECHO_MAX + 4];
+
+    if (!fields_require_object(body, "connection definition", err))
+        return err->kind;
+    clean = fields_drop_nulls(body);
+
+    if (!fields_string(clean, "", "name", err))
+        goto out;
+    v = json_object_get(clean, "name");
+    if (v && strcmp(json_string_value(v), path_name) != 0) {
+        sb_err_set(err, rc,
+                   "Field 'name' cannot change: the body names '%s' but the path names '%s'; "
+                   "connections are not renamed by PUT.",
+                   (sb_err_echo(echo, sizeof(echo), json_string_value(v)), echo), path_name);
+        goto out;
+    }
+    if (!fields_string(clean, "", "type", err))
+        goto out;
+    v = json_object_get(clean, "type");
+    if (v && strcmp(json_string_value(v), stored_type) != 0) {
+        sb_err_set(err, rc, "Field 'type' cannot change: connection '%s' is of type '%s'.",
+                   path_name, stored_type);
+        goto out;
+    }
+
+    tag = json_object_get(clean, "creationTag");
+    if (tag && !json_is_object(tag)) {
+        sb_err_set(err, rc, "Field 'creationTag' must be a JSON object.");
+        goto out;
+    }
+    v = json_object_get(tag, "versionNumber");
+    if (v && !json_is_null(v)) {
+        if (!json_is_integer(v)) {
+            sb_err_set(err, rc, "Field 'creationTag.versionNumber' must be a whole number.");
+            goto out;
+        }
+        if (json_integer_value(v) != conn_version(stored)) {
+            rc = sb_err_set(err, SB_ERR_CONFLICT,
+                            "Connection '%s' was changed since it was read: the body is based on "
+                            "version %lld but the stored version is %lld; read it again and "
+                            "reapply the change.",
+                            path_name, (long long)json_integer_value(v),
+                            (long long)conn_version(stored));
+            goto out;
+        }
+    }
+    rc = build_definition(clean, path_name, stored_type, conn_version(stored) + 1, who, now_ms,
+                          out, err);
+out:
+    json_decref(clean);
+    return rc == SB_OK ? SB_OK : err->kind;
+}
+
+bool conn_usable_by(const json_t *def, const struct principal *p)
+{
+    const char *usable = json_string_value(json_object_get(def, "usableBy"));
+
+    if (p->admin || !usable || strcmp(usable, "ALL") == 0)
+        return true;
+    return principal_in_any_group(p, json_object_get(def, "allowedGroups"));
+}
+
+json_t *conn_list_item(const json_t *def)
+{
+    json_t *item = xcheck(json_copy((json_t *)def));
+
+    json_object_set(item, "id", json_object_get(def, "name"));
+    json_object_set(item, "label", json_object_get(def, "type"));
+    return item;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Connection definitions: name rules, validation of the known fields, defaults, the whole-object
+ * update rules and the version tag (API.md §4.1, §4.3). Pure functions on jansson values. */
+#ifndef SB_CONN_H
+#define SB_CONN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/principal.h"
+
+/* Checks a connection name: 1-128 characters of [A-Za-z0-9_.-], not starting with '.'. */
+bool conn_validate_name(const char *name, struct sb_err *err);
+
+/* Builds the definition to store from a create body: checks every known field, drops null
+ * members, applies defaults, keeps unknown fields and sets creationTag to version 1 by WHO at
+ * NOW_MS. BODY is not modified. On success *OUT is a new reference (caller decrefs). */
+enum sb_err_kind conn_prepare_create(const json_t *body, const char *who, int64_t now_ms,
+                                     json_t **out, struct sb_err *err);
+
+/* Builds the definition that replaces STORED (named PATH_NAME) from a whole-definition PUT body:
+ * `name` if present must equal PATH_NAME, `type` cannot change, a creationTag.versionNumber that
+ * differs from the stored one is a conflict. The result carries the next version number.
+ * On success *OUT is a new reference (caller decrefs). */
+enum sb_err_kind conn_prepare_update(const json_t *stored, const json_t *body,
+                                     const char *path_name, const char *who, int64_t now_ms,
+                                     json_t **out, struct sb_err *err);
+
+/* creationTag.versionNumber of a stored definition (0 when missing). */
+int64_t conn_version(const json_t *def);
+
+/* "May use" (API.md §4.4): admin, usableBy ALL, or ALLOWED with a group in common. */
+bool conn_usable_by(const json_t *def, const struct principal *p);
+
+/* Returns DEF as a list item: a shallow copy with `id` (= name) and `label` (= type) added.
+ * New reference, caller decrefs. */
+json_t *conn_list_item(const json_t *def);
+
+#endif

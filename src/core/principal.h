@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The authenticated caller of a request, resolved once by the HTTP layer. */
+#ifndef SB_PRINCIPAL_H
+#define SB_PRINCIPAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+enum principal_type { PRINCIPAL_GLOBAL_KEY, PRINCIPAL_USER };
+
+struct principal {
+    enum principal_type type;
+    char id[48];     /* key id: safe to log, never the key itself */
+    char login[160]; /* who, as recorded in creationTag.lastModifiedBy.login */
+    bool admin;
+    json_t *groups;  /* array of group names; owned */
+};
+
+/* Fills P from a stored global API key record. */
+void principal_from_global_key(struct principal *p, const json_t *record);
+
+/* True when P belongs to one of GROUPS (an array of strings; anything else never matches). */
+bool principal_in_any_group(const struct principal *p, const json_t *groups);
+
+void principal_clear(struct principal *p);
+
+#endif

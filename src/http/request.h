@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What handlers see of an HTTP request, and how they answer. A request owns everything it
+ * allocates and is freed by the HTTP layer once the answer has been sent. Every handler answers
+ * exactly once, with reply_json or reply_error. */
+#ifndef SB_REQUEST_H
+#define SB_REQUEST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "core/err.h"
+#include "core/principal.h"
+#include "util/limits.h"
+
+struct MHD_Connection;
+struct route;
+
+struct request {
+    struct app *app;
+    struct MHD_Connection *conn;
+    const char *method;
+    const struct route *route; /* matched route, NULL until routing */
+    char *params[SB_ROUTE_MAX_SEGMENTS]; /* decoded path parameters, in pattern order */
+    int n_params;
+    struct principal principal; /* valid when authenticated */
+    bool authenticated;
+
+    char *body; /* request body, NUL-terminated; NULL when none */
+    size_t body_len;
+    bool body_too_large;
+    size_t discarded;
+
+    bool replied;
+    unsigned status;
+    long long started_us;
+};
+
+/* Path parameter I (0-based, in the order of the route pattern); never NULL for a matched
+ * route. Owned by the request. */
+const char *req_param(const struct request *req, int i);
+
+/* Query-string value of NAME, percent-decoded, or NULL when absent. Caller frees. */
+char *req_query(const struct request *req, const char *name);
+
+/* Parses the body as JSON. On failure answers 400 itself and returns false. On success *OUT
+ * is a new reference (caller decrefs). */
+bool req_json_body_or_reply(struct request *req, json_t **out);
+
+/* Answers STATUS with BODY as JSON. Steals the reference to BODY. */
+void reply_json(struct request *req, unsigned status, json_t *body);
+
+/* Answers with the status of ERR's kind and the DSS error body. */
+void reply_error(struct request *req, const struct sb_err *err);
+
+/* Answers with KIND and a printf-style detailed message. */
+void reply_errorf(struct request *req, enum sb_err_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* True for admins; otherwise answers 403 and returns false. */
+bool req_require_admin_or_reply(struct request *req);
+
+#endif

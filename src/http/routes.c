@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The route table and the matcher. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "http/routes.h"
+#include "util/mem.h"
+
+#define API "/dip/publicapi"
+
+static struct route routes[] = {
+    {"GET", "/healthz", api_meta_healthz, ROUTE_PUBLIC},
+
+    {"GET", API "/auth/info", api_meta_auth_info, ROUTE_AUTH},
+
+    {"GET", API "/admin/connections", api_connections_list, ROUTE_ADMIN},
+    {"POST", API "/admin/connections", api_connections_create, ROUTE_ADMIN},
+    {"GET", API "/admin/connections/{name}", api_connections_get, ROUTE_ADMIN},
+    {"PUT", API "/admin/connections/{name}", api_connections_update, ROUTE_ADMIN},
+    {"DELETE", API "/admin/connections/{name}", api_connections_delete, ROUTE_ADMIN},
+    {"GET", API "/connections/get-names", api_connections_names, ROUTE_AUTH},
+
+    {"GET", API "/admin/global-api-keys", api_keys_global_list, ROUTE_ADMIN},
+    {"POST", API "/admin/global-api-keys", api_keys_global_create, ROUTE_ADMIN},
+    {"GET", API "/admin/global-api-keys/{id}", api_keys_global_get, ROUTE_ADMIN},
+    {"PUT", API "/admin/global-api-keys/{id}", api_keys_global_update, ROUTE_ADMIN},
+    {"DELETE", API "/admin/global-api-keys/{id}", api_keys_global_delete, ROUTE_ADMIN},
+    {"GET", API "/admin/globalAPIKeys/{key}", api_keys_global_by_secret, ROUTE_ADMIN},
+};
+
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The patterns split into segments, by routes_init. A segment points into its pattern and ends
+ * at the next '/' or NUL; literal_mask has one bit per literal segment, the first segment in
+ * the highest bit, so that comparing masks prefers literals that come first. */
+static struct route_shape {
+    const char *segs[SB_ROUTE_MAX_SEGMENTS];
+    int n_segs;
+    unsigned literal_mask;
+} shapes[N_ROUTES];
+
+void routes_init(void)
+{
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        const char *p = routes[i].pattern;
+        struct route_shape *r = &shapes[i];
+        r->n_segs = 0;
+        r->literal_mask = 0;
+        while (*p == '/') {
+            const char *start = ++p;
+            while (*p && *p != '/')
+                p++;
+            if (p == start)
+                break;
+            r->segs[r->n_segs] = start;
+            if (*start != '{')
+                r->literal_mask |= 1u << (SB_ROUTE_MAX_SEGMENTS - 1 - r->n_segs);
+            r->n_segs++;
+        }
+    }
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *routes_percent_decode(const char *in, size_t len, bool plus_is_space, size_t *out_len)
+{
+    char *out = xmalloc(len + 1);
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (in[i] == '%') {
+            if (i + 2 >= len || hexval(in[i + 1]) < 0 || hexval(in[i + 2]) < 0) {
+                free(out);
+                return NULL;
+            }
+            out[n++] = (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+            i += 2;
+        } else if (in[i] == '+' && plus_is_space) {
+            out[n++] = ' ';
+        } else {
+            out[n++] = in[i];
+        }
+    }
+    out[n] = '\0';
+    *out_len = n;
+    return out;
+}
+
+static size_t seg_len(const char *seg)
+{
+    const char *end = strchr(seg, '/');
+    return end ? (size_t)(end - seg) : strlen(seg);
+}
+
+enum route_result routes_match(const char *method, const char *path, const struct route **out,
+                               char **params, int *n_params, char *allow, size_t allow_size,
+                               struct sb_err *err)
+{
+    char *segs[SB_ROUTE_MAX_SEGMENTS];
+    int n = 0;
+    const char *p = path;
+    enum route_result result = ROUTE_NOT_FOUND;
+    int best = -1;
+    const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
+
+    /* split and decode; a trailing slash is ignored, an empty inner segment matches nothing */
+    while (*p == '/') {
+        const char *start = ++p;
+        while (*p && *p != '/')
+            p++;
+        if (p == start && *p == '\0')
+            break;
+        if (n == SB_ROUTE_MAX_SEGMENTS) {
+            result = ROUTE_NOT_FOUND;
+            goto out;
+        }
+        size_t len;
+        segs[n] = routes_percent_decode(start, (size_t)(p - start), false, &len);
+        if (!segs[n]) {
+            sb_err_set(err, SB_ERR_BAD_REQUEST, "The request path has a malformed %%-escape.");
+            result = ROUTE_BAD_PATH;
+            goto out;
+        }
+        n++;
+        if (strlen(segs[n - 1]) != len) {
+            sb_err_set(err, SB_ERR_BAD_REQUEST, "The request path must not contain a NUL byte.");
+            result = ROUTE_BAD_PATH;
+            goto out;
+        }
+    }
+    if (*p != '\0')
+        goto out; /* a path that does not start with '/' */
+
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        const struct route_shape *r = &shapes[i];
+        bool ok = r->n_segs == n;
+        for (int s = 0; ok && s < n; s++) {
+            if (r->segs[s][0] == '{')
+                ok = segs[s][0] != '\0';
+            else
+                ok = strlen(segs[s]) == seg_len(r->segs[s]) &&
+                     strncmp(segs[s], r->segs[s], seg_len(r->segs[s])) == 0;
+        }
+        if (ok && (best < 0 || r->literal_mask > shapes[best].literal_mask))
+            best = (int)i;
+    }
+    if (best < 0)
+        goto out;
+
+    /* the best pattern is found; now its method */
+    allow[0] = '\0';
+    result = ROUTE_WRONG_METHOD;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        const struct route *r = &routes[i];
+        if (strcmp(r->pattern, routes[best].pattern) != 0)
+            continue;
+        if (strcmp(r->method, want) == 0) {
+            *out = r;
+            result = ROUTE_FOUND;
+            break;
+        }
+        if (allow[0])
+            strncat(allow, ", ", allow_size - strlen(allow) - 1);
+        strncat(allow, r->method, allow_size - strlen(allow) - 1);
+    }
+    if (result == ROUTE_FOUND) {
+        *n_params = 0;
+        for (int s = 0; s < n; s++)
+            if (shapes[best].segs[s][0] == '{') {
+                params[(*n_params)++] = segs[s];
+                segs[s] = NULL;
+            }
+    }
+out:
+    for (int s = 0; s < n; s++)
+        free(segs[s]);
+    return result;
+}

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libmicrohttpd glue. A request lives in a `struct request` created on the first callback and
+ * freed in the completion callback, after its log line is written. Bodies are collected up to
+ * the configured limit: a Content-Length over it is answered 413 at once, without reading the
+ * body; a chunked body that grows over it is discarded and answered 413 at its end. Routing,
+ * authentication and the handler run once the whole body is in.
+ *
+ * Paths reach the handler raw (the unescape callback below is a no-op) so that each segment is
+ * percent-decoded on its own: "%2F" inside a name never becomes a path separator. */
+#include <microhttpd.h>
+#include <netdb.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/apikeys.h"
+#include "http/request.h"
+#include "http/routes.h"
+#include "http/server.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct app *app;
+    atomic_int active;  /* requests between first callback and completion */
+    atomic_bool stopping;
+};
+
+/* ---- error kinds to HTTP ---- */
+
+static const struct {
+    unsigned status;
+    const char *type;
+    const char *title;
+} kinds[] = {
+    [SB_OK] = {200, "", ""},
+    [SB_ERR_BAD_REQUEST] = {400, "BadRequest", "Bad request"},
+    [SB_ERR_UNAUTHORIZED] = {401, "Unauthorized", "Authentication required"},
+    [SB_ERR_FORBIDDEN] = {403, "Forbidden", "Forbidden"},
+    [SB_ERR_NOT_FOUND] = {404, "NotFound", "Not found"},
+    [SB_ERR_METHOD_NOT_ALLOWED] = {405, "MethodNotAllowed", "Method not allowed"},
+    [SB_ERR_CONFLICT] = {409, "Conflict", "Conflict"},
+    [SB_ERR_TOO_LARGE] = {413, "PayloadTooLarge", "Payload too large"},
+    [SB_ERR_INTERNAL] = {500, "InternalError", "Internal error"},
+    [SB_ERR_UNAVAILABLE] = {503, "ServiceUnavailable", "Service unavailable"},
+};
+
+/* ---- answering ---- */
+
+static void reply_raw(struct request *req, unsigned status, char *text, const char *allow)
+{
+    struct MHD_Response *resp;
+
+    if (req->replied) {
+        free(text);
+        return;
+    }
+    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Basic realm=\"switchboard\"");
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (MHD_queue_response(req->conn, status, resp) == MHD_YES) {
+        req->replied = true;
+        req->status = status;
+    }
+    MHD_destroy_response(resp);
+}
+
+void reply_json(struct request *req, unsigned status, json_t *body)
+{
+    char *text = xcheck(json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY));
+    json_decref(body);
+    reply_raw(req, status, text, NULL);
+}
+
+static void reply_error_allow(struct request *req, const struct sb_err *err, const char *allow)
+{
+    enum sb_err_kind kind = err->kind > SB_OK && err->kind <= SB_ERR_UNAVAILABLE
+                                ? err->kind : SB_ERR_INTERNAL;
+    json_t *body = json_pack("{s:s, s:s, s:s}", "errorType", kinds[kind].type, "message",
+                             kinds[kind].title, "detailedMessage", err->msg);
+    /* a message is ASCII or came from valid UTF-8; json_pack fails only on invalid UTF-8 */
+    if (!body)
+        body = xcheck(json_pack("{s:s, s:s, s:s}", "errorType", kinds[kind].type, "message",
+                                kinds[kind].title, "detailedMessage", kinds[kind].title));
+    char *text = xcheck(json_dumps(body, JSON_COMPACT));
+    json_decref(body);
+    reply_raw(req, kinds[kind].status, text, allow);
+}
+
+void reply_error(struct request *req, const struct sb_err *err)
+{
+    reply_error_allow(req, err, NULL);
+}
+
+void reply_errorf(struct request *req, enum sb_err_kind kind, const char *fmt, ...)
+{
+    struct sb_err err;
+    va_list ap;
+
+    err.kind = kind;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+    va_end(ap);
+    reply_error(req, &err);
+}
+
+bool req_require_admin_or_reply(struct request *req)
+{
+    if (req->principal.admin)
+        return true;
+    reply_errorf(req, SB_ERR_FORBIDDEN, "This operation requires administrator rights; "
+                                        "the API key used does not have them.");
+    return false;
+}
+
+/* ---- request accessors ---- */
+
+const char *req_param(const struct request *req, int i)
+{
+    return i < req->n_params ? req->params[i] : "";
+}
+
+char *req_query(const struct request *req, const char *name)
+{
+    const char *raw = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    size_t len;
+    char *value;
+
+    if (!raw)
+        return NULL;
+    value = routes_percent_decode(raw, strlen(raw), true, &len);
+    if (value && strlen(value) != len) {
+        free(value);
+        value = NULL;
+    }
+    return value;
+}
+
+bool req_json_body_or_reply(struct request *req, json_t **out)
+{
+    json_error_t jerr;
+
+    if (!req->body || req->body_len == 0) {
+        reply_errorf(req, SB_ERR_BAD_REQUEST, "This request needs a JSON body; none was sent.");
+        return false;
+    }
+    *out = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*out) {
+        char text[sizeof(jerr.text)];
+        sb_err_echo(text, sizeof(text), jerr.text);
+        reply_errorf(req, SB_ERR_BAD_REQUEST,
+                     "The request body is not valid JSON: %s (line %d, column %d).", text,
+                     jerr.line, jerr.column);
+        return false;
+    }
+    return true;
+}
+
+/* ---- authentication ---- */
+
+/* Extracts the API key from the Authorization header into KEY (caller frees). */
+static enum sb_err_kind auth_header_key(const char *header, char **key, struct sb_err *err)
+{
+    *key = NULL;
+    if (!header)
+        return sb_err_set(err, SB_ERR_UNAUTHORIZED,
+                          "This endpoint needs an API key: send it as the user name of HTTP Basic "
+                          "authentication or as a Bearer token.");
+    if (strncasecmp(header, "Bearer ", 7) == 0) {
+        const char *p = header + 7;
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            return sb_err_set(err, SB_ERR_UNAUTHORIZED, "The Bearer token is empty.");
+        *key = xstrdup(p);
+        return SB_OK;
+    }
+    if (strncasecmp(header, "Basic ", 6) == 0) {
+        const char *p = header + 6;
+        size_t in_len, bin_len;
+        char *bin, *colon;
+        while (*p == ' ')
+            p++;
+        in_len = strlen(p);
+        bin = xmalloc(in_len + 1);
+        if (sodium_base642bin((unsigned char *)bin, in_len, p, in_len, NULL, &bin_len, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            memchr(bin, '\0', bin_len)) {
+            free(bin);
+            return sb_err_set(err, SB_ERR_UNAUTHORIZED,
+                              "The Basic authorization header is not valid base64.");
+        }
+        bin[bin_len] = '\0';
+        colon = strchr(bin, ':');
+        if (colon)
+            *colon = '\0';
+        /* the key is the user name; tools that put it in the password are accepted too */
+        if (bin[0] == '\0' && colon && colon[1] != '\0')
+            memmove(bin, colon + 1, strlen(colon + 1) + 1);
+        if (bin[0] == '\0') {
+            sodium_memzero(bin, bin_len);
+            free(bin);
+            return sb_err_set(err, SB_ERR_UNAUTHORIZED, "The Basic authorization header "
+                                                        "carries no API key.");
+        }
+        *key = bin;
+        return SB_OK;
+    }
+    return sb_err_set(err, SB_ERR_UNAUTHORIZED,
+                      "The Authorization header must use the Basic or Bearer scheme.");
+}
+
+static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
+{
+    const char *header =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    uint8_t hash[APIKEY_HASH_BYTES];
+    enum store_key_kind kind;
+    json_t *rec;
+    char *key;
+
+    if (auth_header_key(header, &key, err) != SB_OK)
+        return err->kind;
+    apikey_hash(req->app->apikey_hash_key, key, hash);
+    sodium_memzero(key, strlen(key));
+    free(key);
+    if (store_key_by_hash(req->app->store, hash, &rec, &kind, err) != SB_OK) {
+        if (err->kind == SB_ERR_NOT_FOUND)
+            return sb_err_set(err, SB_ERR_UNAUTHORIZED,
+                              "The API key is not valid: it is unknown or was deleted.");
+        return err->kind;
+    }
+    principal_from_global_key(&req->principal, rec);
+    req->authenticated = true;
+    json_decref(rec);
+    return SB_OK;
+}
+
+/* ---- lifecycle ---- */
+
+static void request_free(struct request *req)
+{
+    for (int i = 0; i < req->n_params; i++)
+        free(req->params[i]);
+    if (req->authenticated)
+        principal_clear(&req->principal);
+    free(req->body);
+    free(req);
+}
+
+static void dispatch(struct http_server *srv, struct request *req, const char *url)
+{
+    struct sb_err err;
+    char allow[64];
+    const struct route *route = NULL;
+
+    sb_err_clear(&err);
+    if (req->body_too_large) {
+        reply_errorf(req, SB_ERR_TOO_LARGE, "The request body is larger than the limit of %lld "
+                     "bytes (setting max-body-size).", srv->app->cfg->max_body_size);
+        return;
+    }
+    if (atomic_load(&srv->stopping)) {
+        reply_errorf(req, SB_ERR_UNAVAILABLE, "The server is shutting down.");
+        return;
+    }
+    switch (routes_match(req->method, url, &route, req->params, &req->n_params, allow,
+                         sizeof(allow), &err)) {
+    case ROUTE_FOUND:
+        break;
+    case ROUTE_NOT_FOUND:
+        reply_errorf(req, SB_ERR_NOT_FOUND, "There is no endpoint at this path.");
+        return;
+    case ROUTE_WRONG_METHOD:
+        sb_err_set(&err, SB_ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed here; use %s.",
+                   req->method, allow);
+        reply_error_allow(req, &err, allow);
+        return;
+    case ROUTE_BAD_PATH:
+        reply_error(req, &err);
+        return;
+    }
+    req->route = route;
+    if (route->access != ROUTE_PUBLIC) {
+        if (authenticate(req, &err) != SB_OK) {
+            reply_error(req, &err);
+            return;
+        }
+        if (route->access == ROUTE_ADMIN && !req_require_admin_or_reply(req))
+            return;
+    }
+    route->handler(req);
+    if (!req->replied) {
+        log_error("handler for %s %s returned without answering", route->method, route->pattern);
+        reply_errorf(req, SB_ERR_INTERNAL, "The server failed to answer this request.");
+    }
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    struct http_server *srv = cls;
+    struct request *req = *con_cls;
+    size_t limit = (size_t)srv->app->cfg->max_body_size;
+    (void)version;
+
+    if (!req) {
+        const char *cl;
+        req = xcalloc(1, sizeof(*req));
+        req->app = srv->app;
+        req->conn = conn;
+        req->method = method;
+        req->started_us = clock_mono_us();
+        *con_cls = req;
+        atomic_fetch_add(&srv->active, 1);
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > limit) {
+            req->body_too_large = true;
+            dispatch(srv, req, url); /* answers 413 before the body is read */
+            return req->replied ? MHD_YES : MHD_NO;
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->body_too_large || req->body_len + n > limit) {
+            if (!req->body_too_large) {
+                req->body_too_large = true;
+                free(req->body);
+                req->body = NULL;
+                req->body_len = 0;
+            }
+            req->discarded += n;
+            /* a client that keeps sending far past the limit is cut off */
+            return req->discarded > 16 * limit ? MHD_NO : MHD_YES;
+        }
+        req->body = xrealloc(req->body, req->body_len + n + 1);
+        memcpy(req->body + req->body_len, upload_data, n);
+        req->body_len += n;
+        req->body[req->body_len] = '\0';
+        return MHD_YES;
+    }
+
+    if (req->replied)
+        return MHD_YES;
+    dispatch(srv, req, url);
+    return req->replied ? MHD_YES : MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *srv = cls;
+    struct request *req = *con_cls;
+    (void)conn;
+
+    if (!req)
+        return;
+    log_info("%s %s %u %.2fms %s%s", req->method, req->route ? req->route->pattern : "-",
+             req->status, (double)(clock_mono_us() - req->started_us) / 1000.0,
+             req->authenticated ? req->principal.id : "-",
+             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    request_free(req);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->active, 1);
+}
+
+/* Paths and query values stay raw; src/http/routes.c decodes them piece by piece. */
+static size_t no_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return strlen(s);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+    (void)cls;
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_warn("http: %s", line);
+}
+
+/* Resolves "ADDR:PORT" or "[ADDR]:PORT" into ADDR. */
+static enum sb_err_kind parse_listen(const char *listen, struct sockaddr_storage *addr,
+                                     socklen_t *addr_len, struct sb_err *err)
+{
+    char host[256];
+    const char *port;
+    struct addrinfo hints = {0}, *res;
+    int rc;
+
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof(host))
+            goto bad;
+        snprintf(host, sizeof(host), "%.*s", (int)(end - listen - 1), listen + 1);
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= sizeof(host))
+            goto bad;
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+        port = colon + 1;
+    }
+    if (!*host || !*port)
+        goto bad;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0)
+        return sb_err_set(err, SB_ERR_BAD_REQUEST, "Cannot listen on '%s': %s.", listen,
+                          gai_strerror(rc));
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    *addr_len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return SB_OK;
+bad:
+    return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                      "Setting listen must be ADDR:PORT or [IPv6]:PORT, not '%s'.", listen);
+}
+
+struct http_server *http_server_start(struct app *app, struct sb_err *err)
+{
+    struct http_server *srv;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+                     MHD_ALLOW_SUSPEND_RESUME;
+    long threads = app->cfg->threads;
+    const union MHD_DaemonInfo *info;
+
+    if (parse_listen(app->cfg->listen, &addr, &addr_len, err) != SB_OK)
+        return NULL;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (threads <= 0)
+        threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 2;
+
+    routes_init();
+    srv = xcalloc(1, sizeof(*srv));
+    srv->app = app;
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg->connection_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections_per_ip,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_END);
+    if (!srv->daemon) {
+        free(srv);
+        sb_err_set(err, SB_ERR_UNAVAILABLE,
+                   "Cannot listen on %s: the address is in use or not available here.",
+                   app->cfg->listen);
+        return NULL;
+    }
+    info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    log_info("listening on %s (port %u, %ld threads)", app->cfg->listen,
+             info ? (unsigned)info->port : 0u, threads);
+    return srv;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+    MHD_socket fd;
+    long long deadline;
+
+    atomic_store(&srv->stopping, true);
+    fd = MHD_quiesce_daemon(srv->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    deadline = clock_mono_us() + srv->app->cfg->shutdown_grace * 1000000LL;
+    while (atomic_load(&srv->active) > 0 && clock_mono_us() < deadline)
+        usleep(10 * 1000);
+    if (atomic_load(&srv->active) > 0)
+        log_warn("shutdown: %d requests still running after the grace period",
+                 atomic_load(&srv->active));
+    MHD_stop_daemon(srv->daemon);
+    free(srv);
+}

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The switchboard binary: `serve` runs the server; `admin` holds offline maintenance commands
+ * that open the data directory directly. Start-up order matters and is spelled out in
+ * serve_main: settings, data directory, store, master key check, bootstrap key, listener. */
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "core/apikeys.h"
+#include "core/masterkey.h"
+#include "http/server.h"
+#include "settings.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#ifndef SB_VERSION
+#define SB_VERSION "0.1.0"
+#endif
+
+#define EXIT_USAGE 2
+
+static void print_usage(FILE *out)
+{
+    fputs("Switchboard " SB_VERSION " - a connections server speaking the Dataiku DSS public API\n"
+          "\n"
+          "usage:\n"
+          "  switchboard serve [settings]             run the server\n"
+          "  switchboard admin create-key [settings]  mint a new admin API key offline\n"
+          "  switchboard settings --markdown          print the settings as a markdown table\n"
+          "  switchboard --help | --version\n"
+          "\n"
+          "settings (flag, environment variable, default):\n",
+          out);
+    settings_print_help(out);
+}
+
+/* Creates DIR and its parents (mode 0700 for the ones created). */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    size_t len = strlen(dir);
+
+    if (len == 0 || len >= sizeof(path))
+        return -1;
+    memcpy(path, dir, len + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void join_path(char *out, size_t size, const char *dir, const char *file)
+{
+    snprintf(out, size, "%s/%s", dir, file);
+}
+
+/* Opens the store in CFG->data_dir and loads the master key, checking it against the store's
+ * key check value (and recording one for a new store). Derives the API-key hash key into APP. */
+static int open_data_dir(const struct config *cfg, struct app *app)
+{
+    char db_path[4096], key_path[4096], check[65];
+    uint8_t master[MASTERKEY_BYTES];
+    char *stored_check = NULL;
+    struct sb_err err;
+    bool created, was_set;
+
+    if (make_dirs(cfg->data_dir) != 0) {
+        log_error("cannot create the data directory '%s': %s", cfg->data_dir, strerror(errno));
+        return -1;
+    }
+    join_path(db_path, sizeof(db_path), cfg->data_dir, "switchboard.db");
+    join_path(key_path, sizeof(key_path), cfg->data_dir, "secret.key");
+    app->store = store_open(db_path, &err);
+    if (!app->store) {
+        log_error("cannot open the store: %s", err.msg);
+        return -1;
+    }
+    if (store_meta_get(app->store, "key_check", &stored_check, &err) != SB_OK)
+        goto fail;
+    if (masterkey_load(key_path, stored_check == NULL, master, &created, &err) != SB_OK) {
+        if (stored_check)
+            log_error("refusing to start: the store was written with a master key, and %s "
+                      "(restore the original secret.key)", err.msg);
+        else
+            log_error("%s", err.msg);
+        goto fail_quiet;
+    }
+    if (created)
+        log_info("created a new master key in %s", key_path);
+    masterkey_check_value(master, check);
+    if (stored_check && strcmp(stored_check, check) != 0) {
+        log_error("refusing to start: %s is not the master key this store was written with "
+                  "(restore the original secret.key)", key_path);
+        goto fail_quiet;
+    }
+    if (!stored_check && store_meta_init(app->store, "key_check", check, &was_set, &err) != SB_OK)
+        goto fail;
+    masterkey_derive(master, MASTERKEY_APIKEY_HASH, app->apikey_hash_key);
+    sodium_memzero(master, sizeof(master));
+    free(stored_check);
+    return 0;
+fail:
+    log_error("cannot open the store: %s", err.msg);
+fail_quiet:
+    sodium_memzero(master, sizeof(master));
+    free(stored_check);
+    store_close(app->store);
+    app->store = NULL;
+    return -1;
+}
+
+/* On the first start of a store, creates the bootstrap admin key: SWITCHBOARD_ADMIN_KEY when set,
+ * otherwise a new random key that is printed once. Either way it is written to admin.key. */
+static int bootstrap_admin_key(const struct config *cfg, struct app *app)
+{
+    const char *given = getenv("SWITCHBOARD_ADMIN_KEY");
+    char generated[SB_API_KEY_RANDOM_CHARS + 1], id[APIKEY_ID_CHARS + 1], path[4096];
+    uint8_t hash[APIKEY_HASH_BYTES];
+    const char *key = given && *given ? given : generated;
+    char *done_before = NULL;
+    struct sb_err err;
+    json_t *rec;
+    bool done;
+
+    if (store_meta_get(app->store, "bootstrap_admin_key", &done_before, &err) != SB_OK) {
+        log_error("cannot read the store: %s", err.msg);
+        return -1;
+    }
+    if (done_before) {
+        free(done_before);
+        return 0;
+    }
+    if (key == given && apikey_check_supplied(given, &err) != SB_OK) {
+        log_error("SWITCHBOARD_ADMIN_KEY is not usable: %s", err.msg);
+        return -1;
+    }
+    if (key == generated)
+        apikey_generate(generated);
+
+    join_path(path, sizeof(path), cfg->data_dir, "admin.key");
+    /* the file first: a crash after it but before the commit leaves a key that the next first
+     * start replaces; the other order could leave an admin key that nobody knows */
+    char line[SB_API_KEY_MAX_CHARS + 2];
+    int n = snprintf(line, sizeof(line), "%s\n", key);
+    if (masterkey_write_private_file(path, line, (size_t)n, &err) != SB_OK) {
+        sodium_memzero(line, sizeof(line));
+        log_error("%s", err.msg);
+        return -1;
+    }
+    sodium_memzero(line, sizeof(line));
+
+    apikey_new_id(id);
+    apikey_hash(app->apikey_hash_key, key, hash);
+    rec = xcheck(json_pack("{s:s, s:s, s:s, s:{s:b}, s:[], s:I, s:s}", "id", id, "label",
+                           "bootstrap admin key", "description",
+                           "created at the first start of this store", "globalPermissions",
+                           "admin", 1, "groups", "createdOn", (json_int_t)clock_epoch_ms(),
+                           "createdBy", "switchboard"));
+    if (store_key_bootstrap(app->store, hash, rec, &done, &err) != SB_OK) {
+        json_decref(rec);
+        log_error("cannot create the admin key: %s", err.msg);
+        return -1;
+    }
+    json_decref(rec);
+    if (done && key == generated) {
+        printf("Admin API key (shown once; also saved in %s):\n%s\n", path, key);
+        fflush(stdout);
+    } else if (done) {
+        log_info("admin API key taken from SWITCHBOARD_ADMIN_KEY (also saved in %s)", path);
+    }
+    sodium_memzero(generated, sizeof(generated));
+    return 0;
+}
+
+static int serve_main(int argc, char **argv)
+{
+    struct config cfg;
+    struct app app = {0};
+    struct http_server *srv;
+    struct sb_err err;
+    sigset_t stop_signals;
+    int sig = 0, rc = 1;
+
+    if (settings_load(&cfg, argc, argv) != 0) {
+        settings_free(&cfg);
+        return EXIT_USAGE;
+    }
+    log_threshold = (enum log_level)log_level_parse(cfg.log_level);
+    app.cfg = &cfg;
+
+    /* block the stop signals in every thread; the main thread waits for them below */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (open_data_dir(&cfg, &app) != 0)
+        goto out;
+    if (bootstrap_admin_key(&cfg, &app) != 0)
+        goto out;
+    srv = http_server_start(&app, &err);
+    if (!srv) {
+        log_error("%s", err.msg);
+        goto out;
+    }
+    sigwait(&stop_signals, &sig);
+    log_info("received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_stop(srv);
+    rc = 0;
+out:
+    store_close(app.store);
+    sodium_memzero(app.apikey_hash_key, sizeof(app.apikey_hash_key));
+    settings_free(&cfg);
+    if (rc == 0)
+        log_info("stopped");
+    return rc;
+}
+
+static int admin_create_key_main(int argc, char **argv)
+{
+    struct config cfg;
+    struct app app = {0};
+    struct sb_err err;
+    char key[SB_API_KEY_RANDOM_CHARS + 1], id[APIKEY_ID_CHARS + 1];
+    uint8_t hash[APIKEY_HASH_BYTES];
+    json_t *rec;
+    int rc = 1;
+
+    if (settings_load(&cfg, argc, argv) != 0) {
+        settings_free(&cfg);
+        return EXIT_USAGE;
+    }
+    log_threshold = LOG_WARN;
+    if (open_data_dir(&cfg, &app) != 0)
+        goto out;
+    apikey_generate(key);
+    apikey_new_id(id);
+    apikey_hash(app.apikey_hash_key, key, hash);
+    rec = xcheck(json_pack("{s:s, s:s, s:s, s:{s:b}, s:[], s:I, s:s}", "id", id, "label",
+                           "recovery admin key", "description",
+                           "minted offline by 'switchboard admin create-key'",
+                           "globalPermissions", "admin", 1, "groups", "createdOn",
+                           (json_int_t)clock_epoch_ms(), "createdBy", "switchboard-admin"));
+    if (store_key_insert(app.store, STORE_KEY_GLOBAL, hash, rec, &err) != SB_OK) {
+        log_error("cannot create the key: %s", err.msg);
+    } else {
+        printf("%s\n", key);
+        rc = 0;
+    }
+    json_decref(rec);
+    sodium_memzero(key, sizeof(key));
+out:
+    store_close(app.store);
+    settings_free(&cfg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0) {
+        fputs("switchboard: cannot initialise libsodium\n", stderr);
+        return 1;
+    }
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        puts("switchboard " SB_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return serve_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "admin") == 0 && argc >= 3 && strcmp(argv[2], "create-key") == 0)
+        return admin_create_key_main(argc - 3, argv + 3);
+    if (strcmp(argv[1], "settings") == 0 && argc == 3 && strcmp(argv[2], "--markdown") == 0) {
+        settings_print_markdown(stdout);
+        return 0;
+    }
+    fprintf(stderr, "switchboard: unknown command '%s'\nhint: run 'switchboard --help'\n",
+            argv[1]);
+    return EXIT_USAGE;
+}

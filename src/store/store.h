@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The store: everything Switchboard keeps, behind one interface that handlers use without
+ * knowing the engine. Every function is one transaction: it either happens entirely and durably
+ * before it returns SB_OK, or not at all. Functions may be called from any thread; the
+ * implementation keeps one engine handle per thread. Definitions and records travel as jansson
+ * objects; the store does not interpret them beyond the columns it indexes.
+ *
+ * Errors: SB_ERR_NOT_FOUND and SB_ERR_CONFLICT as documented per function; SB_ERR_UNAVAILABLE
+ * when the store cannot be reached or written durably right now (busy, disk full, I/O error);
+ * SB_ERR_INTERNAL otherwise. Messages never include stored values. */
+#ifndef SB_STORE_H
+#define SB_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct store;
+
+/* Opens the store at LOCATION (for SQLite: a file path), creating it and applying forward
+ * schema migrations when needed. Caller closes with store_close. */
+struct store *store_open(const char *location, struct sb_err *err);
+
+/* Closes every per-thread handle. No other thread may use ST during or after this call. */
+void store_close(struct store *st);
+
+/* --- meta: small named values (schema facts, key check value, bootstrap state) --- */
+
+/* *OUT is a malloc'd string (caller frees), or NULL when NAME is not set. */
+enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out,
+                                struct sb_err *err);
+
+/* Sets NAME to VALUE only when NAME is not set yet; *WAS_SET tells whether it was set before
+ * (and then nothing changed). */
+enum sb_err_kind store_meta_init(struct store *st, const char *name, const char *value,
+                                 bool *was_set, struct sb_err *err);
+
+/* --- connections --- */
+
+/* *OUT: new object, name -> definition, in name order. */
+enum sb_err_kind store_conn_list(struct store *st, json_t **out, struct sb_err *err);
+
+/* *OUT: new reference to the definition; SB_ERR_NOT_FOUND when NAME does not exist. */
+enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out,
+                                struct sb_err *err);
+
+/* Inserts DEF under NAME (its creationTag.versionNumber is its version); SB_ERR_CONFLICT when
+ * NAME exists. */
+enum sb_err_kind store_conn_insert(struct store *st, const char *name, const json_t *def,
+                                   struct sb_err *err);
+
+/* Replaces the definition of NAME with DEF only if its stored version is still
+ * EXPECTED_VERSION: SB_ERR_NOT_FOUND when NAME is gone, SB_ERR_CONFLICT when someone changed it
+ * in between. */
+enum sb_err_kind store_conn_replace(struct store *st, const char *name, const json_t *def,
+                                    int64_t expected_version, struct sb_err *err);
+
+/* SB_ERR_NOT_FOUND when NAME does not exist. */
+enum sb_err_kind store_conn_delete(struct store *st, const char *name, struct sb_err *err);
+
+/* --- API keys: records are stored with the keyed hash of the key, never the key --- */
+
+enum store_key_kind { STORE_KEY_GLOBAL = 1, STORE_KEY_PERSONAL = 2 };
+
+/* Inserts record REC (which has "id") of KIND with HASH (32 bytes). */
+enum sb_err_kind store_key_insert(struct store *st, enum store_key_kind kind,
+                                  const uint8_t hash[32], const json_t *rec, struct sb_err *err);
+
+/* Inserts REC as the bootstrap admin key only if no bootstrap happened before, and records
+ * that it did, in one transaction. *DONE tells whether this call inserted it. */
+enum sb_err_kind store_key_bootstrap(struct store *st, const uint8_t hash[32], const json_t *rec,
+                                     bool *done, struct sb_err *err);
+
+/* *OUT: new reference to the record with HASH, *KIND its kind; SB_ERR_NOT_FOUND if none. */
+enum sb_err_kind store_key_by_hash(struct store *st, const uint8_t hash[32], json_t **out,
+                                   enum store_key_kind *kind, struct sb_err *err);
+
+/* *OUT: new reference to the record of KIND with ID; SB_ERR_NOT_FOUND if none. */
+enum sb_err_kind store_key_get(struct store *st, enum store_key_kind kind, const char *id,
+                               json_t **out, struct sb_err *err);
+
+/* *OUT: new array of the records of KIND, oldest first. */
+enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, json_t **out,
+                                struct sb_err *err);
+
+/* Replaces the record of KIND with ID (its hash stays); SB_ERR_NOT_FOUND if none. */
+enum sb_err_kind store_key_update(struct store *st, enum store_key_kind kind, const char *id,
+                                  const json_t *rec, struct sb_err *err);
+
+/* SB_ERR_NOT_FOUND if none. */
+enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, const char *id,
+                                  struct sb_err *err);
+
+#endif

@@ -1,0 +1,668 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The embedded store, on SQLite.
+ *
+ * Durability: the database runs in WAL mode with synchronous=FULL, so a transaction that
+ * COMMIT has returned for is on disk, WAL included, and survives a crash or power loss. Every
+ * store function is one transaction: a single statement in autocommit mode, or an explicit
+ * BEGIN IMMEDIATE ... COMMIT when it takes several. Nothing is acknowledged before its commit.
+ *
+ * Threads: SQLite connections must not be shared between threads that run concurrently, so each
+ * thread gets its own handle on first use (a pthread key); handles keep their prepared
+ * statements. store_close closes whatever handles remain.
+ *
+ * Schema versions: PRAGMA user_version holds the number of migrations applied. At open, the
+ * missing ones from `migrations` run in order inside one exclusive transaction; a database from
+ * a newer Switchboard (user_version beyond this build's list) is refused rather than guessed at.
+ * Migrations are append-only: never edit one that has shipped. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/limits.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+static const char *const migrations[] = {
+    /* 1: meta, connections, API keys */
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE connections (name TEXT PRIMARY KEY, type TEXT NOT NULL,"
+    "  version INTEGER NOT NULL, definition TEXT NOT NULL);"
+    "CREATE TABLE api_keys (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
+    "  id TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, record TEXT NOT NULL, UNIQUE (kind, id));",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+enum stmt_id {
+    ST_META_GET,
+    ST_META_INIT,
+    ST_CONN_LIST,
+    ST_CONN_GET,
+    ST_CONN_INSERT,
+    ST_CONN_REPLACE,
+    ST_CONN_EXISTS,
+    ST_CONN_DELETE,
+    ST_KEY_INSERT,
+    ST_KEY_BY_HASH,
+    ST_KEY_GET,
+    ST_KEY_LIST,
+    ST_KEY_UPDATE,
+    ST_KEY_DELETE,
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    N_STMTS
+};
+
+static const char *const stmt_sql[N_STMTS] = {
+    [ST_META_GET] = "SELECT value FROM meta WHERE name = ?1",
+    [ST_META_INIT] = "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    [ST_CONN_LIST] = "SELECT name, definition FROM connections ORDER BY name",
+    [ST_CONN_GET] = "SELECT definition FROM connections WHERE name = ?1",
+    [ST_CONN_INSERT] = "INSERT INTO connections (name, type, version, definition)"
+                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    [ST_CONN_REPLACE] = "UPDATE connections SET version = ?3, definition = ?4"
+                        " WHERE name = ?1 AND version = ?2",
+    [ST_CONN_EXISTS] = "SELECT 1 FROM connections WHERE name = ?1",
+    [ST_CONN_DELETE] = "DELETE FROM connections WHERE name = ?1",
+    [ST_KEY_INSERT] = "INSERT INTO api_keys (kind, id, hash, record) VALUES (?1, ?2, ?3, ?4)",
+    [ST_KEY_BY_HASH] = "SELECT kind, record FROM api_keys WHERE hash = ?1",
+    [ST_KEY_GET] = "SELECT record FROM api_keys WHERE kind = ?1 AND id = ?2",
+    [ST_KEY_LIST] = "SELECT record FROM api_keys WHERE kind = ?1 ORDER BY seq",
+    [ST_KEY_UPDATE] = "UPDATE api_keys SET record = ?3 WHERE kind = ?1 AND id = ?2",
+    [ST_KEY_DELETE] = "DELETE FROM api_keys WHERE kind = ?1 AND id = ?2",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+};
+
+struct handle {
+    struct store *st;
+    sqlite3 *db;
+    sqlite3_stmt *stmts[N_STMTS];
+    struct handle *prev, *next;
+};
+
+struct store {
+    char *path;
+    pthread_key_t tls;
+    pthread_mutex_t lock; /* guards the handle list */
+    struct handle *handles;
+};
+
+/* Maps an SQLite result to an error kind and a message that names the operation only. */
+static enum sb_err_kind db_fail(struct handle *h, int rc, const char *what, struct sb_err *err)
+{
+    int primary = rc & 0xff;
+    enum sb_err_kind kind = SB_ERR_INTERNAL;
+
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL ||
+        primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY ||
+        primary == SQLITE_NOMEM || primary == SQLITE_PROTOCOL)
+        kind = SB_ERR_UNAVAILABLE;
+    log_error("store: %s failed: %s (%d)", what, h && h->db ? sqlite3_errmsg(h->db) :
+              sqlite3_errstr(rc), rc);
+    if (kind == SB_ERR_UNAVAILABLE)
+        return sb_err_set(err, kind, "The store cannot %s right now (%s); try again later.", what,
+                          sqlite3_errstr(rc));
+    return sb_err_set(err, kind, "The store failed to %s (%s).", what, sqlite3_errstr(rc));
+}
+
+static void handle_free(struct handle *h)
+{
+    for (int i = 0; i < N_STMTS; i++)
+        sqlite3_finalize(h->stmts[i]);
+    sqlite3_close(h->db);
+    free(h);
+}
+
+static void handle_unlink(struct handle *h)
+{
+    struct store *st = h->st;
+
+    pthread_mutex_lock(&st->lock);
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        st->handles = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    pthread_mutex_unlock(&st->lock);
+}
+
+static void handle_thread_exit(void *arg)
+{
+    struct handle *h = arg;
+    handle_unlink(h);
+    handle_free(h);
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static struct handle *handle_open(struct store *st, struct sb_err *err)
+{
+    struct handle *h = xcalloc(1, sizeof(*h));
+    int rc;
+
+    h->st = st;
+    rc = sqlite3_open_v2(st->path, &h->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(h->db, SB_STORE_BUSY_TIMEOUT_MS);
+    if (rc == SQLITE_OK)
+        rc = exec_sql(h->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                             " PRAGMA foreign_keys = ON;");
+    if (rc != SQLITE_OK) {
+        db_fail(h, rc, "open the database", err);
+        handle_free(h);
+        return NULL;
+    }
+    pthread_mutex_lock(&st->lock);
+    h->next = st->handles;
+    if (st->handles)
+        st->handles->prev = h;
+    st->handles = h;
+    pthread_mutex_unlock(&st->lock);
+    return h;
+}
+
+/* This thread's handle, opened on first use. */
+static struct handle *handle_get(struct store *st, struct sb_err *err)
+{
+    struct handle *h = pthread_getspecific(st->tls);
+
+    if (h)
+        return h;
+    h = handle_open(st, err);
+    if (h)
+        pthread_setspecific(st->tls, h);
+    return h;
+}
+
+/* The prepared statement ID of H, reset and with bindings cleared. */
+static sqlite3_stmt *stmt(struct handle *h, enum stmt_id id, struct sb_err *err)
+{
+    sqlite3_stmt *s = h->stmts[id];
+    int rc;
+
+    if (s) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return s;
+    }
+    rc = sqlite3_prepare_v3(h->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &h->stmts[id], NULL);
+    if (rc != SQLITE_OK) {
+        db_fail(h, rc, "prepare a statement", err);
+        return NULL;
+    }
+    return h->stmts[id];
+}
+
+static int bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+    return sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+}
+
+/* Binds the compact JSON text of V; the text is freed by SQLite. */
+static int bind_json(sqlite3_stmt *s, int i, const json_t *v)
+{
+    char *text = xcheck(json_dumps(v, JSON_COMPACT));
+    return sqlite3_bind_text(s, i, text, -1, free);
+}
+
+/* Parses column I of S as JSON into a new reference. */
+static enum sb_err_kind column_json(sqlite3_stmt *s, int i, json_t **out, struct sb_err *err)
+{
+    const char *text = (const char *)sqlite3_column_text(s, i);
+    json_error_t jerr;
+
+    *out = text ? json_loads(text, 0, &jerr) : NULL;
+    if (!*out)
+        return sb_err_set(err, SB_ERR_INTERNAL, "A stored record is not valid JSON.");
+    return SB_OK;
+}
+
+/* Runs S to completion (a write); returns the SQLite result. */
+static int step_done(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static enum sb_err_kind migrate(struct handle *h, struct sb_err *err)
+{
+    sqlite3_stmt *s;
+    int version = 0, rc;
+
+    rc = exec_sql(h->db, "BEGIN EXCLUSIVE");
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "start the schema migration", err);
+    rc = sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &s, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (version > N_MIGRATIONS) {
+        exec_sql(h->db, "ROLLBACK");
+        return sb_err_set(err, SB_ERR_INTERNAL,
+                          "The store '%s' has schema version %d, newer than this Switchboard "
+                          "knows (%d); run a newer Switchboard.",
+                          h->st->path, version, N_MIGRATIONS);
+    }
+    for (int v = version; v < N_MIGRATIONS; v++) {
+        char pragma[64];
+        rc = exec_sql(h->db, migrations[v]);
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+        if (rc == SQLITE_OK)
+            rc = exec_sql(h->db, pragma);
+        if (rc != SQLITE_OK) {
+            db_fail(h, rc, "apply a schema migration", err);
+            exec_sql(h->db, "ROLLBACK");
+            return err->kind;
+        }
+        log_info("store: schema migrated to version %d", v + 1);
+    }
+    rc = exec_sql(h->db, "COMMIT");
+    if (rc != SQLITE_OK) {
+        exec_sql(h->db, "ROLLBACK");
+        return db_fail(h, rc, "commit the schema migration", err);
+    }
+    return SB_OK;
+}
+
+struct store *store_open(const char *location, struct sb_err *err)
+{
+    struct store *st = xcalloc(1, sizeof(*st));
+    struct handle *h;
+
+    st->path = xstrdup(location);
+    pthread_mutex_init(&st->lock, NULL);
+    if (pthread_key_create(&st->tls, handle_thread_exit) != 0)
+        abort();
+    h = handle_get(st, err);
+    if (!h || migrate(h, err) != SB_OK) {
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void store_close(struct store *st)
+{
+    struct handle *h, *next;
+
+    if (!st)
+        return;
+    pthread_setspecific(st->tls, NULL);
+    pthread_key_delete(st->tls);
+    for (h = st->handles; h; h = next) {
+        next = h->next;
+        handle_free(h);
+    }
+    pthread_mutex_destroy(&st->lock);
+    free(st->path);
+    free(st);
+}
+
+/* Declares H for the calling thread or returns ERR's kind. */
+#define WITH_HANDLE(h, st, err)                                                                    \
+    struct handle *h = handle_get((st), (err));                                                    \
+    if (!h)                                                                                        \
+        return (err)->kind;
+
+/* ---- meta ---- */
+
+enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out,
+                                struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_META_GET, err);
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? xstrdup((const char *)sqlite3_column_text(s, 0)) : NULL;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(h, rc, "read a setting", err);
+    sqlite3_reset(s);
+    return SB_OK;
+}
+
+enum sb_err_kind store_meta_init(struct store *st, const char *name, const char *value,
+                                 bool *was_set, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_META_INIT, err);
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    bind_text(s, 2, value);
+    rc = step_done(s);
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "write a setting", err);
+    *was_set = sqlite3_changes(h->db) == 0;
+    return SB_OK;
+}
+
+/* ---- connections ---- */
+
+enum sb_err_kind store_conn_list(struct store *st, json_t **out, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_CONN_LIST, err);
+    json_t *all, *def;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    all = xcheck(json_object());
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (column_json(s, 1, &def, err) != SB_OK) {
+            json_decref(all);
+            sqlite3_reset(s);
+            return err->kind;
+        }
+        json_object_set_new(all, (const char *)sqlite3_column_text(s, 0), def);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        json_decref(all);
+        return db_fail(h, rc, "list connections", err);
+    }
+    *out = all;
+    return SB_OK;
+}
+
+enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out,
+                                struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_CONN_GET, err);
+    enum sb_err_kind kind = SB_OK;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        kind = column_json(s, 0, out, err);
+    else if (rc == SQLITE_DONE)
+        kind = sb_err_set(err, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
+    else
+        kind = db_fail(h, rc, "read a connection", err);
+    sqlite3_reset(s);
+    return kind;
+}
+
+enum sb_err_kind store_conn_insert(struct store *st, const char *name, const json_t *def,
+                                   struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_CONN_INSERT, err);
+    json_t *tag = json_object_get(def, "creationTag");
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    bind_text(s, 2, json_string_value(json_object_get(def, "type")));
+    sqlite3_bind_int64(s, 3, json_integer_value(json_object_get(tag, "versionNumber")));
+    bind_json(s, 4, def);
+    rc = step_done(s);
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "save the connection", err);
+    if (sqlite3_changes(h->db) == 0)
+        return sb_err_set(err, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
+    return SB_OK;
+}
+
+enum sb_err_kind store_conn_replace(struct store *st, const char *name, const json_t *def,
+                                    int64_t expected_version, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_CONN_REPLACE, err);
+    json_t *tag = json_object_get(def, "creationTag");
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    sqlite3_bind_int64(s, 2, expected_version);
+    sqlite3_bind_int64(s, 3, json_integer_value(json_object_get(tag, "versionNumber")));
+    bind_json(s, 4, def);
+    rc = step_done(s);
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "save the connection", err);
+    if (sqlite3_changes(h->db) == 1)
+        return SB_OK;
+
+    /* nothing matched: gone, or changed since the caller read it */
+    s = stmt(h, ST_CONN_EXISTS, err);
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return sb_err_set(err, SB_ERR_CONFLICT,
+                          "Connection '%s' was changed by someone else while this update was "
+                          "being made; read it again and reapply the change.", name);
+    if (rc == SQLITE_DONE)
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
+    return db_fail(h, rc, "read a connection", err);
+}
+
+enum sb_err_kind store_conn_delete(struct store *st, const char *name, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_CONN_DELETE, err);
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    rc = step_done(s);
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "delete the connection", err);
+    if (sqlite3_changes(h->db) == 0)
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
+    return SB_OK;
+}
+
+/* ---- API keys ---- */
+
+static const char *kind_noun(enum store_key_kind kind)
+{
+    return kind == STORE_KEY_GLOBAL ? "Global API key" : "Personal API key";
+}
+
+static enum sb_err_kind key_insert(struct handle *h, enum store_key_kind kind,
+                                   const uint8_t hash[32], const json_t *rec, struct sb_err *err)
+{
+    sqlite3_stmt *s = stmt(h, ST_KEY_INSERT, err);
+    int rc;
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int(s, 1, kind);
+    bind_text(s, 2, json_string_value(json_object_get(rec, "id")));
+    sqlite3_bind_blob(s, 3, hash, 32, SQLITE_TRANSIENT);
+    bind_json(s, 4, rec);
+    rc = step_done(s);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return sb_err_set(err, SB_ERR_CONFLICT, "An API key with the same id or secret exists.");
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "save the API key", err);
+    return SB_OK;
+}
+
+enum sb_err_kind store_key_insert(struct store *st, enum store_key_kind kind,
+                                  const uint8_t hash[32], const json_t *rec, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    return key_insert(h, kind, hash, rec, err);
+}
+
+enum sb_err_kind store_key_bootstrap(struct store *st, const uint8_t hash[32], const json_t *rec,
+                                     bool *done, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s;
+    int rc;
+
+    *done = false;
+    if (!(s = stmt(h, ST_BEGIN, err)))
+        return err->kind;
+    if ((rc = step_done(s)) != SQLITE_OK)
+        return db_fail(h, rc, "start a transaction", err);
+
+    if (!(s = stmt(h, ST_META_INIT, err)))
+        goto fail;
+    bind_text(s, 1, "bootstrap_admin_key");
+    bind_text(s, 2, json_string_value(json_object_get(rec, "id")));
+    if ((rc = step_done(s)) != SQLITE_OK) {
+        db_fail(h, rc, "record the bootstrap key", err);
+        goto fail;
+    }
+    if (sqlite3_changes(h->db) == 1) {
+        if (key_insert(h, STORE_KEY_GLOBAL, hash, rec, err) != SB_OK)
+            goto fail;
+        *done = true;
+    }
+    if (!(s = stmt(h, ST_COMMIT, err)))
+        goto fail;
+    if ((rc = step_done(s)) != SQLITE_OK) {
+        db_fail(h, rc, "commit the bootstrap key", err);
+        goto fail;
+    }
+    return SB_OK;
+fail:
+    *done = false;
+    if ((s = stmt(h, ST_ROLLBACK, err)))
+        step_done(s);
+    return err->kind;
+}
+
+enum sb_err_kind store_key_by_hash(struct store *st, const uint8_t hash[32], json_t **out,
+                                   enum store_key_kind *kind, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_KEY_BY_HASH, err);
+    enum sb_err_kind rc_kind = SB_OK;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_blob(s, 1, hash, 32, SQLITE_TRANSIENT);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *kind = (enum store_key_kind)sqlite3_column_int(s, 0);
+        rc_kind = column_json(s, 1, out, err);
+    } else if (rc == SQLITE_DONE) {
+        rc_kind = sb_err_set(err, SB_ERR_NOT_FOUND, "No such API key.");
+    } else {
+        rc_kind = db_fail(h, rc, "look up an API key", err);
+    }
+    sqlite3_reset(s);
+    return rc_kind;
+}
+
+enum sb_err_kind store_key_get(struct store *st, enum store_key_kind kind, const char *id,
+                               json_t **out, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_KEY_GET, err);
+    enum sb_err_kind rc_kind = SB_OK;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int(s, 1, kind);
+    bind_text(s, 2, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc_kind = column_json(s, 0, out, err);
+    else if (rc == SQLITE_DONE)
+        rc_kind = sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
+    else
+        rc_kind = db_fail(h, rc, "read an API key", err);
+    sqlite3_reset(s);
+    return rc_kind;
+}
+
+enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, json_t **out,
+                                struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_KEY_LIST, err);
+    json_t *all, *rec;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int(s, 1, kind);
+    all = xcheck(json_array());
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (column_json(s, 0, &rec, err) != SB_OK) {
+            json_decref(all);
+            sqlite3_reset(s);
+            return err->kind;
+        }
+        json_array_append_new(all, rec);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        json_decref(all);
+        return db_fail(h, rc, "list API keys", err);
+    }
+    *out = all;
+    return SB_OK;
+}
+
+enum sb_err_kind store_key_update(struct store *st, enum store_key_kind kind, const char *id,
+                                  const json_t *rec, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_KEY_UPDATE, err);
+    int rc;
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int(s, 1, kind);
+    bind_text(s, 2, id);
+    bind_json(s, 3, rec);
+    rc = step_done(s);
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "save the API key", err);
+    if (sqlite3_changes(h->db) == 0)
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
+    return SB_OK;
+}
+
+enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, const char *id,
+                                  struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_KEY_DELETE, err);
+    int rc;
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int(s, 1, kind);
+    bind_text(s, 2, id);
+    rc = step_done(s);
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "delete the API key", err);
+    if (sqlite3_changes(h->db) == 0)
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
+    return SB_OK;
+}

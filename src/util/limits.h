@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every limit Switchboard enforces, named once. Settings that an operator may change have their
+ * default here and their bounds in src/settings.c. */
+#ifndef SB_LIMITS_H
+#define SB_LIMITS_H
+
+#define SB_DEFAULT_MAX_BODY 1048576 /* request body, bytes: 1 MiB */
+#define SB_MIN_MAX_BODY 1024
+#define SB_MAX_MAX_BODY (256 * 1024 * 1024)
+
+#define SB_NAME_MAX 128          /* connection name, characters */
+#define SB_ECHO_MAX 64           /* longest piece of client input quoted back in a message */
+#define SB_ERR_MSG_MAX 512       /* detailedMessage, bytes */
+#define SB_ROUTE_MAX_SEGMENTS 12 /* path segments after the API prefix */
+#define SB_URL_MAX (16 * 1024)   /* request target, bytes */
+
+#define SB_API_KEY_RANDOM_CHARS 40 /* base62 characters: about 238 random bits */
+#define SB_API_KEY_MIN_CHARS 16    /* a key given through SWITCHBOARD_ADMIN_KEY */
+#define SB_API_KEY_MAX_CHARS 256
+#define SB_KEY_ID_BYTES 8          /* id of an API key: 16 hex characters */
+
+#define SB_STORE_BUSY_TIMEOUT_MS 5000
+
+#endif

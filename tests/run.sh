@@ -1,0 +1,58 @@
+#!/bin/sh
+# Builds the sanitizer test build, runs the unit tests (cmocka) and the API tests (Python,
+# against real server processes), and ends with one line: "tests: N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+
+jobs=$(nproc 2>/dev/null || echo 2)
+if ! make -s -j"$jobs" build/test/switchboard unit-bins >/tmp/switchboard-build.$$ 2>&1; then
+    cat /tmp/switchboard-build.$$
+    rm -f /tmp/switchboard-build.$$
+    echo "tests: 0 passed, 1 failed"
+    exit 1
+fi
+rm -f /tmp/switchboard-build.$$
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+passed=0
+failed=0
+
+# unit tests: cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:"
+for bin in build/test/unit/test_*; do
+    [ -x "$bin" ] || continue
+    out=$("$bin" 2>&1)
+    status=$?
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1 # crashed or a sanitizer stopped it
+    fi
+    if [ "$f" -ne 0 ]; then
+        printf '%s\n' "$out"
+    fi
+    echo "unit $(basename "$bin"): $p passed, $f failed"
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+
+# API tests against real servers
+SWITCHBOARD_BIN="$PWD/build/test/switchboard" python3 tests/run_api.py >/tmp/switchboard-api.$$ 2>&1
+status=$?
+counts=$(sed -n 's/^api: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' /tmp/switchboard-api.$$ | tail -n 1)
+if [ -z "$counts" ]; then
+    cat /tmp/switchboard-api.$$
+    counts="0 1"
+elif [ "$status" -ne 0 ]; then
+    cat /tmp/switchboard-api.$$
+else
+    tail -n 1 /tmp/switchboard-api.$$
+fi
+rm -f /tmp/switchboard-api.$$
+passed=$((passed + ${counts% *}))
+failed=$((failed + ${counts#* }))
+
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
