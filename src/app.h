@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/apikeys.h"
+#include "core/secrets.h"
 #include "settings.h"
 
 struct store;
@@ -14,6 +15,9 @@ struct app {
     const struct config *cfg;
     struct store *store;
     uint8_t apikey_hash_key[APIKEY_HASH_KEY_BYTES]; /* derived from the master key */
+    struct secrets secrets;                         /* derived from the master key */
+    char *data_dir_abs;                             /* the built-in variable dip.home */
+    int audit_fd;                                   /* <data-dir>/audit.log, O_APPEND */
 };
 
 #endif

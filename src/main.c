@@ -3,6 +3,7 @@
  * that open the data directory directly. Start-up order matters and is spelled out in
  * serve_main: settings, data directory, store, master key check, bootstrap key, listener. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -109,6 +110,7 @@ static int open_data_dir(const struct config *cfg, struct app *app)
     if (!stored_check && store_meta_init(app->store, "key_check", check, &was_set, &err) != SB_OK)
         goto fail;
     masterkey_derive(master, MASTERKEY_APIKEY_HASH, app->apikey_hash_key);
+    secrets_init(&app->secrets, master);
     sodium_memzero(master, sizeof(master));
     free(stored_check);
     return 0;
@@ -208,10 +210,22 @@ static int serve_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    app.audit_fd = -1;
     if (open_data_dir(&cfg, &app) != 0)
         goto out;
     if (bootstrap_admin_key(&cfg, &app) != 0)
         goto out;
+    app.data_dir_abs = realpath(cfg.data_dir, NULL);
+    if (!app.data_dir_abs)
+        app.data_dir_abs = xstrdup(cfg.data_dir);
+    {
+        char path[4096];
+        join_path(path, sizeof(path), cfg.data_dir, "audit.log");
+        app.audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (app.audit_fd < 0)
+            log_warn("cannot open %s: %s; audit records go to the store only", path,
+                     strerror(errno));
+    }
     srv = http_server_start(&app, &err);
     if (!srv) {
         log_error("%s", err.msg);
@@ -224,6 +238,10 @@ static int serve_main(int argc, char **argv)
 out:
     store_close(app.store);
     sodium_memzero(app.apikey_hash_key, sizeof(app.apikey_hash_key));
+    secrets_clear(&app.secrets);
+    if (app.audit_fd >= 0)
+        close(app.audit_fd);
+    free(app.data_dir_abs);
     settings_free(&cfg);
     if (rc == 0)
         log_info("stopped");

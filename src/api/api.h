@@ -17,6 +17,7 @@ void api_connections_get(struct request *req);
 void api_connections_update(struct request *req);
 void api_connections_delete(struct request *req);
 void api_connections_names(struct request *req);
+void api_connections_info(struct request *req);
 
 /* src/api/keys.c */
 void api_keys_global_list(struct request *req);
@@ -25,5 +26,33 @@ void api_keys_global_get(struct request *req);
 void api_keys_global_update(struct request *req);
 void api_keys_global_delete(struct request *req);
 void api_keys_global_by_secret(struct request *req);
+void api_keys_personal_admin_create(struct request *req);
+void api_keys_personal_admin_list(struct request *req);
+void api_keys_personal_list(struct request *req);
+void api_keys_personal_create(struct request *req);
+void api_keys_personal_get(struct request *req);
+void api_keys_personal_update(struct request *req);
+void api_keys_personal_delete(struct request *req);
+
+/* src/api/users.c */
+void api_users_list(struct request *req);
+void api_users_create(struct request *req);
+void api_users_get(struct request *req);
+void api_users_update(struct request *req);
+void api_users_delete(struct request *req);
+void api_current_user_get(struct request *req);
+void api_current_user_update(struct request *req);
+void api_groups_list(struct request *req);
+void api_groups_create(struct request *req);
+void api_groups_get(struct request *req);
+void api_groups_update(struct request *req);
+void api_groups_delete(struct request *req);
+
+/* src/api/variables.c */
+void api_variables_get(struct request *req);
+void api_variables_set(struct request *req);
+
+/* src/api/audit.c */
+void api_audit_list(struct request *req);
 
 #endif

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /admin/connections and /connections/get-names (API.md §4.3, §4.4). */
+/* /admin/connections, /connections/get-names and /connections/{name}/info (API.md §4.3,
+ * §4.4). Secrets are sealed before anything is stored and opened only for /info. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "api/audit.h"
 #include "core/conn.h"
+#include "core/secrets.h"
+#include "core/variables.h"
 #include "http/request.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -43,6 +47,7 @@ void api_connections_create(struct request *req)
 {
     struct sb_err err;
     json_t *body, *def;
+    const char *name;
 
     if (!req_json_body_or_reply(req, &body))
         return;
@@ -52,12 +57,15 @@ void api_connections_create(struct request *req)
         return;
     }
     json_decref(body);
-    if (store_conn_insert(req->app->store, json_string_value(json_object_get(def, "name")), def,
-                          &err) != SB_OK) {
+    name = json_string_value(json_object_get(def, "name"));
+    if (secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &err) != SB_OK ||
+        store_conn_insert(req->app->store, name, def, &err) != SB_OK) {
+        audit_record(req, "connection.create", name, "failed");
         json_decref(def);
         reply_error(req, &err);
         return;
     }
+    audit_record(req, "connection.create", name, "success");
     reply_json(req, 200, def);
 }
 
@@ -87,10 +95,14 @@ void api_connections_update(struct request *req)
     if (store_conn_get(req->app->store, name, &stored, &err) != SB_OK ||
         conn_prepare_update(stored, body, name, req->principal.login, clock_epoch_ms(), &def,
                             &err) != SB_OK ||
+        secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &err) != SB_OK ||
         store_conn_replace(req->app->store, name, def, conn_version(stored), &err) != SB_OK) {
+        if (err.kind != SB_ERR_NOT_FOUND)
+            audit_record(req, "connection.update", name, "failed");
         reply_error(req, &err);
         goto out;
     }
+    audit_record(req, "connection.update", name, "success");
     reply_json(req, 200, json_incref(def));
 out:
     json_decref(body);
@@ -109,6 +121,7 @@ void api_connections_delete(struct request *req)
         reply_error(req, &err);
         return;
     }
+    audit_record(req, "connection.delete", name, "success");
     reply_json(req, 200, xcheck(json_object()));
 }
 
@@ -134,4 +147,119 @@ void api_connections_names(struct request *req)
     json_decref(all);
     free(type);
     reply_json(req, 200, names);
+}
+
+/* The caller's own credential for connection NAME (PER_USER mode), opened. On failure answers
+ * 403 (none stored, or not a user) and returns NULL. New reference. */
+static json_t *own_credential_or_reply(struct request *req, const char *name)
+{
+    struct sb_err err;
+    json_t *user, *cred, *opened = NULL;
+
+    if (req->principal.type != PRINCIPAL_USER) {
+        reply_errorf(req, SB_ERR_FORBIDDEN,
+                     "Connection '%s' uses per-user credentials: call with a personal API key of "
+                     "a user who has stored a credential for it.", name);
+        return NULL;
+    }
+    if (store_obj_get(req->app->store, STORE_USERS, req->principal.login, &user, &err) != SB_OK) {
+        reply_error(req, &err);
+        return NULL;
+    }
+    cred = json_object_get(json_object_get(user, "credentials"), name);
+    if (!json_is_object(cred)) {
+        reply_errorf(req, SB_ERR_FORBIDDEN,
+                     "User '%s' has no credential for connection '%s', which uses per-user "
+                     "credentials; store one in the user's settings (credentials).",
+                     req->principal.login, name);
+    } else {
+        json_t *holder = xcheck(json_pack("{s:{s:O}}", "credentials", name, cred));
+        json_t *open_holder;
+        if (secrets_open_user(&req->app->secrets, holder, &open_holder, &err) != SB_OK) {
+            reply_error(req, &err);
+        } else {
+            opened = json_incref(json_object_get(json_object_get(open_holder, "credentials"), name));
+            json_decref(open_holder);
+        }
+        json_decref(holder);
+    }
+    json_decref(user);
+    return opened;
+}
+
+void api_connections_info(struct request *req)
+{
+    const char *name = name_param_or_reply(req);
+    struct sb_err err;
+    json_t *def = NULL, *resolved = NULL, *vars = NULL, *cred = NULL, *out;
+    const char *mode;
+    char *vars_text = NULL;
+    struct variables v = {.dip_home = req->app->data_dir_abs};
+
+    if (!name)
+        return;
+    if (store_conn_get(req->app->store, name, &def, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    if (!conn_usable_by(def, &req->principal)) {
+        audit_record(req, "connection.read-details", name, "denied");
+        reply_errorf(req, SB_ERR_FORBIDDEN, "Connection '%s' is not usable by '%s'.", name,
+                     req->principal.login);
+        goto out;
+    }
+    if (!conn_details_readable(def, &req->principal)) {
+        audit_record(req, "connection.read-details", name, "denied");
+        reply_errorf(req, SB_ERR_FORBIDDEN,
+                     "The details of connection '%s' are not readable by '%s' "
+                     "(see its detailsReadability).", name, req->principal.login);
+        goto out;
+    }
+    mode = json_string_value(json_object_get(def, "credentialsMode"));
+    if (mode && strcmp(mode, "PER_USER") == 0 && !(cred = own_credential_or_reply(req, name))) {
+        audit_record(req, "connection.read-details", name, "denied");
+        goto out;
+    }
+    if (store_meta_get(req->app->store, "variables", &vars_text, &err) != SB_OK ||
+        secrets_open_params(&req->app->secrets, json_object_get(def, "params"), &resolved,
+                            &err) != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    vars = vars_text ? json_loads(vars_text, 0, NULL) : NULL;
+    v.layers[v.n_layers++] = vars;
+    variables_expand_all(&v, resolved);
+    if (cred) {
+        json_object_set(resolved, "user", json_object_get(cred, "user"));
+        json_object_set(resolved, "password", json_object_get(cred, "password"));
+    }
+
+    out = xcheck(json_pack("{s:s, s:O, s:s, s:o, s:O}", "name", name, "type",
+                           json_object_get(def, "type"), "credentialsMode", mode ? mode : "GLOBAL",
+                           "params", secrets_strip_params(json_object_get(def, "params")),
+                           "resolvedParams", resolved));
+    switch (conn_credential_shape(def)) {
+    case CONN_CREDENTIAL_BASIC:
+        json_object_set_new(out, "resolvedBasicCredential",
+                            xcheck(json_pack("{s:O?, s:O?}", "user",
+                                             json_object_get(resolved, "user"), "password",
+                                             json_object_get(resolved, "password"))));
+        break;
+    case CONN_CREDENTIAL_AWS:
+        json_object_set_new(out, "resolvedAWSCredential",
+                            xcheck(json_pack("{s:O?, s:O?}", "accessKey",
+                                             json_object_get(resolved, "accessKey"), "secretKey",
+                                             json_object_get(resolved, "secretKey"))));
+        break;
+    case CONN_CREDENTIAL_NONE:
+        break;
+    }
+    audit_record(req, "connection.read-details", name, "success");
+    reply_json(req, 200, out);
+out:
+    free(vars_text);
+    json_decref(vars);
+    json_decref(def);
+    json_decref(resolved);
+    json_decref(cred);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /admin/global-api-keys (API.md §5.1). The key itself appears only in the answer that creates
- * it; every other answer carries the record without it. */
+/* Global and personal API keys (API.md §5.1, §5.2). The key itself appears only in the answer
+ * that creates it; every other answer carries the record without it. */
 #include <string.h>
 
 #include "api/api.h"
+#include "api/audit.h"
 #include "core/apikeys.h"
 #include "http/request.h"
 #include "store/store.h"
@@ -11,7 +12,7 @@
 #include "util/mem.h"
 
 /* The {id} path parameter when it has the shape of a key id; otherwise answers 404. */
-static const char *id_param_or_reply(struct request *req)
+static const char *id_param_or_reply(struct request *req, const char *noun)
 {
     const char *id = req_param(req, 0);
     size_t len = strlen(id);
@@ -20,7 +21,7 @@ static const char *id_param_or_reply(struct request *req)
     if (len == APIKEY_ID_CHARS && strspn(id, "0123456789abcdef") == len)
         return id;
     sb_err_echo(echo, sizeof(echo), id);
-    reply_errorf(req, SB_ERR_NOT_FOUND, "Global API key '%s' does not exist.", echo);
+    reply_errorf(req, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", noun, echo);
     return NULL;
 }
 
@@ -29,7 +30,7 @@ void api_keys_global_list(struct request *req)
     struct sb_err err;
     json_t *all;
 
-    if (store_key_list(req->app->store, STORE_KEY_GLOBAL, &all, &err) != SB_OK) {
+    if (store_key_list(req->app->store, STORE_KEY_GLOBAL, NULL, &all, &err) != SB_OK) {
         reply_error(req, &err);
         return;
     }
@@ -60,13 +61,14 @@ void api_keys_global_create(struct request *req)
         reply_error(req, &err);
         return;
     }
+    audit_record(req, "global-api-key.create", id, "success");
     json_object_set_new(rec, "key", json_string(key));
     reply_json(req, 200, rec);
 }
 
 void api_keys_global_get(struct request *req)
 {
-    const char *id = id_param_or_reply(req);
+    const char *id = id_param_or_reply(req, "Global API key");
     struct sb_err err;
     json_t *rec;
 
@@ -81,7 +83,7 @@ void api_keys_global_get(struct request *req)
 
 void api_keys_global_update(struct request *req)
 {
-    const char *id = id_param_or_reply(req);
+    const char *id = id_param_or_reply(req, "Global API key");
     struct sb_err err;
     json_t *body = NULL, *stored = NULL, *rec = NULL;
 
@@ -93,6 +95,7 @@ void api_keys_global_update(struct request *req)
         reply_error(req, &err);
         goto out;
     }
+    audit_record(req, "global-api-key.update", id, "success");
     reply_json(req, 200, json_incref(rec));
 out:
     json_decref(body);
@@ -102,7 +105,7 @@ out:
 
 void api_keys_global_delete(struct request *req)
 {
-    const char *id = id_param_or_reply(req);
+    const char *id = id_param_or_reply(req, "Global API key");
     struct sb_err err;
 
     if (!id)
@@ -111,6 +114,7 @@ void api_keys_global_delete(struct request *req)
         reply_error(req, &err);
         return;
     }
+    audit_record(req, "global-api-key.delete", id, "success");
     reply_json(req, 200, xcheck(json_object()));
 }
 
@@ -135,4 +139,172 @@ void api_keys_global_by_secret(struct request *req)
         return;
     }
     reply_json(req, 200, rec);
+}
+
+/* ---- personal keys ---- */
+
+static void create_personal(struct request *req, const char *user, const json_t *body)
+{
+    struct sb_err err;
+    char id[APIKEY_ID_CHARS + 1], key[SB_API_KEY_RANDOM_CHARS + 1];
+    uint8_t hash[APIKEY_HASH_BYTES];
+    json_t *rec;
+
+    apikey_new_id(id);
+    if (apikey_prepare_personal(body, id, user, req->principal.login, clock_epoch_ms(), &rec,
+                                &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    apikey_generate(key);
+    apikey_hash(req->app->apikey_hash_key, key, hash);
+    if (store_key_insert(req->app->store, STORE_KEY_PERSONAL, hash, rec, &err) != SB_OK) {
+        json_decref(rec);
+        reply_error(req, &err);
+        return;
+    }
+    audit_record(req, "personal-api-key.create", id, "success");
+    json_object_set_new(rec, "key", json_string(key));
+    reply_json(req, 200, rec);
+}
+
+void api_keys_personal_admin_create(struct request *req)
+{
+    struct sb_err err;
+    json_t *body, *user;
+    const char *login;
+
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    login = json_string_value(json_object_get(body, "user"));
+    if (!login) {
+        reply_errorf(req, SB_ERR_BAD_REQUEST, "Field 'user' is required: the login of the user "
+                                              "the key acts as.");
+    } else if (store_obj_get(req->app->store, STORE_USERS, login, &user, &err) != SB_OK) {
+        if (err.kind == SB_ERR_NOT_FOUND)
+            err.kind = SB_ERR_BAD_REQUEST;
+        reply_error(req, &err);
+    } else {
+        json_decref(user);
+        create_personal(req, login, body);
+    }
+    json_decref(body);
+}
+
+void api_keys_personal_admin_list(struct request *req)
+{
+    struct sb_err err;
+    json_t *all;
+
+    if (store_key_list(req->app->store, STORE_KEY_PERSONAL, NULL, &all, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    reply_json(req, 200, all);
+}
+
+/* REQ's principal when it is a user; otherwise answers 403. */
+static bool is_user_or_reply(struct request *req)
+{
+    if (req->principal.type == PRINCIPAL_USER)
+        return true;
+    reply_errorf(req, SB_ERR_FORBIDDEN, "Personal API keys belong to users: call this endpoint "
+                                        "with a personal API key, not a global one.");
+    return false;
+}
+
+void api_keys_personal_list(struct request *req)
+{
+    struct sb_err err;
+    json_t *all;
+
+    if (!is_user_or_reply(req))
+        return;
+    if (store_key_list(req->app->store, STORE_KEY_PERSONAL, req->principal.login, &all, &err) !=
+        SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    reply_json(req, 200, all);
+}
+
+void api_keys_personal_create(struct request *req)
+{
+    json_t *body;
+
+    if (!is_user_or_reply(req) || !req_json_body_or_reply(req, &body))
+        return;
+    create_personal(req, req->principal.login, body);
+    json_decref(body);
+}
+
+/* The personal key record named by the path, when REQ's principal owns it or is admin;
+ * otherwise answers (404 or 403) and returns NULL. New reference. */
+static json_t *own_personal_key_or_reply(struct request *req)
+{
+    const char *id = id_param_or_reply(req, "Personal API key");
+    struct sb_err err;
+    json_t *rec;
+
+    if (!id)
+        return NULL;
+    if (store_key_get(req->app->store, STORE_KEY_PERSONAL, id, &rec, &err) != SB_OK) {
+        reply_error(req, &err);
+        return NULL;
+    }
+    if (req->principal.admin ||
+        (req->principal.type == PRINCIPAL_USER &&
+         strcmp(req->principal.login, json_string_value(json_object_get(rec, "user"))) == 0))
+        return rec;
+    json_decref(rec);
+    reply_errorf(req, SB_ERR_FORBIDDEN, "Personal API key '%s' belongs to another user.", id);
+    return NULL;
+}
+
+void api_keys_personal_get(struct request *req)
+{
+    json_t *rec = own_personal_key_or_reply(req);
+
+    if (rec)
+        reply_json(req, 200, rec);
+}
+
+void api_keys_personal_update(struct request *req)
+{
+    json_t *stored = own_personal_key_or_reply(req), *body = NULL, *rec = NULL;
+    struct sb_err err;
+    const char *id = req_param(req, 0);
+
+    if (!stored)
+        return;
+    if (!req_json_body_or_reply(req, &body))
+        goto out;
+    if (apikey_prepare_personal_update(stored, body, &rec, &err) != SB_OK ||
+        store_key_update(req->app->store, STORE_KEY_PERSONAL, id, rec, &err) != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    audit_record(req, "personal-api-key.update", id, "success");
+    reply_json(req, 200, json_incref(rec));
+out:
+    json_decref(stored);
+    json_decref(body);
+    json_decref(rec);
+}
+
+void api_keys_personal_delete(struct request *req)
+{
+    json_t *stored = own_personal_key_or_reply(req);
+    const char *id = req_param(req, 0);
+    struct sb_err err;
+
+    if (!stored)
+        return;
+    json_decref(stored);
+    if (store_key_delete(req->app->store, STORE_KEY_PERSONAL, id, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    audit_record(req, "personal-api-key.delete", id, "success");
+    reply_json(req, 200, xcheck(json_object()));
 }

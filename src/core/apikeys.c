@@ -116,3 +116,34 @@ enum sb_err_kind apikey_prepare_global_update(const json_t *stored, const json_t
     *out = rec;
     return SB_OK;
 }
+
+enum sb_err_kind apikey_prepare_personal(const json_t *body, const char *id, const char *user,
+                                         const char *who, int64_t now_ms, json_t **out,
+                                         struct sb_err *err)
+{
+    if (!fields_require_object(body, "personal API key definition", err) ||
+        !fields_string(body, "", "label", err) || !fields_string(body, "", "description", err))
+        return err->kind;
+    *out = xcheck(json_pack("{s:s, s:s, s:o, s:o, s:I, s:s}", "id", id, "user", user, "label",
+                            string_or(body, "label", ""), "description",
+                            string_or(body, "description", ""), "createdOn", (json_int_t)now_ms,
+                            "createdBy", who));
+    return SB_OK;
+}
+
+enum sb_err_kind apikey_prepare_personal_update(const json_t *stored, const json_t *body,
+                                                json_t **out, struct sb_err *err)
+{
+    json_t *rec, *v;
+
+    if (!fields_require_object(body, "personal API key definition", err) ||
+        !fields_string(body, "", "label", err) || !fields_string(body, "", "description", err))
+        return err->kind;
+    rec = xcheck(json_copy((json_t *)stored));
+    if (json_is_string(v = json_object_get(body, "label")))
+        json_object_set(rec, "label", v);
+    if (json_is_string(v = json_object_get(body, "description")))
+        json_object_set(rec, "description", v);
+    *out = rec;
+    return SB_OK;
+}

@@ -38,4 +38,13 @@ enum sb_err_kind apikey_prepare_global(const json_t *body, const char *id, const
 enum sb_err_kind apikey_prepare_global_update(const json_t *stored, const json_t *body,
                                               json_t **out, struct sb_err *err);
 
+/* Builds the record of a new personal key of USER from a BODY (label, description). */
+enum sb_err_kind apikey_prepare_personal(const json_t *body, const char *id, const char *user,
+                                         const char *who, int64_t now_ms, json_t **out,
+                                         struct sb_err *err);
+
+/* Builds the updated record of a personal key: label and description may change. */
+enum sb_err_kind apikey_prepare_personal_update(const json_t *stored, const json_t *body,
+                                                json_t **out, struct sb_err *err);
+
 #endif

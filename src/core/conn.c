@@ -278,6 +278,28 @@ bool conn_usable_by(const json_t *def, const struct principal *p)
     return principal_in_any_group(p, json_object_get(def, "allowedGroups"));
 }
 
+bool conn_details_readable(const json_t *def, const struct principal *p)
+{
+    json_t *dr = json_object_get(def, "detailsReadability");
+    const char *readable = json_string_value(json_object_get(dr, "readableBy"));
+
+    if (p->admin || (readable && strcmp(readable, "ALL") == 0))
+        return true;
+    return readable && strcmp(readable, "ALLOWED") == 0 &&
+           principal_in_any_group(p, json_object_get(dr, "allowedGroups"));
+}
+
+enum conn_credential conn_credential_shape(const json_t *def)
+{
+    json_t *params = json_object_get(def, "params");
+
+    if (json_object_get(params, "accessKey") || json_object_get(params, "secretKey"))
+        return CONN_CREDENTIAL_AWS;
+    if (json_object_get(params, "user") || json_object_get(params, "password"))
+        return CONN_CREDENTIAL_BASIC;
+    return CONN_CREDENTIAL_NONE;
+}
+
 json_t *conn_list_item(const json_t *def)
 {
     json_t *item = xcheck(json_copy((json_t *)def));

@@ -34,6 +34,16 @@ int64_t conn_version(const json_t *def);
 /* "May use" (API.md §4.4): admin, usableBy ALL, or ALLOWED with a group in common. */
 bool conn_usable_by(const json_t *def, const struct principal *p);
 
+/* Whether P may read the resolved details of DEF (API.md §4.4): admin, readableBy ALL, or
+ * ALLOWED with a group in common. Usability is checked separately. */
+bool conn_details_readable(const json_t *def, const struct principal *p);
+
+enum conn_credential { CONN_CREDENTIAL_NONE, CONN_CREDENTIAL_BASIC, CONN_CREDENTIAL_AWS };
+
+/* The credential shape of DEF, from its params: AWS when it has accessKey or secretKey, basic
+ * when it has user or password. */
+enum conn_credential conn_credential_shape(const json_t *def);
+
 /* Returns DEF as a list item: a shallow copy with `id` (= name) and `label` (= type) added.
  * New reference, caller decrefs. */
 json_t *conn_list_item(const json_t *def);

@@ -20,6 +20,24 @@ void principal_from_global_key(struct principal *p, const json_t *record)
     p->groups = json_is_array(groups) ? json_incref(groups) : xcheck(json_array());
 }
 
+void principal_from_user(struct principal *p, const json_t *user, const char *key_id)
+{
+    const char *login = json_string_value(json_object_get(user, "login"));
+    json_t *groups = json_object_get(user, "groups");
+
+    memset(p, 0, sizeof(*p));
+    p->type = PRINCIPAL_USER;
+    snprintf(p->id, sizeof(p->id), "user:%.32s/key:%.16s", login ? login : "?", key_id);
+    snprintf(p->login, sizeof(p->login), "%s", login ? login : "?");
+    p->groups = json_is_array(groups) ? json_incref(groups) : xcheck(json_array());
+}
+
+void principal_apply_group(struct principal *p, const json_t *group)
+{
+    if (json_is_true(json_object_get(group, "admin")))
+        p->admin = true;
+}
+
 bool principal_in_any_group(const struct principal *p, const json_t *groups)
 {
     size_t i, j;

@@ -10,7 +10,7 @@ enum principal_type { PRINCIPAL_GLOBAL_KEY, PRINCIPAL_USER };
 
 struct principal {
     enum principal_type type;
-    char id[48];     /* key id: safe to log, never the key itself */
+    char id[80];     /* key id (and login): safe to log, never the key itself */
     char login[160]; /* who, as recorded in creationTag.lastModifiedBy.login */
     bool admin;
     json_t *groups;  /* array of group names; owned */
@@ -18,6 +18,12 @@ struct principal {
 
 /* Fills P from a stored global API key record. */
 void principal_from_global_key(struct principal *p, const json_t *record);
+
+/* Fills P from a user record reached through one of their personal API keys (KEY_ID). */
+void principal_from_user(struct principal *p, const json_t *user, const char *key_id);
+
+/* Makes P admin when GROUP (a group record) has "admin": true. */
+void principal_apply_group(struct principal *p, const json_t *group);
 
 /* True when P belongs to one of GROUPS (an array of strings; anything else never matches). */
 bool principal_in_any_group(const struct principal *p, const json_t *groups);

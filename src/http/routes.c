@@ -20,6 +20,7 @@ static struct route routes[] = {
     {"PUT", API "/admin/connections/{name}", api_connections_update, ROUTE_ADMIN},
     {"DELETE", API "/admin/connections/{name}", api_connections_delete, ROUTE_ADMIN},
     {"GET", API "/connections/get-names", api_connections_names, ROUTE_AUTH},
+    {"GET", API "/connections/{name}/info", api_connections_info, ROUTE_AUTH},
 
     {"GET", API "/admin/global-api-keys", api_keys_global_list, ROUTE_ADMIN},
     {"POST", API "/admin/global-api-keys", api_keys_global_create, ROUTE_ADMIN},
@@ -27,6 +28,32 @@ static struct route routes[] = {
     {"PUT", API "/admin/global-api-keys/{id}", api_keys_global_update, ROUTE_ADMIN},
     {"DELETE", API "/admin/global-api-keys/{id}", api_keys_global_delete, ROUTE_ADMIN},
     {"GET", API "/admin/globalAPIKeys/{key}", api_keys_global_by_secret, ROUTE_ADMIN},
+
+    {"GET", API "/admin/personal-api-keys", api_keys_personal_admin_list, ROUTE_ADMIN},
+    {"POST", API "/admin/personal-api-keys", api_keys_personal_admin_create, ROUTE_ADMIN},
+    {"GET", API "/personal-api-keys", api_keys_personal_list, ROUTE_AUTH},
+    {"POST", API "/personal-api-keys", api_keys_personal_create, ROUTE_AUTH},
+    {"GET", API "/personal-api-keys/{id}", api_keys_personal_get, ROUTE_AUTH},
+    {"PUT", API "/personal-api-keys/{id}", api_keys_personal_update, ROUTE_AUTH},
+    {"DELETE", API "/personal-api-keys/{id}", api_keys_personal_delete, ROUTE_AUTH},
+
+    {"GET", API "/admin/users", api_users_list, ROUTE_ADMIN},
+    {"POST", API "/admin/users", api_users_create, ROUTE_ADMIN},
+    {"GET", API "/admin/users/{login}", api_users_get, ROUTE_ADMIN},
+    {"PUT", API "/admin/users/{login}", api_users_update, ROUTE_ADMIN},
+    {"DELETE", API "/admin/users/{login}", api_users_delete, ROUTE_ADMIN},
+    {"GET", API "/current-user", api_current_user_get, ROUTE_AUTH},
+    {"PUT", API "/current-user", api_current_user_update, ROUTE_AUTH},
+    {"GET", API "/admin/groups", api_groups_list, ROUTE_ADMIN},
+    {"POST", API "/admin/groups", api_groups_create, ROUTE_ADMIN},
+    {"GET", API "/admin/groups/{name}", api_groups_get, ROUTE_ADMIN},
+    {"PUT", API "/admin/groups/{name}", api_groups_update, ROUTE_ADMIN},
+    {"DELETE", API "/admin/groups/{name}", api_groups_delete, ROUTE_ADMIN},
+
+    {"GET", API "/admin/variables", api_variables_get, ROUTE_ADMIN},
+    {"PUT", API "/admin/variables", api_variables_set, ROUTE_ADMIN},
+
+    {"GET", API "/admin/audit", api_audit_list, ROUTE_ADMIN},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -227,12 +227,57 @@ static enum sb_err_kind auth_header_key(const char *header, char **key, struct s
                       "The Authorization header must use the Basic or Bearer scheme.");
 }
 
+/* Resolves the principal of a stored key record: the key's own permissions for a global key,
+ * its user's for a personal key; admin also through any admin group. */
+static enum sb_err_kind resolve_principal(struct request *req, const json_t *rec,
+                                          enum store_key_kind kind, struct sb_err *err)
+{
+    struct principal *p = &req->principal;
+    json_t *user = NULL, *group;
+    const char *name;
+    size_t i;
+    json_t *g;
+
+    if (kind == STORE_KEY_GLOBAL) {
+        principal_from_global_key(p, rec);
+    } else {
+        const char *login = json_string_value(json_object_get(rec, "user"));
+        if (!login || store_obj_get(req->app->store, STORE_USERS, login, &user, err) != SB_OK) {
+            if (login && err->kind != SB_ERR_NOT_FOUND)
+                return err->kind;
+            return sb_err_set(err, SB_ERR_UNAUTHORIZED,
+                              "The API key is not valid: its user no longer exists.");
+        }
+        if (json_is_false(json_object_get(user, "enabled"))) {
+            json_decref(user);
+            return sb_err_set(err, SB_ERR_UNAUTHORIZED,
+                              "The API key is not valid: its user is disabled.");
+        }
+        principal_from_user(p, user, json_string_value(json_object_get(rec, "id")));
+        json_decref(user);
+    }
+    req->authenticated = true;
+    json_array_foreach(p->groups, i, g) {
+        if (!(name = json_string_value(g)))
+            continue;
+        if (store_obj_get(req->app->store, STORE_GROUPS, name, &group, err) == SB_OK) {
+            principal_apply_group(p, group);
+            json_decref(group);
+        } else if (err->kind != SB_ERR_NOT_FOUND) {
+            return err->kind;
+        }
+    }
+    sb_err_clear(err);
+    return SB_OK;
+}
+
 static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
 {
     const char *header =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     uint8_t hash[APIKEY_HASH_BYTES];
     enum store_key_kind kind;
+    enum sb_err_kind rc;
     json_t *rec;
     char *key;
 
@@ -247,10 +292,9 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
                               "The API key is not valid: it is unknown or was deleted.");
         return err->kind;
     }
-    principal_from_global_key(&req->principal, rec);
-    req->authenticated = true;
+    rc = resolve_principal(req, rec, kind, err);
     json_decref(rec);
-    return SB_OK;
+    return rc;
 }
 
 /* ---- lifecycle ---- */

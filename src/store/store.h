@@ -37,6 +37,52 @@ enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out,
 enum sb_err_kind store_meta_init(struct store *st, const char *name, const char *value,
                                  bool *was_set, struct sb_err *err);
 
+/* Sets NAME to VALUE, replacing any previous value. */
+enum sb_err_kind store_meta_set(struct store *st, const char *name, const char *value,
+                                struct sb_err *err);
+
+/* --- objects: records of a collection keyed by id (users, groups...) --- */
+
+enum store_collection { STORE_USERS = 1, STORE_GROUPS = 2 };
+
+/* *OUT: new array of the records of COLL in id order. */
+enum sb_err_kind store_obj_list(struct store *st, enum store_collection coll, json_t **out,
+                                struct sb_err *err);
+
+/* *OUT: new reference to the record; SB_ERR_NOT_FOUND when ID does not exist. */
+enum sb_err_kind store_obj_get(struct store *st, enum store_collection coll, const char *id,
+                               json_t **out, struct sb_err *err);
+
+/* Inserts REC under ID; SB_ERR_CONFLICT when ID exists. */
+enum sb_err_kind store_obj_insert(struct store *st, enum store_collection coll, const char *id,
+                                  const json_t *rec, struct sb_err *err);
+
+/* Replaces the record of ID; SB_ERR_NOT_FOUND when ID does not exist. */
+enum sb_err_kind store_obj_update(struct store *st, enum store_collection coll, const char *id,
+                                  const json_t *rec, struct sb_err *err);
+
+/* SB_ERR_NOT_FOUND when ID does not exist. */
+enum sb_err_kind store_obj_delete(struct store *st, enum store_collection coll, const char *id,
+                                  struct sb_err *err);
+
+/* --- audit: append-only records {ts, principal, action, object, outcome, remoteAddr} --- */
+
+enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct sb_err *err);
+
+/* *OUT: new array of at most LIMIT records with ts < BEFORE (all when BEFORE <= 0), newest
+ * first. */
+enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, json_t **out,
+                                  struct sb_err *err);
+
+/* --- key rotation --- */
+
+/* Calls FN on every connection definition and every user record (COLL is 0 for connections),
+ * writes back the records FN changed, and sets meta key_check to NEW_CHECK, all in one
+ * transaction: any error from FN changes nothing. */
+typedef enum sb_err_kind (*store_reseal_fn)(void *ctx, int coll, json_t *rec, struct sb_err *err);
+enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ctx,
+                                  const char *new_check, struct sb_err *err);
+
 /* --- connections --- */
 
 /* *OUT: new object, name -> definition, in name order. */
@@ -64,7 +110,7 @@ enum sb_err_kind store_conn_delete(struct store *st, const char *name, struct sb
 
 enum store_key_kind { STORE_KEY_GLOBAL = 1, STORE_KEY_PERSONAL = 2 };
 
-/* Inserts record REC (which has "id") of KIND with HASH (32 bytes). */
+/* Inserts record REC (which has "id", and "user" for a personal key) of KIND with HASH. */
 enum sb_err_kind store_key_insert(struct store *st, enum store_key_kind kind,
                                   const uint8_t hash[32], const json_t *rec, struct sb_err *err);
 
@@ -81,9 +127,10 @@ enum sb_err_kind store_key_by_hash(struct store *st, const uint8_t hash[32], jso
 enum sb_err_kind store_key_get(struct store *st, enum store_key_kind kind, const char *id,
                                json_t **out, struct sb_err *err);
 
-/* *OUT: new array of the records of KIND, oldest first. */
-enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, json_t **out,
-                                struct sb_err *err);
+/* *OUT: new array of the records of KIND, oldest first; only those of user OWNER when OWNER is
+ * not NULL. */
+enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, const char *owner,
+                                json_t **out, struct sb_err *err);
 
 /* Replaces the record of KIND with ID (its hash stays); SB_ERR_NOT_FOUND if none. */
 enum sb_err_kind store_key_update(struct store *st, enum store_key_kind kind, const char *id,

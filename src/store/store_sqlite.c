@@ -31,6 +31,14 @@ static const char *const migrations[] = {
     "  version INTEGER NOT NULL, definition TEXT NOT NULL);"
     "CREATE TABLE api_keys (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
     "  id TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, record TEXT NOT NULL, UNIQUE (kind, id));",
+    /* 2: users and groups, personal key owners, audit */
+    "CREATE TABLE objects (coll INTEGER NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL,"
+    "  PRIMARY KEY (coll, id)) WITHOUT ROWID;"
+    "ALTER TABLE api_keys ADD COLUMN owner TEXT;"
+    "CREATE INDEX api_keys_owner ON api_keys (owner);"
+    "CREATE TABLE audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+    "  record TEXT NOT NULL);"
+    "CREATE INDEX audit_ts ON audit (ts);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -50,6 +58,15 @@ enum stmt_id {
     ST_KEY_LIST,
     ST_KEY_UPDATE,
     ST_KEY_DELETE,
+    ST_META_SET,
+    ST_OBJ_LIST,
+    ST_OBJ_GET,
+    ST_OBJ_INSERT,
+    ST_OBJ_UPDATE,
+    ST_OBJ_DELETE,
+    ST_KEY_LIST_OWNER,
+    ST_AUDIT_APPEND,
+    ST_AUDIT_LIST,
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
@@ -67,12 +84,24 @@ static const char *const stmt_sql[N_STMTS] = {
                         " WHERE name = ?1 AND version = ?2",
     [ST_CONN_EXISTS] = "SELECT 1 FROM connections WHERE name = ?1",
     [ST_CONN_DELETE] = "DELETE FROM connections WHERE name = ?1",
-    [ST_KEY_INSERT] = "INSERT INTO api_keys (kind, id, hash, record) VALUES (?1, ?2, ?3, ?4)",
+    [ST_KEY_INSERT] = "INSERT INTO api_keys (kind, id, hash, record, owner)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_KEY_BY_HASH] = "SELECT kind, record FROM api_keys WHERE hash = ?1",
     [ST_KEY_GET] = "SELECT record FROM api_keys WHERE kind = ?1 AND id = ?2",
     [ST_KEY_LIST] = "SELECT record FROM api_keys WHERE kind = ?1 ORDER BY seq",
     [ST_KEY_UPDATE] = "UPDATE api_keys SET record = ?3 WHERE kind = ?1 AND id = ?2",
     [ST_KEY_DELETE] = "DELETE FROM api_keys WHERE kind = ?1 AND id = ?2",
+    [ST_META_SET] = "INSERT INTO meta (name, value) VALUES (?1, ?2)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    [ST_OBJ_LIST] = "SELECT record FROM objects WHERE coll = ?1 ORDER BY id",
+    [ST_OBJ_GET] = "SELECT record FROM objects WHERE coll = ?1 AND id = ?2",
+    [ST_OBJ_INSERT] = "INSERT INTO objects (coll, id, record) VALUES (?1, ?2, ?3)"
+                      " ON CONFLICT DO NOTHING",
+    [ST_OBJ_UPDATE] = "UPDATE objects SET record = ?3 WHERE coll = ?1 AND id = ?2",
+    [ST_OBJ_DELETE] = "DELETE FROM objects WHERE coll = ?1 AND id = ?2",
+    [ST_KEY_LIST_OWNER] = "SELECT record FROM api_keys WHERE kind = ?1 AND owner = ?2 ORDER BY seq",
+    [ST_AUDIT_APPEND] = "INSERT INTO audit (ts, record) VALUES (?1, ?2)",
+    [ST_AUDIT_LIST] = "SELECT record FROM audit WHERE ts < ?1 ORDER BY ts DESC, seq DESC LIMIT ?2",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -497,6 +526,8 @@ static enum sb_err_kind key_insert(struct handle *h, enum store_key_kind kind,
     bind_text(s, 2, json_string_value(json_object_get(rec, "id")));
     sqlite3_bind_blob(s, 3, hash, 32, SQLITE_TRANSIENT);
     bind_json(s, 4, rec);
+    if (json_is_string(json_object_get(rec, "user")))
+        bind_text(s, 5, json_string_value(json_object_get(rec, "user")));
     rc = step_done(s);
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return sb_err_set(err, SB_ERR_CONFLICT, "An API key with the same id or secret exists.");
@@ -599,18 +630,13 @@ enum sb_err_kind store_key_get(struct store *st, enum store_key_kind kind, const
     return rc_kind;
 }
 
-enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, json_t **out,
-                                struct sb_err *err)
+/* Steps S (bound) and collects column 0 of every row as JSON into a new array *OUT. */
+static enum sb_err_kind collect_json_rows(struct handle *h, sqlite3_stmt *s, const char *what,
+                                          json_t **out, struct sb_err *err)
 {
-    WITH_HANDLE(h, st, err);
-    sqlite3_stmt *s = stmt(h, ST_KEY_LIST, err);
-    json_t *all, *rec;
+    json_t *all = xcheck(json_array()), *rec;
     int rc;
 
-    if (!s)
-        return err->kind;
-    sqlite3_bind_int(s, 1, kind);
-    all = xcheck(json_array());
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (column_json(s, 0, &rec, err) != SB_OK) {
             json_decref(all);
@@ -622,10 +648,24 @@ enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, json
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
         json_decref(all);
-        return db_fail(h, rc, "list API keys", err);
+        return db_fail(h, rc, what, err);
     }
     *out = all;
     return SB_OK;
+}
+
+enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, const char *owner,
+                                json_t **out, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, owner ? ST_KEY_LIST_OWNER : ST_KEY_LIST, err);
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int(s, 1, kind);
+    if (owner)
+        bind_text(s, 2, owner);
+    return collect_json_rows(h, s, "list API keys", out, err);
 }
 
 enum sb_err_kind store_key_update(struct store *st, enum store_key_kind kind, const char *id,
@@ -665,4 +705,221 @@ enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, co
     if (sqlite3_changes(h->db) == 0)
         return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
     return SB_OK;
+}
+
+enum sb_err_kind store_meta_set(struct store *st, const char *name, const char *value,
+                                struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_META_SET, err);
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    bind_text(s, 2, value);
+    rc = step_done(s);
+    return rc == SQLITE_OK ? SB_OK : db_fail(h, rc, "write a setting", err);
+}
+
+/* ---- objects ---- */
+
+static const char *coll_noun(enum store_collection coll)
+{
+    return coll == STORE_USERS ? "User" : "Group";
+}
+
+enum sb_err_kind store_obj_list(struct store *st, enum store_collection coll, json_t **out,
+                                struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_OBJ_LIST, err);
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int(s, 1, coll);
+    return collect_json_rows(h, s, "list records", out, err);
+}
+
+enum sb_err_kind store_obj_get(struct store *st, enum store_collection coll, const char *id,
+                               json_t **out, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_OBJ_GET, err);
+    enum sb_err_kind kind;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int(s, 1, coll);
+    bind_text(s, 2, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        kind = column_json(s, 0, out, err);
+    else if (rc == SQLITE_DONE)
+        kind = sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", coll_noun(coll), id);
+    else
+        kind = db_fail(h, rc, "read a record", err);
+    sqlite3_reset(s);
+    return kind;
+}
+
+static enum sb_err_kind obj_write(struct store *st, enum stmt_id id_stmt,
+                                  enum store_collection coll, const char *id, const json_t *rec,
+                                  struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, id_stmt, err);
+    int rc;
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int(s, 1, coll);
+    bind_text(s, 2, id);
+    if (rec)
+        bind_json(s, 3, rec);
+    rc = step_done(s);
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "save a record", err);
+    if (sqlite3_changes(h->db) == 0)
+        return id_stmt == ST_OBJ_INSERT
+                   ? sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.", coll_noun(coll), id)
+                   : sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", coll_noun(coll),
+                                id);
+    return SB_OK;
+}
+
+enum sb_err_kind store_obj_insert(struct store *st, enum store_collection coll, const char *id,
+                                  const json_t *rec, struct sb_err *err)
+{
+    return obj_write(st, ST_OBJ_INSERT, coll, id, rec, err);
+}
+
+enum sb_err_kind store_obj_update(struct store *st, enum store_collection coll, const char *id,
+                                  const json_t *rec, struct sb_err *err)
+{
+    return obj_write(st, ST_OBJ_UPDATE, coll, id, rec, err);
+}
+
+enum sb_err_kind store_obj_delete(struct store *st, enum store_collection coll, const char *id,
+                                  struct sb_err *err)
+{
+    return obj_write(st, ST_OBJ_DELETE, coll, id, NULL, err);
+}
+
+/* ---- audit ---- */
+
+enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_AUDIT_APPEND, err);
+    int rc;
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int64(s, 1, json_integer_value(json_object_get(rec, "ts")));
+    bind_json(s, 2, rec);
+    rc = step_done(s);
+    return rc == SQLITE_OK ? SB_OK : db_fail(h, rc, "append to the audit trail", err);
+}
+
+enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, json_t **out,
+                                  struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_AUDIT_LIST, err);
+
+    if (!s)
+        return err->kind;
+    sqlite3_bind_int64(s, 1, before > 0 ? before : INT64_MAX);
+    sqlite3_bind_int(s, 2, limit);
+    return collect_json_rows(h, s, "read the audit trail", out, err);
+}
+
+/* ---- key rotation ---- */
+
+/* Runs FN on every row of SELECT_SQL (key in column 0, JSON in column 1) and writes changed
+ * records back with UPDATE_SQL (?1 key, ?2 JSON, ?3 collection when COLL > 0). */
+static enum sb_err_kind reseal_rows(struct handle *h, const char *select_sql,
+                                    const char *update_sql, int coll, store_reseal_fn fn,
+                                    void *ctx, struct sb_err *err)
+{
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    enum sb_err_kind kind = SB_OK;
+    int rc;
+
+    rc = sqlite3_prepare_v2(h->db, select_sql, -1, &sel, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(h->db, update_sql, -1, &upd, NULL);
+    if (rc != SQLITE_OK) {
+        kind = db_fail(h, rc, "prepare the key rotation", err);
+        goto out;
+    }
+    if (coll > 0)
+        sqlite3_bind_int(sel, 1, coll);
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        json_t *rec;
+        if (column_json(sel, 1, &rec, err) != SB_OK) {
+            kind = err->kind;
+            goto out;
+        }
+        char *before = xcheck(json_dumps(rec, JSON_COMPACT));
+        kind = fn(ctx, coll, rec, err);
+        char *after = xcheck(json_dumps(rec, JSON_COMPACT));
+        if (kind == SB_OK && strcmp(before, after) != 0) {
+            sqlite3_reset(upd);
+            bind_text(upd, 1, (const char *)sqlite3_column_text(sel, 0));
+            bind_text(upd, 2, after);
+            if (coll > 0)
+                sqlite3_bind_int(upd, 3, coll);
+            rc = step_done(upd);
+            if (rc != SQLITE_OK)
+                kind = db_fail(h, rc, "save a re-encrypted record", err);
+        }
+        free(before);
+        free(after);
+        json_decref(rec);
+        if (kind != SB_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        kind = db_fail(h, rc, "read records for the key rotation", err);
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return kind;
+}
+
+enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ctx,
+                                  const char *new_check, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = exec_sql(h->db, "BEGIN EXCLUSIVE")) != SQLITE_OK)
+        return db_fail(h, rc, "start the key rotation", err);
+    if (reseal_rows(h, "SELECT name, definition FROM connections",
+                    "UPDATE connections SET definition = ?2 WHERE name = ?1", 0, fn, ctx,
+                    err) != SB_OK ||
+        reseal_rows(h, "SELECT id, record FROM objects WHERE coll = ?1",
+                    "UPDATE objects SET record = ?2 WHERE id = ?1 AND coll = ?3", STORE_USERS, fn,
+                    ctx, err) != SB_OK)
+        goto fail;
+    if (!(s = stmt(h, ST_META_SET, err)))
+        goto fail;
+    bind_text(s, 1, "key_check");
+    bind_text(s, 2, new_check);
+    if ((rc = step_done(s)) != SQLITE_OK) {
+        db_fail(h, rc, "record the new key check value", err);
+        goto fail;
+    }
+    if ((rc = exec_sql(h->db, "COMMIT")) != SQLITE_OK) {
+        db_fail(h, rc, "commit the key rotation", err);
+        goto fail;
+    }
+    return SB_OK;
+fail:
+    exec_sql(h->db, "ROLLBACK");
+    return err->kind;
 }
