@@ -15,6 +15,7 @@
 #include "app.h"
 #include "core/apikeys.h"
 #include "core/masterkey.h"
+#include "datadir.h"
 #include "http/server.h"
 #include "settings.h"
 #include "store/store.h"
@@ -35,6 +36,8 @@ static void print_usage(FILE *out)
           "usage:\n"
           "  switchboard serve [settings]             run the server\n"
           "  switchboard admin create-key [settings]  mint a new admin API key offline\n"
+          "  switchboard admin rotate-key [settings]  re-encrypt every secret under a new master\n"
+          "                                           key (server stopped)\n"
           "  switchboard settings --markdown          print the settings as a markdown table\n"
           "  switchboard --help | --version\n"
           "\n"
@@ -43,85 +46,9 @@ static void print_usage(FILE *out)
     settings_print_help(out);
 }
 
-/* Creates DIR and its parents (mode 0700 for the ones created). */
-static int make_dirs(const char *dir)
-{
-    char path[4096];
-    size_t len = strlen(dir);
-
-    if (len == 0 || len >= sizeof(path))
-        return -1;
-    memcpy(path, dir, len + 1);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static void join_path(char *out, size_t size, const char *dir, const char *file)
 {
     snprintf(out, size, "%s/%s", dir, file);
-}
-
-/* Opens the store in CFG->data_dir and loads the master key, checking it against the store's
- * key check value (and recording one for a new store). Derives the API-key hash key into APP. */
-static int open_data_dir(const struct config *cfg, struct app *app)
-{
-    char db_path[4096], key_path[4096], check[65];
-    uint8_t master[MASTERKEY_BYTES];
-    char *stored_check = NULL;
-    struct sb_err err;
-    bool created, was_set;
-
-    if (make_dirs(cfg->data_dir) != 0) {
-        log_error("cannot create the data directory '%s': %s", cfg->data_dir, strerror(errno));
-        return -1;
-    }
-    join_path(db_path, sizeof(db_path), cfg->data_dir, "switchboard.db");
-    join_path(key_path, sizeof(key_path), cfg->data_dir, "secret.key");
-    app->store = store_open(db_path, &err);
-    if (!app->store) {
-        log_error("cannot open the store: %s", err.msg);
-        return -1;
-    }
-    if (store_meta_get(app->store, "key_check", &stored_check, &err) != SB_OK)
-        goto fail;
-    if (masterkey_load(key_path, stored_check == NULL, master, &created, &err) != SB_OK) {
-        if (stored_check)
-            log_error("refusing to start: the store was written with a master key, and %s "
-                      "(restore the original secret.key)", err.msg);
-        else
-            log_error("%s", err.msg);
-        goto fail_quiet;
-    }
-    if (created)
-        log_info("created a new master key in %s", key_path);
-    masterkey_check_value(master, check);
-    if (stored_check && strcmp(stored_check, check) != 0) {
-        log_error("refusing to start: %s is not the master key this store was written with "
-                  "(restore the original secret.key)", key_path);
-        goto fail_quiet;
-    }
-    if (!stored_check && store_meta_init(app->store, "key_check", check, &was_set, &err) != SB_OK)
-        goto fail;
-    masterkey_derive(master, MASTERKEY_APIKEY_HASH, app->apikey_hash_key);
-    secrets_init(&app->secrets, master);
-    sodium_memzero(master, sizeof(master));
-    free(stored_check);
-    return 0;
-fail:
-    log_error("cannot open the store: %s", err.msg);
-fail_quiet:
-    sodium_memzero(master, sizeof(master));
-    free(stored_check);
-    store_close(app->store);
-    app->store = NULL;
-    return -1;
 }
 
 /* On the first start of a store, creates the bootstrap admin key: SWITCHBOARD_ADMIN_KEY when set,
@@ -194,7 +121,7 @@ static int serve_main(int argc, char **argv)
     struct http_server *srv;
     struct sb_err err;
     sigset_t stop_signals;
-    int sig = 0, rc = 1;
+    int sig = 0, rc = 1, lock_fd = -1;
 
     if (settings_load(&cfg, argc, argv) != 0) {
         settings_free(&cfg);
@@ -211,7 +138,8 @@ static int serve_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     app.audit_fd = -1;
-    if (open_data_dir(&cfg, &app) != 0)
+    lock_fd = datadir_lock(&cfg);
+    if (lock_fd < 0 || datadir_open(&cfg, &app) != 0)
         goto out;
     if (bootstrap_admin_key(&cfg, &app) != 0)
         goto out;
@@ -242,6 +170,8 @@ out:
     if (app.audit_fd >= 0)
         close(app.audit_fd);
     free(app.data_dir_abs);
+    if (lock_fd >= 0)
+        close(lock_fd);
     settings_free(&cfg);
     if (rc == 0)
         log_info("stopped");
@@ -263,7 +193,7 @@ static int admin_create_key_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     log_threshold = LOG_WARN;
-    if (open_data_dir(&cfg, &app) != 0)
+    if (datadir_open(&cfg, &app) != 0)
         goto out;
     apikey_generate(key);
     apikey_new_id(id);
@@ -283,6 +213,26 @@ static int admin_create_key_main(int argc, char **argv)
     sodium_memzero(key, sizeof(key));
 out:
     store_close(app.store);
+    secrets_clear(&app.secrets);
+    settings_free(&cfg);
+    return rc;
+}
+
+static int admin_rotate_key_main(int argc, char **argv)
+{
+    struct config cfg;
+    int lock_fd, rc = 1;
+
+    if (settings_load(&cfg, argc, argv) != 0) {
+        settings_free(&cfg);
+        return EXIT_USAGE;
+    }
+    log_threshold = (enum log_level)log_level_parse(cfg.log_level);
+    lock_fd = datadir_lock(&cfg);
+    if (lock_fd >= 0) {
+        rc = datadir_rotate_key(&cfg) == 0 ? 0 : 1;
+        close(lock_fd);
+    }
     settings_free(&cfg);
     return rc;
 }
@@ -310,6 +260,8 @@ int main(int argc, char **argv)
         return serve_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "admin") == 0 && argc >= 3 && strcmp(argv[2], "create-key") == 0)
         return admin_create_key_main(argc - 3, argv + 3);
+    if (strcmp(argv[1], "admin") == 0 && argc >= 3 && strcmp(argv[2], "rotate-key") == 0)
+        return admin_rotate_key_main(argc - 3, argv + 3);
     if (strcmp(argv[1], "settings") == 0 && argc == 3 && strcmp(argv[2], "--markdown") == 0) {
         settings_print_markdown(stdout);
         return 0;

@@ -35,6 +35,11 @@ static const struct setting settings[] = {
      "address and port to listen on (IPv6 as [ADDR]:PORT)"},
     {"data-dir", "SWITCHBOARD_DATA_DIR", "./data", STR(data_dir), "DIR",
      "directory holding switchboard.db, secret.key, admin.key"},
+    {"secret-key-file", "SWITCHBOARD_SECRET_KEY_FILE", "", STR(secret_key_file), "FILE",
+     "master key file (32 bytes, mode 0600); empty means DIR/secret.key"},
+    {"tls-cert", "SWITCHBOARD_TLS_CERT", "", STR(tls_cert), "FILE",
+     "PEM certificate (chain) to serve HTTPS; needs --tls-key"},
+    {"tls-key", "SWITCHBOARD_TLS_KEY", "", STR(tls_key), "FILE", "PEM private key for --tls-cert"},
     {"max-body-size", "SWITCHBOARD_MAX_BODY_SIZE", NUM(SB_DEFAULT_MAX_BODY),
      INT(max_body_size, SB_MIN_MAX_BODY, SB_MAX_MAX_BODY), "BYTES",
      "largest request body accepted; larger ones get 413"},
@@ -61,7 +66,7 @@ static int setting_assign(struct config *cfg, const struct setting *s, const cha
 
     if (s->type == SETTING_STRING) {
         char **slot = (char **)(void *)field;
-        if (*value == '\0') {
+        if (*value == '\0' && strcmp(origin, "default") != 0 && *s->def != '\0') {
             fprintf(stderr, "switchboard: %s: --%s must not be empty\n", origin, s->name);
             return -1;
         }
@@ -131,6 +136,10 @@ int settings_load(struct config *cfg, int argc, char **argv)
             return -1;
     }
 
+    if ((*cfg->tls_cert == '\0') != (*cfg->tls_key == '\0')) {
+        fprintf(stderr, "switchboard: --tls-cert and --tls-key go together; give both or neither\n");
+        return -1;
+    }
     if (log_level_parse(cfg->log_level) < 0) {
         fprintf(stderr, "switchboard: --log-level must be error, warn, info or debug, not '%s'\n",
                 cfg->log_level);
@@ -156,7 +165,7 @@ void settings_print_help(FILE *out)
         char flag[64];
         snprintf(flag, sizeof(flag), "--%s %s", s->name, s->metavar);
         fprintf(out, "  %-34s %s\n  %-34s [env %s, default %s]\n", flag, s->help, "", s->env,
-                s->def);
+                *s->def ? s->def : "none");
     }
 }
 
@@ -165,7 +174,7 @@ void settings_print_markdown(FILE *out)
     fputs("| flag | environment variable | default | meaning |\n|---|---|---|---|\n", out);
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const struct setting *s = &settings[i];
-        fprintf(out, "| `--%s %s` | `%s` | `%s` | %s |\n", s->name, s->metavar, s->env, s->def,
-                s->help);
+        fprintf(out, "| `--%s %s` | `%s` | %s%s%s | %s |\n", s->name, s->metavar, s->env,
+                *s->def ? "`" : "", *s->def ? s->def : "none", *s->def ? "`" : "", s->help);
     }
 }

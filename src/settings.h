@@ -9,6 +9,9 @@
 struct config {
     char *listen;   /* ADDR:PORT */
     char *data_dir; /* directory of the store, keys and logs */
+    char *secret_key_file; /* "" means <data-dir>/secret.key */
+    char *tls_cert;        /* "" means plain HTTP */
+    char *tls_key;
     char *log_level;
     long long max_body_size;
     long long threads;

@@ -158,7 +158,7 @@ static enum sb_err_kind build_definition(const json_t *body, const char *name, c
         if (f->check == CHECK_READABILITY)
             json_object_set_new(def, f->key, readability_with_defaults(given));
         else if (given)
-            json_object_set(def, f->key, given);
+            json_object_set_new(def, f->key, xcheck(json_deep_copy(given))); /* never shared */
         else
             json_object_set_new(def, f->key, parse_default(f->def));
     }

@@ -12,7 +12,7 @@
 #define MASTERKEY_BYTES 32
 
 /* Purposes of derived subkeys; values are part of the on-disk format, never renumber. */
-enum masterkey_purpose { MASTERKEY_CHECK = 1, MASTERKEY_APIKEY_HASH = 2, MASTERKEY_SECRETS = 3 };
+enum masterkey_purpose { MASTERKEY_CHECK = 1, MASTERKEY_SECRETS = 3 };
 
 /* Reads the key at PATH. When the file does not exist and CREATE is true, writes a new random
  * key there (mode 0600, fsynced) and sets *CREATED. */

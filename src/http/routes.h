@@ -34,7 +34,7 @@ void routes_init(void);
 /* Matches METHOD and PATH (raw, not yet percent-decoded). On ROUTE_FOUND sets *OUT and fills
  * PARAMS (N_PARAMS of them, malloc'd, caller frees). On ROUTE_WRONG_METHOD writes the methods
  * the path accepts to ALLOW ("GET, PUT"). On ROUTE_BAD_PATH sets ERR (bad percent-encoding, NUL
- * byte, too many segments). */
+ * byte). A path of more segments than any route has is ROUTE_NOT_FOUND. */
 enum route_result routes_match(const char *method, const char *path, const struct route **out,
                                char **params, int *n_params, char *allow, size_t allow_size,
                                struct sb_err *err);

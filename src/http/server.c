@@ -7,6 +7,7 @@
  *
  * Paths reach the handler raw (the unescape callback below is a no-op) so that each segment is
  * percent-decoded on its own: "%2F" inside a name never becomes a path separator. */
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <sodium.h>
@@ -32,6 +33,7 @@ struct http_server {
     struct app *app;
     atomic_int active;  /* requests between first callback and completion */
     atomic_bool stopping;
+    char *tls_cert, *tls_key; /* PEM text, kept for the daemon's lifetime */
 };
 
 /* ---- error kinds to HTTP ---- */
@@ -491,6 +493,28 @@ bad:
                       "Setting listen must be ADDR:PORT or [IPv6]:PORT, not '%s'.", listen);
 }
 
+/* Reads a whole PEM file into a new NUL-terminated buffer (caller frees). */
+static char *read_pem(const char *path, struct sb_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+
+    if (!f) {
+        sb_err_set(err, SB_ERR_BAD_REQUEST, "Cannot read %s: %s.", path, strerror(errno));
+        return NULL;
+    }
+    do {
+        if (len + 4096 + 1 > cap)
+            buf = xrealloc(buf, cap = (len + 4096 + 1) * 2);
+        n = fread(buf + len, 1, 4096, f);
+        len += n;
+    } while (n > 0 && len < 1024 * 1024);
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
 struct http_server *http_server_start(struct app *app, struct sb_err *err)
 {
     struct http_server *srv;
@@ -508,9 +532,25 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
     if (threads <= 0)
         threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 2;
 
+    if (*app->cfg->tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            sb_err_set(err, SB_ERR_BAD_REQUEST, "This libmicrohttpd was built without TLS.");
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+    }
     routes_init();
     srv = xcalloc(1, sizeof(*srv));
     srv->app = app;
+    if (flags & MHD_USE_TLS) {
+        srv->tls_cert = read_pem(app->cfg->tls_cert, err);
+        srv->tls_key = srv->tls_cert ? read_pem(app->cfg->tls_key, err) : NULL;
+        if (!srv->tls_key) {
+            free(srv->tls_cert);
+            free(srv);
+            return NULL;
+        }
+    }
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, srv,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
@@ -522,17 +562,22 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections_per_ip,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        (flags & MHD_USE_TLS) ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
+        MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
         MHD_OPTION_END);
     if (!srv->daemon) {
+        free(srv->tls_cert);
+        free(srv->tls_key);
         free(srv);
         sb_err_set(err, SB_ERR_UNAVAILABLE,
-                   "Cannot listen on %s: the address is in use or not available here.",
-                   app->cfg->listen);
+                   "Cannot listen on %s: the address is in use or not available here%s.",
+                   app->cfg->listen,
+                   (flags & MHD_USE_TLS) ? ", or the TLS certificate and key do not match" : "");
         return NULL;
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    log_info("listening on %s (port %u, %ld threads)", app->cfg->listen,
-             info ? (unsigned)info->port : 0u, threads);
+    log_info("listening on %s://%s (port %u, %ld threads)", (flags & MHD_USE_TLS) ? "https" : "http",
+             app->cfg->listen, info ? (unsigned)info->port : 0u, threads);
     return srv;
 }
 
@@ -552,5 +597,9 @@ void http_server_stop(struct http_server *srv)
         log_warn("shutdown: %d requests still running after the grace period",
                  atomic_load(&srv->active));
     MHD_stop_daemon(srv->daemon);
+    if (srv->tls_key)
+        sodium_memzero(srv->tls_key, strlen(srv->tls_key));
+    free(srv->tls_cert);
+    free(srv->tls_key);
     free(srv);
 }

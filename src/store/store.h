@@ -77,11 +77,11 @@ enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, j
 /* --- key rotation --- */
 
 /* Calls FN on every connection definition and every user record (COLL is 0 for connections),
- * writes back the records FN changed, and sets meta key_check to NEW_CHECK, all in one
- * transaction: any error from FN changes nothing. */
+ * writes back the records FN changed, and sets the meta values of META (an object of name ->
+ * string), all in one transaction: any error from FN changes nothing. */
 typedef enum sb_err_kind (*store_reseal_fn)(void *ctx, int coll, json_t *rec, struct sb_err *err);
 enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ctx,
-                                  const char *new_check, struct sb_err *err);
+                                  const json_t *meta, struct sb_err *err);
 
 /* --- connections --- */
 

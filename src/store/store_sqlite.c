@@ -891,10 +891,12 @@ out:
 }
 
 enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ctx,
-                                  const char *new_check, struct sb_err *err)
+                                  const json_t *meta, struct sb_err *err)
 {
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s;
+    const char *name;
+    json_t *value;
     int rc;
 
     if ((rc = exec_sql(h->db, "BEGIN EXCLUSIVE")) != SQLITE_OK)
@@ -906,13 +908,15 @@ enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ct
                     "UPDATE objects SET record = ?2 WHERE id = ?1 AND coll = ?3", STORE_USERS, fn,
                     ctx, err) != SB_OK)
         goto fail;
-    if (!(s = stmt(h, ST_META_SET, err)))
-        goto fail;
-    bind_text(s, 1, "key_check");
-    bind_text(s, 2, new_check);
-    if ((rc = step_done(s)) != SQLITE_OK) {
-        db_fail(h, rc, "record the new key check value", err);
-        goto fail;
+    json_object_foreach((json_t *)meta, name, value) {
+        if (!(s = stmt(h, ST_META_SET, err)))
+            goto fail;
+        bind_text(s, 1, name);
+        bind_text(s, 2, json_string_value(value));
+        if ((rc = step_done(s)) != SQLITE_OK) {
+            db_fail(h, rc, "record the new key check value", err);
+            goto fail;
+        }
     }
     if ((rc = exec_sql(h->db, "COMMIT")) != SQLITE_OK) {
         db_fail(h, rc, "commit the key rotation", err);

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The data directory.
+ *
+ * Key check: the store keeps a check value derived from the master key (meta key_check). A
+ * server whose key file is missing or holds another key refuses to start, because serving
+ * would make every stored secret unreadable and new ones unreadable by the right key.
+ *
+ * Rotation is ordered so that a crash at any point leaves a key that opens the store:
+ *   1. the new key is written to <key>.new (fsynced);
+ *   2. one transaction re-seals every secret and sets key_check to the new key's;
+ *   3. <key> is renamed to <key>.<UTC time>.bak and <key>.new to <key>.
+ * At start, a check value matching <key>.new rather than <key> means step 3 did not happen:
+ * it is completed then. A <key>.new that matches nothing is left over from before step 2 and is
+ * removed.
+ *
+ * API keys are hashed under their own random key, kept sealed in the store (meta
+ * apikey_hash_key), so that a rotation of the master key re-seals it instead of invalidating
+ * every API key. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/masterkey.h"
+#include "core/secrets.h"
+#include "datadir.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+static void join_path(char *out, size_t size, const char *dir, const char *file)
+{
+    snprintf(out, size, "%s/%s", dir, file);
+}
+
+static void key_path(const struct config *cfg, char *out, size_t size)
+{
+    if (*cfg->secret_key_file)
+        snprintf(out, size, "%s", cfg->secret_key_file);
+    else
+        join_path(out, size, cfg->data_dir, "secret.key");
+}
+
+/* Creates DIR and its parents (mode 0700 for the ones created). */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    size_t len = strlen(dir);
+
+    if (len == 0 || len >= sizeof(path))
+        return -1;
+    memcpy(path, dir, len + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int datadir_lock(const struct config *cfg)
+{
+    char path[4096];
+    int fd;
+
+    if (make_dirs(cfg->data_dir) != 0) {
+        log_error("cannot create the data directory '%s': %s", cfg->data_dir, strerror(errno));
+        return -1;
+    }
+    join_path(path, sizeof(path), cfg->data_dir, "switchboard.lock");
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        log_error("cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        log_error("another switchboard process is using the data directory '%s' (stop it first)",
+                  cfg->data_dir);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Finishes step 3 of a rotation: PATH -> dated backup, PATH.new -> PATH. */
+static int install_new_key(const char *path)
+{
+    char backup[4200], fresh[4200], stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(backup, sizeof(backup), "%s.%s.bak", path, stamp);
+    snprintf(fresh, sizeof(fresh), "%s.new", path);
+    if (rename(path, backup) != 0 && errno != ENOENT) {
+        log_error("cannot keep the old master key as %s: %s", backup, strerror(errno));
+        return -1;
+    }
+    if (rename(fresh, path) != 0) {
+        log_error("cannot install the new master key %s: %s", fresh, strerror(errno));
+        return -1;
+    }
+    log_info("master key rotated; the previous key is kept in %s", backup);
+    return 0;
+}
+
+/* Loads the key matching STORED_CHECK (or creates one when the store has none). */
+static int load_checked_key(const struct config *cfg, const char *stored_check,
+                            uint8_t master[MASTERKEY_BYTES])
+{
+    char path[4096], fresh[4200], check[65];
+    struct sb_err err;
+    bool created;
+
+    key_path(cfg, path, sizeof(path));
+    snprintf(fresh, sizeof(fresh), "%s.new", path);
+    if (stored_check && access(fresh, F_OK) == 0) {
+        uint8_t candidate[MASTERKEY_BYTES];
+        if (masterkey_load(fresh, false, candidate, &created, &err) == SB_OK) {
+            masterkey_check_value(candidate, check);
+            sodium_memzero(candidate, sizeof(candidate));
+            if (strcmp(check, stored_check) == 0) {
+                log_warn("finishing an interrupted key rotation");
+                if (install_new_key(path) != 0)
+                    return -1;
+            } else {
+                log_warn("removing %s, left over from a key rotation that did not commit",
+                         fresh);
+                unlink(fresh);
+            }
+        }
+    }
+    if (masterkey_load(path, stored_check == NULL, master, &created, &err) != SB_OK) {
+        if (stored_check)
+            log_error("refusing to start: this store's secrets are encrypted with a master key, "
+                      "and %s Restore the original key file (or pass --secret-key-file).",
+                      err.msg);
+        else
+            log_error("%s", err.msg);
+        return -1;
+    }
+    if (created)
+        log_info("created a new master key in %s", path);
+    masterkey_check_value(master, check);
+    if (stored_check && strcmp(stored_check, check) != 0) {
+        sodium_memzero(master, MASTERKEY_BYTES);
+        log_error("refusing to start: %s is not the master key this store's secrets were "
+                  "encrypted with. Restore the original key file (or pass --secret-key-file).",
+                  path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens the store of CFG; *CHECK is its key check value or NULL (caller frees). */
+static struct store *open_store(const struct config *cfg, char **check)
+{
+    char db_path[4096];
+    struct sb_err err;
+    struct store *st;
+
+    join_path(db_path, sizeof(db_path), cfg->data_dir, "switchboard.db");
+    st = store_open(db_path, &err);
+    if (!st) {
+        log_error("cannot open the store: %s", err.msg);
+        return NULL;
+    }
+    if (store_meta_get(st, "key_check", check, &err) != SB_OK) {
+        log_error("cannot read the store: %s", err.msg);
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+/* Loads the API-key hash key sealed in the store into OUT, creating it on first use. */
+static int load_apikey_hash_key(struct store *st, const struct secrets *secrets,
+                                uint8_t out[APIKEY_HASH_KEY_BYTES])
+{
+    char *sealed = NULL, *hex = NULL, fresh_hex[APIKEY_HASH_KEY_BYTES * 2 + 1];
+    uint8_t fresh[APIKEY_HASH_KEY_BYTES];
+    struct sb_err err;
+    size_t len;
+    bool was_set;
+    int rc = -1;
+
+    if (store_meta_get(st, "apikey_hash_key", &sealed, &err) != SB_OK)
+        goto store_fail;
+    if (!sealed) {
+        randombytes_buf(fresh, sizeof(fresh));
+        sodium_bin2hex(fresh_hex, sizeof(fresh_hex), fresh, sizeof(fresh));
+        sealed = secrets_seal(secrets, fresh_hex);
+        sodium_memzero(fresh_hex, sizeof(fresh_hex));
+        sodium_memzero(fresh, sizeof(fresh));
+        if (store_meta_init(st, "apikey_hash_key", sealed, &was_set, &err) != SB_OK)
+            goto store_fail;
+        free(sealed);
+        sealed = NULL;
+        if (store_meta_get(st, "apikey_hash_key", &sealed, &err) != SB_OK)
+            goto store_fail;
+    }
+    if (secrets_open(secrets, sealed, "apikey_hash_key", &hex, &err) != SB_OK ||
+        sodium_hex2bin(out, APIKEY_HASH_KEY_BYTES, hex, strlen(hex), NULL, &len, NULL) != 0 ||
+        len != APIKEY_HASH_KEY_BYTES) {
+        log_error("the store's API-key hash key cannot be read with this master key");
+        goto out;
+    }
+    rc = 0;
+    goto out;
+store_fail:
+    log_error("cannot read or write the store: %s", err.msg);
+out:
+    if (hex)
+        sodium_memzero(hex, strlen(hex));
+    free(hex);
+    free(sealed);
+    return rc;
+}
+
+int datadir_open(const struct config *cfg, struct app *app)
+{
+    uint8_t master[MASTERKEY_BYTES];
+    char *stored_check = NULL, check[65];
+    struct sb_err err;
+    bool was_set;
+
+    app->store = open_store(cfg, &stored_check);
+    if (!app->store)
+        return -1;
+    if (load_checked_key(cfg, stored_check, master) != 0)
+        goto fail;
+    if (!stored_check) {
+        masterkey_check_value(master, check);
+        if (store_meta_init(app->store, "key_check", check, &was_set, &err) != SB_OK) {
+            log_error("cannot write the store: %s", err.msg);
+            goto fail;
+        }
+    }
+    secrets_init(&app->secrets, master);
+    sodium_memzero(master, sizeof(master));
+    if (load_apikey_hash_key(app->store, &app->secrets, app->apikey_hash_key) != 0)
+        goto fail;
+    free(stored_check);
+    return 0;
+fail:
+    sodium_memzero(master, sizeof(master));
+    secrets_clear(&app->secrets);
+    free(stored_check);
+    store_close(app->store);
+    app->store = NULL;
+    return -1;
+}
+
+struct rotation {
+    struct secrets from, to;
+    int count;
+};
+
+static enum sb_err_kind reseal_record(void *ctx, int coll, json_t *rec, struct sb_err *err)
+{
+    struct rotation *r = ctx;
+
+    if (coll == 0)
+        return secrets_reseal_params(&r->from, &r->to, json_object_get(rec, "params"),
+                                     &r->count, err);
+    return secrets_reseal_user(&r->from, &r->to, rec, &r->count, err);
+}
+
+int datadir_rotate_key(const struct config *cfg)
+{
+    uint8_t old_master[MASTERKEY_BYTES], new_master[MASTERKEY_BYTES];
+    char path[4096], fresh[4200], new_check[65], *stored_check = NULL;
+    char *sealed_hash_key = NULL, *hash_key_hex = NULL, *resealed = NULL;
+    struct rotation r = {.count = 0};
+    struct store *st;
+    struct sb_err err;
+    json_t *meta = NULL;
+    int rc = -1;
+
+    st = open_store(cfg, &stored_check);
+    if (!st)
+        return -1;
+    if (!stored_check) {
+        log_error("this store has no master key yet: start the server once first");
+        goto out;
+    }
+    if (load_checked_key(cfg, stored_check, old_master) != 0)
+        goto out;
+    key_path(cfg, path, sizeof(path));
+    snprintf(fresh, sizeof(fresh), "%s.new", path);
+
+    randombytes_buf(new_master, sizeof(new_master));
+    if (masterkey_write_private_file(fresh, new_master, sizeof(new_master), &err) != SB_OK) {
+        log_error("%s", err.msg);
+        goto out;
+    }
+    secrets_init(&r.from, old_master);
+    secrets_init(&r.to, new_master);
+    masterkey_check_value(new_master, new_check);
+    if (store_meta_get(st, "apikey_hash_key", &sealed_hash_key, &err) != SB_OK || !sealed_hash_key ||
+        secrets_open(&r.from, sealed_hash_key, "apikey_hash_key", &hash_key_hex, &err) != SB_OK) {
+        log_error("cannot read the store's API-key hash key; nothing changed");
+        unlink(fresh);
+        goto out;
+    }
+    resealed = secrets_seal(&r.to, hash_key_hex);
+    meta = xcheck(json_pack("{s:s, s:s}", "key_check", new_check, "apikey_hash_key", resealed));
+    if (store_reseal_all(st, reseal_record, &r, meta, &err) != SB_OK) {
+        log_error("key rotation failed, nothing changed: %s", err.msg);
+        unlink(fresh);
+        goto out;
+    }
+    if (install_new_key(path) != 0)
+        goto out; /* the next start finishes the installation */
+    printf("re-encrypted %d secrets under a new master key\n", r.count);
+    rc = 0;
+out:
+    json_decref(meta);
+    free(resealed);
+    if (hash_key_hex)
+        sodium_memzero(hash_key_hex, strlen(hash_key_hex));
+    free(hash_key_hex);
+    free(sealed_hash_key);
+    sodium_memzero(old_master, sizeof(old_master));
+    sodium_memzero(new_master, sizeof(new_master));
+    secrets_clear(&r.from);
+    secrets_clear(&r.to);
+    free(stored_check);
+    store_close(st);
+    return rc;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The data directory: its lock, the store in it, and the master key that goes with the store
+ * (check value, first creation, rotation). */
+#ifndef SB_DATADIR_H
+#define SB_DATADIR_H
+
+#include "app.h"
+#include "settings.h"
+
+/* Creates CFG->data_dir if needed and takes its lock (one server or maintenance command per
+ * data directory). Returns the lock's file descriptor, or -1 after logging why. */
+int datadir_lock(const struct config *cfg);
+
+/* Opens the store and loads the master key, checking it against the store's key check value
+ * (recording one for a new store, finishing or discarding an interrupted rotation). Fills
+ * APP->store, APP->apikey_hash_key and APP->secrets. Returns 0, or -1 after logging why; on
+ * failure nothing in the data directory has been changed but a new store's schema. */
+int datadir_open(const struct config *cfg, struct app *app);
+
+/* Re-encrypts every secret under a new master key in one transaction, keeps the old key file
+ * as a dated backup and installs the new one. The server must be stopped (the lock says so).
+ * Returns 0, or -1 after logging why. */
+int datadir_rotate_key(const struct config *cfg);
+
+#endif
