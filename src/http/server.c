@@ -323,6 +323,11 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
                      "bytes (setting max-body-size).", srv->app->cfg->max_body_size);
         return;
     }
+    if (strlen(url) > SB_URL_MAX) {
+        reply_errorf(req, SB_ERR_BAD_REQUEST, "The request path is longer than %d bytes.",
+                     SB_URL_MAX);
+        return;
+    }
     if (atomic_load(&srv->stopping)) {
         reply_errorf(req, SB_ERR_UNAVAILABLE, "The server is shutting down.");
         return;
@@ -399,7 +404,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             }
             req->discarded += n;
             /* a client that keeps sending far past the limit is cut off */
-            return req->discarded > 16 * limit ? MHD_NO : MHD_YES;
+            return req->discarded > 16 * limit + SB_DISCARD_SLACK ? MHD_NO : MHD_YES;
         }
         req->body = xrealloc(req->body, req->body_len + n + 1);
         memcpy(req->body + req->body_len, upload_data, n);
@@ -562,6 +567,7 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections_per_ip,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SB_CONN_MEMORY,
         (flags & MHD_USE_TLS) ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
         MHD_OPTION_END);

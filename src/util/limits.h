@@ -8,11 +8,18 @@
 #define SB_MIN_MAX_BODY 1024
 #define SB_MAX_MAX_BODY (256 * 1024 * 1024)
 
+/* a chunked body over the limit is read and dropped (libmicrohttpd cannot answer mid-body),
+ * up to 16 times the limit plus this; past that the connection is closed without an answer */
+#define SB_DISCARD_SLACK (8 * 1024 * 1024)
+
 #define SB_NAME_MAX 128          /* connection name, characters */
 #define SB_ECHO_MAX 64           /* longest piece of client input quoted back in a message */
 #define SB_ERR_MSG_MAX 512       /* detailedMessage, bytes */
 #define SB_ROUTE_MAX_SEGMENTS 12 /* path segments after the API prefix */
-#define SB_URL_MAX (16 * 1024)   /* request target, bytes */
+#define SB_URL_MAX (16 * 1024)   /* request path, bytes; longer ones get a JSON 400 */
+/* per-connection buffer for the request line and headers: large enough that an oversized URL
+ * reaches the router and gets a JSON answer; pages are mapped lazily, so idle cost is small */
+#define SB_CONN_MEMORY (512 * 1024)
 
 #define SB_API_KEY_RANDOM_CHARS 40 /* base62 characters: about 238 random bits */
 #define SB_API_KEY_MIN_CHARS 16    /* a key given through SWITCHBOARD_ADMIN_KEY */
