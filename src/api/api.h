@@ -8,6 +8,7 @@ struct request;
 
 /* src/api/meta.c */
 void api_meta_healthz(struct request *req);
+void api_meta_metrics(struct request *req);
 void api_meta_auth_info(struct request *req);
 
 /* src/api/connections.c */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Meta endpoints: health, and who the caller is. */
+/* Meta endpoints: health, metrics, and who the caller is. */
 #include "api/api.h"
+#include "http/metrics.h"
 #include "http/request.h"
+#include "store/store.h"
 #include "util/mem.h"
 
 void api_meta_healthz(struct request *req)
@@ -18,4 +20,10 @@ void api_meta_auth_info(struct request *req)
                                 "principalType",
                                 p->type == PRINCIPAL_USER ? "USER" : "GLOBAL_API_KEY", "groups",
                                 p->groups, "admin", p->admin)));
+}
+
+void api_meta_metrics(struct request *req)
+{
+    reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+               metrics_render(store_size_bytes(req->app->store)));
 }

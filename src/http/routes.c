@@ -11,6 +11,7 @@
 
 static struct route routes[] = {
     {"GET", "/healthz", api_meta_healthz, ROUTE_PUBLIC},
+    {"GET", "/metrics", api_meta_metrics, ROUTE_PUBLIC},
 
     {"GET", API "/auth/info", api_meta_auth_info, ROUTE_AUTH},
 
@@ -66,6 +67,21 @@ static struct route_shape {
     int n_segs;
     unsigned literal_mask;
 } shapes[N_ROUTES];
+
+int routes_count(void)
+{
+    return (int)N_ROUTES;
+}
+
+const struct route *routes_at(int i)
+{
+    return &routes[i];
+}
+
+int routes_index(const struct route *route)
+{
+    return (int)(route - routes);
+}
 
 void routes_init(void)
 {

@@ -28,6 +28,11 @@ struct route {
 
 enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_WRONG_METHOD, ROUTE_BAD_PATH };
 
+/* The number of routes, route I of the table, and the index of ROUTE in it. */
+int routes_count(void);
+const struct route *routes_at(int i);
+int routes_index(const struct route *route);
+
 /* Splits the patterns of the table; call once at start. */
 void routes_init(void);
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/apikeys.h"
+#include "http/metrics.h"
 #include "http/request.h"
 #include "http/routes.h"
 #include "http/server.h"
@@ -57,7 +58,8 @@ static const struct {
 
 /* ---- answering ---- */
 
-static void reply_raw(struct request *req, unsigned status, char *text, const char *allow)
+static void reply_raw_typed(struct request *req, unsigned status, char *text, const char *allow,
+                            const char *content_type)
 {
     struct MHD_Response *resp;
 
@@ -70,7 +72,7 @@ static void reply_raw(struct request *req, unsigned status, char *text, const ch
         free(text);
         return;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
@@ -82,6 +84,16 @@ static void reply_raw(struct request *req, unsigned status, char *text, const ch
         req->status = status;
     }
     MHD_destroy_response(resp);
+}
+
+static void reply_raw(struct request *req, unsigned status, char *text, const char *allow)
+{
+    reply_raw_typed(req, status, text, allow, "application/json; charset=utf-8");
+}
+
+void reply_text(struct request *req, unsigned status, const char *content_type, char *text)
+{
+    reply_raw_typed(req, status, text, NULL, content_type);
 }
 
 void reply_json(struct request *req, unsigned status, json_t *body)
@@ -428,6 +440,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     if (!req)
         return;
+    metrics_count(req->route, req->status, clock_mono_us() - req->started_us);
     log_info("%s %s %u %.2fms %s%s", req->method, req->route ? req->route->pattern : "-",
              req->status, (double)(clock_mono_us() - req->started_us) / 1000.0,
              req->authenticated ? req->principal.id : "-",

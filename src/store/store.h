@@ -26,6 +26,9 @@ struct store *store_open(const char *location, struct sb_err *err);
 /* Closes every per-thread handle. No other thread may use ST during or after this call. */
 void store_close(struct store *st);
 
+/* Bytes the store takes on disk (for SQLite: the database and its write-ahead log). */
+long long store_size_bytes(struct store *st);
+
 /* --- meta: small named values (schema facts, key check value, bootstrap state) --- */
 
 /* *OUT is a malloc'd string (caller frees), or NULL when NAME is not set. */

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store/store.h"
 #include "util/limits.h"
@@ -335,6 +336,20 @@ void store_close(struct store *st)
     pthread_mutex_destroy(&st->lock);
     free(st->path);
     free(st);
+}
+
+long long store_size_bytes(struct store *st)
+{
+    char wal[4200];
+    struct stat sb;
+    long long total = 0;
+
+    if (stat(st->path, &sb) == 0)
+        total += sb.st_size;
+    snprintf(wal, sizeof(wal), "%s-wal", st->path);
+    if (stat(wal, &sb) == 0)
+        total += sb.st_size;
+    return total;
 }
 
 /* Declares H for the calling thread or returns ERR's kind. */

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Request metrics, served as Prometheus text on GET /metrics: counts by route pattern and
+ * status, a latency histogram and the store's size. Nothing here names a connection, a
+ * principal or a secret: routes are counted by pattern, never by path. */
+#ifndef SB_METRICS_H
+#define SB_METRICS_H
+
+struct route;
+
+/* Counts one answered request of ROUTE (NULL when no route matched) with STATUS, taking
+ * DURATION_US. Lock-free; callable from any thread. */
+void metrics_count(const struct route *route, unsigned status, long long duration_us);
+
+/* Writes the metrics in Prometheus text format; STORE_BYTES is the size of the store on disk.
+ * Returns a new string (caller frees). */
+char *metrics_render(long long store_bytes);
+
+#endif
