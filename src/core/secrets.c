@@ -196,6 +196,8 @@ static enum sb_err_kind visit_user(json_t *settings, slot_fn fn, void *ctx, stru
     return SB_OK;
 }
 
+/* Secrets must be strings: a number or object where a secret belongs would be stored and
+ * shown in clear. Checked before sealing. */
 /* seal: plaintext -> sealed; sealed -> kept when it opens */
 static enum sb_err_kind slot_seal(void *ctx, json_t *holder, const char *key, const char *what,
                                   struct sb_err *err)
@@ -278,8 +280,53 @@ static enum sb_err_kind slot_reseal(void *ctx, json_t *holder, const char *key, 
     return SB_OK;
 }
 
+/* Secrets must be strings: a number or an object where a secret belongs would be stored and
+ * shown in clear. */
+static bool params_secret_types_ok(const json_t *params, struct sb_err *err)
+{
+    const char *key;
+    json_t *v, *entry;
+    size_t i;
+
+    json_object_foreach((json_t *)params, key, v)
+        if (secrets_is_secret_param(key) && !json_is_string(v) && !json_is_null(v))
+            return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'params.%s' is a secret and must "
+                              "be a string.", key), false;
+    json_array_foreach(json_object_get(params, "properties"), i, entry) {
+        v = json_object_get(entry, "value");
+        if (json_is_true(json_object_get(entry, "secret")) && v && !json_is_string(v) &&
+            !json_is_null(v))
+            return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'params.properties[%zu].value' is "
+                              "a secret and must be a string.", i), false;
+    }
+    return true;
+}
+
+static bool user_secret_types_ok(const json_t *settings, struct sb_err *err)
+{
+    const char *conn, *key;
+    json_t *cred, *v, *entry;
+    size_t i;
+
+    json_object_foreach(json_object_get(settings, "credentials"), conn, cred)
+        json_object_foreach(cred, key, v)
+            if (secrets_is_secret_param(key) && !json_is_string(v) && !json_is_null(v))
+                return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field '%s' of the credentials of "
+                                  "connection '%.64s' is a secret and must be a string.", key,
+                                  conn), false;
+    json_array_foreach(json_object_get(settings, "secrets"), i, entry) {
+        v = json_object_get(entry, "value");
+        if (v && !json_is_string(v) && !json_is_null(v))
+            return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'secrets[%zu].value' must be a "
+                              "string.", i), false;
+    }
+    return true;
+}
+
 enum sb_err_kind secrets_seal_params(const struct secrets *s, json_t *params, struct sb_err *err)
 {
+    if (json_is_object(params) && !params_secret_types_ok(params, err))
+        return err->kind;
     return visit_params(params, slot_seal, (void *)s, err);
 }
 
@@ -307,6 +354,8 @@ enum sb_err_kind secrets_open_params(const struct secrets *s, const json_t *para
 
 enum sb_err_kind secrets_seal_user(const struct secrets *s, json_t *settings, struct sb_err *err)
 {
+    if (!user_secret_types_ok(settings, err))
+        return err->kind;
     return visit_user(settings, slot_seal, (void *)s, err);
 }
 

@@ -171,6 +171,8 @@ enum sb_err_kind users_prepare_update(const json_t *stored, const json_t *body, 
             set_default(rec, *k, json_incref(json_object_get(stored, *k)));
         for (const char *const *k = self_fixed; *k; k++)
             set_default(rec, *k, json_incref(json_object_get(stored, *k)));
+        set_default(rec, "userProfile", json_incref(json_object_get(stored, "userProfile")));
+        set_default(rec, "sourceType", json_incref(json_object_get(stored, "sourceType")));
     }
     json_object_set_new(rec, "login", json_string(login));
     take_password(rec);

@@ -606,9 +606,9 @@ void http_server_stop(struct http_server *srv)
     long long deadline;
 
     atomic_store(&srv->stopping, true);
+    /* the listening socket is closed only after the daemon stops: its threads may still have
+     * it in their epoll sets until then */
     fd = MHD_quiesce_daemon(srv->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
     deadline = clock_mono_us() + srv->app->cfg->shutdown_grace * 1000000LL;
     while (atomic_load(&srv->active) > 0 && clock_mono_us() < deadline)
         usleep(10 * 1000);
@@ -616,6 +616,8 @@ void http_server_stop(struct http_server *srv)
         log_warn("shutdown: %d requests still running after the grace period",
                  atomic_load(&srv->active));
     MHD_stop_daemon(srv->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
     if (srv->tls_key)
         sodium_memzero(srv->tls_key, strlen(srv->tls_key));
     free(srv->tls_cert);

@@ -10,7 +10,7 @@
 
 /* a chunked body over the limit is read and dropped (libmicrohttpd cannot answer mid-body),
  * up to 16 times the limit plus this; past that the connection is closed without an answer */
-#define SB_DISCARD_SLACK (8 * 1024 * 1024)
+#define SB_DISCARD_SLACK (64 * 1024 * 1024)
 
 #define SB_NAME_MAX 128          /* connection name, characters */
 #define SB_ECHO_MAX 64           /* longest piece of client input quoted back in a message */

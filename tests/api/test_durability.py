@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Durability: what a graceful restart or a SIGKILL leaves in the data directory."""
+
+import http.client
+import json
+import threading
+import time
+import unittest
+
+from server import PREFIX, OwnServerTestCase, basic_auth
+
+SECRET_PASSWORD = "s3cr3t-value"
+
+
+class RestartTest(OwnServerTestCase):
+
+    def snapshot(self):
+        conns = self.server.api("GET", "/admin/connections/")
+        keys = self.server.api("GET", "/admin/global-api-keys/")
+        self.assertStatus(conns, 200)
+        self.assertStatus(keys, 200)
+        return conns.json, sorted(keys.json, key=lambda k: k["id"])
+
+    def test_graceful_stop_exits_zero(self):
+        self.server.create_connection("before_stop")
+        self.assertEqual(self.server.stop(), 0)
+        self.server.start()
+
+    def test_sigterm_exits_zero_while_a_client_holds_an_idle_keep_alive_connection(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        try:
+            conn.request("GET", PREFIX + "/auth/info",
+                         headers={"Authorization": basic_auth(self.server.admin_key)})
+            resp = conn.getresponse()
+            resp.read()
+            self.assertEqual(resp.status, 200)
+            started = time.monotonic()
+            self.assertEqual(self.server.stop(), 0)
+            self.assertLess(time.monotonic() - started, 5.0, "shutdown waited on an idle client")
+        finally:
+            conn.close()
+        self.server.start()
+
+    def test_restart_keeps_connections_and_keys(self):
+        s = self.server
+        s.remember_secret(SECRET_PASSWORD)
+        s.create_connection("kept_fs", description="kept", customField={"a": [1, None]})
+        s.create_connection("kept_pg", type="PostgreSQL", usableBy="ALLOWED",
+                            allowedGroups=["data_team"],
+                            params={"host": "h", "user": "u", "password": SECRET_PASSWORD})
+        updated = s.create_connection("kept_updated")
+        r = s.api("PUT", "/admin/connections/kept_updated", dict(updated, description="v2"))
+        self.assertStatus(r, 200)
+        s.create_connection("gone")
+        self.assertStatus(s.api("DELETE", "/admin/connections/gone"), 200)
+        user = s.create_key(groups=["data_team"], label="durable user")
+        admin2 = s.create_key(admin=True, label="durable admin")
+        revoked = s.create_key(label="revoked")
+        self.assertStatus(s.api("DELETE", "/admin/global-api-keys/" + revoked["id"]), 200)
+        conns_before, keys_before = self.snapshot()
+        names_before = s.api("GET", "/connections/get-names", key=user["key"]).json
+
+        s.restart()
+
+        conns_after, keys_after = self.snapshot()
+        self.assertSameJson(conns_after, conns_before, "connections after restart")
+        self.assertSameJson(keys_after, keys_before, "global API keys after restart")
+        self.assertEqual(conns_after["kept_updated"]["creationTag"]["versionNumber"], 2)
+        self.assertNotIn("gone", conns_after)
+        self.assertError(s.api("GET", "/admin/connections/gone"), 404, "NotFound")
+        info = s.auth_info(key=user["key"])
+        self.assertEqual(info["groups"], ["data_team"])
+        self.assertIs(info["admin"], False)
+        self.assertEqual(sorted(s.api("GET", "/connections/get-names", key=user["key"]).json),
+                         sorted(names_before))
+        self.assertStatus(s.api("GET", "/admin/connections/", key=admin2["key"]), 200)
+        self.assertError(s.api("GET", "/auth/info", key=revoked["key"]), 401, "Unauthorized")
+        self.assertStatus(s.api("GET", "/admin/connections/"), 200, "bootstrap admin key")
+
+    def test_version_numbers_continue_after_restart(self):
+        d = self.server.create_connection("versioned")
+        self.server.restart()
+        r = self.server.api("PUT", "/admin/connections/versioned", d)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["creationTag"]["versionNumber"], 2)
+        r = self.server.api("PUT", "/admin/connections/versioned", d)
+        self.assertError(r, 409, "Conflict")
+
+    def test_name_conflict_survives_restart(self):
+        self.server.create_connection("unique_after_restart")
+        self.server.restart()
+        r = self.server.api("POST", "/admin/connections/",
+                            {"name": "unique_after_restart", "type": "Filesystem",
+                             "params": {"root": "/tmp"}})
+        self.assertError(r, 409, "Conflict")
+
+
+class CrashTest(OwnServerTestCase):
+
+    def test_sigkill_during_writes_loses_no_acknowledged_connection(self):
+        port = self.server.port
+        auth = basic_auth(self.server.admin_key)
+        acknowledged = []
+        unexpected = []
+        stop = threading.Event()
+
+        def writer():
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            i = 0
+            try:
+                while not stop.is_set():
+                    name = "crash_%05d" % i
+                    body = {"name": name, "type": "Filesystem",
+                            "params": {"root": "/data/" + name},
+                            "description": "written before the crash, #%d" % i,
+                            "customField": {"n": i}}
+                    i += 1
+                    try:
+                        conn.request("POST", PREFIX + "/admin/connections/",
+                                     body=json.dumps(body).encode(),
+                                     headers={"Authorization": auth})
+                        resp = conn.getresponse()
+                        raw = resp.read()
+                    except (OSError, http.client.HTTPException):
+                        return
+                    if resp.status == 200:
+                        acknowledged.append((name, json.loads(raw)))
+                    else:
+                        unexpected.append((name, resp.status))
+                        return
+            finally:
+                conn.close()
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while len(acknowledged) < 30 and time.monotonic() < deadline and thread.is_alive():
+            time.sleep(0.01)
+        time.sleep(0.05)  # let the writer be in the middle of a request
+        self.server.kill()
+        stop.set()
+        thread.join(10)
+        self.assertFalse(thread.is_alive(), "writer thread hung after the kill")
+        self.assertEqual(unexpected, [], "POSTs answered with an unexpected status")
+        self.assertGreater(len(acknowledged), 0, "no POST was acknowledged before the kill")
+
+        self.server.start()
+        listed = self.server.api("GET", "/admin/connections/")
+        self.assertStatus(listed, 200)
+        missing = [name for name, _ in acknowledged if name not in listed.json]
+        self.assertEqual(missing, [], "acknowledged connections lost after SIGKILL "
+                                      "(%d acknowledged)" % len(acknowledged))
+        for name, created in acknowledged:
+            r = self.server.api("GET", "/admin/connections/" + name)
+            self.assertStatus(r, 200, name)
+            self.assertSameJson(r.json, created, "%s after SIGKILL" % name)
+        # the store is usable after recovery
+        self.server.create_connection("after_recovery")
+        self.assertStatus(self.server.api("GET", "/admin/connections/after_recovery"), 200)
+
+    def test_sigkill_keeps_keys_and_updates(self):
+        user = self.server.create_key(groups=["g"], label="survivor")
+        d = self.server.create_connection("updated_before_kill")
+        r = self.server.api("PUT", "/admin/connections/updated_before_kill",
+                            dict(d, description="acknowledged update"))
+        self.assertStatus(r, 200)
+        self.server.create_connection("deleted_before_kill")
+        self.assertStatus(self.server.api("DELETE", "/admin/connections/deleted_before_kill"),
+                          200)
+        self.server.kill()
+        self.server.start()
+        now = self.server.api("GET", "/admin/connections/updated_before_kill")
+        self.assertStatus(now, 200)
+        self.assertSameJson(now.json, r.json, "updated connection after SIGKILL")
+        self.assertError(self.server.api("GET", "/admin/connections/deleted_before_kill"),
+                         404, "NotFound")
+        self.assertEqual(self.server.auth_info(key=user["key"])["groups"], ["g"])
+
+
+if __name__ == "__main__":
+    unittest.main()
