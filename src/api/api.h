@@ -19,6 +19,7 @@ void api_connections_update(struct request *req);
 void api_connections_delete(struct request *req);
 void api_connections_names(struct request *req);
 void api_connections_info(struct request *req);
+void api_connections_types(struct request *req);
 
 /* src/api/keys.c */
 void api_keys_global_list(struct request *req);

@@ -8,6 +8,7 @@
 #include "api/audit.h"
 #include "core/conn.h"
 #include "core/secrets.h"
+#include "core/types.h"
 #include "core/variables.h"
 #include "http/request.h"
 #include "store/store.h"
@@ -262,4 +263,9 @@ out:
     json_decref(def);
     json_decref(resolved);
     json_decref(cred);
+}
+
+void api_connections_types(struct request *req)
+{
+    reply_json(req, 200, types_registry_json());
 }

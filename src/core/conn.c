@@ -7,6 +7,7 @@
 
 #include "core/conn.h"
 #include "core/fields.h"
+#include "core/types.h"
 #include "util/limits.h"
 #include "util/mem.h"
 
@@ -141,6 +142,7 @@ static enum sb_err_kind build_definition(const json_t *body, const char *name, c
                                          int64_t version, const char *who, int64_t now_ms,
                                          json_t **out, struct sb_err *err)
 {
+    const struct conn_type *t = types_find(type);
     json_t *def;
     const char *key;
     json_t *v;
@@ -165,6 +167,10 @@ static enum sb_err_kind build_definition(const json_t *body, const char *name, c
     json_object_foreach((json_t *)body, key, v)
         if (!is_known(key) && !is_server_owned(key))
             json_object_set(def, key, v);
+    if (t && types_apply(t, json_object_get(def, "params"), err) != SB_OK) {
+        json_decref(def);
+        return err->kind;
+    }
     json_object_set_new(def, "creationTag", creation_tag(version, who, now_ms));
     *out = def;
     return SB_OK;
@@ -197,6 +203,10 @@ enum sb_err_kind conn_prepare_create(const json_t *body, const char *who, int64_
     if (!fields_nonempty_string(clean, "", "type", err))
         goto out;
     type = json_string_value(json_object_get(clean, "type"));
+    if (!types_find(type)) {
+        types_unknown(type, err);
+        goto out;
+    }
     rc = build_definition(clean, name, type, 1, who, now_ms, out, err);
 out:
     json_decref(clean);
@@ -292,6 +302,12 @@ bool conn_details_readable(const json_t *def, const struct principal *p)
 enum conn_credential conn_credential_shape(const json_t *def)
 {
     json_t *params = json_object_get(def, "params");
+    const struct conn_type *t = types_find(json_string_value(json_object_get(def, "type")));
+
+    if (t)
+        return t->credential == TYPE_CREDENTIAL_AWS     ? CONN_CREDENTIAL_AWS
+               : t->credential == TYPE_CREDENTIAL_BASIC ? CONN_CREDENTIAL_BASIC
+                                                        : CONN_CREDENTIAL_NONE;
 
     if (json_object_get(params, "accessKey") || json_object_get(params, "secretKey"))
         return CONN_CREDENTIAL_AWS;

@@ -14,9 +14,10 @@
 /* Checks a connection name: 1-128 characters of [A-Za-z0-9_.-], not starting with '.'. */
 bool conn_validate_name(const char *name, struct sb_err *err);
 
-/* Builds the definition to store from a create body: checks every known field, drops null
- * members, applies defaults, keeps unknown fields and sets creationTag to version 1 by WHO at
- * NOW_MS. BODY is not modified. On success *OUT is a new reference (caller decrefs). */
+/* Builds the definition to store from a create body: checks every known field and the type's
+ * required params (src/core/types.c), drops null members, applies defaults (the type's param
+ * defaults included), keeps unknown fields and sets creationTag to version 1 by WHO at NOW_MS.
+ * BODY is not modified. On success *OUT is a new reference (caller decrefs). */
 enum sb_err_kind conn_prepare_create(const json_t *body, const char *who, int64_t now_ms,
                                      json_t **out, struct sb_err *err);
 
@@ -40,8 +41,9 @@ bool conn_details_readable(const json_t *def, const struct principal *p);
 
 enum conn_credential { CONN_CREDENTIAL_NONE, CONN_CREDENTIAL_BASIC, CONN_CREDENTIAL_AWS };
 
-/* The credential shape of DEF, from its params: AWS when it has accessKey or secretKey, basic
- * when it has user or password. */
+/* The credential shape of DEF: its type's (src/core/types.c); for a type the registry does not
+ * know (stored before it did), AWS when params have accessKey or secretKey, basic when they
+ * have user or password. */
 enum conn_credential conn_credential_shape(const json_t *def);
 
 /* Returns DEF as a list item: a shallow copy with `id` (= name) and `label` (= type) added.

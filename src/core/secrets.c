@@ -33,7 +33,7 @@
 static const char *const secret_names[] = {
     "password",     "secretKey",  "privateKey", "clientSecret", "token",
     "accessToken",  "refreshToken", "apiKey",   "passphrase",   "sasToken",
-    "sessionToken", "keyPassword", NULL,
+    "sessionToken", "keyPassword", "accountKey", NULL,
 };
 
 void secrets_init(struct secrets *s, const uint8_t master[32])

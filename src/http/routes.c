@@ -21,6 +21,7 @@ static struct route routes[] = {
     {"PUT", API "/admin/connections/{name}", api_connections_update, ROUTE_ADMIN},
     {"DELETE", API "/admin/connections/{name}", api_connections_delete, ROUTE_ADMIN},
     {"GET", API "/connections/get-names", api_connections_names, ROUTE_AUTH},
+    {"GET", API "/connection-types", api_connections_types, ROUTE_AUTH},
     {"GET", API "/connections/{name}/info", api_connections_info, ROUTE_AUTH},
 
     {"GET", API "/admin/global-api-keys", api_keys_global_list, ROUTE_ADMIN},
