@@ -4,7 +4,7 @@
 set -eu
 
 packages="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
-libsodium-dev libcmocka-dev python3 curl"
+libsodium-dev libcmocka-dev libpq-dev libmariadb-dev libcurl4-openssl-dev python3 curl openssl"
 
 missing=""
 for p in $packages; do

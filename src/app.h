@@ -10,6 +10,7 @@
 #include "settings.h"
 
 struct store;
+struct probes;
 
 struct app {
     const struct config *cfg;
@@ -18,6 +19,7 @@ struct app {
     struct secrets secrets;                         /* derived from the master key */
     char *data_dir_abs;                             /* the built-in variable dip.home */
     int audit_fd;                                   /* <data-dir>/audit.log, O_APPEND */
+    struct probes *probes;                          /* live tests (src/api/probes.c) */
 };
 
 #endif

@@ -2,6 +2,7 @@
 /* The switchboard binary: `serve` runs the server; `admin` holds offline maintenance commands
  * that open the data directory directly. Start-up order matters and is spelled out in
  * serve_main: settings, data directory, store, master key check, bootstrap key, listener. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/probes.h"
 #include "app.h"
 #include "core/apikeys.h"
 #include "core/masterkey.h"
@@ -154,6 +156,11 @@ static int serve_main(int argc, char **argv)
             log_warn("cannot open %s: %s; audit records go to the store only", path,
                      strerror(errno));
     }
+    app.probes = probes_start(&app, &err);
+    if (!app.probes) {
+        log_error("%s", err.msg);
+        goto out;
+    }
     srv = http_server_start(&app, &err);
     if (!srv) {
         log_error("%s", err.msg);
@@ -161,9 +168,14 @@ static int serve_main(int argc, char **argv)
     }
     sigwait(&stop_signals, &sig);
     log_info("received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    /* order: no new requests; pending tests complete (and resume their requests); then close */
+    http_server_drain(srv);
+    probes_stop(app.probes);
+    app.probes = NULL;
     http_server_stop(srv);
     rc = 0;
 out:
+    probes_stop(app.probes);
     store_close(app.store);
     sodium_memzero(app.apikey_hash_key, sizeof(app.apikey_hash_key));
     secrets_clear(&app.secrets);
@@ -239,7 +251,7 @@ static int admin_rotate_key_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (sodium_init() < 0) {
+    if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fputs("switchboard: cannot initialise libsodium\n", stderr);
         return 1;
     }

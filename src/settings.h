@@ -19,6 +19,11 @@ struct config {
     long long max_connections;
     long long max_connections_per_ip;
     long long shutdown_grace;
+    long long probe_timeout;
+    long long probe_concurrency;
+    long long probe_interval;
+    char *probe_deny;
+    char *probe_allow;
 };
 
 /* Fills CFG from defaults, then SWITCHBOARD_* environment variables, then ARGV (flags of the

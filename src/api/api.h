@@ -21,6 +21,10 @@ void api_connections_names(struct request *req);
 void api_connections_info(struct request *req);
 void api_connections_types(struct request *req);
 
+/* src/api/probes.c */
+void api_connections_test(struct request *req);
+void api_connections_status(struct request *req);
+
 /* src/api/keys.c */
 void api_keys_global_list(struct request *req);
 void api_keys_global_create(struct request *req);

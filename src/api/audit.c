@@ -2,9 +2,6 @@
 /* The audit trail: recording, and GET /admin/audit. The store copy is the one served; the file
  * copy is for log shippers. Each is written after the change it records commits, so a crash in
  * between can lose a record but never records a change that did not happen. */
-#include <arpa/inet.h>
-#include <microhttpd.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,19 +14,6 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-static void remote_addr(struct request *req, char *out, size_t size)
-{
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = info ? info->client_addr : NULL;
-
-    snprintf(out, size, "-");
-    if (sa)
-        getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                  : sizeof(struct sockaddr_in),
-                    out, (socklen_t)size, NULL, 0, NI_NUMERICHOST);
-}
-
 void audit_record(struct request *req, const char *action, const char *object,
                   const char *outcome)
 {
@@ -38,7 +22,7 @@ void audit_record(struct request *req, const char *action, const char *object,
     json_t *rec;
     char *line;
 
-    remote_addr(req, addr, sizeof(addr));
+    req_remote_addr(req, addr, sizeof(addr));
     rec = xcheck(json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s}", "ts", (json_int_t)clock_epoch_ms(),
                            "principal", req->authenticated ? req->principal.login : "-", "action",
                            action, "object", object, "outcome", outcome, "remoteAddr", addr));

@@ -6,10 +6,11 @@
 
 #include "api/api.h"
 #include "api/audit.h"
+#include "api/probes.h"
+#include "api/resolve.h"
 #include "core/conn.h"
 #include "core/secrets.h"
 #include "core/types.h"
-#include "core/variables.h"
 #include "http/request.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -122,6 +123,7 @@ void api_connections_delete(struct request *req)
         reply_error(req, &err);
         return;
     }
+    probes_forget(req->app->probes, name);
     audit_record(req, "connection.delete", name, "success");
     reply_json(req, 200, xcheck(json_object()));
 }
@@ -192,10 +194,8 @@ void api_connections_info(struct request *req)
 {
     const char *name = name_param_or_reply(req);
     struct sb_err err;
-    json_t *def = NULL, *resolved = NULL, *vars = NULL, *cred = NULL, *out;
+    json_t *def = NULL, *resolved = NULL, *cred = NULL, *out;
     const char *mode;
-    char *vars_text = NULL;
-    struct variables v = {.dip_home = req->app->data_dir_abs};
 
     if (!name)
         return;
@@ -221,15 +221,10 @@ void api_connections_info(struct request *req)
         audit_record(req, "connection.read-details", name, "denied");
         goto out;
     }
-    if (store_meta_get(req->app->store, "variables", &vars_text, &err) != SB_OK ||
-        secrets_open_params(&req->app->secrets, json_object_get(def, "params"), &resolved,
-                            &err) != SB_OK) {
+    if (api_resolve_params(req->app, def, &resolved, &err) != SB_OK) {
         reply_error(req, &err);
         goto out;
     }
-    vars = vars_text ? json_loads(vars_text, 0, NULL) : NULL;
-    v.layers[v.n_layers++] = vars;
-    variables_expand_all(&v, resolved);
     if (cred) {
         json_object_set(resolved, "user", json_object_get(cred, "user"));
         json_object_set(resolved, "password", json_object_get(cred, "password"));
@@ -258,8 +253,6 @@ void api_connections_info(struct request *req)
     audit_record(req, "connection.read-details", name, "success");
     reply_json(req, 200, out);
 out:
-    free(vars_text);
-    json_decref(vars);
     json_decref(def);
     json_decref(resolved);
     json_decref(cred);

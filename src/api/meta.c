@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Meta endpoints: health, metrics, and who the caller is. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "api/api.h"
+#include "api/probes.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "store/store.h"
@@ -24,6 +28,14 @@ void api_meta_auth_info(struct request *req)
 
 void api_meta_metrics(struct request *req)
 {
-    reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-               metrics_render(store_size_bytes(req->app->store)));
+    char *http = metrics_render(store_size_bytes(req->app->store));
+    char *probes = probes_metrics(req->app->probes);
+    size_t a = strlen(http), b = strlen(probes);
+    char *text = xmalloc(a + b + 1);
+
+    memcpy(text, http, a);
+    memcpy(text + a, probes, b + 1);
+    free(http);
+    free(probes);
+    reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text);
 }

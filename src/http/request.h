@@ -32,6 +32,9 @@ struct request {
     bool body_too_large;
     size_t discarded;
 
+    void (*resume)(struct request *req); /* set while suspended on slow work */
+    void *async; /* the slow work's state, owned by the handler that suspended */
+
     bool replied;
     unsigned status;
     long long started_us;
@@ -60,6 +63,16 @@ void reply_error(struct request *req, const struct sb_err *err);
 /* Answers with KIND and a printf-style detailed message. */
 void reply_errorf(struct request *req, enum sb_err_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Suspends REQ while slow work runs elsewhere (the request thread is released). When that work
+ * calls req_resume, RESUME runs on a request thread and must answer. */
+void req_suspend(struct request *req, void (*resume)(struct request *req));
+
+/* Resumes a suspended request; callable from any thread, once per req_suspend. */
+void req_resume(struct request *req);
+
+/* The client's address, numeric, into OUT. */
+void req_remote_addr(const struct request *req, char *out, size_t size);
 
 /* True for admins; otherwise answers 403 and returns false. */
 bool req_require_admin_or_reply(struct request *req);

@@ -23,6 +23,8 @@ static struct route routes[] = {
     {"GET", API "/connections/get-names", api_connections_names, ROUTE_AUTH},
     {"GET", API "/connection-types", api_connections_types, ROUTE_AUTH},
     {"GET", API "/connections/{name}/info", api_connections_info, ROUTE_AUTH},
+    {"GET", API "/connections/{name}/test", api_connections_test, ROUTE_AUTH},
+    {"GET", API "/admin/connection-status", api_connections_status, ROUTE_ADMIN},
 
     {"GET", API "/admin/global-api-keys", api_keys_global_list, ROUTE_ADMIN},
     {"POST", API "/admin/global-api-keys", api_keys_global_create, ROUTE_ADMIN},

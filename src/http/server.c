@@ -35,6 +35,7 @@ struct http_server {
     atomic_int active;  /* requests between first callback and completion */
     atomic_bool stopping;
     char *tls_cert, *tls_key; /* PEM text, kept for the daemon's lifetime */
+    MHD_socket listen_fd;     /* from MHD_quiesce_daemon, closed after the daemon stops */
 };
 
 /* ---- error kinds to HTTP ---- */
@@ -142,6 +143,32 @@ bool req_require_admin_or_reply(struct request *req)
     reply_errorf(req, SB_ERR_FORBIDDEN, "This operation requires administrator rights; "
                                         "the API key used does not have them.");
     return false;
+}
+
+/* ---- suspension ---- */
+
+void req_suspend(struct request *req, void (*resume)(struct request *req))
+{
+    req->resume = resume;
+    MHD_suspend_connection(req->conn);
+}
+
+void req_resume(struct request *req)
+{
+    MHD_resume_connection(req->conn);
+}
+
+void req_remote_addr(const struct request *req, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = info ? info->client_addr : NULL;
+
+    snprintf(out, size, "-");
+    if (sa)
+        getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                  : sizeof(struct sockaddr_in),
+                    out, (socklen_t)size, NULL, 0, NI_NUMERICHOST);
 }
 
 /* ---- request accessors ---- */
@@ -370,7 +397,7 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
             return;
     }
     route->handler(req);
-    if (!req->replied) {
+    if (!req->replied && !req->resume) {
         log_error("handler for %s %s returned without answering", route->method, route->pattern);
         reply_errorf(req, SB_ERR_INTERNAL, "The server failed to answer this request.");
     }
@@ -427,8 +454,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
     if (req->replied)
         return MHD_YES;
+    if (req->resume) {
+        void (*resume)(struct request *) = req->resume;
+        req->resume = NULL;
+        resume(req);
+        if (!req->replied)
+            reply_errorf(req, SB_ERR_INTERNAL, "The server failed to answer this request.");
+        return req->replied ? MHD_YES : MHD_NO;
+    }
     dispatch(srv, req, url);
-    return req->replied ? MHD_YES : MHD_NO;
+    return (req->replied || req->resume) ? MHD_YES : MHD_NO;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -560,6 +595,7 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
     routes_init();
     srv = xcalloc(1, sizeof(*srv));
     srv->app = app;
+    srv->listen_fd = MHD_INVALID_SOCKET;
     if (flags & MHD_USE_TLS) {
         srv->tls_cert = read_pem(app->cfg->tls_cert, err);
         srv->tls_key = srv->tls_cert ? read_pem(app->cfg->tls_key, err) : NULL;
@@ -600,24 +636,29 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
     return srv;
 }
 
-void http_server_stop(struct http_server *srv)
+void http_server_drain(struct http_server *srv)
 {
-    MHD_socket fd;
     long long deadline;
 
     atomic_store(&srv->stopping, true);
     /* the listening socket is closed only after the daemon stops: its threads may still have
      * it in their epoll sets until then */
-    fd = MHD_quiesce_daemon(srv->daemon);
+    srv->listen_fd = MHD_quiesce_daemon(srv->daemon);
     deadline = clock_mono_us() + srv->app->cfg->shutdown_grace * 1000000LL;
     while (atomic_load(&srv->active) > 0 && clock_mono_us() < deadline)
         usleep(10 * 1000);
     if (atomic_load(&srv->active) > 0)
         log_warn("shutdown: %d requests still running after the grace period",
                  atomic_load(&srv->active));
+}
+
+void http_server_stop(struct http_server *srv)
+{
+    if (!atomic_load(&srv->stopping))
+        http_server_drain(srv);
     MHD_stop_daemon(srv->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    if (srv->listen_fd != MHD_INVALID_SOCKET)
+        close(srv->listen_fd);
     if (srv->tls_key)
         sodium_memzero(srv->tls_key, strlen(srv->tls_key));
     free(srv->tls_cert);

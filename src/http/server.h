@@ -12,8 +12,11 @@ struct http_server;
  * http_server_stop. */
 struct http_server *http_server_start(struct app *app, struct sb_err *err);
 
-/* Stops accepting, lets in-flight requests finish for up to the configured grace period
- * (answering 503 to new ones meanwhile), then closes every connection and frees SRV. */
+/* Stops accepting and lets in-flight requests finish for up to the configured grace period,
+ * answering 503 to new ones meanwhile. */
+void http_server_drain(struct http_server *srv);
+
+/* Drains if not done yet, then closes every connection and frees SRV. */
 void http_server_stop(struct http_server *srv);
 
 #endif

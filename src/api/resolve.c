@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Resolved params: what a client of the connection actually uses. */
+#include <stdlib.h>
+
+#include "api/resolve.h"
+#include "core/secrets.h"
+#include "core/variables.h"
+#include "store/store.h"
+
+enum sb_err_kind api_resolve_params(struct app *app, const json_t *def, json_t **out,
+                                    struct sb_err *err)
+{
+    struct variables v = {.dip_home = app->data_dir_abs};
+    char *text = NULL;
+    json_t *vars;
+
+    if (store_meta_get(app->store, "variables", &text, err) != SB_OK)
+        return err->kind;
+    if (secrets_open_params(&app->secrets, json_object_get(def, "params"), out, err) != SB_OK) {
+        free(text);
+        return err->kind;
+    }
+    vars = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    v.layers[v.n_layers++] = vars;
+    variables_expand_all(&v, *out);
+    json_decref(vars);
+    return SB_OK;
+}

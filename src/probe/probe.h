@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Live tests of connections ("probes") behind one small interface: a target (type, resolved
+ * params) goes in, a result (ok, a sentence, a duration) comes out. Each driver family has its
+ * own file (probe_fs.c, probe_pg.c, probe_mysql.c, probe_curl.c); every one of them is bounded
+ * by the configured timeout, connects only to an address the fence allowed, and never reads a
+ * local file named by a definition. Probes run on the worker pool of pool.c, never on a request
+ * thread. */
+#ifndef SB_PROBE_H
+#define SB_PROBE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/types.h"
+#include "probe/fence.h"
+
+struct probe_settings {
+    long long timeout_s;
+    struct fence fence;
+};
+
+struct probe_target {
+    const struct conn_type *type;
+    const json_t *params; /* secrets opened, variables expanded */
+    bool allow_write;
+};
+
+struct probe_result {
+    bool ok;
+    char message[512];
+    long long duration_ms;
+};
+
+/* Runs the tester of TARGET's type synchronously; the message never contains a secret value. */
+void probe_run(const struct probe_settings *s, const struct probe_target *t,
+               struct probe_result *out);
+
+/* The testers, called by probe_run with a result whose message is empty. */
+void probe_fs(const struct probe_settings *s, const struct probe_target *t,
+              struct probe_result *out);
+void probe_pg(const struct probe_settings *s, const struct probe_target *t,
+              struct probe_result *out);
+void probe_mysql(const struct probe_settings *s, const struct probe_target *t,
+                 struct probe_result *out);
+void probe_curl(const struct probe_settings *s, const struct probe_target *t,
+                struct probe_result *out);
+
+/* Sets OUT to a failure with a printf-style sentence. */
+void probe_fail(struct probe_result *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The string param NAME of T, or FALLBACK. */
+const char *probe_param(const struct probe_target *t, const char *name, const char *fallback);
+
+/* --- the worker pool --- */
+
+struct probe_job {
+    struct probe_target target;
+    json_t *params;       /* owned: target.params points here */
+    char conn_name[160];
+    struct probe_result result;
+    void (*done)(struct probe_job *job); /* called on a worker thread; owns the job from then */
+    void *ctx;
+    struct probe_job *next;
+};
+
+struct probe_pool;
+
+/* Starts WORKERS threads running jobs with settings S (which must outlive the pool). */
+struct probe_pool *probe_pool_start(const struct probe_settings *s, int workers);
+
+/* Queues JOB. Returns false when the pool is stopping (JOB is then untouched). */
+bool probe_pool_submit(struct probe_pool *pool, struct probe_job *job);
+
+/* Jobs queued or running. */
+int probe_pool_pending(struct probe_pool *pool);
+
+/* Lets running jobs finish, completes queued ones with a "shutting down" failure, joins the
+ * workers and frees POOL. */
+void probe_pool_stop(struct probe_pool *pool);
+
+#endif
