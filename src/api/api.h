@@ -21,6 +21,26 @@ void api_connections_names(struct request *req);
 void api_connections_info(struct request *req);
 void api_connections_types(struct request *req);
 
+/* src/api/lifecycle.c */
+void api_connections_usages(struct request *req);
+void api_connections_history(struct request *req);
+void api_connections_revert(struct request *req);
+void api_connections_import(struct request *req);
+
+/* src/api/projects.c */
+void api_projects_list(struct request *req);
+void api_projects_create(struct request *req);
+void api_projects_get(struct request *req);
+void api_projects_delete(struct request *req);
+void api_datasets_list(struct request *req);
+void api_datasets_create(struct request *req);
+void api_datasets_get(struct request *req);
+void api_datasets_update(struct request *req);
+void api_datasets_delete(struct request *req);
+void api_project_variables_get(struct request *req);
+void api_project_variables_set(struct request *req);
+void api_projects_change_connection(struct request *req);
+
 /* src/api/probes.c */
 void api_connections_test(struct request *req);
 void api_connections_status(struct request *req);

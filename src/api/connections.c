@@ -9,6 +9,7 @@
 #include "api/probes.h"
 #include "api/resolve.h"
 #include "core/conn.h"
+#include "core/projects.h"
 #include "core/secrets.h"
 #include "core/types.h"
 #include "http/request.h"
@@ -61,7 +62,7 @@ void api_connections_create(struct request *req)
     json_decref(body);
     name = json_string_value(json_object_get(def, "name"));
     if (secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &err) != SB_OK ||
-        store_conn_insert(req->app->store, name, def, &err) != SB_OK) {
+        store_conn_insert(req->app->store, name, def, "create", &err) != SB_OK) {
         audit_record(req, "connection.create", name, "failed");
         json_decref(def);
         reply_error(req, &err);
@@ -98,7 +99,8 @@ void api_connections_update(struct request *req)
         conn_prepare_update(stored, body, name, req->principal.login, clock_epoch_ms(), &def,
                             &err) != SB_OK ||
         secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &err) != SB_OK ||
-        store_conn_replace(req->app->store, name, def, conn_version(stored), &err) != SB_OK) {
+        store_conn_replace(req->app->store, name, def, conn_version(stored), "update", &err) !=
+            SB_OK) {
         if (err.kind != SB_ERR_NOT_FOUND)
             audit_record(req, "connection.update", name, "failed");
         reply_error(req, &err);
@@ -119,7 +121,14 @@ void api_connections_delete(struct request *req)
 
     if (!name)
         return;
-    if (store_conn_delete(req->app->store, name, &err) != SB_OK) {
+    char *force = req_query(req, "force");
+    bool forced = force && strcmp(force, "true") == 0;
+
+    free(force);
+    if (store_conn_delete(req->app->store, name, forced, req->principal.login, clock_epoch_ms(),
+                          &err) != SB_OK) {
+        if (err.kind == SB_ERR_CONFLICT)
+            audit_record(req, "connection.delete", name, "failed");
         reply_error(req, &err);
         return;
     }
@@ -190,11 +199,44 @@ static json_t *own_credential_or_reply(struct request *req, const char *name)
     return opened;
 }
 
+/* The variables of the project named by ?contextualProjectKey=, if any, into *OUT (new
+ * reference, or NULL). The caller must be able to read the project; otherwise answers (404,
+ * 403) and returns false. */
+static bool project_variables_or_reply(struct request *req, json_t **out)
+{
+    char *key = req_query(req, "contextualProjectKey");
+    struct sb_err err;
+    json_t *project = NULL;
+    bool ok = false;
+
+    *out = NULL;
+    if (!key || !*key) {
+        free(key);
+        return true;
+    }
+    if (!projects_validate_key(key, &err) ||
+        store_obj_get(req->app->store, STORE_PROJECTS, key, &project, &err) != SB_OK) {
+        reply_error(req, &err);
+    } else if (!projects_can_read(project, &req->principal)) {
+        reply_errorf(req, SB_ERR_FORBIDDEN, "'%s' may not read project '%s'.",
+                     req->principal.login, key);
+    } else if (store_obj_get(req->app->store, STORE_PROJECT_VARIABLES, key, out, &err) !=
+                   SB_OK &&
+               err.kind != SB_ERR_NOT_FOUND) {
+        reply_error(req, &err);
+    } else {
+        ok = true;
+    }
+    json_decref(project);
+    free(key);
+    return ok;
+}
+
 void api_connections_info(struct request *req)
 {
     const char *name = name_param_or_reply(req);
     struct sb_err err;
-    json_t *def = NULL, *resolved = NULL, *cred = NULL, *out;
+    json_t *def = NULL, *resolved = NULL, *cred = NULL, *project_vars = NULL, *out;
     const char *mode;
 
     if (!name)
@@ -221,8 +263,10 @@ void api_connections_info(struct request *req)
         audit_record(req, "connection.read-details", name, "denied");
         goto out;
     }
-    if (api_resolve_params(req->app, def, &resolved, &err) != SB_OK) {
-        reply_error(req, &err);
+    if (!project_variables_or_reply(req, &project_vars) ||
+        api_resolve_params(req->app, def, project_vars, &resolved, &err) != SB_OK) {
+        if (!req->replied)
+            reply_error(req, &err);
         goto out;
     }
     if (cred) {
@@ -256,6 +300,7 @@ out:
     json_decref(def);
     json_decref(resolved);
     json_decref(cred);
+    json_decref(project_vars);
 }
 
 void api_connections_types(struct request *req)

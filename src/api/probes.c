@@ -77,7 +77,7 @@ static struct probe_job *job_new(struct probes *p, const json_t *def, struct sb_
         return NULL;
     }
     job = xcalloc(1, sizeof(*job));
-    if (api_resolve_params(p->app, def, &job->params, err) != SB_OK) {
+    if (api_resolve_params(p->app, def, NULL, &job->params, err) != SB_OK) {
         free(job);
         return NULL;
     }

@@ -7,8 +7,8 @@
 #include "core/variables.h"
 #include "store/store.h"
 
-enum sb_err_kind api_resolve_params(struct app *app, const json_t *def, json_t **out,
-                                    struct sb_err *err)
+enum sb_err_kind api_resolve_params(struct app *app, const json_t *def, const json_t *project_vars,
+                                    json_t **out, struct sb_err *err)
 {
     struct variables v = {.dip_home = app->data_dir_abs};
     char *text = NULL;
@@ -22,6 +22,10 @@ enum sb_err_kind api_resolve_params(struct app *app, const json_t *def, json_t *
     }
     vars = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
+    if (project_vars) {
+        v.layers[v.n_layers++] = json_object_get(project_vars, "local");
+        v.layers[v.n_layers++] = json_object_get(project_vars, "standard");
+    }
     v.layers[v.n_layers++] = vars;
     variables_expand_all(&v, *out);
     json_decref(vars);

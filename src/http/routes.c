@@ -20,6 +20,10 @@ static struct route routes[] = {
     {"GET", API "/admin/connections/{name}", api_connections_get, ROUTE_ADMIN},
     {"PUT", API "/admin/connections/{name}", api_connections_update, ROUTE_ADMIN},
     {"DELETE", API "/admin/connections/{name}", api_connections_delete, ROUTE_ADMIN},
+    {"GET", API "/admin/connections/{name}/usages", api_connections_usages, ROUTE_ADMIN},
+    {"GET", API "/admin/connections/{name}/history", api_connections_history, ROUTE_ADMIN},
+    {"POST", API "/admin/connections/{name}/actions/revert", api_connections_revert, ROUTE_ADMIN},
+    {"POST", API "/admin/connections/actions/import", api_connections_import, ROUTE_ADMIN},
     {"GET", API "/connections/get-names", api_connections_names, ROUTE_AUTH},
     {"GET", API "/connection-types", api_connections_types, ROUTE_AUTH},
     {"GET", API "/connections/{name}/info", api_connections_info, ROUTE_AUTH},
@@ -58,6 +62,20 @@ static struct route routes[] = {
     {"PUT", API "/admin/variables", api_variables_set, ROUTE_ADMIN},
 
     {"GET", API "/admin/audit", api_audit_list, ROUTE_ADMIN},
+
+    {"GET", API "/projects", api_projects_list, ROUTE_AUTH},
+    {"POST", API "/projects", api_projects_create, ROUTE_ADMIN},
+    {"GET", API "/projects/{key}", api_projects_get, ROUTE_AUTH},
+    {"DELETE", API "/projects/{key}", api_projects_delete, ROUTE_ADMIN},
+    {"GET", API "/projects/{key}/datasets", api_datasets_list, ROUTE_AUTH},
+    {"POST", API "/projects/{key}/datasets", api_datasets_create, ROUTE_AUTH},
+    {"GET", API "/projects/{key}/datasets/{name}", api_datasets_get, ROUTE_AUTH},
+    {"PUT", API "/projects/{key}/datasets/{name}", api_datasets_update, ROUTE_AUTH},
+    {"DELETE", API "/projects/{key}/datasets/{name}", api_datasets_delete, ROUTE_AUTH},
+    {"GET", API "/projects/{key}/variables", api_project_variables_get, ROUTE_AUTH},
+    {"PUT", API "/projects/{key}/variables", api_project_variables_set, ROUTE_AUTH},
+    {"POST", API "/projects/{key}/actions/change-connection", api_projects_change_connection,
+     ROUTE_AUTH},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -46,7 +46,12 @@ enum sb_err_kind store_meta_set(struct store *st, const char *name, const char *
 
 /* --- objects: records of a collection keyed by id (users, groups...) --- */
 
-enum store_collection { STORE_USERS = 1, STORE_GROUPS = 2 };
+enum store_collection {
+    STORE_USERS = 1,
+    STORE_GROUPS = 2,
+    STORE_PROJECTS = 3,
+    STORE_PROJECT_VARIABLES = 4
+};
 
 /* *OUT: new array of the records of COLL in id order. */
 enum sb_err_kind store_obj_list(struct store *st, enum store_collection coll, json_t **out,
@@ -95,19 +100,63 @@ enum sb_err_kind store_conn_list(struct store *st, json_t **out, struct sb_err *
 enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out,
                                 struct sb_err *err);
 
-/* Inserts DEF under NAME (its creationTag.versionNumber is its version); SB_ERR_CONFLICT when
- * NAME exists. */
-enum sb_err_kind store_conn_insert(struct store *st, const char *name, const json_t *def,
+/* Inserts DEF under NAME, as version one past the last NAME ever had (1 for a name never
+ * used; a re-created name continues its old line of versions); sets DEF's
+ * creationTag.versionNumber to it and records it in the history with ACTION ("create", or
+ * "revert" when restoring a deleted connection). SB_ERR_CONFLICT when NAME exists. */
+enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *def,
+                                   const char *action, struct sb_err *err);
+
+/* Replaces the definition of NAME with DEF (whose creationTag.versionNumber is the new
+ * version) only if its stored version is still EXPECTED_VERSION, and records it in the history
+ * with ACTION ("update" or "revert"): SB_ERR_NOT_FOUND when NAME is gone, SB_ERR_CONFLICT when
+ * someone changed it in between. */
+enum sb_err_kind store_conn_replace(struct store *st, const char *name, const json_t *def,
+                                    int64_t expected_version, const char *action,
+                                    struct sb_err *err);
+
+/* Deletes NAME and records a "delete" version by WHO at NOW_MS holding its last definition.
+ * Unless FORCE, a connection that datasets use is not deleted: SB_ERR_CONFLICT naming at most
+ * 20 of them and the count of the rest. SB_ERR_NOT_FOUND when NAME does not exist. */
+enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool force,
+                                   const char *who, int64_t now_ms, struct sb_err *err);
+
+/* *OUT: new array of NAME's versions, oldest first: {versionNumber, modifiedBy, modifiedOn,
+ * action, definition}. SB_ERR_NOT_FOUND when NAME never existed. */
+enum sb_err_kind store_conn_history(struct store *st, const char *name, json_t **out,
+                                    struct sb_err *err);
+
+/* *OUT: new reference to the definition of NAME at VERSION (not a delete). */
+enum sb_err_kind store_conn_version(struct store *st, const char *name, int64_t version,
+                                    json_t **out, struct sb_err *err);
+
+/* *OUT: new array of {projectKey, datasetName, datasetType} of the datasets using NAME. */
+enum sb_err_kind store_conn_usages(struct store *st, const char *name, json_t **out,
                                    struct sb_err *err);
 
-/* Replaces the definition of NAME with DEF only if its stored version is still
- * EXPECTED_VERSION: SB_ERR_NOT_FOUND when NAME is gone, SB_ERR_CONFLICT when someone changed it
- * in between. */
-enum sb_err_kind store_conn_replace(struct store *st, const char *name, const json_t *def,
-                                    int64_t expected_version, struct sb_err *err);
+/* --- transactions: store calls between begin and commit on one thread are one transaction;
+ * on any error, roll back --- */
+enum sb_err_kind store_tx_begin(struct store *st, struct sb_err *err);
+enum sb_err_kind store_tx_commit(struct store *st, struct sb_err *err);
+void store_tx_rollback(struct store *st);
 
-/* SB_ERR_NOT_FOUND when NAME does not exist. */
-enum sb_err_kind store_conn_delete(struct store *st, const char *name, struct sb_err *err);
+/* --- datasets, by project; the store indexes their type and params.connection --- */
+
+/* *OUT: new array of the definitions of PROJECT's datasets, in name order. */
+enum sb_err_kind store_ds_list(struct store *st, const char *project, json_t **out,
+                               struct sb_err *err);
+enum sb_err_kind store_ds_get(struct store *st, const char *project, const char *name,
+                              json_t **out, struct sb_err *err);
+/* SB_ERR_CONFLICT when NAME exists in PROJECT. */
+enum sb_err_kind store_ds_insert(struct store *st, const char *project, const char *name,
+                                 const json_t *def, struct sb_err *err);
+enum sb_err_kind store_ds_update(struct store *st, const char *project, const char *name,
+                                 const json_t *def, struct sb_err *err);
+enum sb_err_kind store_ds_delete(struct store *st, const char *project, const char *name,
+                                 struct sb_err *err);
+
+/* Deletes project KEY with its variables and datasets, in one transaction. */
+enum sb_err_kind store_project_delete(struct store *st, const char *key, struct sb_err *err);
 
 /* --- API keys: records are stored with the keyed hash of the key, never the key --- */
 

@@ -40,6 +40,19 @@ static const char *const migrations[] = {
     "CREATE TABLE audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
     "  record TEXT NOT NULL);"
     "CREATE INDEX audit_ts ON audit (ts);",
+    /* 3: connection history (backfilled with the current versions), datasets */
+    "CREATE TABLE conn_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+    "  version INTEGER NOT NULL, action TEXT NOT NULL, modified_by TEXT NOT NULL,"
+    "  modified_on INTEGER NOT NULL, definition TEXT NOT NULL);"
+    "CREATE INDEX conn_history_name ON conn_history (name, version);"
+    "INSERT INTO conn_history (name, version, action, modified_by, modified_on, definition)"
+    "  SELECT name, version, 'create',"
+    "    COALESCE(json_extract(definition, '$.creationTag.lastModifiedBy.login'), '?'),"
+    "    COALESCE(json_extract(definition, '$.creationTag.lastModifiedOn'), 0), definition"
+    "  FROM connections;"
+    "CREATE TABLE datasets (project TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,"
+    "  connection TEXT, definition TEXT NOT NULL, PRIMARY KEY (project, name)) WITHOUT ROWID;"
+    "CREATE INDEX datasets_connection ON datasets (connection);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -68,9 +81,18 @@ enum stmt_id {
     ST_KEY_LIST_OWNER,
     ST_AUDIT_APPEND,
     ST_AUDIT_LIST,
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
+    ST_HIST_NEXT,
+    ST_HIST_APPEND,
+    ST_HIST_LIST,
+    ST_HIST_GET,
+    ST_USAGES,
+    ST_USAGES_COUNT,
+    ST_DS_LIST,
+    ST_DS_GET,
+    ST_DS_INSERT,
+    ST_DS_UPDATE,
+    ST_DS_DELETE,
+    ST_DS_DELETE_PROJECT,
     N_STMTS
 };
 
@@ -103,15 +125,31 @@ static const char *const stmt_sql[N_STMTS] = {
     [ST_KEY_LIST_OWNER] = "SELECT record FROM api_keys WHERE kind = ?1 AND owner = ?2 ORDER BY seq",
     [ST_AUDIT_APPEND] = "INSERT INTO audit (ts, record) VALUES (?1, ?2)",
     [ST_AUDIT_LIST] = "SELECT record FROM audit WHERE ts < ?1 ORDER BY ts DESC, seq DESC LIMIT ?2",
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_HIST_NEXT] = "SELECT COALESCE(MAX(version), 0) + 1 FROM conn_history WHERE name = ?1",
+    [ST_HIST_APPEND] = "INSERT INTO conn_history (name, version, action, modified_by,"
+                       " modified_on, definition) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_HIST_LIST] = "SELECT version, modified_by, modified_on, action, definition"
+                     " FROM conn_history WHERE name = ?1 ORDER BY version, seq",
+    [ST_HIST_GET] = "SELECT definition FROM conn_history WHERE name = ?1 AND version = ?2"
+                    " AND action != 'delete' ORDER BY seq DESC LIMIT 1",
+    [ST_USAGES] = "SELECT project, name, type FROM datasets WHERE connection = ?1"
+                  " ORDER BY project, name",
+    [ST_USAGES_COUNT] = "SELECT COUNT(*) FROM datasets WHERE connection = ?1",
+    [ST_DS_LIST] = "SELECT definition FROM datasets WHERE project = ?1 ORDER BY name",
+    [ST_DS_GET] = "SELECT definition FROM datasets WHERE project = ?1 AND name = ?2",
+    [ST_DS_INSERT] = "INSERT INTO datasets (project, name, type, connection, definition)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    [ST_DS_UPDATE] = "UPDATE datasets SET type = ?3, connection = ?4, definition = ?5"
+                     " WHERE project = ?1 AND name = ?2",
+    [ST_DS_DELETE] = "DELETE FROM datasets WHERE project = ?1 AND name = ?2",
+    [ST_DS_DELETE_PROJECT] = "DELETE FROM datasets WHERE project = ?1",
 };
 
 struct handle {
     struct store *st;
     sqlite3 *db;
     sqlite3_stmt *stmts[N_STMTS];
+    int tx_depth; /* 0: autocommit; 1: in BEGIN IMMEDIATE; more: nested SAVEPOINTs */
     struct handle *prev, *next;
 };
 
@@ -262,6 +300,76 @@ static int step_done(sqlite3_stmt *s)
 {
     int rc = sqlite3_step(s);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Steps S (bound) and collects column 0 of every row as JSON into a new array *OUT. */
+static enum sb_err_kind collect_json_rows(struct handle *h, sqlite3_stmt *s, const char *what,
+                                          json_t **out, struct sb_err *err)
+{
+    json_t *all = xcheck(json_array()), *rec;
+    int rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (column_json(s, 0, &rec, err) != SB_OK) {
+            json_decref(all);
+            sqlite3_reset(s);
+            return err->kind;
+        }
+        json_array_append_new(all, rec);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        json_decref(all);
+        return db_fail(h, rc, what, err);
+    }
+    *out = all;
+    return SB_OK;
+}
+
+/* Transactions nest: the outermost is BEGIN IMMEDIATE (the write lock is taken up front, so a
+ * transaction that reads then writes never fails on a stale snapshot), inner ones are
+ * savepoints. Each store function that takes several statements wraps them in tx_begin /
+ * tx_end, so that it is atomic alone and also composes inside store_tx_begin/commit. */
+static enum sb_err_kind tx_begin(struct handle *h, struct sb_err *err)
+{
+    char sql[48];
+    int rc;
+
+    if (h->tx_depth == 0)
+        snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
+    else
+        snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", h->tx_depth);
+    rc = exec_sql(h->db, sql);
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "start a transaction", err);
+    h->tx_depth++;
+    return SB_OK;
+}
+
+/* Commits (or releases) when KIND is SB_OK, rolls back otherwise; returns the final kind. */
+static enum sb_err_kind tx_end(struct handle *h, enum sb_err_kind kind, struct sb_err *err)
+{
+    char sql[64];
+    int rc;
+
+    h->tx_depth--;
+    if (kind == SB_OK) {
+        if (h->tx_depth == 0)
+            snprintf(sql, sizeof(sql), "COMMIT");
+        else
+            snprintf(sql, sizeof(sql), "RELEASE sp%d", h->tx_depth);
+        rc = exec_sql(h->db, sql);
+        if (rc == SQLITE_OK)
+            return SB_OK;
+        kind = db_fail(h, rc, "commit", err);
+    }
+    if (h->tx_depth == 0)
+        exec_sql(h->db, "ROLLBACK");
+    else {
+        snprintf(sql, sizeof(sql), "ROLLBACK TO sp%d; RELEASE sp%d", h->tx_depth, h->tx_depth);
+        exec_sql(h->db, sql);
+    }
+    return kind;
 }
 
 static enum sb_err_kind migrate(struct handle *h, struct sb_err *err)
@@ -447,47 +555,103 @@ enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out
     return kind;
 }
 
-enum sb_err_kind store_conn_insert(struct store *st, const char *name, const json_t *def,
-                                   struct sb_err *err)
+/* Appends version VERSION of NAME to the history. */
+static enum sb_err_kind history_append(struct handle *h, const char *name, int64_t version,
+                                       const char *action, const char *who, int64_t when,
+                                       const json_t *def, struct sb_err *err)
 {
-    WITH_HANDLE(h, st, err);
-    sqlite3_stmt *s = stmt(h, ST_CONN_INSERT, err);
-    json_t *tag = json_object_get(def, "creationTag");
+    sqlite3_stmt *s = stmt(h, ST_HIST_APPEND, err);
     int rc;
 
     if (!s)
         return err->kind;
     bind_text(s, 1, name);
+    sqlite3_bind_int64(s, 2, version);
+    bind_text(s, 3, action);
+    bind_text(s, 4, who);
+    sqlite3_bind_int64(s, 5, when);
+    bind_json(s, 6, def);
+    rc = step_done(s);
+    return rc == SQLITE_OK ? SB_OK : db_fail(h, rc, "record the connection's history", err);
+}
+
+static const char *tag_login(const json_t *def)
+{
+    const char *who = json_string_value(
+        json_object_get(json_object_get(json_object_get(def, "creationTag"), "lastModifiedBy"),
+                        "login"));
+    return who ? who : "?";
+}
+
+static int64_t tag_time(const json_t *def)
+{
+    return json_integer_value(json_object_get(json_object_get(def, "creationTag"),
+                                              "lastModifiedOn"));
+}
+
+static enum sb_err_kind conn_insert(struct handle *h, const char *name, json_t *def,
+                                    const char *action, struct sb_err *err)
+{
+    sqlite3_stmt *s = stmt(h, ST_HIST_NEXT, err);
+    json_t *tag = json_object_get(def, "creationTag");
+    int64_t version;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    rc = sqlite3_step(s);
+    version = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW)
+        return db_fail(h, rc, "read the connection's history", err);
+    if (json_is_object(tag))
+        json_object_set_new(tag, "versionNumber", json_integer(version));
+
+    if (!(s = stmt(h, ST_CONN_INSERT, err)))
+        return err->kind;
+    bind_text(s, 1, name);
     bind_text(s, 2, json_string_value(json_object_get(def, "type")));
-    sqlite3_bind_int64(s, 3, json_integer_value(json_object_get(tag, "versionNumber")));
+    sqlite3_bind_int64(s, 3, version);
     bind_json(s, 4, def);
     rc = step_done(s);
     if (rc != SQLITE_OK)
         return db_fail(h, rc, "save the connection", err);
     if (sqlite3_changes(h->db) == 0)
         return sb_err_set(err, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
-    return SB_OK;
+    return history_append(h, name, version, action, tag_login(def), tag_time(def), def, err);
 }
 
-enum sb_err_kind store_conn_replace(struct store *st, const char *name, const json_t *def,
-                                    int64_t expected_version, struct sb_err *err)
+enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *def,
+                                   const char *action, struct sb_err *err)
 {
     WITH_HANDLE(h, st, err);
+
+    if (tx_begin(h, err) != SB_OK)
+        return err->kind;
+    return tx_end(h, conn_insert(h, name, def, action, err), err);
+}
+
+static enum sb_err_kind conn_replace(struct handle *h, const char *name, const json_t *def,
+                                     int64_t expected_version, const char *action,
+                                     struct sb_err *err)
+{
     sqlite3_stmt *s = stmt(h, ST_CONN_REPLACE, err);
-    json_t *tag = json_object_get(def, "creationTag");
+    int64_t version = json_integer_value(json_object_get(json_object_get(def, "creationTag"),
+                                                         "versionNumber"));
     int rc;
 
     if (!s)
         return err->kind;
     bind_text(s, 1, name);
     sqlite3_bind_int64(s, 2, expected_version);
-    sqlite3_bind_int64(s, 3, json_integer_value(json_object_get(tag, "versionNumber")));
+    sqlite3_bind_int64(s, 3, version);
     bind_json(s, 4, def);
     rc = step_done(s);
     if (rc != SQLITE_OK)
         return db_fail(h, rc, "save the connection", err);
     if (sqlite3_changes(h->db) == 1)
-        return SB_OK;
+        return history_append(h, name, version, action, tag_login(def), tag_time(def), def, err);
 
     /* nothing matched: gone, or changed since the caller read it */
     s = stmt(h, ST_CONN_EXISTS, err);
@@ -505,21 +669,334 @@ enum sb_err_kind store_conn_replace(struct store *st, const char *name, const js
     return db_fail(h, rc, "read a connection", err);
 }
 
-enum sb_err_kind store_conn_delete(struct store *st, const char *name, struct sb_err *err)
+enum sb_err_kind store_conn_replace(struct store *st, const char *name, const json_t *def,
+                                    int64_t expected_version, const char *action,
+                                    struct sb_err *err)
 {
     WITH_HANDLE(h, st, err);
-    sqlite3_stmt *s = stmt(h, ST_CONN_DELETE, err);
+
+    if (tx_begin(h, err) != SB_OK)
+        return err->kind;
+    return tx_end(h, conn_replace(h, name, def, expected_version, action, err), err);
+}
+
+/* Fails with SB_ERR_CONFLICT listing (at most 20 of) the datasets that use NAME. */
+static enum sb_err_kind conn_unused(struct handle *h, const char *name, struct sb_err *err)
+{
+    sqlite3_stmt *s = stmt(h, ST_USAGES_COUNT, err);
+    char list[SB_ERR_MSG_MAX / 2] = "";
+    int64_t count;
+    int rc, shown = 0;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    rc = sqlite3_step(s);
+    count = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW)
+        return db_fail(h, rc, "count the connection's usages", err);
+    if (count == 0)
+        return SB_OK;
+    if (!(s = stmt(h, ST_USAGES, err)))
+        return err->kind;
+    bind_text(s, 1, name);
+    while (shown < 20 && sqlite3_step(s) == SQLITE_ROW) {
+        char item[160];
+        snprintf(item, sizeof(item), "%s%s.%s", shown ? ", " : "", sqlite3_column_text(s, 0),
+                 sqlite3_column_text(s, 1));
+        if (strlen(list) + strlen(item) + 1 >= sizeof(list))
+            break;
+        strcat(list, item);
+        shown++;
+    }
+    sqlite3_reset(s);
+    if (count > shown)
+        return sb_err_set(err, SB_ERR_CONFLICT,
+                          "Connection '%s' is used by %lld datasets: %s and %lld more; move them "
+                          "to another connection or delete with force=true.",
+                          name, (long long)count, list, (long long)(count - shown));
+    return sb_err_set(err, SB_ERR_CONFLICT,
+                      "Connection '%s' is used by %lld dataset%s: %s; move %s to another "
+                      "connection or delete with force=true.",
+                      name, (long long)count, count == 1 ? "" : "s", list,
+                      count == 1 ? "it" : "them");
+}
+
+static enum sb_err_kind conn_delete(struct handle *h, const char *name, bool force,
+                                    const char *who, int64_t now_ms, struct sb_err *err)
+{
+    sqlite3_stmt *s = stmt(h, ST_CONN_GET, err);
+    json_t *def = NULL;
+    int64_t version;
+    enum sb_err_kind kind;
     int rc;
 
     if (!s)
         return err->kind;
     bind_text(s, 1, name);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        kind = column_json(s, 0, &def, err);
+    else if (rc == SQLITE_DONE)
+        kind = sb_err_set(err, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
+    else
+        kind = db_fail(h, rc, "read a connection", err);
+    sqlite3_reset(s);
+    if (kind != SB_OK)
+        return kind;
+    if (!force && conn_unused(h, name, err) != SB_OK)
+        goto out;
+    if (!(s = stmt(h, ST_CONN_DELETE, err)))
+        goto out;
+    bind_text(s, 1, name);
+    if ((rc = step_done(s)) != SQLITE_OK) {
+        db_fail(h, rc, "delete the connection", err);
+        goto out;
+    }
+    version = json_integer_value(json_object_get(json_object_get(def, "creationTag"),
+                                                 "versionNumber")) + 1;
+    history_append(h, name, version, "delete", who, now_ms, def, err);
+out:
+    json_decref(def);
+    return err->kind;
+}
+
+enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool force,
+                                   const char *who, int64_t now_ms, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+
+    sb_err_clear(err);
+    if (tx_begin(h, err) != SB_OK)
+        return err->kind;
+    return tx_end(h, conn_delete(h, name, force, who, now_ms, err), err);
+}
+
+enum sb_err_kind store_conn_history(struct store *st, const char *name, json_t **out,
+                                    struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_HIST_LIST, err);
+    json_t *all, *def;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    all = xcheck(json_array());
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (column_json(s, 4, &def, err) != SB_OK) {
+            sqlite3_reset(s);
+            json_decref(all);
+            return err->kind;
+        }
+        json_array_append_new(all, xcheck(json_pack(
+            "{s:I, s:s, s:I, s:s, s:o}", "versionNumber", (json_int_t)sqlite3_column_int64(s, 0),
+            "modifiedBy", (const char *)sqlite3_column_text(s, 1), "modifiedOn",
+            (json_int_t)sqlite3_column_int64(s, 2), "action",
+            (const char *)sqlite3_column_text(s, 3), "definition", def)));
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        json_decref(all);
+        return db_fail(h, rc, "read the connection's history", err);
+    }
+    if (json_array_size(all) == 0) {
+        json_decref(all);
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "Connection '%s' has no history: it never "
+                          "existed.", name);
+    }
+    *out = all;
+    return SB_OK;
+}
+
+enum sb_err_kind store_conn_version(struct store *st, const char *name, int64_t version,
+                                    json_t **out, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_HIST_GET, err);
+    enum sb_err_kind kind;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    sqlite3_bind_int64(s, 2, version);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        kind = column_json(s, 0, out, err);
+    else if (rc == SQLITE_DONE)
+        kind = sb_err_set(err, SB_ERR_NOT_FOUND,
+                          "Connection '%s' has no version %lld to revert to.", name,
+                          (long long)version);
+    else
+        kind = db_fail(h, rc, "read the connection's history", err);
+    sqlite3_reset(s);
+    return kind;
+}
+
+enum sb_err_kind store_conn_usages(struct store *st, const char *name, json_t **out,
+                                   struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_USAGES, err);
+    json_t *all;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, name);
+    all = xcheck(json_array());
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        json_array_append_new(all, xcheck(json_pack(
+            "{s:s, s:s, s:s}", "projectKey", (const char *)sqlite3_column_text(s, 0),
+            "datasetName", (const char *)sqlite3_column_text(s, 1), "datasetType",
+            (const char *)sqlite3_column_text(s, 2))));
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        json_decref(all);
+        return db_fail(h, rc, "list the connection's usages", err);
+    }
+    *out = all;
+    return SB_OK;
+}
+
+/* ---- transactions ---- */
+
+enum sb_err_kind store_tx_begin(struct store *st, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    return tx_begin(h, err);
+}
+
+enum sb_err_kind store_tx_commit(struct store *st, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    return tx_end(h, SB_OK, err);
+}
+
+void store_tx_rollback(struct store *st)
+{
+    struct sb_err err;
+    struct handle *h = handle_get(st, &err);
+
+    if (h && h->tx_depth > 0)
+        tx_end(h, SB_ERR_INTERNAL, &err);
+}
+
+/* ---- datasets ---- */
+
+static const char *ds_connection(const json_t *def)
+{
+    return json_string_value(json_object_get(json_object_get(def, "params"), "connection"));
+}
+
+enum sb_err_kind store_ds_list(struct store *st, const char *project, json_t **out,
+                               struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_DS_LIST, err);
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, project);
+    return collect_json_rows(h, s, "list datasets", out, err);
+}
+
+enum sb_err_kind store_ds_get(struct store *st, const char *project, const char *name,
+                              json_t **out, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, ST_DS_GET, err);
+    enum sb_err_kind kind;
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, project);
+    bind_text(s, 2, name);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        kind = column_json(s, 0, out, err);
+    else if (rc == SQLITE_DONE)
+        kind = sb_err_set(err, SB_ERR_NOT_FOUND, "Dataset '%s' does not exist in project '%s'.",
+                          name, project);
+    else
+        kind = db_fail(h, rc, "read a dataset", err);
+    sqlite3_reset(s);
+    return kind;
+}
+
+static enum sb_err_kind ds_write(struct store *st, enum stmt_id id, const char *project,
+                                 const char *name, const json_t *def, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s = stmt(h, id, err);
+    int rc;
+
+    if (!s)
+        return err->kind;
+    bind_text(s, 1, project);
+    bind_text(s, 2, name);
+    if (def) {
+        bind_text(s, 3, json_string_value(json_object_get(def, "type")));
+        if (ds_connection(def))
+            bind_text(s, 4, ds_connection(def));
+        bind_json(s, 5, def);
+    }
     rc = step_done(s);
     if (rc != SQLITE_OK)
-        return db_fail(h, rc, "delete the connection", err);
+        return db_fail(h, rc, "save the dataset", err);
     if (sqlite3_changes(h->db) == 0)
-        return sb_err_set(err, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
+        return id == ST_DS_INSERT
+                   ? sb_err_set(err, SB_ERR_CONFLICT,
+                                "Dataset '%s' already exists in project '%s'.", name, project)
+                   : sb_err_set(err, SB_ERR_NOT_FOUND,
+                                "Dataset '%s' does not exist in project '%s'.", name, project);
     return SB_OK;
+}
+
+enum sb_err_kind store_ds_insert(struct store *st, const char *project, const char *name,
+                                 const json_t *def, struct sb_err *err)
+{
+    return ds_write(st, ST_DS_INSERT, project, name, def, err);
+}
+
+enum sb_err_kind store_ds_update(struct store *st, const char *project, const char *name,
+                                 const json_t *def, struct sb_err *err)
+{
+    return ds_write(st, ST_DS_UPDATE, project, name, def, err);
+}
+
+enum sb_err_kind store_ds_delete(struct store *st, const char *project, const char *name,
+                                 struct sb_err *err)
+{
+    return ds_write(st, ST_DS_DELETE, project, name, NULL, err);
+}
+
+enum sb_err_kind store_project_delete(struct store *st, const char *key, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s;
+    enum sb_err_kind kind;
+    int rc;
+
+    if (tx_begin(h, err) != SB_OK)
+        return err->kind;
+    kind = store_obj_delete(st, STORE_PROJECTS, key, err);
+    if (kind == SB_OK) {
+        store_obj_delete(st, STORE_PROJECT_VARIABLES, key, err); /* may not exist */
+        kind = SB_OK;
+        if (!(s = stmt(h, ST_DS_DELETE_PROJECT, err))) {
+            kind = err->kind;
+        } else {
+            bind_text(s, 1, key);
+            if ((rc = step_done(s)) != SQLITE_OK)
+                kind = db_fail(h, rc, "delete the project's datasets", err);
+        }
+    }
+    return tx_end(h, kind, err);
 }
 
 /* ---- API keys ---- */
@@ -566,10 +1043,8 @@ enum sb_err_kind store_key_bootstrap(struct store *st, const uint8_t hash[32], c
     int rc;
 
     *done = false;
-    if (!(s = stmt(h, ST_BEGIN, err)))
+    if (tx_begin(h, err) != SB_OK)
         return err->kind;
-    if ((rc = step_done(s)) != SQLITE_OK)
-        return db_fail(h, rc, "start a transaction", err);
 
     if (!(s = stmt(h, ST_META_INIT, err)))
         goto fail;
@@ -584,18 +1059,14 @@ enum sb_err_kind store_key_bootstrap(struct store *st, const uint8_t hash[32], c
             goto fail;
         *done = true;
     }
-    if (!(s = stmt(h, ST_COMMIT, err)))
-        goto fail;
-    if ((rc = step_done(s)) != SQLITE_OK) {
-        db_fail(h, rc, "commit the bootstrap key", err);
-        goto fail;
+    if (tx_end(h, SB_OK, err) != SB_OK) {
+        *done = false;
+        return err->kind;
     }
     return SB_OK;
 fail:
     *done = false;
-    if ((s = stmt(h, ST_ROLLBACK, err)))
-        step_done(s);
-    return err->kind;
+    return tx_end(h, err->kind, err);
 }
 
 enum sb_err_kind store_key_by_hash(struct store *st, const uint8_t hash[32], json_t **out,
@@ -643,30 +1114,6 @@ enum sb_err_kind store_key_get(struct store *st, enum store_key_kind kind, const
         rc_kind = db_fail(h, rc, "read an API key", err);
     sqlite3_reset(s);
     return rc_kind;
-}
-
-/* Steps S (bound) and collects column 0 of every row as JSON into a new array *OUT. */
-static enum sb_err_kind collect_json_rows(struct handle *h, sqlite3_stmt *s, const char *what,
-                                          json_t **out, struct sb_err *err)
-{
-    json_t *all = xcheck(json_array()), *rec;
-    int rc;
-
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (column_json(s, 0, &rec, err) != SB_OK) {
-            json_decref(all);
-            sqlite3_reset(s);
-            return err->kind;
-        }
-        json_array_append_new(all, rec);
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        json_decref(all);
-        return db_fail(h, rc, what, err);
-    }
-    *out = all;
-    return SB_OK;
 }
 
 enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, const char *owner,
@@ -741,7 +1188,13 @@ enum sb_err_kind store_meta_set(struct store *st, const char *name, const char *
 
 static const char *coll_noun(enum store_collection coll)
 {
-    return coll == STORE_USERS ? "User" : "Group";
+    switch (coll) {
+    case STORE_USERS: return "User";
+    case STORE_GROUPS: return "Group";
+    case STORE_PROJECTS: return "Project";
+    case STORE_PROJECT_VARIABLES: return "Variables of project";
+    }
+    return "Record";
 }
 
 enum sb_err_kind store_obj_list(struct store *st, enum store_collection coll, json_t **out,
@@ -914,10 +1367,13 @@ enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ct
     json_t *value;
     int rc;
 
-    if ((rc = exec_sql(h->db, "BEGIN EXCLUSIVE")) != SQLITE_OK)
-        return db_fail(h, rc, "start the key rotation", err);
+    if (tx_begin(h, err) != SB_OK)
+        return err->kind;
     if (reseal_rows(h, "SELECT name, definition FROM connections",
                     "UPDATE connections SET definition = ?2 WHERE name = ?1", 0, fn, ctx,
+                    err) != SB_OK ||
+        reseal_rows(h, "SELECT seq, definition FROM conn_history",
+                    "UPDATE conn_history SET definition = ?2 WHERE seq = ?1", 0, fn, ctx,
                     err) != SB_OK ||
         reseal_rows(h, "SELECT id, record FROM objects WHERE coll = ?1",
                     "UPDATE objects SET record = ?2 WHERE id = ?1 AND coll = ?3", STORE_USERS, fn,
@@ -933,12 +1389,7 @@ enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ct
             goto fail;
         }
     }
-    if ((rc = exec_sql(h->db, "COMMIT")) != SQLITE_OK) {
-        db_fail(h, rc, "commit the key rotation", err);
-        goto fail;
-    }
-    return SB_OK;
+    return tx_end(h, SB_OK, err);
 fail:
-    exec_sql(h->db, "ROLLBACK");
-    return err->kind;
+    return tx_end(h, err->kind, err);
 }

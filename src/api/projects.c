@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* /projects (API.md §6): projects, their datasets and variables, and the change-connection
+ * action. A dataset that names a connection is checked against it on every create, and on
+ * every update that changes its connection or type. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/audit.h"
+#include "core/fields.h"
+#include "core/projects.h"
+#include "http/request.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+/* The project of the {key} path parameter when P may read it (WRITE: write it); otherwise
+ * answers 400, 404 or 403 and returns NULL. New reference. */
+static json_t *project_or_reply(struct request *req, bool write)
+{
+    const char *key = req_param(req, 0);
+    struct sb_err err;
+    json_t *project;
+
+    if (!projects_validate_key(key, &err) ||
+        store_obj_get(req->app->store, STORE_PROJECTS, key, &project, &err) != SB_OK) {
+        reply_error(req, &err);
+        return NULL;
+    }
+    if (write ? projects_can_write(project, &req->principal)
+              : projects_can_read(project, &req->principal))
+        return project;
+    json_decref(project);
+    reply_errorf(req, SB_ERR_FORBIDDEN, "'%s' may not %s project '%s'.", req->principal.login,
+                 write ? "change" : "read", key);
+    return NULL;
+}
+
+void api_projects_list(struct request *req)
+{
+    struct sb_err err;
+    json_t *all, *project, *out;
+    size_t i;
+
+    if (store_obj_list(req->app->store, STORE_PROJECTS, &all, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    out = xcheck(json_array());
+    json_array_foreach(all, i, project)
+        if (projects_can_read(project, &req->principal))
+            json_array_append(out, project);
+    json_decref(all);
+    reply_json(req, 200, out);
+}
+
+void api_projects_create(struct request *req)
+{
+    struct sb_err err;
+    json_t *body, *rec = NULL, *vars;
+    const char *key;
+
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    if (projects_prepare_create(body, req->principal.login, clock_epoch_ms(), &rec, &err) !=
+        SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    key = json_string_value(json_object_get(rec, "projectKey"));
+    vars = projects_default_variables();
+    if (store_tx_begin(req->app->store, &err) != SB_OK ||
+        store_obj_insert(req->app->store, STORE_PROJECTS, key, rec, &err) != SB_OK ||
+        store_obj_insert(req->app->store, STORE_PROJECT_VARIABLES, key, vars, &err) != SB_OK ||
+        store_tx_commit(req->app->store, &err) != SB_OK) {
+        store_tx_rollback(req->app->store);
+        json_decref(vars);
+        reply_error(req, &err);
+        goto out;
+    }
+    json_decref(vars);
+    audit_record(req, "project.create", key, "success");
+    reply_json(req, 200, json_incref(rec));
+out:
+    json_decref(body);
+    json_decref(rec);
+}
+
+void api_projects_get(struct request *req)
+{
+    json_t *project = project_or_reply(req, false);
+
+    if (project)
+        reply_json(req, 200, project);
+}
+
+void api_projects_delete(struct request *req)
+{
+    const char *key = req_param(req, 0);
+    struct sb_err err;
+
+    if (!projects_validate_key(key, &err) ||
+        store_project_delete(req->app->store, key, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    audit_record(req, "project.delete", key, "success");
+    reply_json(req, 200, xcheck(json_object()));
+}
+
+/* ---- datasets ---- */
+
+/* Checks the connection DS names, if any. Answers and returns false on failure. */
+static bool dataset_connection_ok_or_reply(struct request *req, const json_t *ds)
+{
+    const char *conn_name = datasets_connection(ds);
+    struct sb_err err;
+    json_t *conn = NULL;
+    bool ok;
+
+    if (!conn_name)
+        return true;
+    if (store_conn_get(req->app->store, conn_name, &conn, &err) != SB_OK &&
+        err.kind != SB_ERR_NOT_FOUND) {
+        reply_error(req, &err);
+        return false;
+    }
+    ok = datasets_check_connection(ds, conn_name, conn, &req->principal, SB_ERR_FORBIDDEN,
+                                   &err) == SB_OK;
+    json_decref(conn);
+    if (!ok)
+        reply_error(req, &err);
+    return ok;
+}
+
+void api_datasets_list(struct request *req)
+{
+    json_t *project = project_or_reply(req, false), *all;
+    struct sb_err err;
+
+    if (!project)
+        return;
+    json_decref(project);
+    if (store_ds_list(req->app->store, req_param(req, 0), &all, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    reply_json(req, 200, all);
+}
+
+void api_datasets_create(struct request *req)
+{
+    json_t *project = project_or_reply(req, true), *body = NULL, *ds = NULL;
+    const char *key = req_param(req, 0);
+    struct sb_err err;
+
+    if (!project)
+        return;
+    json_decref(project);
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    if (datasets_prepare(body, key, NULL, &ds, &err) != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    if (!dataset_connection_ok_or_reply(req, ds))
+        goto out;
+    if (store_ds_insert(req->app->store, key, json_string_value(json_object_get(ds, "name")), ds,
+                        &err) != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    reply_json(req, 200, json_incref(ds));
+out:
+    json_decref(body);
+    json_decref(ds);
+}
+
+void api_datasets_get(struct request *req)
+{
+    json_t *project = project_or_reply(req, false), *ds;
+    struct sb_err err;
+
+    if (!project)
+        return;
+    json_decref(project);
+    if (store_ds_get(req->app->store, req_param(req, 0), req_param(req, 1), &ds, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    reply_json(req, 200, ds);
+}
+
+void api_datasets_update(struct request *req)
+{
+    json_t *project = project_or_reply(req, true), *body = NULL, *ds = NULL, *stored = NULL;
+    const char *key = req_param(req, 0), *name = req_param(req, 1);
+    const char *old_conn, *new_conn;
+    struct sb_err err;
+
+    if (!project)
+        return;
+    json_decref(project);
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    if (store_ds_get(req->app->store, key, name, &stored, &err) != SB_OK ||
+        datasets_prepare(body, key, name, &ds, &err) != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    old_conn = datasets_connection(stored);
+    new_conn = datasets_connection(ds);
+    if (new_conn && (!old_conn || strcmp(old_conn, new_conn) != 0 ||
+                     !json_equal(json_object_get(stored, "type"), json_object_get(ds, "type")) ||
+                     !json_equal(json_object_get(stored, "managed"), json_object_get(ds, "managed"))) &&
+        !dataset_connection_ok_or_reply(req, ds))
+        goto out;
+    if (store_ds_update(req->app->store, key, name, ds, &err) != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    reply_json(req, 200, json_incref(ds));
+out:
+    json_decref(body);
+    json_decref(ds);
+    json_decref(stored);
+}
+
+void api_datasets_delete(struct request *req)
+{
+    json_t *project = project_or_reply(req, true);
+    struct sb_err err;
+
+    if (!project)
+        return;
+    json_decref(project);
+    if (store_ds_delete(req->app->store, req_param(req, 0), req_param(req, 1), &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    reply_json(req, 200, xcheck(json_object()));
+}
+
+/* ---- variables ---- */
+
+void api_project_variables_get(struct request *req)
+{
+    json_t *project = project_or_reply(req, false), *vars;
+    struct sb_err err;
+
+    if (!project)
+        return;
+    json_decref(project);
+    if (store_obj_get(req->app->store, STORE_PROJECT_VARIABLES, req_param(req, 0), &vars, &err) !=
+        SB_OK) {
+        if (err.kind != SB_ERR_NOT_FOUND) {
+            reply_error(req, &err);
+            return;
+        }
+        vars = projects_default_variables();
+    }
+    reply_json(req, 200, vars);
+}
+
+void api_project_variables_set(struct request *req)
+{
+    json_t *project = project_or_reply(req, true), *body = NULL, *vars = NULL;
+    const char *key = req_param(req, 0);
+    struct sb_err err;
+
+    if (!project)
+        return;
+    json_decref(project);
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    if (projects_prepare_variables(body, &vars, &err) != SB_OK ||
+        (store_obj_update(req->app->store, STORE_PROJECT_VARIABLES, key, vars, &err) != SB_OK &&
+         (err.kind != SB_ERR_NOT_FOUND ||
+          store_obj_insert(req->app->store, STORE_PROJECT_VARIABLES, key, vars, &err) != SB_OK))) {
+        reply_error(req, &err);
+    } else {
+        audit_record(req, "project.variables.update", key, "success");
+        reply_json(req, 200, json_incref(vars));
+    }
+    json_decref(body);
+    json_decref(vars);
+}
+
+/* ---- change connection ---- */
+
+/* Whether NAME is in the array NAMES (NULL: every name is). */
+static bool listed(const json_t *names, const char *name)
+{
+    json_t *v;
+    size_t i;
+
+    if (!names)
+        return true;
+    json_array_foreach(names, i, v)
+        if (strcmp(json_string_value(v), name) == 0)
+            return true;
+    return false;
+}
+
+void api_projects_change_connection(struct request *req)
+{
+    json_t *project = project_or_reply(req, true), *body = NULL, *target = NULL, *all = NULL;
+    json_t *names, *changed, *skipped, *ds, *v;
+    const char *key = req_param(req, 0), *from, *to;
+    struct sb_err err;
+    bool dry_run, failed = false;
+    size_t i;
+
+    if (!project)
+        return;
+    json_decref(project);
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    from = json_string_value(json_object_get(body, "from"));
+    to = json_string_value(json_object_get(body, "to"));
+    names = json_object_get(body, "datasets");
+    if (json_is_null(names))
+        names = NULL;
+    if (!from || !to || !fields_bool(body, "", "dryRun", &err) ||
+        (names && !fields_string_array(body, "", "datasets", &err))) {
+        if (!from || !to)
+            sb_err_set(&err, SB_ERR_BAD_REQUEST,
+                       "Fields 'from' and 'to' are required: the connection to move datasets "
+                       "from, and the one to move them to.");
+        reply_error(req, &err);
+        goto out;
+    }
+    dry_run = json_is_true(json_object_get(body, "dryRun"));
+    if (store_conn_get(req->app->store, to, &target, &err) != SB_OK &&
+        err.kind != SB_ERR_NOT_FOUND) {
+        reply_error(req, &err);
+        goto out;
+    }
+
+    changed = xcheck(json_array());
+    skipped = xcheck(json_array());
+    if (store_tx_begin(req->app->store, &err) != SB_OK ||
+        store_ds_list(req->app->store, key, &all, &err) != SB_OK) {
+        failed = true;
+        goto finish;
+    }
+    /* every listed name must exist */
+    json_array_foreach(names, i, v) {
+        bool found = false;
+        size_t j;
+        json_array_foreach(all, j, ds)
+            if (strcmp(json_string_value(json_object_get(ds, "name")), json_string_value(v)) == 0)
+                found = true;
+        if (!found) {
+            sb_err_set(&err, SB_ERR_BAD_REQUEST, "Dataset '%s' does not exist in project '%s'.",
+                       json_string_value(v), key);
+            failed = true;
+            goto finish;
+        }
+    }
+    json_array_foreach(all, i, ds) {
+        const char *name = json_string_value(json_object_get(ds, "name"));
+        const char *conn = datasets_connection(ds);
+        if (!listed(names, name))
+            continue;
+        if (!conn || strcmp(conn, from) != 0) {
+            if (names)
+                json_array_append_new(skipped, xcheck(json_pack(
+                    "{s:s, s:s}", "name", name, "reason",
+                    conn ? "it uses another connection" : "it uses no connection")));
+            continue;
+        }
+        if (datasets_check_connection(ds, to, target, &req->principal, SB_ERR_BAD_REQUEST,
+                                      &err) != SB_OK) {
+            failed = true;
+            goto finish;
+        }
+        json_object_set_new(json_object_get(ds, "params"), "connection", json_string(to));
+        if (store_ds_update(req->app->store, key, name, ds, &err) != SB_OK) {
+            failed = true;
+            goto finish;
+        }
+        json_array_append_new(changed, json_string(name));
+    }
+finish:
+    if (failed || dry_run)
+        store_tx_rollback(req->app->store);
+    else if (store_tx_commit(req->app->store, &err) != SB_OK)
+        failed = true;
+    if (failed) {
+        reply_error(req, &err);
+        json_decref(changed);
+        json_decref(skipped);
+    } else {
+        if (!dry_run)
+            audit_record(req, "project.change-connection", key, "success");
+        reply_json(req, 200, xcheck(json_pack("{s:o, s:o, s:b}", "changed", changed, "skipped",
+                                              skipped, "dryRun", dry_run)));
+    }
+out:
+    json_decref(body);
+    json_decref(target);
+    json_decref(all);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Projects and datasets, the subset that connections need (API.md §6): validation, defaults,
+ * the reader/writer rules, and whether a dataset type fits a connection type. */
+#ifndef SB_PROJECTS_H
+#define SB_PROJECTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/principal.h"
+
+/* Checks a project key: 1-128 characters of [A-Za-z0-9_]. */
+bool projects_validate_key(const char *key, struct sb_err *err);
+
+/* Builds a project record from a create BODY; the owner defaults to WHO. New reference. */
+enum sb_err_kind projects_prepare_create(const json_t *body, const char *who, int64_t now_ms,
+                                         json_t **out, struct sb_err *err);
+
+/* Reader: admin, owner, or a group with readProjectContent, writeProjectContent or admin.
+ * Writer: admin, owner, or a group with writeProjectContent or admin. */
+bool projects_can_read(const json_t *project, const struct principal *p);
+bool projects_can_write(const json_t *project, const struct principal *p);
+
+/* The variables of a new project: {"standard": {}, "local": {}}. New reference. */
+json_t *projects_default_variables(void);
+
+/* Checks a PUT of project variables: an object whose "standard" and "local", when present, are
+ * objects. Returns the record to store (missing parts as {}). New reference. */
+enum sb_err_kind projects_prepare_variables(const json_t *body, json_t **out, struct sb_err *err);
+
+/* Builds a dataset definition of PROJECT from BODY (whole definition, unknown fields kept).
+ * PATH_NAME is the name in the path for a PUT (the body's, if any, must match), NULL for a
+ * create. New reference. */
+enum sb_err_kind datasets_prepare(const json_t *body, const char *project, const char *path_name,
+                                  json_t **out, struct sb_err *err);
+
+/* The connection a dataset names (params.connection), or NULL. */
+const char *datasets_connection(const json_t *ds);
+
+/* Whether a dataset of type DS_TYPE can live on a connection of type CONN_TYPE. */
+bool datasets_type_fits(const char *ds_type, const char *conn_type);
+
+/* Checks that dataset DS may use connection CONN (NULL when it does not exist) for P:
+ * exists (400), usable (403), type fits (400), allows managed datasets when DS is managed (400).
+ * NOT_USABLE_KIND is the kind for a connection P may not use. */
+enum sb_err_kind datasets_check_connection(const json_t *ds, const char *conn_name,
+                                           const json_t *conn, const struct principal *p,
+                                           enum sb_err_kind not_usable_kind, struct sb_err *err);
+
+#endif
