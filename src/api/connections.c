@@ -7,7 +7,7 @@
 #include "api/api.h"
 #include "api/audit.h"
 #include "api/probes.h"
-#include "api/resolve.h"
+#include "api/common.h"
 #include "core/conn.h"
 #include "core/projects.h"
 #include "core/secrets.h"
@@ -16,18 +16,6 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/mem.h"
-
-/* The {name} path parameter if it is a valid connection name; otherwise answers 400. */
-static const char *name_param_or_reply(struct request *req)
-{
-    const char *name = req_param(req, 0);
-    struct sb_err err;
-
-    if (conn_validate_name(name, &err))
-        return name;
-    reply_error(req, &err);
-    return NULL;
-}
 
 void api_connections_list(struct request *req)
 {
@@ -74,7 +62,7 @@ void api_connections_create(struct request *req)
 
 void api_connections_get(struct request *req)
 {
-    const char *name = name_param_or_reply(req);
+    const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
     json_t *def;
 
@@ -89,7 +77,7 @@ void api_connections_get(struct request *req)
 
 void api_connections_update(struct request *req)
 {
-    const char *name = name_param_or_reply(req);
+    const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
     json_t *body = NULL, *stored = NULL, *def = NULL;
 
@@ -116,7 +104,7 @@ out:
 
 void api_connections_delete(struct request *req)
 {
-    const char *name = name_param_or_reply(req);
+    const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
 
     if (!name)
@@ -234,7 +222,7 @@ static bool project_variables_or_reply(struct request *req, json_t **out)
 
 void api_connections_info(struct request *req)
 {
-    const char *name = name_param_or_reply(req);
+    const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
     json_t *def = NULL, *resolved = NULL, *cred = NULL, *project_vars = NULL, *out;
     const char *mode;

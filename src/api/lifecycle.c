@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "api/audit.h"
+#include "api/common.h"
 #include "core/conn.h"
 #include "core/fields.h"
 #include "core/secrets.h"
@@ -14,21 +15,9 @@
 #include "util/clock.h"
 #include "util/mem.h"
 
-/* The {name} path parameter if it is a valid connection name; otherwise answers 400. */
-static const char *name_param_or_reply(struct request *req)
-{
-    const char *name = req_param(req, 0);
-    struct sb_err err;
-
-    if (conn_validate_name(name, &err))
-        return name;
-    reply_error(req, &err);
-    return NULL;
-}
-
 void api_connections_usages(struct request *req)
 {
-    const char *name = name_param_or_reply(req);
+    const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
     json_t *def, *usages;
 
@@ -45,7 +34,7 @@ void api_connections_usages(struct request *req)
 
 void api_connections_history(struct request *req)
 {
-    const char *name = name_param_or_reply(req);
+    const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
     json_t *history;
 
@@ -60,7 +49,7 @@ void api_connections_history(struct request *req)
 
 void api_connections_revert(struct request *req)
 {
-    const char *name = name_param_or_reply(req);
+    const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
     json_t *body = NULL, *old = NULL, *current = NULL, *def = NULL, *v;
     int64_t current_version = 0;

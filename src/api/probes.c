@@ -15,7 +15,7 @@
 #include "api/api.h"
 #include "api/audit.h"
 #include "api/probes.h"
-#include "api/resolve.h"
+#include "api/common.h"
 #include "core/conn.h"
 #include "core/types.h"
 #include "http/request.h"
@@ -119,8 +119,9 @@ void api_connections_test(struct request *req)
     struct probe_job *job;
     json_t *def;
 
-    if (!conn_validate_name(name, &err) ||
-        store_conn_get(req->app->store, name, &def, &err) != SB_OK) {
+    if (!api_conn_name_or_reply(req))
+        return;
+    if (store_conn_get(req->app->store, name, &def, &err) != SB_OK) {
         reply_error(req, &err);
         return;
     }

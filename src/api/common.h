@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Resolving a connection's params for use (by /info and by live tests): secrets opened and
- * variables expanded. Shared by the handlers of src/api/. */
-#ifndef SB_API_RESOLVE_H
-#define SB_API_RESOLVE_H
+/* What several handler files of src/api/ share: the {name} parameter of connection routes, and
+ * resolving a connection's params for use (by /info and by live tests). */
+#ifndef SB_API_COMMON_H
+#define SB_API_COMMON_H
 
 #include <jansson.h>
 
 #include "app.h"
 #include "core/err.h"
+
+struct request;
+
+/* The {name} path parameter (the first) if it is a valid connection name; otherwise answers
+ * 400 and returns NULL. */
+const char *api_conn_name_or_reply(struct request *req);
 
 /* *OUT: a new object, DEF's params with secrets opened and ${variables} expanded from, in
  * order, the local and standard variables of PROJECT_VARS (a project's {"standard","local"}

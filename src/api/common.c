@@ -1,11 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Resolved params: what a client of the connection actually uses. */
+/* Helpers shared by the handlers of src/api/. */
 #include <stdlib.h>
 
-#include "api/resolve.h"
+#include "api/common.h"
+#include "core/conn.h"
 #include "core/secrets.h"
+#include "http/request.h"
 #include "core/variables.h"
 #include "store/store.h"
+
+const char *api_conn_name_or_reply(struct request *req)
+{
+    const char *name = req_param(req, 0);
+    struct sb_err err;
+
+    if (conn_validate_name(name, &err))
+        return name;
+    reply_error(req, &err);
+    return NULL;
+}
 
 enum sb_err_kind api_resolve_params(struct app *app, const json_t *def, const json_t *project_vars,
                                     json_t **out, struct sb_err *err)
