@@ -263,13 +263,16 @@ fail:
 
 struct rotation {
     struct secrets from, to;
-    int count;
+    int count, history_count;
 };
 
 static enum sb_err_kind reseal_record(void *ctx, int coll, json_t *rec, struct sb_err *err)
 {
     struct rotation *r = ctx;
 
+    if (coll == STORE_RESEAL_HISTORY)
+        return secrets_reseal_params(&r->from, &r->to, json_object_get(rec, "params"),
+                                     &r->history_count, err);
     if (coll == 0)
         return secrets_reseal_params(&r->from, &r->to, json_object_get(rec, "params"),
                                      &r->count, err);
@@ -281,7 +284,7 @@ int datadir_rotate_key(const struct config *cfg)
     uint8_t old_master[MASTERKEY_BYTES], new_master[MASTERKEY_BYTES];
     char path[4096], fresh[4200], new_check[65], *stored_check = NULL;
     char *sealed_hash_key = NULL, *hash_key_hex = NULL, *resealed = NULL;
-    struct rotation r = {.count = 0};
+    struct rotation r = {.count = 0, .history_count = 0};
     struct store *st;
     struct sb_err err;
     json_t *meta = NULL;
@@ -322,7 +325,8 @@ int datadir_rotate_key(const struct config *cfg)
     }
     if (install_new_key(path) != 0)
         goto out; /* the next start finishes the installation */
-    printf("re-encrypted %d secrets under a new master key\n", r.count);
+    printf("re-encrypted %d secrets (and %d in connection history) under a new master key\n",
+           r.count, r.history_count);
     rc = 0;
 out:
     json_decref(meta);

@@ -43,7 +43,7 @@ void audit_record(struct request *req, const char *action, const char *object,
 void api_audit_list(struct request *req)
 {
     char *limit_s = req_query(req, "limit"), *before_s = req_query(req, "before");
-    long long limit = 100, before = 0;
+    long long limit = 100, before = -1;
     char *end;
     struct sb_err err;
     json_t *list;

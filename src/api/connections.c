@@ -109,10 +109,8 @@ void api_connections_delete(struct request *req)
 
     if (!name)
         return;
-    char *force = req_query(req, "force");
-    bool forced = force && strcmp(force, "true") == 0;
+    bool forced = req_query_bool(req, "force");
 
-    free(force);
     if (store_conn_delete(req->app->store, name, forced, req->principal.login, clock_epoch_ms(),
                           &err) != SB_OK) {
         if (err.kind == SB_ERR_CONFLICT)

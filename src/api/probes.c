@@ -63,6 +63,11 @@ static void job_free(struct probe_job *job)
     free(job);
 }
 
+static void job_free_any(void *job)
+{
+    job_free(job);
+}
+
 /* Builds a job for DEF; NULL with ERR set when the type has no tester or params fail to
  * resolve. */
 static struct probe_job *job_new(struct probes *p, const json_t *def, struct sb_err *err)
@@ -141,6 +146,7 @@ void api_connections_test(struct request *req)
     job->ctx = req;
     job->done = test_done;
     req->async = job;
+    req->async_free = job_free_any;
     req_suspend(req, test_answer);
     if (!probe_pool_submit(p->pool, job)) {
         probe_fail(&job->result, "The server is shutting down; the test did not run.");

@@ -124,11 +124,9 @@ void api_users_update(struct request *req)
 void api_users_delete(struct request *req)
 {
     const char *login = id_param_or_reply(req, "login");
-    char *allow_self = req_query(req, "allowSelfDeletion");
-    bool self_ok = allow_self && strcmp(allow_self, "true") == 0;
+    bool self_ok = req_query_bool(req, "allowSelfDeletion");
     struct sb_err err;
 
-    free(allow_self);
     if (!login)
         return;
     if (req->principal.type == PRINCIPAL_USER && strcmp(req->principal.login, login) == 0 &&
@@ -137,7 +135,7 @@ void api_users_delete(struct request *req)
                                               "allowSelfDeletion=true is given.", login);
         return;
     }
-    if (store_obj_delete(req->app->store, STORE_USERS, login, &err) != SB_OK) {
+    if (store_user_delete(req->app->store, login, &err) != SB_OK) {
         reply_error(req, &err);
         return;
     }

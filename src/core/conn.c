@@ -230,6 +230,9 @@ enum sb_err_kind conn_prepare_update(const json_t *stored, const json_t *body,
 
     if (!fields_require_object(body, "connection definition", err))
         return err->kind;
+    if (!stored_type)
+        return sb_err_set(err, SB_ERR_INTERNAL, "The stored connection '%s' has no type.",
+                          path_name);
     clean = fields_drop_nulls(body);
 
     if (!fields_string(clean, "", "name", err))

@@ -105,6 +105,8 @@ const struct conn_type *types_at(int i)
 
 const struct conn_type *types_find(const char *name)
 {
+    if (!name)
+        return NULL;
     for (int i = 0; i < N_TYPES; i++)
         if (strcmp(types[i].name, name) == 0)
             return &types[i];
@@ -113,7 +115,7 @@ const struct conn_type *types_find(const char *name)
 
 enum sb_err_kind types_unknown(const char *name, struct sb_err *err)
 {
-    char list[SB_ERR_MSG_MAX / 2] = "", echo[SB_ECHO_MAX + 4];
+    char list[SB_ERR_MSG_MAX - 128] = "", echo[SB_ECHO_MAX + 4];
 
     for (int i = 0; i < N_TYPES; i++) {
         if (i)
@@ -126,15 +128,24 @@ enum sb_err_kind types_unknown(const char *name, struct sb_err *err)
                       echo, list);
 }
 
+/* A string with something other than blanks in it. */
+static bool has_text(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    return s && s[strspn(s, " \t\r\n")] != '\0';
+}
+
 enum sb_err_kind types_apply(const struct conn_type *type, json_t *params, struct sb_err *err)
 {
-    for (const struct type_param *p = type->params; p->name; p++) {
-        json_t *v = json_object_get(params, p->name);
-        if (p->required && (!json_is_string(v) || json_string_length(v) == 0))
+    /* check everything first, so that a refused body is left as it was */
+    for (const struct type_param *p = type->params; p->name; p++)
+        if (p->required && !has_text(json_object_get(params, p->name)))
             return sb_err_set(err, SB_ERR_BAD_REQUEST,
                               "Field 'params.%s' is required for a %s connection (a non-empty "
                               "string).", p->name, type->name);
-        if (!v && p->def)
+    for (const struct type_param *p = type->params; p->name; p++) {
+        json_t *v = json_object_get(params, p->name);
+        if (p->def && (!v || json_is_null(v)))
             json_object_set_new(params, p->name, xcheck(json_string(p->def)));
     }
     return SB_OK;

@@ -33,7 +33,8 @@ struct request {
     size_t discarded;
 
     void (*resume)(struct request *req); /* set while suspended on slow work */
-    void *async; /* the slow work's state, owned by the handler that suspended */
+    void *async;                    /* the slow work's state, owned by the request */
+    void (*async_free)(void *async); /* frees it if the request ends before answering */
 
     bool replied;
     unsigned status;
@@ -46,6 +47,9 @@ const char *req_param(const struct request *req, int i);
 
 /* Query-string value of NAME, percent-decoded, or NULL when absent. Caller frees. */
 char *req_query(const struct request *req, const char *name);
+
+/* Whether query parameter NAME is "true" (any case: Python clients send True). */
+bool req_query_bool(const struct request *req, const char *name);
 
 /* Parses the body as JSON. On failure answers 400 itself and returns false. On success *OUT
  * is a new reference (caller decrefs). */

@@ -194,6 +194,15 @@ char *req_query(const struct request *req, const char *name)
     return value;
 }
 
+bool req_query_bool(const struct request *req, const char *name)
+{
+    char *value = req_query(req, name);
+    bool yes = value && strcasecmp(value, "true") == 0;
+
+    free(value);
+    return yes;
+}
+
 bool req_json_body_or_reply(struct request *req, json_t **out)
 {
     json_error_t jerr;
@@ -342,6 +351,8 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
 
 static void request_free(struct request *req)
 {
+    if (req->async && req->async_free)
+        req->async_free(req->async); /* the client left while slow work ran */
     for (int i = 0; i < req->n_params; i++)
         free(req->params[i]);
     if (req->authenticated)

@@ -29,11 +29,14 @@ static void classify(MYSQL *m, const char *db, const char *user, struct probe_re
     default:
         break;
     }
-    if (strstr(msg, "refused") || strstr(msg, "(111)"))
-        probe_fail(out, "MySQL: connection refused (%.200s).", msg);
-    else if (strstr(msg, "timed out") || strstr(msg, "timeout") || strstr(msg, "(110)") ||
-             code == 2013)
+    /* Connector/C connects without blocking: a refused connect can surface as EINPROGRESS
+     * (115) once it fails; a timeout as ETIMEDOUT (110) or a lost handshake (2013) */
+    if (strstr(msg, "timed out") || strstr(msg, "timeout") || strstr(msg, "(110)") ||
+        code == 2013)
         probe_fail(out, "MySQL: timed out (%.200s).", msg);
+    else if (strstr(msg, "refused") || strstr(msg, "(111)") ||
+             ((code == 2002 || code == 2003) && strstr(msg, "(115)")))
+        probe_fail(out, "MySQL: connection refused (%.200s).", msg);
     else
         probe_fail(out, "MySQL: connection failed (%u: %.200s).", code, msg);
 }

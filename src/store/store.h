@@ -73,18 +73,24 @@ enum sb_err_kind store_obj_update(struct store *st, enum store_collection coll, 
 enum sb_err_kind store_obj_delete(struct store *st, enum store_collection coll, const char *id,
                                   struct sb_err *err);
 
+/* Deletes user LOGIN and every personal API key of theirs, in one transaction. */
+enum sb_err_kind store_user_delete(struct store *st, const char *login, struct sb_err *err);
+
 /* --- audit: append-only records {ts, principal, action, object, outcome, remoteAddr} --- */
 
 enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct sb_err *err);
 
-/* *OUT: new array of at most LIMIT records with ts < BEFORE (all when BEFORE <= 0), newest
+/* *OUT: new array of at most LIMIT records with ts < BEFORE (all when BEFORE < 0), newest
  * first. */
 enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, json_t **out,
                                   struct sb_err *err);
 
 /* --- key rotation --- */
 
-/* Calls FN on every connection definition and every user record (COLL is 0 for connections),
+#define STORE_RESEAL_HISTORY (-1)
+
+/* Calls FN on every connection definition (COLL 0), every version of one in the history (COLL
+ * STORE_RESEAL_HISTORY) and every user record (COLL STORE_USERS),
  * writes back the records FN changed, and sets the meta values of META (an object of name ->
  * string), all in one transaction: any error from FN changes nothing. */
 typedef enum sb_err_kind (*store_reseal_fn)(void *ctx, int coll, json_t *rec, struct sb_err *err);

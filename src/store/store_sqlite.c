@@ -684,7 +684,7 @@ enum sb_err_kind store_conn_replace(struct store *st, const char *name, const js
 static enum sb_err_kind conn_unused(struct handle *h, const char *name, struct sb_err *err)
 {
     sqlite3_stmt *s = stmt(h, ST_USAGES_COUNT, err);
-    char list[SB_ERR_MSG_MAX / 2] = "";
+    char list[SB_ERR_MSG_MAX - 512] = "";
     int64_t count;
     int rc, shown = 0;
 
@@ -1275,6 +1275,31 @@ enum sb_err_kind store_obj_delete(struct store *st, enum store_collection coll, 
     return obj_write(st, ST_OBJ_DELETE, coll, id, NULL, err);
 }
 
+enum sb_err_kind store_user_delete(struct store *st, const char *login, struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s;
+    enum sb_err_kind kind;
+    int rc;
+
+    if (tx_begin(h, err) != SB_OK)
+        return err->kind;
+    kind = store_obj_delete(st, STORE_USERS, login, err);
+    if (kind == SB_OK) {
+        rc = sqlite3_prepare_v2(h->db, "DELETE FROM api_keys WHERE kind = ?1 AND owner = ?2", -1,
+                                &s, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int(s, 1, STORE_KEY_PERSONAL);
+            bind_text(s, 2, login);
+            rc = step_done(s);
+        }
+        sqlite3_finalize(s);
+        if (rc != SQLITE_OK)
+            kind = db_fail(h, rc, "delete the user's API keys", err);
+    }
+    return tx_end(h, kind, err);
+}
+
 /* ---- audit ---- */
 
 enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct sb_err *err)
@@ -1299,7 +1324,7 @@ enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, j
 
     if (!s)
         return err->kind;
-    sqlite3_bind_int64(s, 1, before > 0 ? before : INT64_MAX);
+    sqlite3_bind_int64(s, 1, before >= 0 ? before : INT64_MAX);
     sqlite3_bind_int(s, 2, limit);
     return collect_json_rows(h, s, "read the audit trail", out, err);
 }
@@ -1307,13 +1332,17 @@ enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, j
 /* ---- key rotation ---- */
 
 /* Runs FN on every row of SELECT_SQL (key in column 0, JSON in column 1) and writes changed
- * records back with UPDATE_SQL (?1 key, ?2 JSON, ?3 collection when COLL > 0). */
+ * records back with UPDATE_SQL (?1 key, ?2 JSON, ?3 collection when COLL > 0). Every row is
+ * read before any is written: updating a table while a statement still walks it could visit a
+ * row twice. */
 static enum sb_err_kind reseal_rows(struct handle *h, const char *select_sql,
                                     const char *update_sql, int coll, store_reseal_fn fn,
                                     void *ctx, struct sb_err *err)
 {
     sqlite3_stmt *sel = NULL, *upd = NULL;
     enum sb_err_kind kind = SB_OK;
+    json_t *rows = xcheck(json_array()), *row;
+    size_t i;
     int rc;
 
     rc = sqlite3_prepare_v2(h->db, select_sql, -1, &sel, NULL);
@@ -1331,12 +1360,22 @@ static enum sb_err_kind reseal_rows(struct handle *h, const char *select_sql,
             kind = err->kind;
             goto out;
         }
+        json_array_append_new(rows, xcheck(json_pack("[s, o]",
+                                                     (const char *)sqlite3_column_text(sel, 0),
+                                                     rec)));
+    }
+    if (rc != SQLITE_DONE) {
+        kind = db_fail(h, rc, "read records for the key rotation", err);
+        goto out;
+    }
+    json_array_foreach(rows, i, row) {
+        json_t *rec = json_array_get(row, 1);
         char *before = xcheck(json_dumps(rec, JSON_COMPACT));
         kind = fn(ctx, coll, rec, err);
         char *after = xcheck(json_dumps(rec, JSON_COMPACT));
         if (kind == SB_OK && strcmp(before, after) != 0) {
             sqlite3_reset(upd);
-            bind_text(upd, 1, (const char *)sqlite3_column_text(sel, 0));
+            bind_text(upd, 1, json_string_value(json_array_get(row, 0)));
             bind_text(upd, 2, after);
             if (coll > 0)
                 sqlite3_bind_int(upd, 3, coll);
@@ -1346,13 +1385,11 @@ static enum sb_err_kind reseal_rows(struct handle *h, const char *select_sql,
         }
         free(before);
         free(after);
-        json_decref(rec);
         if (kind != SB_OK)
             goto out;
     }
-    if (rc != SQLITE_DONE)
-        kind = db_fail(h, rc, "read records for the key rotation", err);
 out:
+    json_decref(rows);
     sqlite3_finalize(sel);
     sqlite3_finalize(upd);
     return kind;
@@ -1373,8 +1410,8 @@ enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ct
                     "UPDATE connections SET definition = ?2 WHERE name = ?1", 0, fn, ctx,
                     err) != SB_OK ||
         reseal_rows(h, "SELECT seq, definition FROM conn_history",
-                    "UPDATE conn_history SET definition = ?2 WHERE seq = ?1", 0, fn, ctx,
-                    err) != SB_OK ||
+                    "UPDATE conn_history SET definition = ?2 WHERE seq = ?1", STORE_RESEAL_HISTORY,
+                    fn, ctx, err) != SB_OK ||
         reseal_rows(h, "SELECT id, record FROM objects WHERE coll = ?1",
                     "UPDATE objects SET record = ?2 WHERE id = ?1 AND coll = ?3", STORE_USERS, fn,
                     ctx, err) != SB_OK)

@@ -14,7 +14,7 @@
 
 #define SB_NAME_MAX 128          /* connection name, characters */
 #define SB_ECHO_MAX 64           /* longest piece of client input quoted back in a message */
-#define SB_ERR_MSG_MAX 512       /* detailedMessage, bytes */
+#define SB_ERR_MSG_MAX 4096      /* detailedMessage, bytes */
 #define SB_ROUTE_MAX_SEGMENTS 12 /* path segments after the API prefix */
 #define SB_URL_MAX (16 * 1024)   /* request path, bytes; longer ones get a JSON 400 */
 /* per-connection buffer for the request line and headers: large enough that an oversized URL

@@ -11,6 +11,12 @@ send. stdout and stderr go to files next to the data directory; `log_text()` rea
 SIGTERM in tearDownClass, which also fails on sanitizer reports, assertions, or any known
 secret found in the log) and assertion helpers that never print a key or a secret: every
 failure message goes through `Server.redact()`.
+
+Also: HTTPS (Server(tls_cert=..., tls_key=...) serves with --tls-cert/--tls-key and the
+harness trusts that certificate only), `start_expecting_exit()` for starts that must be
+refused, `run_cli()` for offline commands such as `admin rotate-key`, user/group/personal-key
+fixtures, and `find_plaintexts()`, which scans every file of the data directory, the captured
+stdout/stderr and given extra texts for plaintext secrets.
 """
 
 import base64
@@ -21,6 +27,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import string
 import subprocess
 import tempfile
@@ -154,9 +161,12 @@ def read_http_response(sock):
 class Server:
     """A live switchboard process with its own port and data directory."""
 
-    def __init__(self, admin_key=True, max_body_size=None, extra_args=()):
+    def __init__(self, admin_key=True, max_body_size=None, extra_args=(), tls_cert=None,
+                 tls_key=None):
         """admin_key: True = a random key passed as SWITCHBOARD_ADMIN_KEY at first start;
-        None = let the server generate one (read back from <data-dir>/admin.key)."""
+        None = let the server generate one (read back from <data-dir>/admin.key).
+        tls_cert/tls_key: PEM files; the server is started with --tls-cert/--tls-key and the
+        harness then speaks HTTPS, trusting tls_cert as its only CA."""
         self.binary = os.environ.get("SWITCHBOARD_BIN", DEFAULT_BIN)
         self.tmp = tempfile.mkdtemp(prefix="switchboard-api-")
         self.data_dir = os.path.join(self.tmp, "data")
@@ -169,6 +179,12 @@ class Server:
         if max_body_size is not None:
             self.args += ["--max-body-size", str(max_body_size)]
         self.args += list(extra_args)
+        self.tls_cert = tls_cert
+        self.tls_key = tls_key
+        if tls_cert is not None:
+            self.args += ["--tls-cert", tls_cert]
+        if tls_key is not None:
+            self.args += ["--tls-key", tls_key]
         self.proc = None
         self._killed = False
         self.port = None
@@ -203,30 +219,53 @@ class Server:
     # ---- process -----------------------------------------------------------------------
 
     @property
+    def scheme(self):
+        return "https" if self.tls_cert is not None else "http"
+
+    @property
     def base_url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % (self.scheme, self.port)
+
+    def ssl_context(self):
+        """A client context that trusts only the server's own certificate."""
+        return ssl.create_default_context(cafile=self.tls_cert)
+
+    def new_http_connection(self, timeout=REQUEST_TIMEOUT):
+        """A fresh http.client connection in the server's scheme."""
+        if self.scheme == "https":
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.ssl_context())
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self):
-        if not os.path.exists(self.binary):
-            raise RuntimeError("switchboard binary not found at %s (set SWITCHBOARD_BIN)"
-                               % self.binary)
-        assert not self.running(), "server already running"
+    def _env(self):
         env = dict(os.environ)
         env.pop("SWITCHBOARD_ADMIN_KEY", None)
         if self.starts == 0 and self.given_admin_key:
             env["SWITCHBOARD_ADMIN_KEY"] = self.given_admin_key
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        return env
+
+    def _spawn(self, args=None):
+        if not os.path.exists(self.binary):
+            raise RuntimeError("switchboard binary not found at %s (set SWITCHBOARD_BIN)"
+                               % self.binary)
+        assert not self.running(), "server already running"
+        env = self._env()
         self.port = free_port()
         cmd = [self.binary, "serve", "--listen", "127.0.0.1:%d" % self.port,
-               "--data-dir", self.data_dir] + self.args
+               "--data-dir", self.data_dir] + (self.args if args is None else list(args))
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=err, env=env)
         self.starts += 1
         self._killed = False
+        self._stopped = False
+
+    def start(self):
+        self._spawn()
         self._wait_ready()
         if self.admin_key is None:
             path = os.path.join(self.data_dir, "admin.key")
@@ -242,7 +281,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError("switchboard exited with %s during start-up; stderr:\n%s"
                                    % (self.proc.returncode, self.redact(self.log_tail())))
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+            conn = self.new_http_connection(timeout=1)
             try:
                 conn.request("GET", "/healthz")
                 resp = conn.getresponse()
@@ -250,7 +289,7 @@ class Server:
                 if resp.status == 200 and json.loads(body) == {"status": "ok"}:
                     return
                 last = "HTTP %d %r" % (resp.status, body[:200])
-            except (OSError, http.client.HTTPException, ValueError) as e:
+            except (OSError, http.client.HTTPException, ValueError, ssl.SSLError) as e:
                 last = repr(e)
             finally:
                 conn.close()
@@ -260,13 +299,47 @@ class Server:
         raise RuntimeError("switchboard not ready within %.0f s (last: %s); stderr:\n%s"
                            % (READY_TIMEOUT, last, self.redact(self.log_tail())))
 
+    def start_expecting_exit(self, timeout=READY_TIMEOUT, args=None):
+        """Start `serve` on the data directory when it is expected to refuse to run.
+
+        Returns (exit code, the stderr it wrote). If the process is still running after
+        `timeout` seconds it is killed and (None, stderr) is returned. args: the serve
+        arguments instead of the server's own (None = the usual ones)."""
+        with open(self.stderr_path, "rb") as f:
+            offset = len(f.read())
+        self._spawn(args)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            self._killed = True
+            rc = None
+        with open(self.stderr_path, "rb") as f:
+            text = f.read()[offset:].decode("utf-8", "replace")
+        self.proc = None
+        return rc, text
+
+    def run_cli(self, *args, timeout=30):
+        """Run the binary with these arguments (no server); returns CompletedProcess with
+        text stdout/stderr. Both are appended to the server's stdout/stderr files, so the
+        log checks and leak scans see them too."""
+        env = self._env()
+        env.pop("SWITCHBOARD_ADMIN_KEY", None)
+        proc = subprocess.run([self.binary] + list(args), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=timeout, env=env)
+        with open(self.stdout_path, "a") as out, open(self.stderr_path, "a") as err:
+            out.write(proc.stdout)
+            err.write(proc.stderr)
+        return proc
+
     def stop(self):
         """SIGTERM and wait; fails unless the process exits 0 in time. Returns the code."""
         self.close_connection()
         if self.proc is None:
             return None
         if self.proc.poll() is not None:
-            if self._killed:
+            if self._killed or getattr(self, "_stopped", False):
                 return self.proc.returncode
             self.keep_tmp = True
             raise AssertionError("switchboard died on its own with exit code %d; stderr tail:\n%s"
@@ -283,6 +356,7 @@ class Server:
             self.keep_tmp = True
             raise AssertionError("switchboard exited with %d after SIGTERM (expected 0); "
                                  "stderr tail:\n%s" % (rc, self.redact(self.log_tail())))
+        self._stopped = True
         return rc
 
     def kill(self):
@@ -382,8 +456,7 @@ class Server:
             data = None
         for attempt in (1, 2):
             if self._conn is None:
-                self._conn = http.client.HTTPConnection("127.0.0.1", self.port,
-                                                        timeout=REQUEST_TIMEOUT)
+                self._conn = self.new_http_connection()
                 self._conn_used = 0
             reused = self._conn_used > 0
             try:
@@ -407,7 +480,10 @@ class Server:
 
     def connect(self, timeout=5.0):
         """A raw socket to the server, for requests http.client will not send."""
-        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        if self.scheme == "https":
+            sock = self.ssl_context().wrap_socket(sock, server_hostname="127.0.0.1")
+        return sock
 
     def raw_exchange(self, data, timeout=5.0):
         """Send raw bytes on a new connection and read one response."""
@@ -448,6 +524,94 @@ class Server:
             raise AssertionError("creating connection %r failed: HTTP %d %s"
                                  % (name, r.status, self.redact(r.raw)))
         return r.json
+
+    def create_group(self, name, admin=False, description="", source_type="LOCAL"):
+        r = self.api("POST", "/admin/groups/", {"name": name, "description": description,
+                                                "sourceType": source_type, "admin": admin})
+        if r.status != 200:
+            raise AssertionError("creating group %r failed: HTTP %d %s"
+                                 % (name, r.status, self.redact(r.raw)))
+        return r.json
+
+    def create_user(self, login, password=None, groups=(), display_name=None,
+                    email=None, source_type="LOCAL", profile="DATA_SCIENTIST"):
+        """Create a user as the admin; password defaults to a random one (remembered)."""
+        if password is None:
+            password = "upw-" + random_key(24)
+        self.remember_secret(password)
+        r = self.api("POST", "/admin/users/", {
+            "login": login, "password": password,
+            "displayName": display_name if display_name is not None else login.title(),
+            "sourceType": source_type, "groups": list(groups), "userProfile": profile,
+            "email": email if email is not None else login + "@example.com"})
+        if r.status != 200:
+            raise AssertionError("creating user %r failed: HTTP %d %s"
+                                 % (login, r.status, self.redact(r.raw)))
+        return r.json
+
+    def create_personal_key(self, user, label="personal", description=""):
+        """Create a personal API key for `user` as the admin; returns the answer (with key)."""
+        r = self.api("POST", "/admin/personal-api-keys/",
+                     {"user": user, "label": label, "description": description})
+        if r.status != 200 or not isinstance(r.json, dict) or "key" not in r.json:
+            raise AssertionError("creating a personal API key for %r failed: HTTP %d %s"
+                                 % (user, r.status, self.redact(r.raw)))
+        self.remember_secret(r.json["key"])
+        return r.json
+
+    def user_with_key(self, login, groups=(), password=None):
+        """A user and one personal key; returns the key string."""
+        self.create_user(login, password=password, groups=groups)
+        return self.create_personal_key(login)["key"]
+
+    def admin_key_id(self):
+        r = self.api("GET", "/admin/globalAPIKeys/" + self.admin_key)
+        if r.status != 200:
+            raise AssertionError("look-up of the admin key failed: HTTP %d %s"
+                                 % (r.status, self.redact(r.raw)))
+        return r.json["id"]
+
+    # ---- data directory -------------------------------------------------------------------
+
+    def data_files(self):
+        """Every regular file under the data directory (recursive), sorted."""
+        found = []
+        for root, _, files in os.walk(self.data_dir):
+            for f in files:
+                path = os.path.join(root, f)
+                if os.path.isfile(path):
+                    found.append(path)
+        return sorted(found)
+
+    def data_snapshot(self):
+        """{relative path: bytes} of every file under the data directory."""
+        snap = {}
+        for path in self.data_files():
+            with open(path, "rb") as f:
+                snap[os.path.relpath(path, self.data_dir)] = f.read()
+        return snap
+
+    def find_plaintexts(self, values, extra=()):
+        """Where any of `values` appears as raw bytes: every file under the data directory,
+        the captured stdout and stderr, and each (label, text-or-bytes) of `extra`.
+        Returns a list of (place, index of the value in `values`), never the value."""
+        places = [(os.path.relpath(p, self.data_dir), p) for p in self.data_files()]
+        places += [("stdout", self.stdout_path), ("stderr", self.stderr_path)]
+        hits = []
+        blobs = []
+        for label, path in places:
+            try:
+                with open(path, "rb") as f:
+                    blobs.append((label, f.read()))
+            except FileNotFoundError:
+                continue  # e.g. a WAL file that went away during the scan
+        for label, data in extra:
+            blobs.append((label, data.encode("utf-8") if isinstance(data, str) else data))
+        for label, data in blobs:
+            for i, v in enumerate(values):
+                if v.encode("utf-8") in data:
+                    hits.append((label, i))
+        return hits
 
     def auth_info(self, key=ADMIN):
         r = self.api("GET", "/auth/info", key=key)

@@ -87,9 +87,11 @@ class AuthorizationTest(ServerTestCase):
                 ("GET", "/admin/connections/", None),
                 ("GET", "/admin/connections", None),
                 ("GET", "/admin/connections/existing_conn", None),
-                ("POST", "/admin/connections/", {"name": "by_non_admin", "type": "Filesystem"}),
+                ("POST", "/admin/connections/", {"name": "by_non_admin", "type": "Filesystem",
+                                                 "params": {"root": "/tmp"}}),
                 ("PUT", "/admin/connections/existing_conn",
-                 {"name": "existing_conn", "type": "Filesystem", "description": "hijacked"}),
+                 {"name": "existing_conn", "type": "Filesystem", "params": {"root": "/tmp"},
+                  "description": "hijacked"}),
                 ("DELETE", "/admin/connections/existing_conn", None),
                 ("GET", "/admin/global-api-keys/", None),
                 ("POST", "/admin/global-api-keys/",
@@ -106,7 +108,8 @@ class AuthorizationTest(ServerTestCase):
                         dict(before, description="hijacked"), key=key)
         self.server.api("DELETE", "/admin/connections/existing_conn", key=key)
         self.server.api("POST", "/admin/connections/",
-                        {"name": "by_non_admin", "type": "Filesystem"}, key=key)
+                        {"name": "by_non_admin", "type": "Filesystem",
+                         "params": {"root": "/tmp"}}, key=key)
         after = self.server.api("GET", "/admin/connections/existing_conn")
         self.assertStatus(after, 200)
         self.assertSameJson(after.json, before, "definition after forbidden writes")

@@ -50,13 +50,14 @@ class CreateTest(ServerTestCase):
                 self.assertIs(type(definition[field]), type(value))
 
     def test_create_applies_every_default(self):
+        # EC2 requires no param and has no param default: name and type are a whole body.
         before = int(time.time() * 1000)
-        r = self.post({"name": "defaults_conn", "type": "Filesystem"})
+        r = self.post({"name": "defaults_conn", "type": "EC2"})
         after = int(time.time() * 1000)
         self.assertStatus(r, 200)
         d = r.json
         self.assertEqual(d["name"], "defaults_conn")
-        self.assertEqual(d["type"], "Filesystem")
+        self.assertEqual(d["type"], "EC2")
         self.assertDefaults(d)
         tag = d["creationTag"]
         self.assertEqual(tag["versionNumber"], 1)
@@ -73,11 +74,18 @@ class CreateTest(ServerTestCase):
         self.assertSameJson(got.json, created.json, "GET after POST")
 
     def test_null_fields_count_as_absent(self):
-        body = {"name": "nulls_conn", "type": "Filesystem"}
+        # EC2: with params null (absent) there is no required param to miss.
+        body = {"name": "nulls_conn", "type": "EC2"}
         body.update({field: None for field in DEFAULTS})
         r = self.post(body)
         self.assertStatus(r, 200)
         self.assertDefaults(r.json)
+
+    def test_required_params_only_get_the_other_defaults(self):
+        r = self.post(fs("fs_defaults"))
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["params"], {"root": "/tmp/fs_defaults"})
+        self.assertDefaults(r.json, skip=("params",))
 
     def test_given_fields_are_stored(self):
         body = fs("given_fields", description="a description", usableBy="ALLOWED",
@@ -220,8 +228,8 @@ class CreateTest(ServerTestCase):
 
     def test_deeply_nested_body_does_not_crash_the_server(self):
         depth = 100000
-        raw = (b'{"name":"deep","type":"Filesystem","extra":' + b"[" * depth + b"]" * depth
-               + b"}")
+        raw = (b'{"name":"deep","type":"Filesystem","params":{"root":"/tmp/deep"},"extra":'
+               + b"[" * depth + b"]" * depth + b"}")
         r = self.server.api("POST", "/admin/connections/", raw_body=raw)
         self.assertIn(r.status, (200, 400), self.describe(r))
         self.assertStatus(self.server.request("GET", "/healthz", key=None), 200)
@@ -229,7 +237,7 @@ class CreateTest(ServerTestCase):
     def test_error_message_does_not_echo_secret_params(self):
         self.server.remember_secret(SECRET_PASSWORD)
         body = {"name": "leaky", "type": "PostgreSQL", "usableBy": 5,
-                "params": {"password": SECRET_PASSWORD}}
+                "params": {"host": "h", "password": SECRET_PASSWORD}}
         r = self.post(body)
         self.assertError(r, 400, "BadRequest", mentions="usableBy")
         self.assertNoSecret(r.raw, SECRET_PASSWORD, "the 400 answer")

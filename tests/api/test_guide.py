@@ -124,9 +124,10 @@ class GuideScenarioTest(ServerTestCase):
     def test_invalid_definition_raises_bad_request(self):
         client = self.client()
         with self.assertRaises(DataikuException) as cm:
-            client.create_connection('bad name!', type='MySql')
+            client.create_connection('bad name!', type='MySql', params={'host': 'h'})
         self.assertTrue(str(cm.exception).startswith('BadRequest: '),
                         self.server.redact(str(cm.exception)))
+        self.assertIn("'name'", str(cm.exception))
 
 
 if __name__ == "__main__":

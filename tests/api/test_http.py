@@ -70,7 +70,8 @@ class RoutingTest(ServerTestCase):
 
     def test_post_on_one_connection_is_method_not_allowed(self):
         r = self.server.api("POST", "/admin/connections/some_name",
-                            {"name": "some_name", "type": "Filesystem"})
+                            {"name": "some_name", "type": "Filesystem",
+                             "params": {"root": "/tmp"}})
         self.assertError(r, 405, "MethodNotAllowed")
         self.assertTrue({"GET", "PUT", "DELETE"} <= allowed_methods(r))
 
@@ -272,7 +273,8 @@ class BodyLimitTest(ServerTestCase):
         piece = b"x" * piece_size
         with self.server.connect(timeout=10) as s:
             s.sendall(self.post_head(["Transfer-Encoding: chunked"]))
-            start = b'{"name":"%s","type":"Filesystem","description":"' % name.encode()
+            start = (b'{"name":"%s","type":"Filesystem","params":{"root":"/tmp"},'
+                     b'"description":"' % name.encode())
             try:
                 s.sendall(b"%x\r\n%s\r\n" % (len(start), start))
                 for _ in range(pieces):

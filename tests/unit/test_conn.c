@@ -79,10 +79,12 @@ static json_t *create_ok(const char *body_text)
     struct sb_err err;
 
     sb_err_clear(&err);
-    if (conn_prepare_create(body, "alice", NOW_MS, &out, &err) != SB_OK)
+    if (conn_prepare_create(body, "alice", NOW_MS, &out, &err) != SB_OK) {
+        json_decref(body); /* fail_msg does not return */
         fail_msg("create of %s failed: %s", body_text, err.msg);
-    assert_non_null(out);
+    }
     json_decref(body);
+    assert_non_null(out);
     return out;
 }
 
@@ -97,24 +99,37 @@ static void assert_create_rejected(const char *body_text, const char *field)
     sb_err_clear(&err);
     snprintf(quoted, sizeof(quoted), "'%s'", field);
     kind = conn_prepare_create(body, "alice", NOW_MS, &out, &err);
-    if (kind != SB_ERR_BAD_REQUEST || err.kind != SB_ERR_BAD_REQUEST)
+    json_decref(body);
+    if (kind != SB_ERR_BAD_REQUEST || err.kind != SB_ERR_BAD_REQUEST) {
+        json_decref(out);
         fail_msg("create of %s: expected SB_ERR_BAD_REQUEST, got %d (%s)", body_text, kind,
                  err.msg);
+    }
     if (!strstr(err.msg, quoted))
         fail_msg("create of %s: message does not name %s: %s", body_text, quoted, err.msg);
     assert_null(out);
-    json_decref(body);
 }
 
-/* A stored definition at VERSION, as the store would hold it. */
-static json_t *stored_at_version(int64_t version)
+/* The definition created from BODY_TEXT, set to VERSION, as the store would hold it. */
+static json_t *stored_from(const char *body_text, int64_t version)
 {
-    json_t *def = create_ok("{'name':'pg-main','type':'PostgreSQL','params':{'host':'db'},"
-                            "'allowWrite':false,'usableBy':'ALLOWED','allowedGroups':['ops'],"
-                            "'storedOnly':'x'}");
+    json_t *def = create_ok(body_text);
     json_object_set_new(json_object_get(def, "creationTag"), "versionNumber",
                         json_integer(version));
     return def;
+}
+
+/* A stored PostgreSQL definition named pg-main at VERSION. Its params are {host:'db',
+ * db:'sales', port:'5432'} (the port is the registry default). Update bodies must carry
+ * params.host, which PostgreSQL requires; PG_PARAMS is a valid params member for them. */
+#define PG_PARAMS "'params':{'host':'db'}"
+
+static json_t *stored_at_version(int64_t version)
+{
+    return stored_from("{'name':'pg-main','type':'PostgreSQL','params':{'host':'db','db':'sales'},"
+                       "'allowWrite':false,'usableBy':'ALLOWED','allowedGroups':['ops'],"
+                       "'storedOnly':'x'}",
+                       version);
 }
 
 static enum sb_err_kind update(const json_t *stored, const char *body_text, json_t **out,
@@ -252,13 +267,14 @@ static void test_validate_name_rejects_empty(void **state)
 
 /* --- conn_prepare_create --- */
 
+/* EC2 requires no param, so name and type alone are a whole create body. */
 static void test_create_minimal_body_gets_every_default(void **state)
 {
-    json_t *out = create_ok("{'name':'pg-main','type':'PostgreSQL'}");
+    json_t *out = create_ok("{'name':'s3-main','type':'EC2'}");
     (void)state;
 
-    assert_member(out, "name", "'pg-main'");
-    assert_member(out, "type", "'PostgreSQL'");
+    assert_member(out, "name", "'s3-main'");
+    assert_member(out, "type", "'EC2'");
     assert_member(out, "description", "''");
     assert_member(out, "params", "{}");
     assert_member(out, "usableBy", "'ALL'");
@@ -276,9 +292,34 @@ static void test_create_minimal_body_gets_every_default(void **state)
     json_decref(out);
 }
 
+/* The smallest PostgreSQL body has the required host; the type's defaults join it. */
+static void test_create_minimal_typed_body_gets_every_default_and_the_type_defaults(void **state)
+{
+    json_t *out = create_ok("{'name':'pg-main','type':'PostgreSQL','params':{'host':'db'}}");
+    (void)state;
+
+    assert_member(out, "name", "'pg-main'");
+    assert_member(out, "type", "'PostgreSQL'");
+    assert_member(out, "description", "''");
+    assert_member(out, "params", "{'host':'db','port':'5432'}");
+    assert_member(out, "usableBy", "'ALL'");
+    assert_member(out, "allowedGroups", "[]");
+    assert_member(out, "allowWrite", "true");
+    assert_member(out, "allowManagedDatasets", "true");
+    assert_member(out, "allowManagedFolders", "false");
+    assert_member(out, "allowMirror", "false");
+    assert_member(out, "maxActivities", "0");
+    assert_member(out, "useGlobalProxy", "false");
+    assert_member(out, "credentialsMode", "'GLOBAL'");
+    assert_member(out, "detailsReadability", "{'readableBy':'NONE','allowedGroups':[]}");
+    assert_non_null(json_object_get(out, "creationTag"));
+    assert_int_equal(json_object_size(out), 15);
+    json_decref(out);
+}
+
 static void test_create_sets_creation_tag_version_one_by_caller_at_now(void **state)
 {
-    json_t *out = create_ok("{'name':'pg-main','type':'PostgreSQL'}");
+    json_t *out = create_ok("{'name':'pg-main','type':'PostgreSQL','params':{'host':'db'}}");
     json_t *tag = json_object_get(out, "creationTag");
     json_t *want =
         json_pack("{s:I, s:{s:s}, s:I}", "versionNumber", (json_int_t)1, "lastModifiedBy", "login",
@@ -318,7 +359,7 @@ static void test_create_keeps_given_values_instead_of_defaults(void **state)
 
 static void test_create_readability_with_only_readable_by_gets_default_groups(void **state)
 {
-    json_t *out = create_ok("{'name':'a','type':'T','detailsReadability':{'readableBy':'ALL'}}");
+    json_t *out = create_ok("{'name':'a','type':'EC2','detailsReadability':{'readableBy':'ALL'}}");
     (void)state;
 
     assert_member(out, "detailsReadability", "{'readableBy':'ALL','allowedGroups':[]}");
@@ -327,7 +368,8 @@ static void test_create_readability_with_only_readable_by_gets_default_groups(vo
 
 static void test_create_readability_with_only_groups_gets_default_readable_by(void **state)
 {
-    json_t *out = create_ok("{'name':'a','type':'T','detailsReadability':{'allowedGroups':['g']}}");
+    json_t *out =
+        create_ok("{'name':'a','type':'EC2','detailsReadability':{'allowedGroups':['g']}}");
     (void)state;
 
     assert_member(out, "detailsReadability", "{'readableBy':'NONE','allowedGroups':['g']}");
@@ -336,7 +378,7 @@ static void test_create_readability_with_only_groups_gets_default_readable_by(vo
 
 static void test_create_readability_null_members_get_defaults(void **state)
 {
-    json_t *out = create_ok("{'name':'a','type':'T','detailsReadability':"
+    json_t *out = create_ok("{'name':'a','type':'EC2','detailsReadability':"
                             "{'readableBy':null,'allowedGroups':null}}");
     (void)state;
 
@@ -346,7 +388,7 @@ static void test_create_readability_null_members_get_defaults(void **state)
 
 static void test_create_readability_empty_object_gets_defaults(void **state)
 {
-    json_t *out = create_ok("{'name':'a','type':'T','detailsReadability':{}}");
+    json_t *out = create_ok("{'name':'a','type':'EC2','detailsReadability':{}}");
     (void)state;
 
     assert_member(out, "detailsReadability", "{'readableBy':'NONE','allowedGroups':[]}");
@@ -356,12 +398,12 @@ static void test_create_readability_empty_object_gets_defaults(void **state)
 static void test_create_null_fields_mean_absent(void **state)
 {
     json_t *out =
-        create_ok("{'name':'a','type':'T','description':null,'params':null,'usableBy':null,"
+        create_ok("{'name':'a','type':'EC2','description':null,'params':null,'usableBy':null,"
                   "'allowedGroups':null,'allowWrite':null,'allowManagedDatasets':null,"
                   "'allowManagedFolders':null,'allowMirror':null,'maxActivities':null,"
                   "'useGlobalProxy':null,'credentialsMode':null,'detailsReadability':null,"
                   "'extra':null}");
-    json_t *plain = create_ok("{'name':'a','type':'T'}");
+    json_t *plain = create_ok("{'name':'a','type':'EC2'}");
     (void)state;
 
     assert_json_eq(out, plain);
@@ -372,7 +414,7 @@ static void test_create_null_fields_mean_absent(void **state)
 
 static void test_create_keeps_unknown_fields(void **state)
 {
-    json_t *out = create_ok("{'name':'a','type':'T','customField':{'deep':[1,2]},"
+    json_t *out = create_ok("{'name':'a','type':'EC2','customField':{'deep':[1,2]},"
                             "'zeta':'z','n':3}");
     (void)state;
 
@@ -384,7 +426,7 @@ static void test_create_keeps_unknown_fields(void **state)
 
 static void test_create_ignores_id_label_and_creation_tag_from_body(void **state)
 {
-    json_t *out = create_ok("{'name':'a','type':'T','id':'other','label':'L',"
+    json_t *out = create_ok("{'name':'a','type':'EC2','id':'other','label':'L',"
                             "'creationTag':{'versionNumber':42,'lastModifiedBy':{'login':'eve'},"
                             "'lastModifiedOn':5}}");
     json_t *tag = json_object_get(out, "creationTag");
@@ -404,32 +446,32 @@ static void test_create_with_wrong_type_of_each_field_is_bad_request_naming_it(v
         const char *body;
         const char *field;
     } cases[] = {
-        {"{'name':5,'type':'T'}", "name"},
+        {"{'name':5,'type':'EC2'}", "name"},
         {"{'name':'a','type':5}", "type"},
         {"{'name':'a','type':''}", "type"},
-        {"{'name':'a','type':'T','description':1}", "description"},
-        {"{'name':'a','type':'T','params':[]}", "params"},
-        {"{'name':'a','type':'T','params':'host=db'}", "params"},
-        {"{'name':'a','type':'T','usableBy':'SOME'}", "usableBy"},
-        {"{'name':'a','type':'T','usableBy':'all'}", "usableBy"},
-        {"{'name':'a','type':'T','usableBy':1}", "usableBy"},
-        {"{'name':'a','type':'T','allowedGroups':'ops'}", "allowedGroups"},
-        {"{'name':'a','type':'T','allowedGroups':['ops',1]}", "allowedGroups"},
-        {"{'name':'a','type':'T','allowWrite':'true'}", "allowWrite"},
-        {"{'name':'a','type':'T','allowManagedDatasets':1}", "allowManagedDatasets"},
-        {"{'name':'a','type':'T','allowManagedFolders':'no'}", "allowManagedFolders"},
-        {"{'name':'a','type':'T','allowMirror':0}", "allowMirror"},
-        {"{'name':'a','type':'T','maxActivities':-1}", "maxActivities"},
-        {"{'name':'a','type':'T','maxActivities':1.5}", "maxActivities"},
-        {"{'name':'a','type':'T','maxActivities':'3'}", "maxActivities"},
-        {"{'name':'a','type':'T','useGlobalProxy':'yes'}", "useGlobalProxy"},
-        {"{'name':'a','type':'T','credentialsMode':'LOCAL'}", "credentialsMode"},
-        {"{'name':'a','type':'T','credentialsMode':true}", "credentialsMode"},
-        {"{'name':'a','type':'T','detailsReadability':'NONE'}", "detailsReadability"},
-        {"{'name':'a','type':'T','detailsReadability':[]}", "detailsReadability"},
-        {"{'name':'a','type':'T','detailsReadability':{'readableBy':'SOME'}}",
+        {"{'name':'a','type':'EC2','description':1}", "description"},
+        {"{'name':'a','type':'EC2','params':[]}", "params"},
+        {"{'name':'a','type':'EC2','params':'host=db'}", "params"},
+        {"{'name':'a','type':'EC2','usableBy':'SOME'}", "usableBy"},
+        {"{'name':'a','type':'EC2','usableBy':'all'}", "usableBy"},
+        {"{'name':'a','type':'EC2','usableBy':1}", "usableBy"},
+        {"{'name':'a','type':'EC2','allowedGroups':'ops'}", "allowedGroups"},
+        {"{'name':'a','type':'EC2','allowedGroups':['ops',1]}", "allowedGroups"},
+        {"{'name':'a','type':'EC2','allowWrite':'true'}", "allowWrite"},
+        {"{'name':'a','type':'EC2','allowManagedDatasets':1}", "allowManagedDatasets"},
+        {"{'name':'a','type':'EC2','allowManagedFolders':'no'}", "allowManagedFolders"},
+        {"{'name':'a','type':'EC2','allowMirror':0}", "allowMirror"},
+        {"{'name':'a','type':'EC2','maxActivities':-1}", "maxActivities"},
+        {"{'name':'a','type':'EC2','maxActivities':1.5}", "maxActivities"},
+        {"{'name':'a','type':'EC2','maxActivities':'3'}", "maxActivities"},
+        {"{'name':'a','type':'EC2','useGlobalProxy':'yes'}", "useGlobalProxy"},
+        {"{'name':'a','type':'EC2','credentialsMode':'LOCAL'}", "credentialsMode"},
+        {"{'name':'a','type':'EC2','credentialsMode':true}", "credentialsMode"},
+        {"{'name':'a','type':'EC2','detailsReadability':'NONE'}", "detailsReadability"},
+        {"{'name':'a','type':'EC2','detailsReadability':[]}", "detailsReadability"},
+        {"{'name':'a','type':'EC2','detailsReadability':{'readableBy':'SOME'}}",
          "detailsReadability.readableBy"},
-        {"{'name':'a','type':'T','detailsReadability':{'allowedGroups':[1]}}",
+        {"{'name':'a','type':'EC2','detailsReadability':{'allowedGroups':[1]}}",
          "detailsReadability.allowedGroups"},
     };
     (void)state;
@@ -441,16 +483,16 @@ static void test_create_with_wrong_type_of_each_field_is_bad_request_naming_it(v
 static void test_create_without_name_is_bad_request(void **state)
 {
     (void)state;
-    assert_create_rejected("{'type':'T'}", "name");
-    assert_create_rejected("{'name':null,'type':'T'}", "name");
+    assert_create_rejected("{'type':'EC2'}", "name");
+    assert_create_rejected("{'name':null,'type':'EC2'}", "name");
 }
 
 static void test_create_with_invalid_name_is_bad_request(void **state)
 {
     (void)state;
-    assert_create_rejected("{'name':'.hidden','type':'T'}", "name");
-    assert_create_rejected("{'name':'','type':'T'}", "name");
-    assert_create_rejected("{'name':'a/b','type':'T'}", "name");
+    assert_create_rejected("{'name':'.hidden','type':'EC2'}", "name");
+    assert_create_rejected("{'name':'','type':'EC2'}", "name");
+    assert_create_rejected("{'name':'a/b','type':'EC2'}", "name");
 }
 
 static void test_create_without_type_is_bad_request(void **state)
@@ -480,7 +522,7 @@ static void test_create_with_non_object_body_is_bad_request(void **state)
 
 static void test_create_does_not_modify_body(void **state)
 {
-    json_t *body = js("{'name':'a','type':'T','description':null,'id':'x','label':'y',"
+    json_t *body = js("{'name':'a','type':'EC2','description':null,'id':'x','label':'y',"
                       "'creationTag':{'versionNumber':9},'params':{'k':null},"
                       "'detailsReadability':{'readableBy':null},'extra':[1]}");
     char *before = dump(body), *after;
@@ -503,7 +545,7 @@ static void test_create_does_not_modify_body(void **state)
 
 static void test_create_releases_every_reference_it_takes(void **state)
 {
-    json_t *body = js("{'name':'a','type':'T','params':{'h':'x'},'allowedGroups':['g'],"
+    json_t *body = js("{'name':'a','type':'EC2','params':{'h':'x'},'allowedGroups':['g'],"
                       "'detailsReadability':{'readableBy':'ALL'},'extra':{'e':1}}");
     json_t *params = json_object_get(body, "params");
     json_t *groups = json_object_get(body, "allowedGroups");
@@ -527,7 +569,7 @@ static void test_create_releases_every_reference_it_takes(void **state)
 
 static void test_create_failure_releases_every_reference_it_takes(void **state)
 {
-    json_t *body = js("{'name':'a','type':'T','params':{'h':'x'},'allowWrite':'no'}");
+    json_t *body = js("{'name':'a','type':'EC2','params':{'h':'x'},'allowWrite':'no'}");
     json_t *params = json_object_get(body, "params");
     json_t *out = NULL;
     struct sb_err err;
@@ -575,10 +617,10 @@ static void test_update_with_same_or_absent_name_is_accepted(void **state)
     struct sb_err err;
     (void)state;
 
-    assert_int_equal(update(stored, "{'name':'pg-main'}", &out, &err), SB_OK);
+    assert_int_equal(update(stored, "{'name':'pg-main'," PG_PARAMS "}", &out, &err), SB_OK);
     assert_member(out, "name", "'pg-main'");
     json_decref(out);
-    assert_int_equal(update(stored, "{}", &out, &err), SB_OK);
+    assert_int_equal(update(stored, "{" PG_PARAMS "}", &out, &err), SB_OK);
     assert_member(out, "name", "'pg-main'");
     json_decref(out);
     json_decref(stored);
@@ -590,7 +632,8 @@ static void test_update_with_changed_type_is_bad_request(void **state)
     struct sb_err err;
     (void)state;
 
-    assert_int_equal(update(stored, "{'name':'pg-main','type':'MySQL'}", &out, &err),
+    /* MySql is a registered type: the refusal is the type change, not an unknown type */
+    assert_int_equal(update(stored, "{'name':'pg-main','type':'MySql'," PG_PARAMS "}", &out, &err),
                      SB_ERR_BAD_REQUEST);
     assert_int_equal(err.kind, SB_ERR_BAD_REQUEST);
     assert_non_null(strstr(err.msg, "'type'"));
@@ -607,10 +650,10 @@ static void test_update_with_same_or_absent_type_keeps_stored_type(void **state)
     struct sb_err err;
     (void)state;
 
-    assert_int_equal(update(stored, "{'type':'PostgreSQL'}", &out, &err), SB_OK);
+    assert_int_equal(update(stored, "{'type':'PostgreSQL'," PG_PARAMS "}", &out, &err), SB_OK);
     assert_member(out, "type", "'PostgreSQL'");
     json_decref(out);
-    assert_int_equal(update(stored, "{'type':null}", &out, &err), SB_OK);
+    assert_int_equal(update(stored, "{'type':null," PG_PARAMS "}", &out, &err), SB_OK);
     assert_member(out, "type", "'PostgreSQL'");
     json_decref(out);
     json_decref(stored);
@@ -643,7 +686,7 @@ static void test_put_with_matching_version_gets_next_version(void **state)
     (void)state;
 
     assert_int_equal(update(stored,
-                            "{'name':'pg-main','creationTag':{'versionNumber':3,"
+                            "{'name':'pg-main'," PG_PARAMS ",'creationTag':{'versionNumber':3,"
                             "'lastModifiedBy':{'login':'eve'},'lastModifiedOn':1}}",
                             &out, &err),
                      SB_OK);
@@ -661,14 +704,15 @@ static void test_put_without_creation_tag_is_accepted_as_next_version(void **sta
     struct sb_err err;
     (void)state;
 
-    assert_int_equal(update(stored, "{'description':'new'}", &out, &err), SB_OK);
+    assert_int_equal(update(stored, "{'description':'new'," PG_PARAMS "}", &out, &err), SB_OK);
     assert_int_equal(conn_version(out), 6);
     assert_member(out, "description", "'new'");
     json_decref(out);
-    assert_int_equal(update(stored, "{'creationTag':null}", &out, &err), SB_OK);
+    assert_int_equal(update(stored, "{'creationTag':null," PG_PARAMS "}", &out, &err), SB_OK);
     assert_int_equal(conn_version(out), 6);
     json_decref(out);
-    assert_int_equal(update(stored, "{'creationTag':{'versionNumber':null}}", &out, &err), SB_OK);
+    assert_int_equal(
+        update(stored, "{'creationTag':{'versionNumber':null}," PG_PARAMS "}", &out, &err), SB_OK);
     assert_int_equal(conn_version(out), 6);
     json_decref(out);
     json_decref(stored);
@@ -699,7 +743,8 @@ static void test_update_keeps_unknown_fields_of_body(void **state)
     struct sb_err err;
     (void)state;
 
-    assert_int_equal(update(stored, "{'custom':{'a':[1]},'note':'n'}", &out, &err), SB_OK);
+    assert_int_equal(update(stored, "{'custom':{'a':[1]},'note':'n'," PG_PARAMS "}", &out, &err),
+                     SB_OK);
     assert_member(out, "custom", "{'a':[1]}");
     assert_member(out, "note", "'n'");
     json_decref(out);
@@ -713,7 +758,7 @@ static void test_update_replaces_whole_definition_so_stored_extras_are_dropped(v
     (void)state;
 
     assert_non_null(json_object_get(stored, "storedOnly"));
-    assert_int_equal(update(stored, "{'note':'n'}", &out, &err), SB_OK);
+    assert_int_equal(update(stored, "{'note':'n'," PG_PARAMS "}", &out, &err), SB_OK);
     assert_null(json_object_get(out, "storedOnly"));
     json_decref(out);
     json_decref(stored);
@@ -722,12 +767,28 @@ static void test_update_replaces_whole_definition_so_stored_extras_are_dropped(v
 static void test_update_fields_absent_from_body_get_defaults_again(void **state)
 {
     json_t *stored = stored_at_version(1), *out;
+    json_t *s3 = stored_from("{'name':'pg-main','type':'EC2','params':{'region':'eu'}}", 1);
     struct sb_err err;
     (void)state;
 
-    /* stored has params {host}, allowWrite false, usableBy ALLOWED, allowedGroups [ops] */
-    assert_int_equal(update(stored, "{'name':'pg-main','description':'d'}", &out, &err), SB_OK);
+    /* a type without required params: absent params are {} again, not the stored ones */
+    assert_int_equal(update(s3, "{'name':'pg-main'}", &out, &err), SB_OK);
     assert_member(out, "params", "{}");
+    json_decref(out);
+    json_decref(s3);
+
+    /* stored has params {host,db,port}, allowWrite false, usableBy ALLOWED, allowedGroups
+     * [ops]. Params absent from the body are not taken from stored: PostgreSQL then lacks its
+     * host. Given params replace the stored ones whole (db is gone), plus the type defaults. */
+    assert_member(stored, "params", "{'host':'db','db':'sales','port':'5432'}");
+    assert_int_equal(update(stored, "{'name':'pg-main','description':'d'}", &out, &err),
+                     SB_ERR_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "'params.host'"));
+    assert_null(out);
+    assert_int_equal(
+        update(stored, "{'name':'pg-main','description':'d','params':{'host':'db2'}}", &out, &err),
+        SB_OK);
+    assert_member(out, "params", "{'host':'db2','port':'5432'}");
     assert_member(out, "allowWrite", "true");
     assert_member(out, "usableBy", "'ALL'");
     assert_member(out, "allowedGroups", "[]");
@@ -773,7 +834,7 @@ static void test_update_ignores_id_and_label_from_body(void **state)
     struct sb_err err;
     (void)state;
 
-    assert_int_equal(update(stored, "{'id':'x','label':'y'}", &out, &err), SB_OK);
+    assert_int_equal(update(stored, "{'id':'x','label':'y'," PG_PARAMS "}", &out, &err), SB_OK);
     assert_null(json_object_get(out, "id"));
     assert_null(json_object_get(out, "label"));
     json_decref(out);
@@ -783,7 +844,8 @@ static void test_update_ignores_id_and_label_from_body(void **state)
 static void test_update_does_not_modify_body_or_stored(void **state)
 {
     json_t *stored = stored_at_version(2);
-    json_t *body = js("{'name':'pg-main','params':{'x':null},'description':null,"
+    /* the port default is added to the stored copy of params, never to the body's */
+    json_t *body = js("{'name':'pg-main','params':{'host':'db','x':null},'description':null,"
                       "'creationTag':{'versionNumber':2},'extra':1}");
     char *stored_before = dump(stored), *body_before = dump(body), *now;
     json_t *out = NULL;
@@ -895,7 +957,8 @@ static void test_usable_by_missing_means_all(void **state)
 
 static void test_list_item_adds_id_and_label(void **state)
 {
-    json_t *def = create_ok("{'name':'pg-main','type':'PostgreSQL','extra':1}");
+    json_t *def = create_ok("{'name':'pg-main','type':'PostgreSQL','params':{'host':'db'},"
+                            "'extra':1}");
     json_t *item = conn_list_item(def);
     (void)state;
 
@@ -912,7 +975,7 @@ static void test_list_item_adds_id_and_label(void **state)
 
 static void test_list_item_leaves_original_untouched(void **state)
 {
-    json_t *def = create_ok("{'name':'pg-main','type':'PostgreSQL'}");
+    json_t *def = create_ok("{'name':'pg-main','type':'PostgreSQL','params':{'host':'db'}}");
     char *before = dump(def), *after;
     json_t *item = conn_list_item(def);
     (void)state;
@@ -943,6 +1006,7 @@ int main(void)
         cmocka_unit_test(test_validate_name_rejects_unicode_and_keeps_message_ascii),
         cmocka_unit_test(test_validate_name_rejects_empty),
         cmocka_unit_test(test_create_minimal_body_gets_every_default),
+        cmocka_unit_test(test_create_minimal_typed_body_gets_every_default_and_the_type_defaults),
         cmocka_unit_test(test_create_sets_creation_tag_version_one_by_caller_at_now),
         cmocka_unit_test(test_create_keeps_given_values_instead_of_defaults),
         cmocka_unit_test(test_create_readability_with_only_readable_by_gets_default_groups),
