@@ -1,7 +1,9 @@
 # Switchboard: one GNU Makefile, dependencies through pkg-config.
-#   make          optimised build/switchboard
+#   make          optimised build/switchboard and build/libswitchboard-client.a
+#   make examples the programs of examples/*.c, built against include/ and the client library
 #   make run      install missing packages, build, serve on 127.0.0.1:11200 with ./data
 #   make test     install missing packages, run every test (ASan + UBSan build)
+#   make bench    measure (bench/run.sh; BENCH_SIZES, BENCH_SECONDS): table in build/bench/results.md
 #   make format   clang-format every C file
 #   make clean
 
@@ -10,7 +12,7 @@ PKGS     := libmicrohttpd jansson sqlite3 libsodium libpq libmariadb libcurl
 WARN     := -std=c11 -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
             -Wshadow -Wvla -Werror
 DEFS     := -D_GNU_SOURCE
-INCS     := -Isrc
+INCS     := -Isrc -Iinclude
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 
@@ -27,9 +29,28 @@ TEST_LIB_OBJS := $(LIB_SRCS:%.c=build/test/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/test/unit/%)
 
-.PHONY: all run test unit-bins test-bin clean format deps
+# the client library: the public header include/switchboard/client.h and what implements it
+CLIENT_PKGS     := libcurl jansson
+CLIENT_LIB      := build/libswitchboard-client.a
+CLIENT_LIB_OBJS := build/obj/src/client/client.o build/obj/src/util/mem.o
+EXAMPLE_SRCS    := $(wildcard examples/*.c)
+EXAMPLE_BINS    := $(EXAMPLE_SRCS:examples/%.c=build/examples/%)
 
-all: build/switchboard
+.PHONY: all run test bench unit-bins test-bin examples clean format deps
+
+all: build/switchboard $(CLIENT_LIB)
+
+$(CLIENT_LIB): $(CLIENT_LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+examples: $(EXAMPLE_BINS)
+
+# only the public header and the library: what a program outside this repository would use
+build/examples/%: examples/%.c $(CLIENT_LIB) include/switchboard/client.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -Iinclude $(OPT_CFLAGS) $(shell pkg-config --cflags $(CLIENT_PKGS)) \
+	    -o $@ $< $(CLIENT_LIB) $(shell pkg-config --libs $(CLIENT_PKGS))
 
 build/switchboard: $(OBJS)
 	$(CC) -o $@ $^ $(PKG_LIBS)
@@ -65,8 +86,15 @@ run: deps
 test: deps
 	@tests/run.sh
 
+bench: deps
+	@bench/run.sh
+
+build/bench/sqlite_commit: bench/sqlite_commit.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) -O2 $(shell pkg-config --cflags sqlite3) -o $@ $< $(shell pkg-config --libs sqlite3)
+
 format:
-	clang-format -i $(SRCS) $(shell find src tests -name '*.h' -o -name '*.c' | sort -u)
+	clang-format -i $(SRCS) $(shell find src tests include examples -name '*.h' -o -name '*.c' | sort -u)
 
 clean:
 	rm -rf build

@@ -11,6 +11,8 @@
 
 struct store;
 struct probes;
+struct catalog;
+struct authcache;
 
 struct app {
     const struct config *cfg;
@@ -20,6 +22,8 @@ struct app {
     char *data_dir_abs;                             /* the built-in variable dip.home */
     int audit_fd;                                   /* <data-dir>/audit.log, O_APPEND */
     struct probes *probes;                          /* live tests (src/api/probes.c) */
+    struct catalog *catalog;                        /* connections in memory */
+    struct authcache *authcache;                    /* principals by key hash */
 };
 
 #endif

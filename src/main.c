@@ -15,9 +15,12 @@
 
 #include "api/probes.h"
 #include "app.h"
+#include "client/cli.h"
 #include "core/apikeys.h"
+#include "core/catalog.h"
 #include "core/masterkey.h"
 #include "datadir.h"
+#include "http/authcache.h"
 #include "http/server.h"
 #include "settings.h"
 #include "store/store.h"
@@ -46,6 +49,8 @@ static void print_usage(FILE *out)
           "settings (flag, environment variable, default):\n",
           out);
     settings_print_help(out);
+    fputc('\n', out);
+    cli_print_usage(out);
 }
 
 static void join_path(char *out, size_t size, const char *dir, const char *file)
@@ -116,6 +121,12 @@ static int bootstrap_admin_key(const struct config *cfg, struct app *app)
     return 0;
 }
 
+static void load_connection(void *ctx, const char *name, const char *type, int64_t version,
+                            const char *usable_by, const char *allowed_groups, const char *text)
+{
+    catalog_put_raw(ctx, name, type, version, usable_by, allowed_groups, text);
+}
+
 static int serve_main(int argc, char **argv)
 {
     struct config cfg;
@@ -156,6 +167,12 @@ static int serve_main(int argc, char **argv)
             log_warn("cannot open %s: %s; audit records go to the store only", path,
                      strerror(errno));
     }
+    app.catalog = catalog_new();
+    app.authcache = authcache_new();
+    if (store_conn_scan(app.store, load_connection, app.catalog, &err) != SB_OK) {
+        log_error("cannot load the connections: %s", err.msg);
+        goto out;
+    }
     app.probes = probes_start(&app, &err);
     if (!app.probes) {
         log_error("%s", err.msg);
@@ -176,6 +193,8 @@ static int serve_main(int argc, char **argv)
     rc = 0;
 out:
     probes_stop(app.probes);
+    catalog_free(app.catalog);
+    authcache_free(app.authcache);
     store_close(app.store);
     sodium_memzero(app.apikey_hash_key, sizeof(app.apikey_hash_key));
     secrets_clear(&app.secrets);
@@ -277,6 +296,11 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "settings") == 0 && argc == 3 && strcmp(argv[2], "--markdown") == 0) {
         settings_print_markdown(stdout);
         return 0;
+    }
+    if (cli_handles(argv[1])) {
+        int rc = cli_main(argc - 1, argv + 1);
+        curl_global_cleanup();
+        return rc;
     }
     fprintf(stderr, "switchboard: unknown command '%s'\nhint: run 'switchboard --help'\n",
             argv[1]);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* /admin/connections, /connections/get-names and /connections/{name}/info (API.md §4.3,
- * §4.4). Secrets are sealed before anything is stored and opened only for /info. */
+ * §4.4). Secrets are sealed before anything is stored and opened only for /info. Reads are
+ * served from the in-memory catalog (src/core/catalog.c), which every write patches after its
+ * commit and before its answer, so that a client always reads its own writes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +10,7 @@
 #include "api/audit.h"
 #include "api/probes.h"
 #include "api/common.h"
+#include "core/catalog.h"
 #include "core/conn.h"
 #include "core/projects.h"
 #include "core/secrets.h"
@@ -17,21 +20,24 @@
 #include "util/clock.h"
 #include "util/mem.h"
 
+static size_t list_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    return catalog_reader_read(cls, pos, buf, max);
+}
+
+static void list_free(void *cls)
+{
+    struct catalog_reader *r = cls;
+    catalog_snapshot_release((struct catalog_snapshot *)r->s);
+    free(r);
+}
+
 void api_connections_list(struct request *req)
 {
-    struct sb_err err;
-    json_t *all, *def, *out;
-    const char *name;
+    struct catalog_reader *r = xcalloc(1, sizeof(*r));
 
-    if (store_conn_list(req->app->store, &all, &err) != SB_OK) {
-        reply_error(req, &err);
-        return;
-    }
-    out = xcheck(json_object());
-    json_object_foreach(all, name, def)
-        json_object_set_new(out, name, conn_list_item(def));
-    json_decref(all);
-    reply_json(req, 200, out);
+    r->s = catalog_snapshot(req->app->catalog);
+    reply_stream(req, 200, r->s->list_len, list_read, r, list_free);
 }
 
 void api_connections_create(struct request *req)
@@ -56,6 +62,7 @@ void api_connections_create(struct request *req)
         reply_error(req, &err);
         return;
     }
+    catalog_put_def(req->app->catalog, def);
     audit_record(req, "connection.create", name, "success");
     reply_json(req, 200, def);
 }
@@ -63,16 +70,17 @@ void api_connections_create(struct request *req)
 void api_connections_get(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
-    struct sb_err err;
-    json_t *def;
+    struct catalog_entry *e;
 
     if (!name)
         return;
-    if (store_conn_get(req->app->store, name, &def, &err) != SB_OK) {
-        reply_error(req, &err);
+    e = catalog_get(req->app->catalog, name);
+    if (!e) {
+        reply_errorf(req, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
         return;
     }
-    reply_json(req, 200, def);
+    reply_text(req, 200, "application/json; charset=utf-8", xstrndup(e->json, e->json_len));
+    catalog_entry_release(e);
 }
 
 void api_connections_update(struct request *req)
@@ -94,6 +102,7 @@ void api_connections_update(struct request *req)
         reply_error(req, &err);
         goto out;
     }
+    catalog_put_def(req->app->catalog, def);
     audit_record(req, "connection.update", name, "success");
     reply_json(req, 200, json_incref(def));
 out:
@@ -106,18 +115,18 @@ void api_connections_delete(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
+    int64_t version;
 
     if (!name)
         return;
-    bool forced = req_query_bool(req, "force");
-
-    if (store_conn_delete(req->app->store, name, forced, req->principal.login, clock_epoch_ms(),
-                          &err) != SB_OK) {
+    if (store_conn_delete(req->app->store, name, req_query_bool(req, "force"),
+                          req->principal.login, clock_epoch_ms(), &version, &err) != SB_OK) {
         if (err.kind == SB_ERR_CONFLICT)
             audit_record(req, "connection.delete", name, "failed");
         reply_error(req, &err);
         return;
     }
+    catalog_delete(req->app->catalog, name, version);
     probes_forget(req->app->probes, name);
     audit_record(req, "connection.delete", name, "success");
     reply_json(req, 200, xcheck(json_object()));
@@ -127,22 +136,15 @@ void api_connections_names(struct request *req)
 {
     char *type = req_query(req, "type");
     bool any_type = !type || !*type || strcmp(type, "all") == 0;
-    struct sb_err err;
-    json_t *all, *def, *names;
-    const char *name;
+    struct catalog_snapshot *snap = catalog_snapshot(req->app->catalog);
+    json_t *names = xcheck(json_array());
 
-    if (store_conn_list(req->app->store, &all, &err) != SB_OK) {
-        free(type);
-        reply_error(req, &err);
-        return;
+    for (size_t i = 0; i < snap->n; i++) {
+        const struct catalog_entry *e = snap->items[i];
+        if ((any_type || strcmp(e->type, type) == 0) && catalog_entry_usable(e, &req->principal))
+            json_array_append_new(names, xcheck(json_string(e->name)));
     }
-    names = xcheck(json_array());
-    json_object_foreach(all, name, def) {
-        const char *t = json_string_value(json_object_get(def, "type"));
-        if ((any_type || (t && strcmp(t, type) == 0)) && conn_usable_by(def, &req->principal))
-            json_array_append_new(names, json_string(name));
-    }
-    json_decref(all);
+    catalog_snapshot_release(snap);
     free(type);
     reply_json(req, 200, names);
 }

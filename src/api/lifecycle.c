@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "api/audit.h"
 #include "api/common.h"
+#include "core/catalog.h"
 #include "core/conn.h"
 #include "core/fields.h"
 #include "core/secrets.h"
@@ -84,6 +85,7 @@ void api_connections_revert(struct request *req)
         reply_error(req, &err);
         goto out;
     }
+    catalog_put_def(req->app->catalog, def);
     audit_record(req, "connection.revert", name, "success");
     reply_json(req, 200, json_incref(def));
 out:
@@ -99,6 +101,7 @@ enum on_conflict { ON_CONFLICT_FAIL, ON_CONFLICT_SKIP, ON_CONFLICT_OVERWRITE };
 
 struct import_result {
     json_t *created, *updated, *skipped, *errors;
+    json_t *written; /* definitions to publish in the catalog once committed */
 };
 
 static void import_error(struct import_result *r, const json_t *item, size_t i, const char *msg)
@@ -135,8 +138,10 @@ static enum sb_err_kind import_one(struct request *req, const json_t *item, size
         if (err->kind != SB_ERR_NOT_FOUND)
             goto out;
         sb_err_clear(err);
-        if (store_conn_insert(req->app->store, name, def, "create", err) == SB_OK)
+        if (store_conn_insert(req->app->store, name, def, "create", err) == SB_OK) {
             json_array_append_new(r->created, json_string(name));
+            json_array_append(r->written, def);
+        }
         goto out;
     }
     if (mode == ON_CONFLICT_SKIP) {
@@ -156,8 +161,10 @@ static enum sb_err_kind import_one(struct request *req, const json_t *item, size
                 SB_OK)
             import_error(r, item, i, item_err.msg);
         else if (store_conn_replace(req->app->store, name, def, conn_version(stored), "update",
-                                    err) == SB_OK)
+                                    err) == SB_OK) {
             json_array_append_new(r->updated, json_string(name));
+            json_array_append(r->written, def);
+        }
         json_decref(clean);
     }
 out:
@@ -211,6 +218,7 @@ void api_connections_import(struct request *req)
     r.updated = xcheck(json_array());
     r.skipped = xcheck(json_array());
     r.errors = xcheck(json_array());
+    r.written = xcheck(json_array());
     if (store_tx_begin(req->app->store, &err) != SB_OK) {
         reply_error(req, &err);
         goto out;
@@ -234,6 +242,9 @@ void api_connections_import(struct request *req)
         reply_error(req, &err);
         goto out;
     } else {
+        json_t *def;
+        json_array_foreach(r.written, i, def)
+            catalog_put_def(req->app->catalog, def);
         audit_names(req, "connection.create", r.created);
         audit_names(req, "connection.update", r.updated);
     }
@@ -245,5 +256,6 @@ out:
     json_decref(r.updated);
     json_decref(r.skipped);
     json_decref(r.errors);
+    json_decref(r.written);
     json_decref(body);
 }

@@ -318,12 +318,3 @@ enum conn_credential conn_credential_shape(const json_t *def)
         return CONN_CREDENTIAL_BASIC;
     return CONN_CREDENTIAL_NONE;
 }
-
-json_t *conn_list_item(const json_t *def)
-{
-    json_t *item = xcheck(json_copy((json_t *)def));
-
-    json_object_set(item, "id", json_object_get(def, "name"));
-    json_object_set(item, "label", json_object_get(def, "type"));
-    return item;
-}

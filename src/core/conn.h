@@ -46,8 +46,4 @@ enum conn_credential { CONN_CREDENTIAL_NONE, CONN_CREDENTIAL_BASIC, CONN_CREDENT
  * have user or password. */
 enum conn_credential conn_credential_shape(const json_t *def);
 
-/* Returns DEF as a list item: a shallow copy with `id` (= name) and `label` (= type) added.
- * New reference, caller decrefs. */
-json_t *conn_list_item(const json_t *def);
-
 #endif

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "app.h"
 #include "core/err.h"
@@ -60,6 +61,12 @@ void reply_json(struct request *req, unsigned status, json_t *body);
 
 /* Answers STATUS with TEXT (steals it: malloc'd, freed by the HTTP layer) as CONTENT_TYPE. */
 void reply_text(struct request *req, unsigned status, const char *content_type, char *text);
+
+/* Answers STATUS with a JSON body of SIZE bytes produced by READ(CLS, pos, buf, max) as the
+ * client takes it (no copy of the whole body); FREE_CLS(CLS) runs when the answer is done. */
+void reply_stream(struct request *req, unsigned status, uint64_t size,
+                  size_t (*read)(void *cls, uint64_t pos, char *buf, size_t max), void *cls,
+                  void (*free_cls)(void *cls));
 
 /* Answers with the status of ERR's kind and the DSS error body. */
 void reply_error(struct request *req, const struct sb_err *err);

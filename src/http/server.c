@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/apikeys.h"
+#include "http/authcache.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/routes.h"
@@ -95,6 +96,50 @@ static void reply_raw(struct request *req, unsigned status, char *text, const ch
 void reply_text(struct request *req, unsigned status, const char *content_type, char *text)
 {
     reply_raw_typed(req, status, text, NULL, content_type);
+}
+
+struct stream {
+    size_t (*read)(void *cls, uint64_t pos, char *buf, size_t max);
+    void *cls;
+    void (*free_cls)(void *cls);
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream *st = cls;
+    size_t n = st->read(st->cls, pos, buf, max);
+    return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *st = cls;
+    st->free_cls(st->cls);
+    free(st);
+}
+
+void reply_stream(struct request *req, unsigned status, uint64_t size,
+                  size_t (*read)(void *cls, uint64_t pos, char *buf, size_t max), void *cls,
+                  void (*free_cls)(void *cls))
+{
+    struct stream *st = xmalloc(sizeof(*st));
+    struct MHD_Response *resp;
+
+    st->read = read;
+    st->cls = cls;
+    st->free_cls = free_cls;
+    resp = MHD_create_response_from_callback(size, 64 * 1024, stream_read, st, stream_free);
+    if (!resp) {
+        stream_free(st);
+        return;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (MHD_queue_response(req->conn, status, resp) == MHD_YES) {
+        req->replied = true;
+        req->status = status;
+    }
+    MHD_destroy_response(resp);
 }
 
 void reply_json(struct request *req, unsigned status, json_t *body)
@@ -330,12 +375,17 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
     enum sb_err_kind rc;
     json_t *rec;
     char *key;
+    uint64_t gen = store_auth_generation(req->app->store); /* before reading what it guards */
 
     if (auth_header_key(header, &key, err) != SB_OK)
         return err->kind;
     apikey_hash(req->app->apikey_hash_key, key, hash);
     sodium_memzero(key, strlen(key));
     free(key);
+    if (authcache_get(req->app->authcache, hash, gen, &req->principal)) {
+        req->authenticated = true;
+        return SB_OK;
+    }
     if (store_key_by_hash(req->app->store, hash, &rec, &kind, err) != SB_OK) {
         if (err->kind == SB_ERR_NOT_FOUND)
             return sb_err_set(err, SB_ERR_UNAUTHORIZED,
@@ -344,6 +394,8 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
     }
     rc = resolve_principal(req, rec, kind, err);
     json_decref(rec);
+    if (rc == SB_OK)
+        authcache_put(req->app->authcache, hash, gen, &req->principal);
     return rc;
 }
 

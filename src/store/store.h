@@ -26,6 +26,10 @@ struct store *store_open(const char *location, struct sb_err *err);
 /* Closes every per-thread handle. No other thread may use ST during or after this call. */
 void store_close(struct store *st);
 
+/* A counter bumped after every committed change to API keys, users or groups, so that a cache
+ * of principals knows when to distrust itself. Sample it before reading what it guards. */
+uint64_t store_auth_generation(struct store *st);
+
 /* Bytes the store takes on disk (for SQLite: the database and its write-ahead log). */
 long long store_size_bytes(struct store *st);
 
@@ -102,6 +106,15 @@ enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ct
 /* *OUT: new object, name -> definition, in name order. */
 enum sb_err_kind store_conn_list(struct store *st, json_t **out, struct sb_err *err);
 
+/* Calls FN for every connection with its stored parts: NAME, TYPE, VERSION, usableBy and
+ * allowedGroups (JSON text; either may be NULL) and the definition's JSON TEXT. For loading
+ * caches at start without parsing every definition. */
+typedef void (*store_conn_scan_fn)(void *ctx, const char *name, const char *type,
+                                   int64_t version, const char *usable_by,
+                                   const char *allowed_groups, const char *text);
+enum sb_err_kind store_conn_scan(struct store *st, store_conn_scan_fn fn, void *ctx,
+                                 struct sb_err *err);
+
 /* *OUT: new reference to the definition; SB_ERR_NOT_FOUND when NAME does not exist. */
 enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out,
                                 struct sb_err *err);
@@ -121,11 +134,13 @@ enum sb_err_kind store_conn_replace(struct store *st, const char *name, const js
                                     int64_t expected_version, const char *action,
                                     struct sb_err *err);
 
-/* Deletes NAME and records a "delete" version by WHO at NOW_MS holding its last definition.
+/* Deletes NAME and records a "delete" version by WHO at NOW_MS holding its last definition;
+ * *DELETED_VERSION is that version's number.
  * Unless FORCE, a connection that datasets use is not deleted: SB_ERR_CONFLICT naming at most
  * 20 of them and the count of the rest. SB_ERR_NOT_FOUND when NAME does not exist. */
 enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool force,
-                                   const char *who, int64_t now_ms, struct sb_err *err);
+                                   const char *who, int64_t now_ms, int64_t *deleted_version,
+                                   struct sb_err *err);
 
 /* *OUT: new array of NAME's versions, oldest first: {versionNumber, modifiedBy, modifiedOn,
  * action, definition}. SB_ERR_NOT_FOUND when NAME never existed. */

@@ -15,6 +15,7 @@
  * a newer Switchboard (user_version beyond this build's list) is refused rather than guessed at.
  * Migrations are append-only: never edit one that has shipped. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,11 +151,13 @@ struct handle {
     sqlite3 *db;
     sqlite3_stmt *stmts[N_STMTS];
     int tx_depth; /* 0: autocommit; 1: in BEGIN IMMEDIATE; more: nested SAVEPOINTs */
+    bool auth_dirty; /* the open transaction wrote keys, users or groups */
     struct handle *prev, *next;
 };
 
 struct store {
     char *path;
+    atomic_ullong auth_generation; /* bumped after every committed change to principals */
     pthread_key_t tls;
     pthread_mutex_t lock; /* guards the handle list */
     struct handle *handles;
@@ -326,6 +329,22 @@ static enum sb_err_kind collect_json_rows(struct handle *h, sqlite3_stmt *s, con
     return SB_OK;
 }
 
+/* Records that H changed principals: now when in autocommit (the statement has committed),
+ * else when the outermost transaction ends. Readers sample the generation before reading, so a
+ * bump after the commit can only make them distrust what they read. */
+static void mark_auth_dirty(struct handle *h)
+{
+    if (h->tx_depth == 0)
+        atomic_fetch_add(&h->st->auth_generation, 1);
+    else
+        h->auth_dirty = true;
+}
+
+uint64_t store_auth_generation(struct store *st)
+{
+    return atomic_load(&st->auth_generation);
+}
+
 /* Transactions nest: the outermost is BEGIN IMMEDIATE (the write lock is taken up front, so a
  * transaction that reads then writes never fails on a stale snapshot), inner ones are
  * savepoints. Each store function that takes several statements wraps them in tx_begin /
@@ -360,7 +379,7 @@ static enum sb_err_kind tx_end(struct handle *h, enum sb_err_kind kind, struct s
             snprintf(sql, sizeof(sql), "RELEASE sp%d", h->tx_depth);
         rc = exec_sql(h->db, sql);
         if (rc == SQLITE_OK)
-            return SB_OK;
+            goto out;
         kind = db_fail(h, rc, "commit", err);
     }
     if (h->tx_depth == 0)
@@ -368,6 +387,11 @@ static enum sb_err_kind tx_end(struct handle *h, enum sb_err_kind kind, struct s
     else {
         snprintf(sql, sizeof(sql), "ROLLBACK TO sp%d; RELEASE sp%d", h->tx_depth, h->tx_depth);
         exec_sql(h->db, sql);
+    }
+out:
+    if (h->tx_depth == 0 && h->auth_dirty) {
+        h->auth_dirty = false;
+        atomic_fetch_add(&h->st->auth_generation, 1);
     }
     return kind;
 }
@@ -531,6 +555,28 @@ enum sb_err_kind store_conn_list(struct store *st, json_t **out, struct sb_err *
     }
     *out = all;
     return SB_OK;
+}
+
+enum sb_err_kind store_conn_scan(struct store *st, store_conn_scan_fn fn, void *ctx,
+                                 struct sb_err *err)
+{
+    WITH_HANDLE(h, st, err);
+    sqlite3_stmt *s;
+    int rc;
+
+    rc = sqlite3_prepare_v2(h->db,
+                            "SELECT name, type, version, json_extract(definition, '$.usableBy'),"
+                            " json_extract(definition, '$.allowedGroups'), definition"
+                            " FROM connections",
+                            -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(h, rc, "read the connections", err);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(ctx, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+           sqlite3_column_int64(s, 2), (const char *)sqlite3_column_text(s, 3),
+           (const char *)sqlite3_column_text(s, 4), (const char *)sqlite3_column_text(s, 5));
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SB_OK : db_fail(h, rc, "read the connections", err);
 }
 
 enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out,
@@ -724,7 +770,8 @@ static enum sb_err_kind conn_unused(struct handle *h, const char *name, struct s
 }
 
 static enum sb_err_kind conn_delete(struct handle *h, const char *name, bool force,
-                                    const char *who, int64_t now_ms, struct sb_err *err)
+                                    const char *who, int64_t now_ms, int64_t *deleted_version,
+                                    struct sb_err *err)
 {
     sqlite3_stmt *s = stmt(h, ST_CONN_GET, err);
     json_t *def = NULL;
@@ -756,6 +803,7 @@ static enum sb_err_kind conn_delete(struct handle *h, const char *name, bool for
     }
     version = json_integer_value(json_object_get(json_object_get(def, "creationTag"),
                                                  "versionNumber")) + 1;
+    *deleted_version = version;
     history_append(h, name, version, "delete", who, now_ms, def, err);
 out:
     json_decref(def);
@@ -763,14 +811,16 @@ out:
 }
 
 enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool force,
-                                   const char *who, int64_t now_ms, struct sb_err *err)
+                                   const char *who, int64_t now_ms, int64_t *deleted_version,
+                                   struct sb_err *err)
 {
     WITH_HANDLE(h, st, err);
 
     sb_err_clear(err);
+    *deleted_version = 0;
     if (tx_begin(h, err) != SB_OK)
         return err->kind;
-    return tx_end(h, conn_delete(h, name, force, who, now_ms, err), err);
+    return tx_end(h, conn_delete(h, name, force, who, now_ms, deleted_version, err), err);
 }
 
 enum sb_err_kind store_conn_history(struct store *st, const char *name, json_t **out,
@@ -1025,6 +1075,7 @@ static enum sb_err_kind key_insert(struct handle *h, enum store_key_kind kind,
         return sb_err_set(err, SB_ERR_CONFLICT, "An API key with the same id or secret exists.");
     if (rc != SQLITE_OK)
         return db_fail(h, rc, "save the API key", err);
+    mark_auth_dirty(h);
     return SB_OK;
 }
 
@@ -1145,6 +1196,7 @@ enum sb_err_kind store_key_update(struct store *st, enum store_key_kind kind, co
     rc = step_done(s);
     if (rc != SQLITE_OK)
         return db_fail(h, rc, "save the API key", err);
+    mark_auth_dirty(h);
     if (sqlite3_changes(h->db) == 0)
         return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
     return SB_OK;
@@ -1164,6 +1216,7 @@ enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, co
     rc = step_done(s);
     if (rc != SQLITE_OK)
         return db_fail(h, rc, "delete the API key", err);
+    mark_auth_dirty(h);
     if (sqlite3_changes(h->db) == 0)
         return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
     return SB_OK;
@@ -1249,6 +1302,8 @@ static enum sb_err_kind obj_write(struct store *st, enum stmt_id id_stmt,
     rc = step_done(s);
     if (rc != SQLITE_OK)
         return db_fail(h, rc, "save a record", err);
+    if (coll == STORE_USERS || coll == STORE_GROUPS)
+        mark_auth_dirty(h);
     if (sqlite3_changes(h->db) == 0)
         return id_stmt == ST_OBJ_INSERT
                    ? sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.", coll_noun(coll), id)
@@ -1296,6 +1351,8 @@ enum sb_err_kind store_user_delete(struct store *st, const char *login, struct s
         sqlite3_finalize(s);
         if (rc != SQLITE_OK)
             kind = db_fail(h, rc, "delete the user's API keys", err);
+        else
+            mark_auth_dirty(h);
     }
     return tx_end(h, kind, err);
 }

@@ -17,9 +17,11 @@
 #define SB_ERR_MSG_MAX 4096      /* detailedMessage, bytes */
 #define SB_ROUTE_MAX_SEGMENTS 12 /* path segments after the API prefix */
 #define SB_URL_MAX (16 * 1024)   /* request path, bytes; longer ones get a JSON 400 */
-/* per-connection buffer for the request line and headers: large enough that an oversized URL
- * reaches the router and gets a JSON answer; pages are mapped lazily, so idle cost is small */
-#define SB_CONN_MEMORY (512 * 1024)
+/* per-connection buffer for the request line and headers: large enough that a 100 KB URL
+ * reaches the router and gets a JSON answer. Not larger: libmicrohttpd zeroes the whole pool
+ * between requests, and at 512 KiB that memset was half of the CPU time of a keep-alive GET
+ * (measured with perf; docs/PERFORMANCE.md) */
+#define SB_CONN_MEMORY (128 * 1024)
 
 #define SB_API_KEY_RANDOM_CHARS 40 /* base62 characters: about 238 random bits */
 #define SB_API_KEY_MIN_CHARS 16    /* a key given through SWITCHBOARD_ADMIN_KEY */

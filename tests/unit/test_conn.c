@@ -953,45 +953,6 @@ static void test_usable_by_missing_means_all(void **state)
     json_decref(def);
 }
 
-/* --- conn_list_item --- */
-
-static void test_list_item_adds_id_and_label(void **state)
-{
-    json_t *def = create_ok("{'name':'pg-main','type':'PostgreSQL','params':{'host':'db'},"
-                            "'extra':1}");
-    json_t *item = conn_list_item(def);
-    (void)state;
-
-    assert_non_null(item);
-    assert_member(item, "id", "'pg-main'");
-    assert_member(item, "label", "'PostgreSQL'");
-    assert_member(item, "name", "'pg-main'");
-    assert_member(item, "type", "'PostgreSQL'");
-    assert_member(item, "extra", "1");
-    assert_int_equal(json_object_size(item), json_object_size(def) + 2);
-    json_decref(item);
-    json_decref(def);
-}
-
-static void test_list_item_leaves_original_untouched(void **state)
-{
-    json_t *def = create_ok("{'name':'pg-main','type':'PostgreSQL','params':{'host':'db'}}");
-    char *before = dump(def), *after;
-    json_t *item = conn_list_item(def);
-    (void)state;
-
-    assert_ptr_not_equal(item, def);
-    assert_int_equal(item->refcount, 1);
-    after = dump(def);
-    assert_string_equal(before, after);
-    assert_null(json_object_get(def, "id"));
-    assert_null(json_object_get(def, "label"));
-    json_decref(item);
-    assert_int_equal(def->refcount, 1);
-    free(after);
-    free(before);
-    json_decref(def);
-}
 
 int main(void)
 {
@@ -1046,8 +1007,6 @@ int main(void)
         cmocka_unit_test(test_usable_by_allowed_without_common_group_is_refused),
         cmocka_unit_test(test_usable_by_allowed_without_allowed_groups_is_refused),
         cmocka_unit_test(test_usable_by_missing_means_all),
-        cmocka_unit_test(test_list_item_adds_id_and_label),
-        cmocka_unit_test(test_list_item_leaves_original_untouched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

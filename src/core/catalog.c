@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The connection catalog.
+ *
+ * The map is open addressing with linear probing over entry pointers, keyed by name; it never
+ * deletes (a deleted connection stays as a tombstone entry, which is also what orders a late
+ * publication after a delete), so probing needs no deletion markers. A read-write lock guards
+ * the map and the current snapshot; readers hold it only long enough to take a reference. The
+ * snapshot is rebuilt by the first reader that finds it stale, under the write lock. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/catalog.h"
+#include "util/mem.h"
+
+struct catalog {
+    pthread_rwlock_t lock;
+    struct catalog_entry **slots;
+    size_t cap, used;               /* used counts live entries and tombstones */
+    struct catalog_snapshot *snap;  /* NULL when stale */
+};
+
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void entry_free(struct catalog_entry *e)
+{
+    free(e->name);
+    free(e->type);
+    json_decref(e->allowed_groups);
+    free(e->json);
+    free(e->list_item);
+    free(e);
+}
+
+void catalog_entry_release(struct catalog_entry *e)
+{
+    if (e && atomic_fetch_sub(&e->refs, 1) == 1)
+        entry_free(e);
+}
+
+void catalog_snapshot_release(struct catalog_snapshot *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        catalog_entry_release(s->items[i]);
+    free(s->items);
+    free(s);
+}
+
+struct catalog *catalog_new(void)
+{
+    struct catalog *c = xcalloc(1, sizeof(*c));
+
+    pthread_rwlock_init(&c->lock, NULL);
+    c->cap = 1024;
+    c->slots = xcalloc(c->cap, sizeof(*c->slots));
+    return c;
+}
+
+void catalog_free(struct catalog *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->cap; i++)
+        catalog_entry_release(c->slots[i]);
+    catalog_snapshot_release(c->snap);
+    free(c->slots);
+    pthread_rwlock_destroy(&c->lock);
+    free(c);
+}
+
+/* The slot of NAME: where it is, or the empty slot where it would go. */
+static size_t slot_of(const struct catalog *c, const char *name)
+{
+    size_t i = hash_name(name) & (c->cap - 1);
+    while (c->slots[i] && strcmp(c->slots[i]->name, name) != 0)
+        i = (i + 1) & (c->cap - 1);
+    return i;
+}
+
+static void grow(struct catalog *c)
+{
+    struct catalog_entry **old = c->slots;
+    size_t old_cap = c->cap;
+
+    c->cap *= 2;
+    c->slots = xcalloc(c->cap, sizeof(*c->slots));
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i])
+            c->slots[slot_of(c, old[i]->name)] = old[i];
+    free(old);
+}
+
+/* Publishes E (steals the reference) unless a version at least as new is there. */
+static void publish(struct catalog *c, struct catalog_entry *e)
+{
+    size_t i;
+
+    pthread_rwlock_wrlock(&c->lock);
+    if ((c->used + 1) * 10 > c->cap * 7)
+        grow(c);
+    i = slot_of(c, e->name);
+    if (c->slots[i] && c->slots[i]->version >= e->version) {
+        pthread_rwlock_unlock(&c->lock);
+        catalog_entry_release(e);
+        return;
+    }
+    if (c->slots[i])
+        catalog_entry_release(c->slots[i]);
+    else
+        c->used++;
+    c->slots[i] = e;
+    catalog_snapshot_release(c->snap);
+    c->snap = NULL;
+    pthread_rwlock_unlock(&c->lock);
+}
+
+/* Fills the serialised forms of E from its definition text. */
+static void entry_finish(struct catalog_entry *e, const char *text)
+{
+    json_t *name = json_string(e->name), *type = json_string(e->type);
+    char *qname = xcheck(json_dumps(name, JSON_ENCODE_ANY));
+    char *qtype = xcheck(json_dumps(type, JSON_ENCODE_ANY));
+    size_t len = strlen(text);
+
+    e->json = xstrdup(text);
+    e->json_len = len;
+    /* "name":{...text without its closing brace...,"id":"name","label":"type"} */
+    e->list_item_len = strlen(qname) + 1 + (len - 1) + (len > 2 ? 1 : 0) + 5 + strlen(qname) +
+                       9 + strlen(qtype) + 1;
+    e->list_item = xmalloc(e->list_item_len + 1);
+    snprintf(e->list_item, e->list_item_len + 1, "%s:%.*s%s\"id\":%s,\"label\":%s}", qname,
+             (int)(len - 1), text, len > 2 ? "," : "", qname, qtype);
+    e->list_item_len = strlen(e->list_item);
+    free(qname);
+    free(qtype);
+    json_decref(name);
+    json_decref(type);
+}
+
+static struct catalog_entry *entry_new(const char *name, const char *type, int64_t version)
+{
+    struct catalog_entry *e = xcalloc(1, sizeof(*e));
+
+    atomic_init(&e->refs, 1);
+    e->name = xstrdup(name);
+    e->type = xstrdup(type ? type : "");
+    e->version = version;
+    e->usable_by_all = true;
+    return e;
+}
+
+void catalog_put_def(struct catalog *c, const json_t *def)
+{
+    const char *usable = json_string_value(json_object_get(def, "usableBy"));
+    json_t *groups = json_object_get(def, "allowedGroups");
+    struct catalog_entry *e;
+    char *text;
+
+    e = entry_new(json_string_value(json_object_get(def, "name")),
+                  json_string_value(json_object_get(def, "type")),
+                  json_integer_value(json_object_get(json_object_get(def, "creationTag"),
+                                                     "versionNumber")));
+    e->usable_by_all = !usable || strcmp(usable, "ALLOWED") != 0;
+    e->allowed_groups = json_is_array(groups) ? json_incref(groups) : xcheck(json_array());
+    text = xcheck(json_dumps(def, JSON_COMPACT));
+    entry_finish(e, text);
+    free(text);
+    publish(c, e);
+}
+
+void catalog_put_raw(struct catalog *c, const char *name, const char *type, int64_t version,
+                     const char *usable_by, const char *allowed_groups, const char *text)
+{
+    struct catalog_entry *e = entry_new(name, type, version);
+    json_t *groups = allowed_groups ? json_loads(allowed_groups, 0, NULL) : NULL;
+
+    e->usable_by_all = !usable_by || strcmp(usable_by, "ALLOWED") != 0;
+    e->allowed_groups = json_is_array(groups) ? groups : xcheck(json_array());
+    if (!json_is_array(groups))
+        json_decref(groups);
+    entry_finish(e, text);
+    publish(c, e);
+}
+
+void catalog_delete(struct catalog *c, const char *name, int64_t version)
+{
+    struct catalog_entry *e = entry_new(name, NULL, version);
+
+    e->deleted = true;
+    publish(c, e);
+}
+
+struct catalog_entry *catalog_get(struct catalog *c, const char *name)
+{
+    struct catalog_entry *e;
+
+    pthread_rwlock_rdlock(&c->lock);
+    e = c->slots[slot_of(c, name)];
+    if (e && !e->deleted)
+        atomic_fetch_add(&e->refs, 1);
+    else
+        e = NULL;
+    pthread_rwlock_unlock(&c->lock);
+    return e;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    const struct catalog_entry *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
+struct catalog_snapshot *catalog_snapshot(struct catalog *c)
+{
+    struct catalog_snapshot *s;
+
+    pthread_rwlock_rdlock(&c->lock);
+    s = c->snap;
+    if (s)
+        atomic_fetch_add(&s->refs, 1);
+    pthread_rwlock_unlock(&c->lock);
+    if (s)
+        return s;
+
+    pthread_rwlock_wrlock(&c->lock);
+    if (!c->snap) {
+        s = xcalloc(1, sizeof(*s));
+        atomic_init(&s->refs, 1);
+        s->items = xcalloc(c->used ? c->used : 1, sizeof(*s->items));
+        for (size_t i = 0; i < c->cap; i++)
+            if (c->slots[i] && !c->slots[i]->deleted) {
+                atomic_fetch_add(&c->slots[i]->refs, 1);
+                s->items[s->n++] = c->slots[i];
+            }
+        qsort(s->items, s->n, sizeof(*s->items), by_name);
+        s->list_len = 2 + (s->n ? s->n - 1 : 0);
+        for (size_t i = 0; i < s->n; i++)
+            s->list_len += s->items[i]->list_item_len;
+        c->snap = s;
+    }
+    s = c->snap;
+    atomic_fetch_add(&s->refs, 1);
+    pthread_rwlock_unlock(&c->lock);
+    return s;
+}
+
+bool catalog_entry_usable(const struct catalog_entry *e, const struct principal *p)
+{
+    return p->admin || e->usable_by_all || principal_in_any_group(p, e->allowed_groups);
+}
+
+/* Part I of the list body: "{", entry I-1 preceded by "," after the first, or "}". */
+static const char *part(const struct catalog_snapshot *s, size_t i, size_t *len, bool *comma)
+{
+    *comma = false;
+    if (i == 0) {
+        *len = 1;
+        return "{";
+    }
+    if (i <= s->n) {
+        *comma = i > 1;
+        *len = s->items[i - 1]->list_item_len;
+        return s->items[i - 1]->list_item;
+    }
+    *len = i == s->n + 1 ? 1 : 0;
+    return "}";
+}
+
+size_t catalog_reader_read(struct catalog_reader *r, uint64_t pos, char *buf, size_t max)
+{
+    size_t copied = 0;
+
+    if (pos != r->pos) {
+        r->pos = 0;
+        r->index = 0;
+        r->offset = 0;
+        /* skip to POS (only on an out-of-order read) */
+        while (r->pos < pos) {
+            char scratch[4096];
+            size_t n = catalog_reader_read(r, r->pos, scratch,
+                                           pos - r->pos < sizeof(scratch) ? pos - r->pos
+                                                                          : sizeof(scratch));
+            if (n == 0)
+                return 0;
+        }
+    }
+    while (copied < max && r->index <= r->s->n + 1) {
+        size_t len;
+        bool comma;
+        const char *p = part(r->s, r->index, &len, &comma);
+        size_t total = len + (comma ? 1 : 0);
+        while (r->offset < total && copied < max) {
+            if (comma && r->offset == 0)
+                buf[copied++] = ',';
+            else {
+                size_t from = r->offset - (comma ? 1 : 0);
+                size_t n = len - from < max - copied ? len - from : max - copied;
+                memcpy(buf + copied, p + from, n);
+                copied += n;
+                r->offset += n;
+                continue;
+            }
+            r->offset++;
+        }
+        if (r->offset == total) {
+            r->index++;
+            r->offset = 0;
+        }
+    }
+    r->pos += copied;
+    return copied;
+}

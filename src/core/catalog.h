@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The connection catalog: every connection held in memory, pre-serialised, so that reads (get
+ * one, list, get-names) never touch the store. Entries are immutable and reference counted; a
+ * change publishes a new entry. Publication is ordered by version, so that two writers that
+ * commit v2 then v3 but publish v3 then v2 leave v3 in place; a delete publishes a tombstone
+ * carrying the delete's version. Lists are served from a snapshot (a sorted array of entries)
+ * rebuilt lazily after a change and shared by every reader until the next one. */
+#ifndef SB_CATALOG_H
+#define SB_CATALOG_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/principal.h"
+
+struct catalog_entry {
+    atomic_int refs;
+    int64_t version;
+    bool deleted; /* a tombstone */
+    bool usable_by_all;
+    char *name;
+    char *type;
+    json_t *allowed_groups; /* array of strings (ALLOWED connections) */
+    char *json;             /* the definition, compact JSON; NULL for a tombstone */
+    size_t json_len;
+    char *list_item; /* "name":{definition,"id":"name","label":"type"} for the list body */
+    size_t list_item_len;
+};
+
+struct catalog_snapshot {
+    atomic_int refs;
+    size_t n;
+    struct catalog_entry **items; /* live entries in name order, one reference each */
+    size_t list_len;              /* bytes of the list body built from them */
+};
+
+struct catalog;
+
+struct catalog *catalog_new(void);
+void catalog_free(struct catalog *c);
+
+/* Publishes the definition DEF (with creationTag.versionNumber) unless a newer version of its
+ * name is already published. */
+void catalog_put_def(struct catalog *c, const json_t *def);
+
+/* Publishes a connection from its stored parts (start-up loading): NAME, TYPE, VERSION,
+ * USABLE_BY ("ALL"/"ALLOWED", may be NULL), ALLOWED_GROUPS (JSON text of an array, may be
+ * NULL) and the definition's compact JSON TEXT. */
+void catalog_put_raw(struct catalog *c, const char *name, const char *type, int64_t version,
+                     const char *usable_by, const char *allowed_groups, const char *text);
+
+/* Publishes the deletion of NAME at VERSION unless a newer version is published. */
+void catalog_delete(struct catalog *c, const char *name, int64_t version);
+
+/* The live entry of NAME with a reference (release with catalog_entry_release), or NULL. */
+struct catalog_entry *catalog_get(struct catalog *c, const char *name);
+void catalog_entry_release(struct catalog_entry *e);
+
+/* The current snapshot with a reference (release with catalog_snapshot_release). */
+struct catalog_snapshot *catalog_snapshot(struct catalog *c);
+void catalog_snapshot_release(struct catalog_snapshot *s);
+
+/* Whether principal P may use entry E (usable-by, as conn_usable_by). */
+bool catalog_entry_usable(const struct catalog_entry *e, const struct principal *p);
+
+/* A cursor over the list body of a snapshot: "{", the entries' list items separated by ",",
+ * "}" (S->list_len bytes in all). Reads are expected in order; a read at another position
+ * restarts the walk from the beginning. */
+struct catalog_reader {
+    const struct catalog_snapshot *s;
+    uint64_t pos;  /* byte position of the next read */
+    size_t index;  /* part being read: 0 is "{", 1..n the entries, n+1 "}" */
+    size_t offset; /* bytes of that part already read */
+};
+
+/* Copies up to MAX bytes from byte POS into BUF; returns the number copied (0 at the end). */
+size_t catalog_reader_read(struct catalog_reader *r, uint64_t pos, char *buf, size_t max);
+
+#endif
