@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/apikeys.h"
+#include "http/auth.h"
 #include "http/authcache.h"
 #include "http/metrics.h"
 #include "http/request.h"
@@ -270,58 +271,6 @@ bool req_json_body_or_reply(struct request *req, json_t **out)
 
 /* ---- authentication ---- */
 
-/* Extracts the API key from the Authorization header into KEY (caller frees). */
-static enum sb_err_kind auth_header_key(const char *header, char **key, struct sb_err *err)
-{
-    *key = NULL;
-    if (!header)
-        return sb_err_set(err, SB_ERR_UNAUTHORIZED,
-                          "This endpoint needs an API key: send it as the user name of HTTP Basic "
-                          "authentication or as a Bearer token.");
-    if (strncasecmp(header, "Bearer ", 7) == 0) {
-        const char *p = header + 7;
-        while (*p == ' ')
-            p++;
-        if (*p == '\0')
-            return sb_err_set(err, SB_ERR_UNAUTHORIZED, "The Bearer token is empty.");
-        *key = xstrdup(p);
-        return SB_OK;
-    }
-    if (strncasecmp(header, "Basic ", 6) == 0) {
-        const char *p = header + 6;
-        size_t in_len, bin_len;
-        char *bin, *colon;
-        while (*p == ' ')
-            p++;
-        in_len = strlen(p);
-        bin = xmalloc(in_len + 1);
-        if (sodium_base642bin((unsigned char *)bin, in_len, p, in_len, NULL, &bin_len, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            memchr(bin, '\0', bin_len)) {
-            free(bin);
-            return sb_err_set(err, SB_ERR_UNAUTHORIZED,
-                              "The Basic authorization header is not valid base64.");
-        }
-        bin[bin_len] = '\0';
-        colon = strchr(bin, ':');
-        if (colon)
-            *colon = '\0';
-        /* the key is the user name; tools that put it in the password are accepted too */
-        if (bin[0] == '\0' && colon && colon[1] != '\0')
-            memmove(bin, colon + 1, strlen(colon + 1) + 1);
-        if (bin[0] == '\0') {
-            sodium_memzero(bin, bin_len);
-            free(bin);
-            return sb_err_set(err, SB_ERR_UNAUTHORIZED, "The Basic authorization header "
-                                                        "carries no API key.");
-        }
-        *key = bin;
-        return SB_OK;
-    }
-    return sb_err_set(err, SB_ERR_UNAUTHORIZED,
-                      "The Authorization header must use the Basic or Bearer scheme.");
-}
-
 /* Resolves the principal of a stored key record: the key's own permissions for a global key,
  * its user's for a personal key; admin also through any admin group. */
 static enum sb_err_kind resolve_principal(struct request *req, const json_t *rec,
@@ -377,7 +326,7 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
     char *key;
     uint64_t gen = store_auth_generation(req->app->store); /* before reading what it guards */
 
-    if (auth_header_key(header, &key, err) != SB_OK)
+    if (auth_parse_header(header, &key, err) != SB_OK)
         return err->kind;
     apikey_hash(req->app->apikey_hash_key, key, hash);
     sodium_memzero(key, strlen(key));
