@@ -168,8 +168,9 @@ void catalog_put_def(struct catalog *c, const json_t *def)
                   json_string_value(json_object_get(def, "type")),
                   json_integer_value(json_object_get(json_object_get(def, "creationTag"),
                                                      "versionNumber")));
-    e->usable_by_all = !usable || strcmp(usable, "ALLOWED") != 0;
-    e->allowed_groups = json_is_array(groups) ? json_incref(groups) : xcheck(json_array());
+    e->usable_by_all = !usable || strcmp(usable, "ALL") == 0; /* as conn_usable_by */
+    /* a copy: the entry must not change with the caller's definition */
+    e->allowed_groups = xcheck(json_is_array(groups) ? json_deep_copy(groups) : json_array());
     text = xcheck(json_dumps(def, JSON_COMPACT));
     entry_finish(e, text);
     free(text);
@@ -182,7 +183,7 @@ void catalog_put_raw(struct catalog *c, const char *name, const char *type, int6
     struct catalog_entry *e = entry_new(name, type, version);
     json_t *groups = allowed_groups ? json_loads(allowed_groups, 0, NULL) : NULL;
 
-    e->usable_by_all = !usable_by || strcmp(usable_by, "ALLOWED") != 0;
+    e->usable_by_all = !usable_by || strcmp(usable_by, "ALL") == 0;
     e->allowed_groups = json_is_array(groups) ? groups : xcheck(json_array());
     if (!json_is_array(groups))
         json_decref(groups);
