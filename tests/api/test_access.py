@@ -35,6 +35,11 @@ for _p in OTHER_P:
 GET_NAMES = {p: ALL_NAMES for p in ADMIN_P + DATA_P}
 GET_NAMES.update({p: NOT_DATA_ONLY for p in OTHER_P})
 
+# principal -> expected status of GET /connections/{name}/test: whoever may use it
+TEST = {p: {n: 200 for n in CONNECTIONS} for p in ADMIN_P + DATA_P}
+for _p in OTHER_P:
+    TEST[_p] = {n: (403 if n == "acm_use_data_read_all" else 200) for n in CONNECTIONS}
+
 ADMIN_LIST = {p: 200 for p in ADMIN_P}
 ADMIN_LIST.update({p: 403 for p in DATA_P + OTHER_P})
 
@@ -64,8 +69,8 @@ class AccessMatrixTest(ServerTestCase):
             s.create_connection(name, type="PostgreSQL", usableBy=usable, allowedGroups=allowed,
                                 detailsReadability={"readableBy": readable,
                                                     "allowedGroups": readers},
-                                params={"host": "db.example", "db": "sales", "user": "etl",
-                                        "password": cls.db_password})
+                                params={"host": "127.0.0.1", "port": "1", "db": "sales",
+                                        "user": "etl", "password": cls.db_password})
 
     def test_admin_connection_list(self):
         for principal, status in ADMIN_LIST.items():
@@ -119,6 +124,21 @@ class AccessMatrixTest(ServerTestCase):
                     else:
                         self.assertError(r, status, "Forbidden")
                         self.assertNoSecret(r.raw, self.db_password, "a 403 answer")
+
+    def test_live_test(self):
+        # the target is a closed loopback port: the test runs and fails, never leaves the host
+        for principal, expected in TEST.items():
+            for name, status in expected.items():
+                with self.subTest(principal=principal, connection=name):
+                    r = self.server.api("GET", "/connections/%s/test" % name,
+                                        key=self.keys[principal])
+                    if status == 200:
+                        self.assertStatus(r, 200)
+                        self.assertIs(r.json["connectionOK"], False)
+                        self.assertIn("refused", r.json["message"])
+                    else:
+                        self.assertError(r, status, "Forbidden")
+                    self.assertNoSecret(r.raw, self.db_password, "a /test answer")
 
     def test_info_with_a_contextual_project_key_grants_nothing_more(self):
         """An unknown contextualProjectKey may be a 404 (projects are not part of this
