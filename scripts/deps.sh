@@ -4,7 +4,8 @@
 set -eu
 
 packages="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
-libsodium-dev libcmocka-dev libpq-dev libmariadb-dev libcurl4-openssl-dev python3 curl openssl"
+libsodium-dev libcmocka-dev libpq-dev libmariadb-dev libcurl4-openssl-dev python3 curl openssl \
+postgresql mariadb-server mariadb-client"
 
 missing=""
 for p in $packages; do

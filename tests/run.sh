@@ -18,6 +18,24 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 passed=0
 failed=0
 
+# Real PostgreSQL and MariaDB servers for the probe tests (tests/api/test_probes.py), started in
+# the background while the unit tests run and stopped on any exit.
+peers_dir=$(mktemp -d /tmp/switchboard-peers.XXXXXX)
+peers_pid=
+peers_cleanup() {
+    if [ -n "$peers_pid" ]; then
+        wait "$peers_pid" 2>/dev/null
+        peers_pid=
+    fi
+    tests/peers.sh stop "$peers_dir" >/dev/null 2>&1
+    rm -rf "$peers_dir"
+}
+trap peers_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+tests/peers.sh start "$peers_dir" >"$peers_dir/start.out" 2>&1 &
+peers_pid=$!
+
 # unit tests: cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:"
 for bin in build/test/unit/test_*; do
     [ -x "$bin" ] || continue
@@ -39,6 +57,16 @@ for bin in build/test/unit/test_*; do
 done
 
 # API tests against real servers
+wait "$peers_pid"
+peers_status=$?
+peers_pid=
+if [ "$peers_status" -eq 0 ] && [ -s "$peers_dir/peers.env" ]; then
+    export SWITCHBOARD_PEERS_ENV="$peers_dir/peers.env"
+else
+    echo "peers: PostgreSQL and MariaDB for the probe tests did not start (tests/peers.sh):"
+    cat "$peers_dir/start.out"
+    failed=$((failed + 1))
+fi
 SWITCHBOARD_BIN="$PWD/build/test/switchboard" python3 tests/run_api.py >/tmp/switchboard-api.$$ 2>&1
 status=$?
 counts=$(sed -n 's/^api: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' /tmp/switchboard-api.$$ | tail -n 1)
