@@ -17,7 +17,12 @@
 
 #include "core/err.h"
 
-struct store;
+/* An implementation: store_sqlite.c (embedded, the default) or store_pg.c (several nodes). Each
+ * embeds struct store first in its own state; the functions below dispatch through OPS. */
+struct store_ops;
+struct store {
+    const struct store_ops *ops;
+};
 
 /* Opens the store at LOCATION (for SQLite: a file path), creating it and applying forward
  * schema migrations when needed. Caller closes with store_close. */
@@ -36,8 +41,7 @@ long long store_size_bytes(struct store *st);
 /* --- meta: small named values (schema facts, key check value, bootstrap state) --- */
 
 /* *OUT is a malloc'd string (caller frees), or NULL when NAME is not set. */
-enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out,
-                                struct sb_err *err);
+enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out, struct sb_err *err);
 
 /* Sets NAME to VALUE only when NAME is not set yet; *WAS_SET tells whether it was set before
  * (and then nothing changed). */
@@ -109,9 +113,9 @@ enum sb_err_kind store_conn_list(struct store *st, json_t **out, struct sb_err *
 /* Calls FN for every connection with its stored parts: NAME, TYPE, VERSION, usableBy and
  * allowedGroups (JSON text; either may be NULL) and the definition's JSON TEXT. For loading
  * caches at start without parsing every definition. */
-typedef void (*store_conn_scan_fn)(void *ctx, const char *name, const char *type,
-                                   int64_t version, const char *usable_by,
-                                   const char *allowed_groups, const char *text);
+typedef void (*store_conn_scan_fn)(void *ctx, const char *name, const char *type, int64_t version,
+                                   const char *usable_by, const char *allowed_groups,
+                                   const char *text);
 enum sb_err_kind store_conn_scan(struct store *st, store_conn_scan_fn fn, void *ctx,
                                  struct sb_err *err);
 
@@ -138,9 +142,8 @@ enum sb_err_kind store_conn_replace(struct store *st, const char *name, const js
  * *DELETED_VERSION is that version's number.
  * Unless FORCE, a connection that datasets use is not deleted: SB_ERR_CONFLICT naming at most
  * 20 of them and the count of the rest. SB_ERR_NOT_FOUND when NAME does not exist. */
-enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool force,
-                                   const char *who, int64_t now_ms, int64_t *deleted_version,
-                                   struct sb_err *err);
+enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool force, const char *who,
+                                   int64_t now_ms, int64_t *deleted_version, struct sb_err *err);
 
 /* *OUT: new array of NAME's versions, oldest first: {versionNumber, modifiedBy, modifiedOn,
  * action, definition}. SB_ERR_NOT_FOUND when NAME never existed. */
@@ -166,8 +169,8 @@ void store_tx_rollback(struct store *st);
 /* *OUT: new array of the definitions of PROJECT's datasets, in name order. */
 enum sb_err_kind store_ds_list(struct store *st, const char *project, json_t **out,
                                struct sb_err *err);
-enum sb_err_kind store_ds_get(struct store *st, const char *project, const char *name,
-                              json_t **out, struct sb_err *err);
+enum sb_err_kind store_ds_get(struct store *st, const char *project, const char *name, json_t **out,
+                              struct sb_err *err);
 /* SB_ERR_CONFLICT when NAME exists in PROJECT. */
 enum sb_err_kind store_ds_insert(struct store *st, const char *project, const char *name,
                                  const json_t *def, struct sb_err *err);
@@ -212,5 +215,87 @@ enum sb_err_kind store_key_update(struct store *st, enum store_key_kind kind, co
 /* SB_ERR_NOT_FOUND if none. */
 enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, const char *id,
                                   struct sb_err *err);
+
+/* --- implementations --- */
+
+struct store_ops {
+    void (*close)(struct store *st);
+    uint64_t (*auth_generation)(struct store *st);
+    long long (*size_bytes)(struct store *st);
+    enum sb_err_kind (*meta_get)(struct store *st, const char *name, char **out,
+                                 struct sb_err *err);
+    enum sb_err_kind (*meta_init)(struct store *st, const char *name, const char *value,
+                                  bool *was_set, struct sb_err *err);
+    enum sb_err_kind (*meta_set)(struct store *st, const char *name, const char *value,
+                                 struct sb_err *err);
+    enum sb_err_kind (*obj_list)(struct store *st, enum store_collection coll, json_t **out,
+                                 struct sb_err *err);
+    enum sb_err_kind (*obj_get)(struct store *st, enum store_collection coll, const char *id,
+                                json_t **out, struct sb_err *err);
+    enum sb_err_kind (*obj_insert)(struct store *st, enum store_collection coll, const char *id,
+                                   const json_t *rec, struct sb_err *err);
+    enum sb_err_kind (*obj_update)(struct store *st, enum store_collection coll, const char *id,
+                                   const json_t *rec, struct sb_err *err);
+    enum sb_err_kind (*obj_delete)(struct store *st, enum store_collection coll, const char *id,
+                                   struct sb_err *err);
+    enum sb_err_kind (*user_delete)(struct store *st, const char *login, struct sb_err *err);
+    enum sb_err_kind (*audit_append)(struct store *st, const json_t *rec, struct sb_err *err);
+    enum sb_err_kind (*audit_list)(struct store *st, int64_t before, int limit, json_t **out,
+                                   struct sb_err *err);
+    enum sb_err_kind (*reseal_all)(struct store *st, store_reseal_fn fn, void *ctx,
+                                   const json_t *meta, struct sb_err *err);
+    enum sb_err_kind (*conn_list)(struct store *st, json_t **out, struct sb_err *err);
+    enum sb_err_kind (*conn_scan)(struct store *st, store_conn_scan_fn fn, void *ctx,
+                                  struct sb_err *err);
+    enum sb_err_kind (*conn_get)(struct store *st, const char *name, json_t **out,
+                                 struct sb_err *err);
+    enum sb_err_kind (*conn_insert)(struct store *st, const char *name, json_t *def,
+                                    const char *action, struct sb_err *err);
+    enum sb_err_kind (*conn_replace)(struct store *st, const char *name, const json_t *def,
+                                     int64_t expected_version, const char *action,
+                                     struct sb_err *err);
+    enum sb_err_kind (*conn_delete)(struct store *st, const char *name, bool force, const char *who,
+                                    int64_t now_ms, int64_t *deleted_version, struct sb_err *err);
+    enum sb_err_kind (*conn_history)(struct store *st, const char *name, json_t **out,
+                                     struct sb_err *err);
+    enum sb_err_kind (*conn_version)(struct store *st, const char *name, int64_t version,
+                                     json_t **out, struct sb_err *err);
+    enum sb_err_kind (*conn_usages)(struct store *st, const char *name, json_t **out,
+                                    struct sb_err *err);
+    enum sb_err_kind (*tx_begin)(struct store *st, struct sb_err *err);
+    enum sb_err_kind (*tx_commit)(struct store *st, struct sb_err *err);
+    void (*tx_rollback)(struct store *st);
+    enum sb_err_kind (*ds_list)(struct store *st, const char *project, json_t **out,
+                                struct sb_err *err);
+    enum sb_err_kind (*ds_get)(struct store *st, const char *project, const char *name,
+                               json_t **out, struct sb_err *err);
+    enum sb_err_kind (*ds_insert)(struct store *st, const char *project, const char *name,
+                                  const json_t *def, struct sb_err *err);
+    enum sb_err_kind (*ds_update)(struct store *st, const char *project, const char *name,
+                                  const json_t *def, struct sb_err *err);
+    enum sb_err_kind (*ds_delete)(struct store *st, const char *project, const char *name,
+                                  struct sb_err *err);
+    enum sb_err_kind (*project_delete)(struct store *st, const char *key, struct sb_err *err);
+    enum sb_err_kind (*key_insert)(struct store *st, enum store_key_kind kind,
+                                   const uint8_t hash[32], const json_t *rec, struct sb_err *err);
+    enum sb_err_kind (*key_bootstrap)(struct store *st, const uint8_t hash[32], const json_t *rec,
+                                      bool *done, struct sb_err *err);
+    enum sb_err_kind (*key_by_hash)(struct store *st, const uint8_t hash[32], json_t **out,
+                                    enum store_key_kind *kind, struct sb_err *err);
+    enum sb_err_kind (*key_get)(struct store *st, enum store_key_kind kind, const char *id,
+                                json_t **out, struct sb_err *err);
+    enum sb_err_kind (*key_list)(struct store *st, enum store_key_kind kind, const char *owner,
+                                 json_t **out, struct sb_err *err);
+    enum sb_err_kind (*key_update)(struct store *st, enum store_key_kind kind, const char *id,
+                                   const json_t *rec, struct sb_err *err);
+    enum sb_err_kind (*key_delete)(struct store *st, enum store_key_kind kind, const char *id,
+                                   struct sb_err *err);
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* Opens an implementation directly (store_open chooses by LOCATION). */
+struct store *store_sqlite_open(const char *path, struct sb_err *err);
+struct store *store_pg_open(const char *url, struct sb_err *err);
 
 #endif

@@ -156,7 +156,7 @@ static const char *const stmt_sql[N_STMTS] = {
 };
 
 struct handle {
-    struct store *st;
+    struct sqlite_store *st;
     sqlite3 *db;
     sqlite3_stmt *stmts[N_STMTS];
     int tx_depth; /* 0: autocommit; 1: in BEGIN IMMEDIATE; more: nested SAVEPOINTs */
@@ -175,7 +175,8 @@ struct durability {
     int wal_fd;         /* the WAL file, opened on first use */
 };
 
-struct store {
+struct sqlite_store {
+    struct store base; /* first: a struct store * is a struct sqlite_store * */
     char *path;
     struct durability dur;
     atomic_ullong auth_generation; /* bumped after every committed change to principals */
@@ -183,6 +184,80 @@ struct store {
     pthread_mutex_t lock; /* guards the handle list */
     struct handle *handles;
 };
+
+static void sq_close(struct store *st);
+static uint64_t sq_auth_generation(struct store *st);
+static long long sq_size_bytes(struct store *st);
+static enum sb_err_kind sq_meta_get(struct store *st, const char *name, char **out,
+                                    struct sb_err *err);
+static enum sb_err_kind sq_meta_init(struct store *st, const char *name, const char *value,
+                                     bool *was_set, struct sb_err *err);
+static enum sb_err_kind sq_meta_set(struct store *st, const char *name, const char *value,
+                                    struct sb_err *err);
+static enum sb_err_kind sq_obj_list(struct store *st, enum store_collection coll, json_t **out,
+                                    struct sb_err *err);
+static enum sb_err_kind sq_obj_get(struct store *st, enum store_collection coll, const char *id,
+                                   json_t **out, struct sb_err *err);
+static enum sb_err_kind sq_obj_insert(struct store *st, enum store_collection coll, const char *id,
+                                      const json_t *rec, struct sb_err *err);
+static enum sb_err_kind sq_obj_update(struct store *st, enum store_collection coll, const char *id,
+                                      const json_t *rec, struct sb_err *err);
+static enum sb_err_kind sq_obj_delete(struct store *st, enum store_collection coll, const char *id,
+                                      struct sb_err *err);
+static enum sb_err_kind sq_user_delete(struct store *st, const char *login, struct sb_err *err);
+static enum sb_err_kind sq_audit_append(struct store *st, const json_t *rec, struct sb_err *err);
+static enum sb_err_kind sq_audit_list(struct store *st, int64_t before, int limit, json_t **out,
+                                      struct sb_err *err);
+static enum sb_err_kind sq_reseal_all(struct store *st, store_reseal_fn fn, void *ctx,
+                                      const json_t *meta, struct sb_err *err);
+static enum sb_err_kind sq_conn_list(struct store *st, json_t **out, struct sb_err *err);
+static enum sb_err_kind sq_conn_scan(struct store *st, store_conn_scan_fn fn, void *ctx,
+                                     struct sb_err *err);
+static enum sb_err_kind sq_conn_get(struct store *st, const char *name, json_t **out,
+                                    struct sb_err *err);
+static enum sb_err_kind sq_conn_insert(struct store *st, const char *name, json_t *def,
+                                       const char *action, struct sb_err *err);
+static enum sb_err_kind sq_conn_replace(struct store *st, const char *name, const json_t *def,
+                                        int64_t expected_version, const char *action,
+                                        struct sb_err *err);
+static enum sb_err_kind sq_conn_delete(struct store *st, const char *name, bool force,
+                                       const char *who, int64_t now_ms, int64_t *deleted_version,
+                                       struct sb_err *err);
+static enum sb_err_kind sq_conn_history(struct store *st, const char *name, json_t **out,
+                                        struct sb_err *err);
+static enum sb_err_kind sq_conn_version(struct store *st, const char *name, int64_t version,
+                                        json_t **out, struct sb_err *err);
+static enum sb_err_kind sq_conn_usages(struct store *st, const char *name, json_t **out,
+                                       struct sb_err *err);
+static enum sb_err_kind sq_tx_begin(struct store *st, struct sb_err *err);
+static enum sb_err_kind sq_tx_commit(struct store *st, struct sb_err *err);
+static void sq_tx_rollback(struct store *st);
+static enum sb_err_kind sq_ds_list(struct store *st, const char *project, json_t **out,
+                                   struct sb_err *err);
+static enum sb_err_kind sq_ds_get(struct store *st, const char *project, const char *name,
+                                  json_t **out, struct sb_err *err);
+static enum sb_err_kind sq_ds_insert(struct store *st, const char *project, const char *name,
+                                     const json_t *def, struct sb_err *err);
+static enum sb_err_kind sq_ds_update(struct store *st, const char *project, const char *name,
+                                     const json_t *def, struct sb_err *err);
+static enum sb_err_kind sq_ds_delete(struct store *st, const char *project, const char *name,
+                                     struct sb_err *err);
+static enum sb_err_kind sq_project_delete(struct store *st, const char *key, struct sb_err *err);
+static enum sb_err_kind sq_key_insert(struct store *st, enum store_key_kind kind,
+                                      const uint8_t hash[32], const json_t *rec,
+                                      struct sb_err *err);
+static enum sb_err_kind sq_key_bootstrap(struct store *st, const uint8_t hash[32],
+                                         const json_t *rec, bool *done, struct sb_err *err);
+static enum sb_err_kind sq_key_by_hash(struct store *st, const uint8_t hash[32], json_t **out,
+                                       enum store_key_kind *kind, struct sb_err *err);
+static enum sb_err_kind sq_key_get(struct store *st, enum store_key_kind kind, const char *id,
+                                   json_t **out, struct sb_err *err);
+static enum sb_err_kind sq_key_list(struct store *st, enum store_key_kind kind, const char *owner,
+                                    json_t **out, struct sb_err *err);
+static enum sb_err_kind sq_key_update(struct store *st, enum store_key_kind kind, const char *id,
+                                      const json_t *rec, struct sb_err *err);
+static enum sb_err_kind sq_key_delete(struct store *st, enum store_key_kind kind, const char *id,
+                                      struct sb_err *err);
 
 /* Maps an SQLite result to an error kind and a message that names the operation only. */
 static enum sb_err_kind db_fail(struct handle *h, int rc, const char *what, struct sb_err *err)
@@ -212,7 +287,7 @@ static void handle_free(struct handle *h)
 
 static void handle_unlink(struct handle *h)
 {
-    struct store *st = h->st;
+    struct sqlite_store *st = h->st;
 
     pthread_mutex_lock(&st->lock);
     if (h->prev)
@@ -272,7 +347,7 @@ static bool durable_wait(struct durability *d, const char *wal_path, uint64_t my
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     struct handle *h = arg;
-    struct store *st = h->st;
+    struct sqlite_store *st = h->st;
     char wal_path[4200];
     uint64_t my;
     (void)name;
@@ -293,7 +368,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     return SQLITE_OK;
 }
 
-static struct handle *handle_open(struct store *st, struct sb_err *err)
+static struct handle *handle_open(struct sqlite_store *st, struct sb_err *err)
 {
     struct handle *h = xcalloc(1, sizeof(*h));
     int rc;
@@ -322,7 +397,7 @@ static struct handle *handle_open(struct store *st, struct sb_err *err)
 }
 
 /* This thread's handle, opened on first use. */
-static struct handle *handle_get(struct store *st, struct sb_err *err)
+static struct handle *handle_get(struct sqlite_store *st, struct sb_err *err)
 {
     struct handle *h = pthread_getspecific(st->tls);
 
@@ -345,7 +420,8 @@ static sqlite3_stmt *stmt(struct handle *h, enum stmt_id id, struct sb_err *err)
         sqlite3_clear_bindings(s);
         return s;
     }
-    rc = sqlite3_prepare_v3(h->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &h->stmts[id], NULL);
+    rc =
+        sqlite3_prepare_v3(h->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &h->stmts[id], NULL);
     if (rc != SQLITE_OK) {
         db_fail(h, rc, "prepare a statement", err);
         return NULL;
@@ -419,8 +495,9 @@ static void mark_auth_dirty(struct handle *h)
         h->auth_dirty = true;
 }
 
-uint64_t store_auth_generation(struct store *st)
+static uint64_t sq_auth_generation(struct store *base)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     return atomic_load(&st->auth_generation);
 }
 
@@ -515,11 +592,12 @@ static enum sb_err_kind migrate(struct handle *h, struct sb_err *err)
     return SB_OK;
 }
 
-struct store *store_open(const char *location, struct sb_err *err)
+struct store *store_sqlite_open(const char *location, struct sb_err *err)
 {
-    struct store *st = xcalloc(1, sizeof(*st));
+    struct sqlite_store *st = xcalloc(1, sizeof(*st));
     struct handle *h;
 
+    st->base.ops = &store_sqlite_ops;
     st->path = xstrdup(location);
     pthread_mutex_init(&st->lock, NULL);
     pthread_mutex_init(&st->dur.lock, NULL);
@@ -529,14 +607,15 @@ struct store *store_open(const char *location, struct sb_err *err)
         abort();
     h = handle_get(st, err);
     if (!h || migrate(h, err) != SB_OK) {
-        store_close(st);
+        sq_close(&st->base);
         return NULL;
     }
-    return st;
+    return &st->base;
 }
 
-void store_close(struct store *st)
+static void sq_close(struct store *base)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     struct handle *h, *next;
 
     if (!st)
@@ -556,8 +635,9 @@ void store_close(struct store *st)
     free(st);
 }
 
-long long store_size_bytes(struct store *st)
+static long long sq_size_bytes(struct store *base)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     char wal[4200];
     struct stat sb;
     long long total = 0;
@@ -578,9 +658,10 @@ long long store_size_bytes(struct store *st)
 
 /* ---- meta ---- */
 
-enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out,
+static enum sb_err_kind sq_meta_get(struct store *base, const char *name, char **out,
                                 struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_META_GET, err);
     int rc;
@@ -596,9 +677,10 @@ enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out,
     return SB_OK;
 }
 
-enum sb_err_kind store_meta_init(struct store *st, const char *name, const char *value,
+static enum sb_err_kind sq_meta_init(struct store *base, const char *name, const char *value,
                                  bool *was_set, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_META_INIT, err);
     int rc;
@@ -616,8 +698,9 @@ enum sb_err_kind store_meta_init(struct store *st, const char *name, const char 
 
 /* ---- connections ---- */
 
-enum sb_err_kind store_conn_list(struct store *st, json_t **out, struct sb_err *err)
+static enum sb_err_kind sq_conn_list(struct store *base, json_t **out, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_CONN_LIST, err);
     json_t *all, *def;
@@ -643,9 +726,10 @@ enum sb_err_kind store_conn_list(struct store *st, json_t **out, struct sb_err *
     return SB_OK;
 }
 
-enum sb_err_kind store_conn_scan(struct store *st, store_conn_scan_fn fn, void *ctx,
+static enum sb_err_kind sq_conn_scan(struct store *base, store_conn_scan_fn fn, void *ctx,
                                  struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s;
     int rc;
@@ -665,9 +749,10 @@ enum sb_err_kind store_conn_scan(struct store *st, store_conn_scan_fn fn, void *
     return rc == SQLITE_DONE ? SB_OK : db_fail(h, rc, "read the connections", err);
 }
 
-enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out,
+static enum sb_err_kind sq_conn_get(struct store *base, const char *name, json_t **out,
                                 struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_CONN_GET, err);
     enum sb_err_kind kind = SB_OK;
@@ -754,9 +839,10 @@ static enum sb_err_kind conn_insert(struct handle *h, const char *name, json_t *
     return history_append(h, name, version, action, tag_login(def), tag_time(def), def, err);
 }
 
-enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *def,
+static enum sb_err_kind sq_conn_insert(struct store *base, const char *name, json_t *def,
                                    const char *action, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
 
     if (tx_begin(h, err) != SB_OK)
@@ -801,10 +887,11 @@ static enum sb_err_kind conn_replace(struct handle *h, const char *name, const j
     return db_fail(h, rc, "read a connection", err);
 }
 
-enum sb_err_kind store_conn_replace(struct store *st, const char *name, const json_t *def,
+static enum sb_err_kind sq_conn_replace(struct store *base, const char *name, const json_t *def,
                                     int64_t expected_version, const char *action,
                                     struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
 
     if (tx_begin(h, err) != SB_OK)
@@ -896,10 +983,11 @@ out:
     return err->kind;
 }
 
-enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool force,
+static enum sb_err_kind sq_conn_delete(struct store *base, const char *name, bool force,
                                    const char *who, int64_t now_ms, int64_t *deleted_version,
                                    struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
 
     sb_err_clear(err);
@@ -909,9 +997,10 @@ enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool forc
     return tx_end(h, conn_delete(h, name, force, who, now_ms, deleted_version, err), err);
 }
 
-enum sb_err_kind store_conn_history(struct store *st, const char *name, json_t **out,
+static enum sb_err_kind sq_conn_history(struct store *base, const char *name, json_t **out,
                                     struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_HIST_LIST, err);
     json_t *all, *def;
@@ -947,9 +1036,10 @@ enum sb_err_kind store_conn_history(struct store *st, const char *name, json_t *
     return SB_OK;
 }
 
-enum sb_err_kind store_conn_version(struct store *st, const char *name, int64_t version,
+static enum sb_err_kind sq_conn_version(struct store *base, const char *name, int64_t version,
                                     json_t **out, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_HIST_GET, err);
     enum sb_err_kind kind;
@@ -972,9 +1062,10 @@ enum sb_err_kind store_conn_version(struct store *st, const char *name, int64_t 
     return kind;
 }
 
-enum sb_err_kind store_conn_usages(struct store *st, const char *name, json_t **out,
+static enum sb_err_kind sq_conn_usages(struct store *base, const char *name, json_t **out,
                                    struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_USAGES, err);
     json_t *all;
@@ -1000,20 +1091,23 @@ enum sb_err_kind store_conn_usages(struct store *st, const char *name, json_t **
 
 /* ---- transactions ---- */
 
-enum sb_err_kind store_tx_begin(struct store *st, struct sb_err *err)
+static enum sb_err_kind sq_tx_begin(struct store *base, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     return tx_begin(h, err);
 }
 
-enum sb_err_kind store_tx_commit(struct store *st, struct sb_err *err)
+static enum sb_err_kind sq_tx_commit(struct store *base, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     return tx_end(h, SB_OK, err);
 }
 
-void store_tx_rollback(struct store *st)
+static void sq_tx_rollback(struct store *base)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     struct sb_err err;
     struct handle *h = handle_get(st, &err);
 
@@ -1028,9 +1122,10 @@ static const char *ds_connection(const json_t *def)
     return json_string_value(json_object_get(json_object_get(def, "params"), "connection"));
 }
 
-enum sb_err_kind store_ds_list(struct store *st, const char *project, json_t **out,
+static enum sb_err_kind sq_ds_list(struct store *base, const char *project, json_t **out,
                                struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_DS_LIST, err);
 
@@ -1040,9 +1135,10 @@ enum sb_err_kind store_ds_list(struct store *st, const char *project, json_t **o
     return collect_json_rows(h, s, "list datasets", out, err);
 }
 
-enum sb_err_kind store_ds_get(struct store *st, const char *project, const char *name,
+static enum sb_err_kind sq_ds_get(struct store *base, const char *project, const char *name,
                               json_t **out, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_DS_GET, err);
     enum sb_err_kind kind;
@@ -1064,7 +1160,7 @@ enum sb_err_kind store_ds_get(struct store *st, const char *project, const char 
     return kind;
 }
 
-static enum sb_err_kind ds_write(struct store *st, enum stmt_id id, const char *project,
+static enum sb_err_kind ds_write(struct sqlite_store *st, enum stmt_id id, const char *project,
                                  const char *name, const json_t *def, struct sb_err *err)
 {
     WITH_HANDLE(h, st, err);
@@ -1093,26 +1189,30 @@ static enum sb_err_kind ds_write(struct store *st, enum stmt_id id, const char *
     return SB_OK;
 }
 
-enum sb_err_kind store_ds_insert(struct store *st, const char *project, const char *name,
+static enum sb_err_kind sq_ds_insert(struct store *base, const char *project, const char *name,
                                  const json_t *def, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     return ds_write(st, ST_DS_INSERT, project, name, def, err);
 }
 
-enum sb_err_kind store_ds_update(struct store *st, const char *project, const char *name,
+static enum sb_err_kind sq_ds_update(struct store *base, const char *project, const char *name,
                                  const json_t *def, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     return ds_write(st, ST_DS_UPDATE, project, name, def, err);
 }
 
-enum sb_err_kind store_ds_delete(struct store *st, const char *project, const char *name,
+static enum sb_err_kind sq_ds_delete(struct store *base, const char *project, const char *name,
                                  struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     return ds_write(st, ST_DS_DELETE, project, name, NULL, err);
 }
 
-enum sb_err_kind store_project_delete(struct store *st, const char *key, struct sb_err *err)
+static enum sb_err_kind sq_project_delete(struct store *base, const char *key, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s;
     enum sb_err_kind kind;
@@ -1120,9 +1220,9 @@ enum sb_err_kind store_project_delete(struct store *st, const char *key, struct 
 
     if (tx_begin(h, err) != SB_OK)
         return err->kind;
-    kind = store_obj_delete(st, STORE_PROJECTS, key, err);
+    kind = sq_obj_delete(&st->base, STORE_PROJECTS, key, err);
     if (kind == SB_OK) {
-        store_obj_delete(st, STORE_PROJECT_VARIABLES, key, err); /* may not exist */
+        sq_obj_delete(&st->base, STORE_PROJECT_VARIABLES, key, err); /* may not exist */
         kind = SB_OK;
         if (!(s = stmt(h, ST_DS_DELETE_PROJECT, err))) {
             kind = err->kind;
@@ -1165,16 +1265,18 @@ static enum sb_err_kind key_insert(struct handle *h, enum store_key_kind kind,
     return SB_OK;
 }
 
-enum sb_err_kind store_key_insert(struct store *st, enum store_key_kind kind,
+static enum sb_err_kind sq_key_insert(struct store *base, enum store_key_kind kind,
                                   const uint8_t hash[32], const json_t *rec, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     return key_insert(h, kind, hash, rec, err);
 }
 
-enum sb_err_kind store_key_bootstrap(struct store *st, const uint8_t hash[32], const json_t *rec,
+static enum sb_err_kind sq_key_bootstrap(struct store *base, const uint8_t hash[32], const json_t *rec,
                                      bool *done, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s;
     int rc;
@@ -1206,9 +1308,10 @@ fail:
     return tx_end(h, err->kind, err);
 }
 
-enum sb_err_kind store_key_by_hash(struct store *st, const uint8_t hash[32], json_t **out,
+static enum sb_err_kind sq_key_by_hash(struct store *base, const uint8_t hash[32], json_t **out,
                                    enum store_key_kind *kind, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_KEY_BY_HASH, err);
     enum sb_err_kind rc_kind = SB_OK;
@@ -1230,9 +1333,10 @@ enum sb_err_kind store_key_by_hash(struct store *st, const uint8_t hash[32], jso
     return rc_kind;
 }
 
-enum sb_err_kind store_key_get(struct store *st, enum store_key_kind kind, const char *id,
+static enum sb_err_kind sq_key_get(struct store *base, enum store_key_kind kind, const char *id,
                                json_t **out, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_KEY_GET, err);
     enum sb_err_kind rc_kind = SB_OK;
@@ -1253,9 +1357,10 @@ enum sb_err_kind store_key_get(struct store *st, enum store_key_kind kind, const
     return rc_kind;
 }
 
-enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, const char *owner,
+static enum sb_err_kind sq_key_list(struct store *base, enum store_key_kind kind, const char *owner,
                                 json_t **out, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, owner ? ST_KEY_LIST_OWNER : ST_KEY_LIST, err);
 
@@ -1267,9 +1372,10 @@ enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, cons
     return collect_json_rows(h, s, "list API keys", out, err);
 }
 
-enum sb_err_kind store_key_update(struct store *st, enum store_key_kind kind, const char *id,
+static enum sb_err_kind sq_key_update(struct store *base, enum store_key_kind kind, const char *id,
                                   const json_t *rec, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_KEY_UPDATE, err);
     int rc;
@@ -1288,9 +1394,10 @@ enum sb_err_kind store_key_update(struct store *st, enum store_key_kind kind, co
     return SB_OK;
 }
 
-enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, const char *id,
+static enum sb_err_kind sq_key_delete(struct store *base, enum store_key_kind kind, const char *id,
                                   struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_KEY_DELETE, err);
     int rc;
@@ -1308,9 +1415,10 @@ enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, co
     return SB_OK;
 }
 
-enum sb_err_kind store_meta_set(struct store *st, const char *name, const char *value,
+static enum sb_err_kind sq_meta_set(struct store *base, const char *name, const char *value,
                                 struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_META_SET, err);
     int rc;
@@ -1336,9 +1444,10 @@ static const char *coll_noun(enum store_collection coll)
     return "Record";
 }
 
-enum sb_err_kind store_obj_list(struct store *st, enum store_collection coll, json_t **out,
+static enum sb_err_kind sq_obj_list(struct store *base, enum store_collection coll, json_t **out,
                                 struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_OBJ_LIST, err);
 
@@ -1348,9 +1457,10 @@ enum sb_err_kind store_obj_list(struct store *st, enum store_collection coll, js
     return collect_json_rows(h, s, "list records", out, err);
 }
 
-enum sb_err_kind store_obj_get(struct store *st, enum store_collection coll, const char *id,
+static enum sb_err_kind sq_obj_get(struct store *base, enum store_collection coll, const char *id,
                                json_t **out, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_OBJ_GET, err);
     enum sb_err_kind kind;
@@ -1371,7 +1481,7 @@ enum sb_err_kind store_obj_get(struct store *st, enum store_collection coll, con
     return kind;
 }
 
-static enum sb_err_kind obj_write(struct store *st, enum stmt_id id_stmt,
+static enum sb_err_kind obj_write(struct sqlite_store *st, enum stmt_id id_stmt,
                                   enum store_collection coll, const char *id, const json_t *rec,
                                   struct sb_err *err)
 {
@@ -1392,32 +1502,37 @@ static enum sb_err_kind obj_write(struct store *st, enum stmt_id id_stmt,
         mark_auth_dirty(h);
     if (sqlite3_changes(h->db) == 0)
         return id_stmt == ST_OBJ_INSERT
-                   ? sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.", coll_noun(coll), id)
+                   ? sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.", coll_noun(coll),
+                                id)
                    : sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", coll_noun(coll),
                                 id);
     return SB_OK;
 }
 
-enum sb_err_kind store_obj_insert(struct store *st, enum store_collection coll, const char *id,
+static enum sb_err_kind sq_obj_insert(struct store *base, enum store_collection coll, const char *id,
                                   const json_t *rec, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     return obj_write(st, ST_OBJ_INSERT, coll, id, rec, err);
 }
 
-enum sb_err_kind store_obj_update(struct store *st, enum store_collection coll, const char *id,
+static enum sb_err_kind sq_obj_update(struct store *base, enum store_collection coll, const char *id,
                                   const json_t *rec, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     return obj_write(st, ST_OBJ_UPDATE, coll, id, rec, err);
 }
 
-enum sb_err_kind store_obj_delete(struct store *st, enum store_collection coll, const char *id,
+static enum sb_err_kind sq_obj_delete(struct store *base, enum store_collection coll, const char *id,
                                   struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     return obj_write(st, ST_OBJ_DELETE, coll, id, NULL, err);
 }
 
-enum sb_err_kind store_user_delete(struct store *st, const char *login, struct sb_err *err)
+static enum sb_err_kind sq_user_delete(struct store *base, const char *login, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s;
     enum sb_err_kind kind;
@@ -1425,7 +1540,7 @@ enum sb_err_kind store_user_delete(struct store *st, const char *login, struct s
 
     if (tx_begin(h, err) != SB_OK)
         return err->kind;
-    kind = store_obj_delete(st, STORE_USERS, login, err);
+    kind = sq_obj_delete(&st->base, STORE_USERS, login, err);
     if (kind == SB_OK) {
         rc = sqlite3_prepare_v2(h->db, "DELETE FROM api_keys WHERE kind = ?1 AND owner = ?2", -1,
                                 &s, NULL);
@@ -1449,8 +1564,9 @@ enum sb_err_kind store_user_delete(struct store *st, const char *login, struct s
  * survive a crash of the process at once, and a power loss from the next durable commit on,
  * which every change makes. Waiting for an fsync per /info read would halve the rate of
  * credential reads for no protection of the data itself. */
-enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct sb_err *err)
+static enum sb_err_kind sq_audit_append(struct store *base, const json_t *rec, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_AUDIT_APPEND, err);
     bool relaxed = h->tx_depth == 0;
@@ -1466,9 +1582,10 @@ enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct 
     return rc == SQLITE_OK ? SB_OK : db_fail(h, rc, "append to the audit trail", err);
 }
 
-enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, json_t **out,
+static enum sb_err_kind sq_audit_list(struct store *base, int64_t before, int limit, json_t **out,
                                   struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s = stmt(h, ST_AUDIT_LIST, err);
 
@@ -1545,9 +1662,10 @@ out:
     return kind;
 }
 
-enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ctx,
+static enum sb_err_kind sq_reseal_all(struct store *base, store_reseal_fn fn, void *ctx,
                                   const json_t *meta, struct sb_err *err)
 {
+    struct sqlite_store *st = (struct sqlite_store *)base;
     WITH_HANDLE(h, st, err);
     sqlite3_stmt *s;
     const char *name;
@@ -1580,3 +1698,46 @@ enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ct
 fail:
     return tx_end(h, err->kind, err);
 }
+
+const struct store_ops store_sqlite_ops = {
+    .close = sq_close,
+    .auth_generation = sq_auth_generation,
+    .size_bytes = sq_size_bytes,
+    .meta_get = sq_meta_get,
+    .meta_init = sq_meta_init,
+    .meta_set = sq_meta_set,
+    .obj_list = sq_obj_list,
+    .obj_get = sq_obj_get,
+    .obj_insert = sq_obj_insert,
+    .obj_update = sq_obj_update,
+    .obj_delete = sq_obj_delete,
+    .user_delete = sq_user_delete,
+    .audit_append = sq_audit_append,
+    .audit_list = sq_audit_list,
+    .reseal_all = sq_reseal_all,
+    .conn_list = sq_conn_list,
+    .conn_scan = sq_conn_scan,
+    .conn_get = sq_conn_get,
+    .conn_insert = sq_conn_insert,
+    .conn_replace = sq_conn_replace,
+    .conn_delete = sq_conn_delete,
+    .conn_history = sq_conn_history,
+    .conn_version = sq_conn_version,
+    .conn_usages = sq_conn_usages,
+    .tx_begin = sq_tx_begin,
+    .tx_commit = sq_tx_commit,
+    .tx_rollback = sq_tx_rollback,
+    .ds_list = sq_ds_list,
+    .ds_get = sq_ds_get,
+    .ds_insert = sq_ds_insert,
+    .ds_update = sq_ds_update,
+    .ds_delete = sq_ds_delete,
+    .project_delete = sq_project_delete,
+    .key_insert = sq_key_insert,
+    .key_bootstrap = sq_key_bootstrap,
+    .key_by_hash = sq_key_by_hash,
+    .key_get = sq_key_get,
+    .key_list = sq_key_list,
+    .key_update = sq_key_update,
+    .key_delete = sq_key_delete,
+};
