@@ -13,6 +13,7 @@ struct store;
 struct probes;
 struct catalog;
 struct authcache;
+struct sync;
 
 struct app {
     const struct config *cfg;
@@ -24,6 +25,7 @@ struct app {
     struct probes *probes;                          /* live tests (src/api/probes.c) */
     struct catalog *catalog;                        /* connections in memory */
     struct authcache *authcache;                    /* principals by key hash */
+    struct sync *sync;                              /* follows a shared store, or NULL */
 };
 
 #endif

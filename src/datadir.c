@@ -169,7 +169,10 @@ static struct store *open_store(const struct config *cfg, char **check)
     struct sb_err err;
     struct store *st;
 
-    join_path(db_path, sizeof(db_path), cfg->data_dir, "switchboard.db");
+    if (*cfg->store)
+        snprintf(db_path, sizeof(db_path), "%s", cfg->store);
+    else
+        join_path(db_path, sizeof(db_path), cfg->data_dir, "switchboard.db");
     st = store_open(db_path, &err);
     if (!st) {
         log_error("cannot open the store: %s", err.msg);

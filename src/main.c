@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/probes.h"
+#include "api/sync.h"
 #include "app.h"
 #include "client/cli.h"
 #include "core/apikeys.h"
@@ -173,6 +174,7 @@ static int serve_main(int argc, char **argv)
         log_error("cannot load the connections: %s", err.msg);
         goto out;
     }
+    app.sync = sync_start(&app);
     app.probes = probes_start(&app, &err);
     if (!app.probes) {
         log_error("%s", err.msg);
@@ -193,6 +195,7 @@ static int serve_main(int argc, char **argv)
     rc = 0;
 out:
     probes_stop(app.probes);
+    sync_stop(app.sync);
     catalog_free(app.catalog);
     authcache_free(app.authcache);
     store_close(app.store);

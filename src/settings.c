@@ -35,6 +35,9 @@ static const struct setting settings[] = {
      "address and port to listen on (IPv6 as [ADDR]:PORT)"},
     {"data-dir", "SWITCHBOARD_DATA_DIR", "./data", STR(data_dir), "DIR",
      "directory holding switchboard.db, secret.key, admin.key"},
+    {"store", "SWITCHBOARD_STORE", "", STR(store), "URL",
+     "postgresql://user:password@host/db to share one PostgreSQL store between several nodes; "
+     "empty means SQLite in DIR"},
     {"secret-key-file", "SWITCHBOARD_SECRET_KEY_FILE", "", STR(secret_key_file), "FILE",
      "master key file (32 bytes, mode 0600); empty means DIR/secret.key"},
     {"tls-cert", "SWITCHBOARD_TLS_CERT", "", STR(tls_cert), "FILE",

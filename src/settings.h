@@ -9,6 +9,7 @@
 struct config {
     char *listen;   /* ADDR:PORT */
     char *data_dir; /* directory of the store, keys and logs */
+    char *store;    /* "" means SQLite at <data-dir>/switchboard.db; or a postgresql:// URL */
     char *secret_key_file; /* "" means <data-dir>/secret.key */
     char *tls_cert;        /* "" means plain HTTP */
     char *tls_key;

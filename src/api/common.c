@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "api/common.h"
+#include "api/sync.h"
 #include "core/conn.h"
 #include "core/secrets.h"
 #include "http/request.h"
@@ -18,6 +19,15 @@ const char *api_conn_name_or_reply(struct request *req)
         return name;
     reply_error(req, &err);
     return NULL;
+}
+
+bool api_catalog_ready_or_reply(struct request *req)
+{
+    if (sync_catalog_ready(req->app->sync))
+        return true;
+    reply_errorf(req, SB_ERR_UNAVAILABLE, "This node is resynchronising with the store; try "
+                                          "again in a moment.");
+    return false;
 }
 
 enum sb_err_kind api_resolve_params(struct app *app, const json_t *def, const json_t *project_vars,

@@ -34,8 +34,11 @@ static void list_free(void *cls)
 
 void api_connections_list(struct request *req)
 {
-    struct catalog_reader *r = xcalloc(1, sizeof(*r));
+    struct catalog_reader *r;
 
+    if (!api_catalog_ready_or_reply(req))
+        return;
+    r = xcalloc(1, sizeof(*r));
     r->s = catalog_snapshot(req->app->catalog);
     reply_stream(req, 200, r->s->list_len, list_read, r, list_free);
 }
@@ -72,7 +75,7 @@ void api_connections_get(struct request *req)
     const char *name = api_conn_name_or_reply(req);
     struct catalog_entry *e;
 
-    if (!name)
+    if (!name || !api_catalog_ready_or_reply(req))
         return;
     e = catalog_get(req->app->catalog, name);
     if (!e) {
@@ -134,10 +137,17 @@ void api_connections_delete(struct request *req)
 
 void api_connections_names(struct request *req)
 {
-    char *type = req_query(req, "type");
-    bool any_type = !type || !*type || strcmp(type, "all") == 0;
-    struct catalog_snapshot *snap = catalog_snapshot(req->app->catalog);
-    json_t *names = xcheck(json_array());
+    char *type;
+    bool any_type;
+    struct catalog_snapshot *snap;
+    json_t *names;
+
+    if (!api_catalog_ready_or_reply(req))
+        return;
+    type = req_query(req, "type");
+    any_type = !type || !*type || strcmp(type, "all") == 0;
+    snap = catalog_snapshot(req->app->catalog);
+    names = xcheck(json_array());
 
     for (size_t i = 0; i < snap->n; i++) {
         const struct catalog_entry *e = snap->items[i];

@@ -362,6 +362,23 @@ static void request_free(struct request *req)
     free(req);
 }
 
+static enum MHD_Result add_arg_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    size_t *total = cls;
+    (void)kind;
+    *total += strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
+    return MHD_YES;
+}
+
+/* The length of the request target: the path and the query arguments libmicrohttpd split off. */
+static size_t target_length(struct MHD_Connection *conn, const char *url)
+{
+    size_t total = strlen(url);
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_arg_length, &total);
+    return total;
+}
+
 static void dispatch(struct http_server *srv, struct request *req, const char *url)
 {
     struct sb_err err;
@@ -374,9 +391,9 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
                      "bytes (setting max-body-size).", srv->app->cfg->max_body_size);
         return;
     }
-    if (strlen(url) > SB_URL_MAX) {
-        reply_errorf(req, SB_ERR_BAD_REQUEST, "The request path is longer than %d bytes.",
-                     SB_URL_MAX);
+    if (target_length(req->conn, url) > SB_URL_MAX) {
+        reply_errorf(req, SB_ERR_BAD_REQUEST,
+                     "The request target (path and query) is longer than %d bytes.", SB_URL_MAX);
         return;
     }
     if (atomic_load(&srv->stopping)) {

@@ -13,6 +13,22 @@ struct store *store_open(const char *location, struct sb_err *err)
     return store_sqlite_open(location, err);
 }
 
+bool store_is_shared(struct store *st)
+{
+    return st->ops->shared;
+}
+
+enum sb_err_kind store_poll_changes(struct store *st,
+                                    void (*on_conn)(void *ctx, const char *name, int64_t version,
+                                                    bool deleted),
+                                    void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
+                                    void *ctx, int timeout_ms, struct sb_err *err)
+{
+    if (!st->ops->poll_changes)
+        return SB_OK;
+    return st->ops->poll_changes(st, on_conn, on_auth, on_reset, ctx, timeout_ms, err);
+}
+
 void store_close(struct store *st)
 {
     if (st)

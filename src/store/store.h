@@ -38,6 +38,22 @@ uint64_t store_auth_generation(struct store *st);
 /* Bytes the store takes on disk (for SQLite: the database and its write-ahead log). */
 long long store_size_bytes(struct store *st);
 
+/* --- changes made by other nodes (a store shared by several nodes) --- */
+
+/* Whether other nodes may change this store (PostgreSQL), so that caches must follow it. */
+bool store_is_shared(struct store *st);
+
+/* Waits up to TIMEOUT_MS for changes announced by other nodes and reports each: ON_CONN for a
+ * connection written (DELETED: deleted) at VERSION, ON_AUTH for keys, users or groups (the auth
+ * generation has moved), ON_RESET when the feed was lost and is back (reload everything).
+ * SB_ERR_UNAVAILABLE while the feed is down. For a store that is not shared, returns SB_OK at
+ * once. */
+enum sb_err_kind store_poll_changes(struct store *st,
+                                    void (*on_conn)(void *ctx, const char *name, int64_t version,
+                                                    bool deleted),
+                                    void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
+                                    void *ctx, int timeout_ms, struct sb_err *err);
+
 /* --- meta: small named values (schema facts, key check value, bootstrap state) --- */
 
 /* *OUT is a malloc'd string (caller frees), or NULL when NAME is not set. */
@@ -219,6 +235,12 @@ enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, co
 /* --- implementations --- */
 
 struct store_ops {
+    bool shared;
+    enum sb_err_kind (*poll_changes)(struct store *st,
+                                     void (*on_conn)(void *ctx, const char *name, int64_t version,
+                                                     bool deleted),
+                                     void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
+                                     void *ctx, int timeout_ms, struct sb_err *err);
     void (*close)(struct store *st);
     uint64_t (*auth_generation)(struct store *st);
     long long (*size_bytes)(struct store *st);

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The change feed of a shared store, applied to the catalog. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/sync.h"
+#include "core/catalog.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+struct sync {
+    struct app *app;
+    pthread_t thread;
+    atomic_bool stopping;
+    atomic_bool ready; /* the catalog reflects the store */
+};
+
+static void on_conn(void *ctx, const char *name, int64_t version, bool deleted)
+{
+    struct sync *s = ctx;
+    struct sb_err err;
+    json_t *def;
+
+    if (deleted) {
+        catalog_delete(s->app->catalog, name, version);
+        return;
+    }
+    if (store_conn_get(s->app->store, name, &def, &err) == SB_OK) {
+        catalog_put_def(s->app->catalog, def);
+        json_decref(def);
+    } else if (err.kind != SB_ERR_NOT_FOUND) {
+        /* cannot read it now: distrust the catalog until the next reload */
+        log_warn("sync: cannot reload connection %s: %s", name, err.msg);
+        atomic_store(&s->ready, false);
+    }
+}
+
+static void on_auth(void *ctx)
+{
+    (void)ctx; /* the store has moved its auth generation: cached principals are distrusted */
+}
+
+struct reload {
+    struct sync *s;
+    json_t *present; /* names the store has */
+};
+
+static void load_one(void *ctx, const char *name, const char *type, int64_t version,
+                     const char *usable_by, const char *allowed_groups, const char *text)
+{
+    struct reload *r = ctx;
+    catalog_put_raw(r->s->app->catalog, name, type, version, usable_by, allowed_groups, text);
+    json_object_set_new(r->present, name, json_true());
+}
+
+/* Reloads every connection and retires the ones the store no longer has. */
+static bool reload(struct sync *s)
+{
+    struct sb_err err;
+    json_t *present = xcheck(json_object());
+    struct reload r = {s, present};
+    struct catalog_snapshot *snap;
+    bool ok = false;
+
+    if (store_conn_scan(s->app->store, load_one, &r, &err) != SB_OK) {
+        log_warn("sync: cannot reload the connections: %s", err.msg);
+        goto out;
+    }
+    snap = catalog_snapshot(s->app->catalog);
+    for (size_t i = 0; i < snap->n; i++)
+        if (!json_object_get(present, snap->items[i]->name))
+            catalog_delete(s->app->catalog, snap->items[i]->name, snap->items[i]->version + 1);
+    catalog_snapshot_release(snap);
+    ok = true;
+out:
+    json_decref(present);
+    return ok;
+}
+
+static void on_reset(void *ctx)
+{
+    struct sync *s = ctx;
+    atomic_store(&s->ready, reload(s));
+    if (atomic_load(&s->ready))
+        log_info("sync: reloaded every connection after the change feed came back");
+}
+
+static void *sync_main(void *arg)
+{
+    struct sync *s = arg;
+    struct sb_err err;
+
+    while (!atomic_load(&s->stopping)) {
+        enum sb_err_kind rc =
+            store_poll_changes(s->app->store, on_conn, on_auth, on_reset, s, 250, &err);
+        if (rc == SB_ERR_UNAVAILABLE && atomic_exchange(&s->ready, false))
+            log_warn("sync: the store's change feed is down; reads wait for it (%s)", err.msg);
+        else if (rc == SB_OK && !atomic_load(&s->ready))
+            on_reset(s); /* a read failed earlier: reload now that the store answers */
+    }
+    return NULL;
+}
+
+struct sync *sync_start(struct app *app)
+{
+    struct sync *s;
+
+    if (!store_is_shared(app->store))
+        return NULL;
+    s = xcalloc(1, sizeof(*s));
+    s->app = app;
+    atomic_init(&s->ready, true); /* the catalog was loaded at start */
+    if (pthread_create(&s->thread, NULL, sync_main, s) != 0)
+        abort();
+    return s;
+}
+
+void sync_stop(struct sync *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, true);
+    pthread_join(s->thread, NULL);
+    free(s);
+}
+
+bool sync_catalog_ready(const struct sync *s)
+{
+    return !s || atomic_load(&s->ready);
+}
