@@ -184,7 +184,7 @@ as_pg "$bindir/pg_ctl" -D "$dir/pg/data" -l "$pg_log" -w -t "$START_TIMEOUT" \
     log_tail "$pg_log"
     die "PostgreSQL did not start on 127.0.0.1:$pg_port (log: $pg_log)"
 }
-printf "CREATE ROLE sbtest LOGIN PASSWORD '%s';\nCREATE DATABASE sbtest OWNER sbtest;\n" \
+printf "CREATE ROLE sbtest LOGIN CREATEDB PASSWORD '%s';\nCREATE DATABASE sbtest OWNER sbtest;\n" \
     "$pg_password" |
     as_pg "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir/pg" -p "$pg_port" -U postgres \
         -d postgres >>"$pg_log" 2>&1 || {

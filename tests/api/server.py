@@ -43,6 +43,47 @@ STOP_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 15.0
 LOG_MARKERS = ("AddressSanitizer", "runtime error:", "Assertion")
 
+# The store the servers use: "sqlite" (each in its data directory) or "postgresql" (each on a
+# fresh database of the PostgreSQL that tests/peers.sh started, named by SWITCHBOARD_PEERS_ENV).
+STORE = os.environ.get("SWITCHBOARD_TEST_STORE", "sqlite")
+
+# For tests of what only the embedded store has (its files, its disk).
+sqlite_only = unittest.skipIf(STORE != "sqlite", "about the embedded SQLite store")
+
+
+def peers_env():
+    """The variables of tests/peers.sh's env file, or {} when it is not set."""
+    path = os.environ.get("SWITCHBOARD_PEERS_ENV")
+    env = {}
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if "=" in line and not line.startswith("#"):
+                    k, v = line.split("=", 1)
+                    env[k] = v.strip("'\"")
+    return env
+
+
+def pg_admin(sql):
+    """Runs SQL on the peer PostgreSQL as the test role (which may create databases)."""
+    env = peers_env()
+    run_env = dict(os.environ, PGPASSWORD=env["PG_PASSWORD"])
+    subprocess.run(["psql", "-X", "-q", "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U",
+                    env["PG_USER"], "-d", env["PG_DB"], "-v", "ON_ERROR_STOP=1", "-c", sql],
+                   check=True, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def pg_new_database():
+    """Creates an empty database; returns (name, URL)."""
+    env = peers_env()
+    name = "sb_" + random_key(12).lower()
+    pg_admin("CREATE DATABASE %s" % name)
+    url = "postgresql://%s:%s@%s:%s/%s" % (env["PG_USER"], env["PG_PASSWORD"], env["PG_HOST"],
+                                           env["PG_PORT"], name)
+    return name, url
+
+
 # Default for the `key` argument of Server.request: authenticate as the bootstrap admin.
 ADMIN = object()
 
@@ -185,6 +226,10 @@ class Server:
             self.args += ["--tls-cert", tls_cert]
         if tls_key is not None:
             self.args += ["--tls-key", tls_key]
+        self.pg_database = None
+        if STORE == "postgresql":
+            self.pg_database, self.store_url = pg_new_database()
+            self.args += ["--store", self.store_url]
         self.proc = None
         self._killed = False
         self.port = None
@@ -195,6 +240,8 @@ class Server:
         self._secrets = set()
         if self.admin_key:
             self.remember_secret(self.admin_key)
+        if self.pg_database:
+            self.remember_secret(peers_env()["PG_PASSWORD"])
 
     # ---- secrets ---------------------------------------------------------------------
 
@@ -382,6 +429,12 @@ class Server:
             print("switchboard test files kept in %s" % self.tmp)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.pg_database:
+            try:
+                pg_admin("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.pg_database)
+            except (subprocess.CalledProcessError, OSError):
+                pass
+            self.pg_database = None
 
     # ---- logs --------------------------------------------------------------------------
 
