@@ -273,6 +273,7 @@ static int admin_rotate_key_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    umask(077); /* the store, its WAL and every file of the data directory: owner only */
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fputs("switchboard: cannot initialise libsodium\n", stderr);
         return 1;
