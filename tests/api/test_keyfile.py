@@ -15,7 +15,7 @@ import time
 import unittest
 
 from dss import DSSClient
-from server import (DEFAULT_BIN, OwnServerTestCase, Server, ServerTestCase, free_port,
+from server import sqlite_only, (DEFAULT_BIN, OwnServerTestCase, Server, ServerTestCase, free_port,
                     random_key)
 
 QUICK = 5.0  # seconds within which a refusing server must have exited
@@ -113,6 +113,7 @@ class SecretsFixture:
         return rc, err
 
 
+@sqlite_only  # these restart servers with their own arguments on the data directory
 class MasterKeyTest(SecretsFixture, OwnServerTestCase):
 
     def key_path(self):
@@ -167,6 +168,7 @@ class MasterKeyTest(SecretsFixture, OwnServerTestCase):
         self.assertSecretsResolve()
 
 
+@sqlite_only  # these restart servers with their own arguments on the data directory
 class SecretKeyFileOptionTest(SecretsFixture, OwnServerTestCase):
 
     def setUp(self):
@@ -205,6 +207,7 @@ class SecretKeyFileOptionTest(SecretsFixture, OwnServerTestCase):
         self.assertSecretsResolve()
 
 
+@sqlite_only  # these restart servers with their own arguments on the data directory
 class RotateKeyTest(SecretsFixture, OwnServerTestCase):
 
     def rotate(self):

@@ -1,0 +1,498 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Several nodes on one PostgreSQL store (issue 9, src/store/store_pg.c).
+
+What one node writes, the others serve as soon as PostgreSQL has announced it (NOTIFY); a write
+based on a version another node has replaced is refused with 409, however the two race; nodes
+that start together on an empty database agree on one schema and one bootstrap key; losing
+PostgreSQL answers 503 (never a crash, never the store's password) and heals by itself when it is
+back; `admin rotate-key` re-encrypts for every node.
+
+Needs the PostgreSQL of tests/peers.sh (SWITCHBOARD_PEERS_ENV, as test_probes.py), whose role
+may create databases: each test class gets a fresh database of its own, shared by its nodes
+(and the master key file, and the admin key), and dropped at the end. Skipped without it. The
+outage test stops and restarts that PostgreSQL.
+"""
+
+import glob
+import http.client
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from server import PREFIX, ApiTestCase, Server, basic_auth, peers_env, pg_admin, random_key
+
+PEERS = peers_env()
+needs_pg = unittest.skipUnless(PEERS.get("PG_PORT"),
+                               "no PostgreSQL peer (tests/run.sh starts one with tests/peers.sh "
+                               "and sets SWITCHBOARD_PEERS_ENV)")
+
+PROPAGATION_TIMEOUT = 10.0  # a change on one node reaches the others well within this
+RECOVERY_TIMEOUT = 30.0     # after PostgreSQL is back, writes succeed again within this
+
+
+def new_key_file():
+    """A directory (caller removes it) holding a new master key file; returns (dir, path)."""
+    keydir = tempfile.mkdtemp(prefix="switchboard-pgkey-")
+    path = os.path.join(keydir, "secret.key")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(os.urandom(32))
+    return keydir, path
+
+
+def new_database():
+    """A fresh empty database; returns (name, URL)."""
+    name = "sbpg_" + random_key(12).lower()
+    pg_admin("CREATE DATABASE %s" % name)
+    url = "postgresql://%s:%s@%s:%s/%s" % (PEERS["PG_USER"], PEERS["PG_PASSWORD"],
+                                           PEERS["PG_HOST"], PEERS["PG_PORT"], name)
+    return name, url
+
+
+def drop_database(name):
+    pg_admin("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+
+
+def pg_query(database, sql):
+    """One value of SQL on DATABASE as the test role (psql -At)."""
+    env = dict(os.environ, PGPASSWORD=PEERS["PG_PASSWORD"])
+    out = subprocess.run(["psql", "-X", "-q", "-At", "-h", PEERS["PG_HOST"], "-p",
+                          PEERS["PG_PORT"], "-U", PEERS["PG_USER"], "-d", database, "-v",
+                          "ON_ERROR_STOP=1", "-c", sql],
+                         check=True, env=env, capture_output=True, text=True, timeout=30)
+    return out.stdout.strip()
+
+
+def make_node(url, key_file, admin_key):
+    """A server on the shared store URL with the shared master key file and admin key."""
+    s = Server(admin_key=admin_key, extra_args=["--secret-key-file", key_file])
+    if s.pg_database:
+        # SWITCHBOARD_TEST_STORE=postgresql gave it a database of its own: it shares ours
+        drop_database(s.pg_database)
+        s.pg_database = None
+        i = s.args.index("--store")
+        del s.args[i:i + 2]
+    s.args += ["--store", url]
+    s.remember_secret(PEERS["PG_PASSWORD"])
+    return s
+
+
+def fresh_request(server, method, path, body=None, key=None):
+    """One request on a connection of its own (for requests made in parallel): (status, json)."""
+    conn = server.new_http_connection()
+    try:
+        hdrs = {"Authorization": basic_auth(key or server.admin_key)}
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, PREFIX + path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        raw = resp.read()
+        try:
+            return resp.status, json.loads(raw) if raw else None
+        except ValueError:
+            return resp.status, None
+    finally:
+        conn.close()
+
+
+def eventually(check, timeout=PROPAGATION_TIMEOUT, interval=0.05):
+    """Polls CHECK until it returns a true value (returned) or TIMEOUT passes (last value)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+class PeerPostgres:
+    """Stops and starts the PostgreSQL of tests/peers.sh with the options it was started with."""
+
+    def __init__(self):
+        self.dir = os.path.dirname(os.path.abspath(os.environ["SWITCHBOARD_PEERS_ENV"]))
+        self.data = os.path.join(self.dir, "pg", "data")
+        self.log = os.path.join(self.dir, "postgresql.log")
+        bindirs = [d for d in glob.glob("/usr/lib/postgresql/*/bin")
+                   if os.access(os.path.join(d, "pg_ctl"), os.X_OK)]
+        bindirs.sort(key=lambda d: int(d.split("/")[-2]) if d.split("/")[-2].isdigit() else 0)
+        self.pg_ctl = os.path.join(bindirs[-1], "pg_ctl")
+        self.options = None
+
+    def _pg_ctl(self, *args):
+        cmd = [self.pg_ctl] + list(args)
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=60)
+
+    def stop(self):
+        with open(os.path.join(self.data, "postmaster.opts")) as f:
+            argv = shlex.split(f.read())
+        # the server binary, then its options; pg_ctl passes -D itself
+        opts = argv[1:]
+        if "-D" in opts:
+            i = opts.index("-D")
+            del opts[i:i + 2]
+        self.options = " ".join(shlex.quote(o) for o in opts)
+        self._pg_ctl("-D", self.data, "-m", "fast", "-w", "-t", "30", "stop")
+
+    def start(self):
+        self._pg_ctl("-D", self.data, "-l", self.log, "-w", "-t", "60", "-o", self.options,
+                     "start")
+
+
+class NodesTestCase(ApiTestCase):
+    """Two nodes, A and B, on one fresh database for the class."""
+
+    nodes = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.database, cls.url = new_database()
+        cls.addClassCleanup(drop_database, cls.database)
+        cls.admin_key = random_key()
+        cls.keydir, cls.key_file = new_key_file()
+        cls.addClassCleanup(shutil.rmtree, cls.keydir, True)
+        cls.servers = []
+        for _ in range(cls.nodes):
+            s = make_node(cls.url, cls.key_file, cls.admin_key)
+            cls.addClassCleanup(s.cleanup)
+            cls.servers.append(s)
+        for s in cls.servers:
+            s.start()
+        cls.a, cls.b = cls.servers[0], cls.servers[1]
+        cls.server = cls.a  # for the assertion helpers' redaction
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in cls.servers:
+            s.stop()
+        for s in cls.servers:
+            s.assert_log_clean()
+
+
+@needs_pg
+class TwoNodesTest(NodesTestCase):
+
+    def get_on(self, node, name):
+        return node.api("GET", "/admin/connections/" + name)
+
+    def wait_for(self, node, name, status, version=None):
+        def check():
+            r = self.get_on(node, name)
+            if r.status != status:
+                return None
+            if version is not None and r.json["creationTag"]["versionNumber"] != version:
+                return None
+            return r
+        r = eventually(check)
+        if not r:
+            r = self.get_on(node, name)
+            self.fail("connection %r on the other node: expected HTTP %d%s, still %s"
+                      % (name, status, "" if version is None else " at version %d" % version,
+                         self.describe(r)))
+        return r
+
+    def changed(self, node, name, version, **fields):
+        """The definition of NAME as NODE serves it, with FIELDS and based on VERSION."""
+        d = self.get_on(node, name).json
+        d.update(fields)
+        d["creationTag"]["versionNumber"] = version
+        return d
+
+    def test_connection_created_on_one_node_is_served_by_the_other(self):
+        created = self.a.create_connection("pg_prop_create", description="from A")
+        r = self.wait_for(self.b, "pg_prop_create", 200)
+        self.assertSameJson(r.json, created, "the definition B serves")
+        listed = self.b.api("GET", "/admin/connections/")
+        self.assertStatus(listed, 200)
+        self.assertIn("pg_prop_create", listed.json)
+
+    def test_definition_round_trips_byte_for_byte(self):
+        desc = "caf\u00e9 \u2603 \U0001F600 tab\t quote\" backslash\\ end"
+        self.a.create_connection("pg_bytes", description=desc, params={
+            "root": "/tmp/\u00e9t\u00e9", "nested": {"list": [1, 2.5, None, True, "x"]}})
+        on_b = self.wait_for(self.b, "pg_bytes", 200)
+        on_a = self.get_on(self.a, "pg_bytes")
+        self.assertEqual(on_b.raw, on_a.raw, "B serves other bytes than A")
+        self.assertEqual(on_b.json["description"], desc)
+        # and after a restart of B, from the store rather than from the notification
+        self.b.restart()
+        self.assertEqual(self.get_on(self.b, "pg_bytes").raw, on_a.raw)
+
+    def test_update_and_delete_reach_the_other_node(self):
+        self.a.create_connection("pg_prop_upd")
+        self.wait_for(self.b, "pg_prop_upd", 200)
+        r = self.b.api("PUT", "/admin/connections/pg_prop_upd",
+                       self.changed(self.b, "pg_prop_upd", 1, description="changed on B"))
+        self.assertStatus(r, 200)
+        on_a = self.wait_for(self.a, "pg_prop_upd", 200, version=2)
+        self.assertEqual(on_a.json["description"], "changed on B")
+        self.assertStatus(self.a.api("DELETE", "/admin/connections/pg_prop_upd"), 200)
+        self.wait_for(self.b, "pg_prop_upd", 404)
+
+    def test_stale_update_on_the_other_node_is_conflict(self):
+        self.a.create_connection("pg_stale")
+        self.wait_for(self.b, "pg_stale", 200)
+        read_on_b = self.changed(self.b, "pg_stale", 1, description="B later")
+        r = self.a.api("PUT", "/admin/connections/pg_stale",
+                       self.changed(self.a, "pg_stale", 1, description="A first"))
+        self.assertStatus(r, 200)
+        # B's client read version 1: its update is based on a version A has replaced
+        r = self.b.api("PUT", "/admin/connections/pg_stale", read_on_b)
+        self.assertError(r, 409, "Conflict", mentions="pg_stale")
+        self.assertEqual(self.wait_for(self.b, "pg_stale", 200, version=2).json["description"],
+                         "A first")
+
+    def test_concurrent_updates_across_nodes_accept_exactly_one(self):
+        self.a.create_connection("pg_race_upd")
+        self.wait_for(self.b, "pg_race_upd", 200)
+        for round_ in range(5):
+            base = self.get_on(self.a, "pg_race_upd").json["creationTag"]["versionNumber"]
+            bodies = [self.changed(self.a, "pg_race_upd", base, description="writer %d" % i)
+                      for i in range(8)]
+            results = []
+            barrier = threading.Barrier(8)
+
+            def put(node, i):
+                barrier.wait()
+                results.append(fresh_request(node, "PUT", "/admin/connections/pg_race_upd",
+                                             bodies[i])[0])
+
+            threads = [threading.Thread(target=put, args=(self.servers[i % 2], i))
+                       for i in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(sorted(results), [200] + [409] * 7,
+                             "round %d: statuses of 8 updates based on version %d"
+                             % (round_, base))
+        history = self.b.api("GET", "/admin/connections/pg_race_upd/history")
+        self.assertStatus(history, 200)
+        versions = [v["versionNumber"] for v in history.json]
+        self.assertEqual(versions, list(range(1, 7)), "one version per accepted update")
+
+    def test_concurrent_creates_and_deletes_across_nodes_keep_one_line_of_versions(self):
+        name = "pg_race_create"
+        statuses = []
+        barrier = threading.Barrier(6)
+
+        def churn(node):
+            barrier.wait()
+            for _ in range(6):
+                statuses.append(fresh_request(node, "POST", "/admin/connections/", {
+                    "name": name, "type": "Filesystem", "params": {"root": "/tmp/x"}})[0])
+                statuses.append(fresh_request(node, "DELETE",
+                                              "/admin/connections/" + name)[0])
+
+        threads = [threading.Thread(target=churn, args=(self.servers[i % 2],)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertTrue(set(statuses) <= {200, 404, 409},
+                        "unexpected statuses: %s" % sorted(set(statuses)))
+        rows = pg_query(self.database, "SELECT string_agg(version::text, ',' ORDER BY seq)"
+                        " FROM conn_history WHERE name = '%s'" % name)
+        versions = [int(v) for v in rows.split(",")] if rows else []
+        self.assertEqual(versions, list(range(1, len(versions) + 1)),
+                         "history versions are not one line 1, 2, 3...")
+        self.assertEqual(statuses.count(200), len(versions),
+                         "every accepted create or delete is one version")
+
+    def test_recreated_name_continues_its_versions_across_nodes(self):
+        self.a.create_connection("pg_again")
+        self.wait_for(self.b, "pg_again", 200)
+        self.assertStatus(self.b.api("DELETE", "/admin/connections/pg_again"), 200)
+        self.wait_for(self.a, "pg_again", 404)
+        created = self.a.create_connection("pg_again")
+        self.assertEqual(created["creationTag"]["versionNumber"], 3)
+        self.wait_for(self.b, "pg_again", 200, version=3)
+
+    def test_key_created_on_one_node_works_on_the_other_and_dies_with_its_deletion(self):
+        made = self.a.create_key(admin=False, label="cross-node")
+        self.assertStatus(self.b.api("GET", "/auth/info", key=made["key"]), 200)
+        self.assertStatus(self.a.api("DELETE", "/admin/global-api-keys/" + made["id"]), 200)
+        refused = eventually(lambda: self.b.api("GET", "/auth/info", key=made["key"]).status
+                             == 401)
+        self.assertTrue(refused, "B still accepts a key deleted on A")
+
+    def test_user_deleted_on_one_node_loses_access_on_the_other(self):
+        key = self.a.user_with_key("pg_ana")
+        self.assertStatus(self.b.api("GET", "/auth/info", key=key), 200)
+        self.assertStatus(self.b.api("DELETE", "/admin/users/pg_ana"), 200)
+        refused = eventually(lambda: self.a.api("GET", "/auth/info", key=key).status == 401)
+        self.assertTrue(refused, "A still accepts the key of a user deleted on B")
+
+    def test_group_change_on_one_node_reaches_the_other(self):
+        self.a.create_group("pg_team")
+        key = self.a.user_with_key("pg_bob", groups=["pg_team"])
+        self.assertIn("pg_team", self.b.auth_info(key=key).get("groups", []))
+        r = self.a.api("GET", "/admin/users/pg_bob")
+        user = r.json
+        user["groups"] = []
+        self.assertStatus(self.a.api("PUT", "/admin/users/pg_bob", user), 200)
+        moved = eventually(lambda: "pg_team" not in self.b.auth_info(key=key).get("groups", []))
+        self.assertTrue(moved, "B still resolves the user's old groups")
+
+
+@needs_pg
+class StartTogetherTest(ApiTestCase):
+    """Three nodes started at the same moment on an empty database."""
+
+    def test_nodes_starting_together_share_one_schema_and_one_bootstrap_key(self):
+        database, url = new_database()
+        self.addCleanup(drop_database, database)
+        keydir, key_file = new_key_file()
+        self.addCleanup(shutil.rmtree, keydir, True)
+        admin_key = random_key()
+        nodes = [make_node(url, key_file, admin_key) for _ in range(3)]
+        for n in nodes:
+            self.addCleanup(n.cleanup)
+        self.server = nodes[0]
+        for n in nodes:
+            n._spawn()
+        for n in nodes:
+            n._wait_ready()
+        for n in nodes:
+            self.assertStatus(n.api("GET", "/auth/info"), 200, "the admin key on a node")
+        self.assertEqual(pg_query(database, "SELECT version FROM schema_version"), "1")
+        self.assertEqual(pg_query(database, "SELECT count(*) FROM schema_version"), "1")
+        self.assertEqual(pg_query(database, "SELECT count(*) FROM api_keys"), "1",
+                         "one bootstrap admin key")
+        for n in nodes:
+            n.stop()
+            n.assert_log_clean()
+
+
+@needs_pg
+class OutageTest(NodesTestCase):
+    """PostgreSQL goes away under traffic and comes back."""
+
+    def test_killed_sessions_reconnect_without_errors(self):
+        self.a.create_connection("pg_kill_before")
+        self.wait_for_b("pg_kill_before")
+        pg_admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                 " WHERE datname = '%s' AND pid <> pg_backend_pid()" % self.database)
+        time.sleep(0.5)
+        # reads and writes on fresh sessions, at the first try
+        self.assertStatus(self.a.api("GET", "/admin/connections/pg_kill_before/history"), 200)
+        self.a.create_connection("pg_kill_after")
+        self.assertStatus(self.b.api("GET", "/admin/connections/pg_kill_before/history"), 200)
+        # and the change feed is back: B learns of A's write
+        self.wait_for_b("pg_kill_after")
+
+    def wait_for_b(self, name):
+        ok = eventually(lambda: self.b.api("GET", "/admin/connections/" + name).status == 200)
+        self.assertTrue(ok, "B does not serve %r" % name)
+
+    def test_postgresql_restart_under_traffic_answers_503_then_recovers(self):
+        self.a.create_connection("pg_outage_before")
+        self.wait_for_b("pg_outage_before")
+        peer = PeerPostgres()
+        stop = threading.Event()
+        statuses = {}
+        lock = threading.Lock()
+
+        def traffic(node, prefix):
+            i = 0
+            while not stop.is_set():
+                i += 1
+                for method, path, body in (
+                        ("POST", "/admin/connections/", {"name": "%s_%d" % (prefix, i),
+                                                         "type": "Filesystem",
+                                                         "params": {"root": "/tmp/t"}}),
+                        ("GET", "/admin/connections/pg_outage_before", None),
+                        ("GET", "/auth/info", None)):
+                    try:
+                        status, body_ = fresh_request(node, method, path, body)
+                    except (OSError, http.client.HTTPException) as e:
+                        status, body_ = "error: %s" % type(e).__name__, None
+                    with lock:
+                        statuses.setdefault(status, 0)
+                        statuses[status] += 1
+                        if status == 503 and body_ is not None:
+                            text = json.dumps(body_)
+                            if PEERS["PG_PASSWORD"] in text or self.url in text:
+                                statuses["leak"] = statuses.get("leak", 0) + 1
+                time.sleep(0.02)
+
+        threads = [threading.Thread(target=traffic, args=(n, "pg_out_%s" % tag))
+                   for n, tag in ((self.a, "a"), (self.b, "b"))]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.5)
+            peer.stop()
+            try:
+                time.sleep(2.0)
+                down = self.a.api("POST", "/admin/connections/", {
+                    "name": "pg_during", "type": "Filesystem", "params": {"root": "/tmp/d"}})
+                self.assertError(down, 503, "ServiceUnavailable")
+                self.assertNotIn(PEERS["PG_PASSWORD"], down.raw.decode("utf-8", "replace"))
+            finally:
+                peer.start()
+            # writes succeed again on both nodes, without a restart of either
+            for node, name in ((self.a, "pg_after_a"), (self.b, "pg_after_b")):
+                ok = eventually(lambda: node.api("POST", "/admin/connections/", {
+                    "name": name, "type": "Filesystem", "params": {"root": "/tmp/a"}}).status
+                    in (200, 409), timeout=RECOVERY_TIMEOUT, interval=0.2)
+                self.assertTrue(ok, "writes on a node do not recover after PostgreSQL is back")
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertEqual(set(statuses) - {200, 503}, set(),
+                         "answers other than 200 and 503 during the outage: %s" % statuses)
+        self.assertIn(503, statuses)
+        # the change feeds are back: each node serves what the other wrote after the outage
+        self.wait_for_b("pg_after_a")
+        ok = eventually(lambda: self.a.api("GET", "/admin/connections/pg_after_b").status == 200)
+        self.assertTrue(ok, "A does not serve what B wrote after the outage")
+        for s in self.servers:
+            self.assertTrue(s.running(), "a node died during the outage")
+            self.assertNotIn(PEERS["PG_PASSWORD"], s.log_text())
+
+
+@needs_pg
+class RotateKeyTest(NodesTestCase):
+    """`admin rotate-key` on a shared store: one run re-encrypts for every node."""
+
+    def test_rotate_key_reseals_for_every_node(self):
+        password = "pg-rot-" + random_key(24)
+        for s in self.servers:
+            s.remember_secret(password)
+        self.a.create_connection("pg_rot", type="PostgreSQL", params={
+            "host": "db.example", "db": "sales", "user": "etl", "password": password})
+        ok = eventually(lambda: self.b.api("GET", "/admin/connections/pg_rot").status == 200)
+        self.assertTrue(ok)
+        sealed_before = self.a.api("GET", "/admin/connections/pg_rot").json["params"]["password"]
+        for s in self.servers:
+            s.stop()
+        proc = self.a.run_cli("admin", "rotate-key", "--data-dir", self.a.data_dir,
+                              "--secret-key-file", self.key_file, "--store", self.url)
+        self.assertEqual(proc.returncode, 0, "rotate-key failed: %s"
+                         % self.a.redact(proc.stdout + proc.stderr))
+        self.assertNotIn(password, proc.stdout + proc.stderr)
+        for s in self.servers:
+            s.start()
+        sealed_after = self.b.api("GET", "/admin/connections/pg_rot").json["params"]["password"]
+        self.assertNotEqual(sealed_before, sealed_after, "the stored secret was not re-sealed")
+        for s in self.servers:
+            info = s.api("GET", "/connections/pg_rot/info")
+            self.assertStatus(info, 200)
+            self.assertTrue(info.json["resolvedParams"]["password"] == password,
+                            "the password does not resolve on a node after the rotation")
+        history = self.b.api("GET", "/admin/connections/pg_rot/history")
+        self.assertStatus(history, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
