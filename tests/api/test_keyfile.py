@@ -15,7 +15,7 @@ import time
 import unittest
 
 from dss import DSSClient
-from server import sqlite_only, (DEFAULT_BIN, OwnServerTestCase, Server, ServerTestCase, free_port,
+from server import (sqlite_only, DEFAULT_BIN, OwnServerTestCase, Server, ServerTestCase, free_port,
                     random_key)
 
 QUICK = 5.0  # seconds within which a refusing server must have exited
