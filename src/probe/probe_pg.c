@@ -2,14 +2,17 @@
 /* PostgreSQL (and its wire-compatible kin) through libpq. Only the keywords below are passed:
  * file-reading options (passfile, service, sslkey, sslcert...) are never taken from a
  * definition, and passfile is pinned to /dev/null so that no ~/.pgpass is consulted either.
- * The host is resolved by the fence and given to libpq as hostaddr. connect_timeout bounds the
- * whole connection, authentication included; statement_timeout bounds the query. */
+ * The host is resolved by the fence and given to libpq as hostaddr. The connection and the
+ * query run without blocking against one deadline of probe-timeout milliseconds: libpq's own
+ * connect_timeout counts whole seconds and may overshoot by one. */
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "probe/probe.h"
+#include "util/clock.h"
 
 /* The first line of libpq's message, without the "connection to server ... failed: " noise. */
 static void first_line(const char *msg, char *out, size_t size)
@@ -39,6 +42,17 @@ static void classify(const char *msg, const char *db, const char *user, struct p
         probe_fail(out, "PostgreSQL: connection failed (%s).", line);
 }
 
+/* Waits until CONN's socket is ready for EVENTS or the deadline passes (false). */
+static bool wait_socket(PGconn *conn, short events, long long deadline_us)
+{
+    struct pollfd p = {.fd = PQsocket(conn), .events = events};
+    long long left_ms = (deadline_us - clock_mono_us()) / 1000;
+
+    if (p.fd < 0 || left_ms <= 0)
+        return false;
+    return poll(&p, 1, (int)left_ms) > 0;
+}
+
 void probe_pg(const struct probe_settings *s, const struct probe_target *t,
               struct probe_result *out)
 {
@@ -48,6 +62,7 @@ void probe_pg(const struct probe_settings *s, const struct probe_target *t,
     const char *user = probe_param(t, "user", "");
     const char *password = probe_param(t, "password", "");
     char ip[64], timeout[32], options[64];
+    long long deadline_us;
     PGconn *conn;
     PGresult *res;
 
@@ -65,17 +80,46 @@ void probe_pg(const struct probe_settings *s, const struct probe_target *t,
     const char *values[] = {host, ip, port, db, user, password, timeout, options, "/dev/null",
                             "switchboard-probe", "prefer", NULL};
 
-    conn = PQconnectdbParams(keys, values, 0);
+    deadline_us = clock_mono_us() + s->timeout_s * 1000000LL;
+    conn = PQconnectStartParams(keys, values, 0);
     if (!conn) {
         probe_fail(out, "PostgreSQL: out of memory.");
         return;
+    }
+    for (PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+         st != PGRES_POLLING_OK && PQstatus(conn) != CONNECTION_BAD;) {
+        if (!wait_socket(conn, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline_us)) {
+            probe_fail(out, "PostgreSQL: timed out after %lld s while connecting.",
+                       s->timeout_s);
+            PQfinish(conn);
+            return;
+        }
+        st = PQconnectPoll(conn);
+        if (st == PGRES_POLLING_FAILED)
+            break;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
         classify(PQerrorMessage(conn), db, user, out);
         PQfinish(conn);
         return;
     }
-    res = PQexec(conn, "SELECT 1");
+    res = NULL;
+    if (!PQsendQuery(conn, "SELECT 1")) {
+        char line[256];
+        first_line(PQerrorMessage(conn), line, sizeof(line));
+        probe_fail(out, "PostgreSQL: connected, but SELECT 1 failed (%s).", line);
+        PQfinish(conn);
+        return;
+    }
+    while (PQisBusy(conn)) {
+        if (!wait_socket(conn, POLLIN, deadline_us)) {
+            probe_fail(out, "PostgreSQL: connected, but SELECT 1 timed out.");
+            PQfinish(conn);
+            return;
+        }
+        PQconsumeInput(conn);
+    }
+    res = PQgetResult(conn);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         char line[256];
         first_line(PQerrorMessage(conn), line, sizeof(line));
@@ -87,6 +131,9 @@ void probe_pg(const struct probe_settings *s, const struct probe_target *t,
                  "Connected to PostgreSQL %s at %s:%s as '%.64s'; SELECT 1 succeeded.",
                  version ? version : "?", ip, port, user);
     }
+    /* drain: a query leaves a final NULL result */
+    for (PGresult *more; (more = PQgetResult(conn));)
+        PQclear(more);
     PQclear(res);
     PQfinish(conn);
 }
