@@ -34,7 +34,8 @@ static void entry_free(struct catalog_entry *e)
     free(e->type);
     json_decref(e->allowed_groups);
     free(e->json);
-    free(e->list_item);
+    free(e->qname);
+    free(e->qtype);
     free(e);
 }
 
@@ -122,27 +123,78 @@ static void publish(struct catalog *c, struct catalog_entry *e)
     pthread_rwlock_unlock(&c->lock);
 }
 
+/* S as a JSON string (quotes, escapes; UTF-8 passes through) in a new buffer; *LEN its length. */
+static char *json_quote(const char *s, size_t *len)
+{
+    size_t n = 2;
+    char *out, *p;
+
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        n += (*c == '"' || *c == '\\') ? 2 : *c < 0x20 ? 6 : 1;
+    out = p = xmalloc(n + 1);
+    *p++ = '"';
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *p++ = '\\';
+            *p++ = (char)*c;
+        } else if (*c < 0x20) {
+            p += sprintf(p, "\\u%04x", *c);
+        } else {
+            *p++ = (char)*c;
+        }
+    }
+    *p++ = '"';
+    *p = '\0';
+    *len = n;
+    return out;
+}
+
 /* Fills the serialised forms of E from its definition text. */
 static void entry_finish(struct catalog_entry *e, const char *text)
 {
-    json_t *name = json_string(e->name), *type = json_string(e->type);
-    char *qname = xcheck(json_dumps(name, JSON_ENCODE_ANY));
-    char *qtype = xcheck(json_dumps(type, JSON_ENCODE_ANY));
-    size_t len = strlen(text);
+    e->json_len = strlen(text);
+    e->json = xmalloc(e->json_len + 1);
+    memcpy(e->json, text, e->json_len + 1);
+    e->qname = json_quote(e->name, &e->qname_len);
+    e->qtype = json_quote(e->type, &e->qtype_len);
+}
 
-    e->json = xstrdup(text);
-    e->json_len = len;
-    /* "name":{...text without its closing brace...,"id":"name","label":"type"} */
-    e->list_item_len = strlen(qname) + 1 + (len - 1) + (len > 2 ? 1 : 0) + 5 + strlen(qname) +
-                       9 + strlen(qtype) + 1;
-    e->list_item = xmalloc(e->list_item_len + 1);
-    snprintf(e->list_item, e->list_item_len + 1, "%s:%.*s%s\"id\":%s,\"label\":%s}", qname,
-             (int)(len - 1), text, len > 2 ? "," : "", qname, qtype);
-    e->list_item_len = strlen(e->list_item);
-    free(qname);
-    free(qtype);
-    json_decref(name);
-    json_decref(type);
+/* The segments of E's list item, preceded by a comma when COMMA; returns their count. */
+static int item_segments(const struct catalog_entry *e, bool comma, const char *seg[8],
+                         size_t len[8])
+{
+    int n = 0;
+    bool fields = e->json_len > 2; /* the definition has members: a comma before "id" */
+
+#define SEG(p, l) (seg[n] = (p), len[n] = (l), n++)
+    if (comma)
+        SEG(",", 1);
+    SEG(e->qname, e->qname_len);
+    SEG(":", 1);
+    SEG(e->json, e->json_len - 1); /* without its closing brace */
+    SEG(fields ? ",\"id\":" : "\"id\":", fields ? 6 : 5);
+    SEG(e->qname, e->qname_len);
+    SEG(",\"label\":", 9);
+    SEG(e->qtype, e->qtype_len);
+#undef SEG
+    /* and the closing brace, as a ninth segment would be: folded into the reader */
+    return n;
+}
+
+size_t catalog_entry_list_item(const struct catalog_entry *e, char *out)
+{
+    const char *seg[8];
+    size_t len[8], total = 0;
+    int n = item_segments(e, false, seg, len);
+
+    for (int i = 0; i < n; i++) {
+        if (out)
+            memcpy(out + total, seg[i], len[i]);
+        total += len[i];
+    }
+    if (out)
+        out[total] = '}';
+    return total + 1;
 }
 
 static struct catalog_entry *entry_new(const char *name, const char *type, int64_t version)
@@ -181,7 +233,9 @@ void catalog_put_raw(struct catalog *c, const char *name, const char *type, int6
                      const char *usable_by, const char *allowed_groups, const char *text)
 {
     struct catalog_entry *e = entry_new(name, type, version);
-    json_t *groups = allowed_groups ? json_loads(allowed_groups, 0, NULL) : NULL;
+    json_t *groups = allowed_groups && strcmp(allowed_groups, "[]") != 0
+                         ? json_loads(allowed_groups, 0, NULL)
+                         : NULL;
 
     e->usable_by_all = !usable_by || strcmp(usable_by, "ALL") == 0;
     e->allowed_groups = json_is_array(groups) ? groups : xcheck(json_array());
@@ -244,7 +298,7 @@ struct catalog_snapshot *catalog_snapshot(struct catalog *c)
         qsort(s->items, s->n, sizeof(*s->items), by_name);
         s->list_len = 2 + (s->n ? s->n - 1 : 0);
         for (size_t i = 0; i < s->n; i++)
-            s->list_len += s->items[i]->list_item_len;
+            s->list_len += catalog_entry_list_item(s->items[i], NULL);
         c->snap = s;
     }
     s = c->snap;
@@ -258,21 +312,22 @@ bool catalog_entry_usable(const struct catalog_entry *e, const struct principal 
     return p->admin || e->usable_by_all || principal_in_any_group(p, e->allowed_groups);
 }
 
-/* Part I of the list body: "{", entry I-1 preceded by "," after the first, or "}". */
-static const char *part(const struct catalog_snapshot *s, size_t i, size_t *len, bool *comma)
+/* The segments of part I of the list body: "{", entry I-1 (after a comma past the first) and
+ * its closing brace, or "}". Returns their count. */
+static int part_segments(const struct catalog_snapshot *s, size_t i, const char *seg[9],
+                         size_t len[9])
 {
-    *comma = false;
-    if (i == 0) {
-        *len = 1;
-        return "{";
+    int n;
+
+    if (i == 0 || i == s->n + 1) {
+        seg[0] = i == 0 ? "{" : "}";
+        len[0] = 1;
+        return 1;
     }
-    if (i <= s->n) {
-        *comma = i > 1;
-        *len = s->items[i - 1]->list_item_len;
-        return s->items[i - 1]->list_item;
-    }
-    *len = i == s->n + 1 ? 1 : 0;
-    return "}";
+    n = item_segments(s->items[i - 1], i > 1, seg, len);
+    seg[n] = "}";
+    len[n] = 1;
+    return n + 1;
 }
 
 size_t catalog_reader_read(struct catalog_reader *r, uint64_t pos, char *buf, size_t max)
@@ -282,6 +337,7 @@ size_t catalog_reader_read(struct catalog_reader *r, uint64_t pos, char *buf, si
     if (pos != r->pos) {
         r->pos = 0;
         r->index = 0;
+        r->seg = 0;
         r->offset = 0;
         /* skip to POS (only on an out-of-order read) */
         while (r->pos < pos) {
@@ -294,26 +350,24 @@ size_t catalog_reader_read(struct catalog_reader *r, uint64_t pos, char *buf, si
         }
     }
     while (copied < max && r->index <= r->s->n + 1) {
-        size_t len;
-        bool comma;
-        const char *p = part(r->s, r->index, &len, &comma);
-        size_t total = len + (comma ? 1 : 0);
-        while (r->offset < total && copied < max) {
-            if (comma && r->offset == 0)
-                buf[copied++] = ',';
-            else {
-                size_t from = r->offset - (comma ? 1 : 0);
-                size_t n = len - from < max - copied ? len - from : max - copied;
-                memcpy(buf + copied, p + from, n);
-                copied += n;
-                r->offset += n;
-                continue;
+        const char *seg[9];
+        size_t len[9];
+        int nseg = part_segments(r->s, r->index, seg, len);
+        while (r->seg < nseg && copied < max) {
+            size_t n = len[r->seg] - r->offset;
+            if (n > max - copied)
+                n = max - copied;
+            memcpy(buf + copied, seg[r->seg] + r->offset, n);
+            copied += n;
+            r->offset += n;
+            if (r->offset == len[r->seg]) {
+                r->seg++;
+                r->offset = 0;
             }
-            r->offset++;
         }
-        if (r->offset == total) {
+        if (r->seg == nseg) {
             r->index++;
-            r->offset = 0;
+            r->seg = 0;
         }
     }
     r->pos += copied;

@@ -26,9 +26,13 @@ struct catalog_entry {
     json_t *allowed_groups; /* array of strings (ALLOWED connections) */
     char *json;             /* the definition, compact JSON; NULL for a tombstone */
     size_t json_len;
-    char *list_item; /* "name":{definition,"id":"name","label":"type"} for the list body */
-    size_t list_item_len;
+    char *qname, *qtype;    /* name and type as JSON strings (quoted, escaped) */
+    size_t qname_len, qtype_len;
 };
+
+/* Writes E's item of the list body, "name":{definition...,"id":"name","label":"type"}, to OUT
+ * when OUT is not NULL; returns its length either way. */
+size_t catalog_entry_list_item(const struct catalog_entry *e, char *out);
 
 struct catalog_snapshot {
     atomic_int refs;
@@ -73,7 +77,8 @@ struct catalog_reader {
     const struct catalog_snapshot *s;
     uint64_t pos;  /* byte position of the next read */
     size_t index;  /* part being read: 0 is "{", 1..n the entries, n+1 "}" */
-    size_t offset; /* bytes of that part already read */
+    int seg;       /* segment of that part */
+    size_t offset; /* bytes of that segment already read */
 };
 
 /* Copies up to MAX bytes from byte POS into BUF; returns the number copied (0 at the end). */

@@ -368,6 +368,18 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     return SQLITE_OK;
 }
 
+/* Waiting for another thread's write lock: poll every 50 microseconds instead of SQLite's
+ * default sleeps of 1, 2, 5, 10... milliseconds, which made concurrent writers queue behind
+ * naps longer than their transactions. Gives up after SB_STORE_BUSY_TIMEOUT_MS. */
+static int busy_wait(void *arg, int count)
+{
+    (void)arg;
+    if ((long long)count * 50 >= (long long)SB_STORE_BUSY_TIMEOUT_MS * 1000)
+        return 0;
+    usleep(50);
+    return 1;
+}
+
 static struct handle *handle_open(struct sqlite_store *st, struct sb_err *err)
 {
     struct handle *h = xcalloc(1, sizeof(*h));
@@ -377,7 +389,7 @@ static struct handle *handle_open(struct sqlite_store *st, struct sb_err *err)
     rc = sqlite3_open_v2(st->path, &h->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_busy_timeout(h->db, SB_STORE_BUSY_TIMEOUT_MS);
+        rc = sqlite3_busy_handler(h->db, busy_wait, NULL);
     if (rc == SQLITE_OK)
         rc = exec_sql(h->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                              " PRAGMA foreign_keys = ON;");

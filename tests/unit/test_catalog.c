@@ -136,15 +136,14 @@ static char *expected_body(const struct catalog_snapshot *s)
     char *out;
 
     for (size_t i = 0; i < s->n; i++)
-        len += s->items[i]->list_item_len + 1;
+        len += catalog_entry_list_item(s->items[i], NULL) + 1;
     out = malloc(len + 1);
     assert_non_null(out);
     out[at++] = '{';
     for (size_t i = 0; i < s->n; i++) {
         if (i)
             out[at++] = ',';
-        memcpy(out + at, s->items[i]->list_item, s->items[i]->list_item_len);
-        at += s->items[i]->list_item_len;
+        at += catalog_entry_list_item(s->items[i], out + at);
     }
     out[at++] = '}';
     out[at] = '\0';
@@ -225,7 +224,16 @@ static void test_put_def_then_get_returns_compact_json_of_the_definition(void **
     assert_int_equal(e->version, 1);
     assert_false(e->deleted);
     assert_true(e->usable_by_all);
-    assert_int_equal(e->list_item_len, strlen(e->list_item));
+    {
+        size_t len = catalog_entry_list_item(e, NULL);
+        char *item = malloc(len + 1);
+        assert_non_null(item);
+        assert_int_equal(catalog_entry_list_item(e, item), len);
+        item[len] = '\0';
+        assert_int_equal(strlen(item), len);
+        assert_true(strncmp(item, "\"pg-main\":{", 11) == 0);
+        free(item);
+    }
     catalog_entry_release(e);
     free(want);
     json_decref(def);
