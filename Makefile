@@ -4,6 +4,7 @@
 #   make run      install missing packages, build, serve on 127.0.0.1:11200 with ./data
 #   make test     install missing packages, run every test (ASan + UBSan build)
 #   make bench    measure (bench/run.sh; BENCH_SIZES, BENCH_SECONDS): table in build/bench/results.md
+#   make fuzz     build the libFuzzer harnesses of fuzz/ (clang) and run each FUZZ_SECONDS (60)
 #   make format   clang-format every C file
 #   make clean
 
@@ -36,7 +37,7 @@ CLIENT_LIB_OBJS := build/obj/src/client/client.o build/obj/src/util/mem.o
 EXAMPLE_SRCS    := $(wildcard examples/*.c)
 EXAMPLE_BINS    := $(EXAMPLE_SRCS:examples/%.c=build/examples/%)
 
-.PHONY: all run test bench unit-bins test-bin examples clean format deps
+.PHONY: all run test bench unit-bins test-bin examples clean format deps fuzz fuzz-bins
 
 all: build/switchboard $(CLIENT_LIB)
 
@@ -93,10 +94,37 @@ build/bench/sqlite_commit: bench/sqlite_commit.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) -O2 $(shell pkg-config --cflags sqlite3) -o $@ $< $(shell pkg-config --libs sqlite3)
 
+# libFuzzer harnesses: src/ compiled by clang with the sanitizers and coverage, without main.c;
+# fuzz/run.sh runs them (crashes land in fuzz/crashes/NAME/)
+FUZZ_CC       := clang
+FUZZ_SECONDS  ?= 60
+FUZZ_CFLAGS   := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_SRCS     := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS     := $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
+
+# (the objects are named here so that make keeps them: not intermediate files)
+fuzz-bins: $(FUZZ_BINS) $(FUZZ_LIB_OBJS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-bins
+	@fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# src/ is held to -Werror by the gcc builds; clang's own extra warnings do not stop fuzzing
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) -Wno-error $(DEFS) $(INCS) $(FUZZ_CFLAGS) \
+	    -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+build/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(DEFS) $(INCS) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS)
+
 format:
 	clang-format -i $(SRCS) $(shell find src tests include examples -name '*.h' -o -name '*.c' | sort -u)
 
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)

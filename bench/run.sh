@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Switchboard's benchmark harness (`make bench`). Not a test: it measures and prints one markdown
+# table (also written to build/bench/results.md). For each N of BENCH_SIZES it loads N PostgreSQL
+# connections through the bulk import into a fresh data directory, then measures with wrk
+# (keep-alive) the reads (one connection, the full list, get-names, /info) against Switchboard
+# and against nginx serving the very same answer bytes from files, and the durable writes
+# (creates, updates) against the raw single-row commit rate of SQLite on the same filesystem
+# (bench/sqlite_commit.c). Also: RSS after loading, start-up time on the loaded data directory,
+# and one change-connection over BENCH_DATASETS datasets.
+#
+# Environment: BENCH_SIZES (default "1000 10000 100000"), BENCH_SECONDS (wrk duration, default
+# 10), BENCH_DATASETS (default 10000), BENCH_KEEP=1 keeps the data directories and nginx root
+# under build/bench/run/. As root, installs wrk and nginx-light with apt-get when missing.
+# Everything it starts (servers, nginx) is stopped on exit, failure or interruption included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+sizes=${BENCH_SIZES:-"1000 10000 100000"}
+secs=${BENCH_SECONDS:-10}
+n_datasets=${BENCH_DATASETS:-10000}
+wrk_common="--latency --timeout 60s -d${secs}s"
+read_opts="-t2 -c32"
+# The full list is one answer of N definitions: with few connections, so that the server is not
+# left building answers that wrk has abandoned at the end of its run.
+list_opts="-t2 -c2"
+write1_opts="-t1 -c1"
+write8_opts="-t2 -c8"
+
+out=$root/build/bench
+work=$out/run
+results=$work/results.jsonl
+server_pid=
+startup_ms=
+nginx_pid=
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# --- tools -----------------------------------------------------------------------------------
+
+ensure_tools() {
+    local missing=""
+    command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx-light"
+    command -v curl >/dev/null 2>&1 || missing="$missing curl"
+    command -v python3 >/dev/null 2>&1 || missing="$missing python3"
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        die "missing:$missing; run: sudo apt-get update && sudo apt-get install -y$missing"
+    fi
+    log "installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+nginx_bin() { command -v nginx 2>/dev/null || echo /usr/sbin/nginx; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# --- processes -------------------------------------------------------------------------------
+
+# gone PID: true once the process has exited (a zombie left for init to reap counts as gone)
+gone() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+    [ -z "$state" ] || [ "$state" = Z ]
+}
+
+# stop_pid PID: SIGTERM, then SIGKILL after 30 s
+stop_pid() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 300); do
+        gone "$pid" && return 0
+        sleep 0.1
+    done
+    log "pid $pid ignored SIGTERM for 30 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local status=$?
+    if [ -n "$server_pid" ]; then stop_pid "$server_pid"; server_pid=; fi
+    if [ -n "$nginx_pid" ]; then stop_pid "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=; fi
+    if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$work"/data-* "$work/www" "$work/sqlite"; fi
+    [ "$status" -ne 0 ] && log "failed (status $status); logs in $work/"
+    exit "$status"
+}
+
+# start_server DATA_DIR: starts build/switchboard on $port; sets server_pid, and startup_ms to
+# the milliseconds from exec to the first 200 of /healthz
+start_server() {
+    startup_ms=$(SWITCHBOARD_ADMIN_KEY=$key python3 bench/bench.py start build/switchboard \
+        "$port" "$1" "$work/server.log" "$work/server.pid")
+    server_pid=$(cat "$work/server.pid")
+}
+
+stop_server() {
+    stop_pid "$server_pid"
+    server_pid=
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status"; }
+peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status"; }
+
+# Waits until the server stops using CPU (an abandoned slow answer still being built, a WAL
+# checkpoint...), so that one scenario does not run in the leftovers of the previous one.
+wait_idle() {
+    local before after
+    for _ in $(seq 1200); do
+        before=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
+        sleep 0.5
+        after=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
+        [ $((after - before)) -le 2 ] && return 0
+    done
+    log "the server is still busy after 10 minutes; going on"
+}
+
+start_nginx() {
+    local conf=$work/nginx.conf user=""
+    [ "$(id -u)" -eq 0 ] && user="user root;"
+    mkdir -p "$work/www" "$work/nginx-tmp"
+    cat >"$conf" <<EOF
+# minimal: keep-alive on, no access log, sendfile, one worker per core
+$user
+worker_processes $(nproc);
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 300s;
+    keepalive_requests 1000000000;
+    types { }
+    default_type application/json;
+    charset utf-8;
+    charset_types application/json;
+    etag off;
+    server_tokens off;
+    client_body_temp_path $work/nginx-tmp;
+    proxy_temp_path $work/nginx-tmp;
+    fastcgi_temp_path $work/nginx-tmp;
+    uwsgi_temp_path $work/nginx-tmp;
+    scgi_temp_path $work/nginx-tmp;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        root $work/www;
+        location = /dip/publicapi/admin/connections/ { try_files /list.json =404; }
+        location = /dip/publicapi/admin/connections/$one { try_files /one.json =404; }
+        location = /dip/publicapi/connections/get-names { try_files /names.json =404; }
+        location = /dip/publicapi/connections/$one/info { try_files /info.json =404; }
+        location / { return 404; }
+    }
+}
+EOF
+    "$(nginx_bin)" -p "$work" -c "$conf" -e "$work/nginx-error.log" \
+        -g 'daemon off;' &
+    nginx_pid=$!
+
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$nginx_port/" && return 0
+        gone "$nginx_pid" && die "nginx did not start; see $work/nginx-error.log"
+        sleep 0.05
+    done
+    die "nginx did not answer; see $work/nginx-error.log"
+}
+
+# --- measurements ----------------------------------------------------------------------------
+
+# fetch SCENARIO N PATH FILE: saves Switchboard's answer into the nginx root, records its size
+fetch() {
+    local scenario=$1 n=$2 path=$3 file=$4 status secs
+    read -r status secs < <(curl -s -o "$work/www/$file.tmp" -w '%{http_code} %{time_total}\n' \
+        -H "Authorization: Bearer $key" "http://127.0.0.1:$port$path")
+    [ "$status" = 200 ] || die "GET $path answered $status"
+    mv "$work/www/$file.tmp" "$work/www/$file"
+    printf '{"kind":"fetch","scenario":"%s","n":%d,"bytes":%d,"seconds":%s}\n' \
+        "$scenario" "$n" "$(stat -c %s "$work/www/$file")" "$secs" >>"$results"
+}
+
+# run_wrk TARGET SCENARIO N MODE "OPTS" URL
+run_wrk() {
+    local target=$1 scenario=$2 n=$3 mode=$4 opts=$5 url=$6
+    # shellcheck disable=SC2086
+    BENCH_MODE=$mode BENCH_TARGET=$target BENCH_SCENARIO=$scenario BENCH_N=$n \
+        BENCH_SETTINGS="$opts" BENCH_TAG="$(echo "$opts" | tr -dc '0-9')n$n" BENCH_KEY=$key \
+        BENCH_WRK_OUT=$results \
+        wrk $opts $wrk_common -s bench/wrk.lua "$url" >>"$work/wrk.txt" 2>&1 ||
+        die "wrk failed; see $work/wrk.txt"
+}
+
+# read_scenario SCENARIO N "OPTS" PATH
+read_scenario() {
+    local scenario=$1 n=$2 opts=$3 path=$4
+    log "N=$n: $scenario"
+    echo "== switchboard $scenario N=$n" >>"$work/wrk.txt"
+    run_wrk switchboard "$scenario" "$n" get "$opts" "http://127.0.0.1:$port$path"
+    wait_idle
+    echo "== nginx $scenario N=$n" >>"$work/wrk.txt"
+    run_wrk nginx "$scenario" "$n" get "$opts" "http://127.0.0.1:$nginx_port$path"
+}
+
+write_scenario() {
+    local scenario=$1 n=$2 mode=$3 opts=$4
+    log "N=$n: $scenario"
+    echo "== switchboard $scenario N=$n" >>"$work/wrk.txt"
+    run_wrk switchboard "$scenario" "$n" "$mode" "$opts" "http://127.0.0.1:$port/"
+    wait_idle
+}
+
+# raw_sqlite N: the raw durable commit rate, measured again before the writes of each N so that
+# both see the same state of the disk
+raw_sqlite() {
+    log "N=$1: raw SQLite commit rate"
+    mkdir -p "$work/sqlite"
+    printf '{"kind":"sqlite","n":%d,"loadavg":"%s",%s\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+        "$(build/bench/sqlite_commit "$work/sqlite" "$secs" | cut -c2-)" >>"$results"
+}
+
+bench_size() {
+    local n=$1 data=$work/data-$1 load_s rss restart_rss
+    mkdir -p "$data"
+    log "N=$n: loading"
+    start_server "$data"
+    load_s=$(BENCH_KEY=$key python3 bench/bench.py load "$port" "$n")
+    wait_idle
+    rss=$(rss_kb)
+    stop_server
+    start_server "$data"
+    restart_rss=$(rss_kb)
+    printf '{"kind":"startup","n":%d,"ms":%s}\n' "$n" "$startup_ms" >>"$results"
+
+    fetch "GET one connection" "$n" "/dip/publicapi/admin/connections/$one" one.json
+    fetch "GET the full list" "$n" "/dip/publicapi/admin/connections/" list.json
+    fetch "GET get-names?type=all" "$n" "/dip/publicapi/connections/get-names?type=all" names.json
+    fetch "GET /info" "$n" "/dip/publicapi/connections/$one/info" info.json
+    wait_idle
+
+    read_scenario "GET one connection" "$n" "$read_opts" "/dip/publicapi/admin/connections/$one"
+    read_scenario "GET the full list" "$n" "$list_opts" "/dip/publicapi/admin/connections/"
+    read_scenario "GET get-names?type=all" "$n" "$read_opts" \
+        "/dip/publicapi/connections/get-names?type=all"
+    read_scenario "GET /info" "$n" "$read_opts" "/dip/publicapi/connections/$one/info"
+    wait_idle
+    raw_sqlite "$n"
+    write_scenario "create (POST), 1 connection" "$n" create "$write1_opts"
+    write_scenario "create (POST), 8 connections" "$n" create "$write8_opts"
+    write_scenario "update (PUT), 1 connection" "$n" update "$write1_opts"
+    write_scenario "update (PUT), 8 connections" "$n" update "$write8_opts"
+    printf '{"kind":"rss","n":%d,"rss_kb":%d,"restart_rss_kb":%d,"peak_rss_kb":%d,"load_seconds":%s}\n' \
+        "$n" "$rss" "$restart_rss" "$(peak_rss_kb)" "$load_s" >>"$results"
+    stop_server
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$data"
+}
+
+bench_change_connection() {
+    local data=$work/data-change-connection line
+    mkdir -p "$data"
+    log "change-connection: creating $n_datasets datasets"
+    start_server "$data"
+    line=$(BENCH_KEY=$key python3 bench/bench.py change-connection "$port" "$n_datasets")
+    echo "$line" >>"$results"
+    stop_server
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$data"
+}
+
+# --- main ------------------------------------------------------------------------------------
+
+for n in $sizes; do
+    case $n in '' | *[!0-9]*) die "BENCH_SIZES must be numbers: '$sizes'" ;; esac
+    [ "$n" -ge 1 ] || die "BENCH_SIZES must be numbers of at least 1: '$sizes'"
+done
+case $secs in '' | *[!0-9]* | 0) die "BENCH_SECONDS must be a whole number of seconds, at least 1" ;; esac
+
+ensure_tools
+log "building"
+make -s -j"$(nproc)" build/switchboard build/bench/sqlite_commit
+
+rm -rf "$work"
+mkdir -p "$work"
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+key=$(python3 -c 'import secrets, string
+print("".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40)))')
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+port=$(free_port)
+nginx_port=$(free_port)
+# the connection that the one-connection reads ask for: the same name at every N
+one=conn_000000
+
+printf '{"kind":"settings","settings":"reads: wrk %s, full list: %s; writes: %s and %s; all %s"}\n' \
+    "$read_opts" "$list_opts" "$write1_opts" "$write8_opts" "$wrk_common" >"$results"
+
+start_nginx
+for n in $sizes; do
+    bench_size "$n"
+done
+bench_change_connection
+
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+header="Switchboard $(git describe --always --dirty 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($cpu), $(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, data on $(df --output=fstype "$work" | tail -n 1); load average before: $load_before"
+python3 bench/bench.py table "$results" "$header" >"$out/results.md"
+cat "$out/results.md"
