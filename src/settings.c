@@ -47,7 +47,7 @@ static const struct setting settings[] = {
      INT(max_body_size, SB_MIN_MAX_BODY, SB_MAX_MAX_BODY), "BYTES",
      "largest request body accepted; larger ones get 413"},
     {"threads", "SWITCHBOARD_THREADS", "0", INT(threads, 0, 256), "N",
-     "request threads; 0 means one per CPU core"},
+     "request threads; 0 means 8 per CPU core (writers wait for the disk on them)"},
     {"connection-timeout", "SWITCHBOARD_CONNECTION_TIMEOUT", "60", INT(connection_timeout, 1, 86400),
      "SECONDS", "idle or slow client connections are closed after this long"},
     {"max-connections", "SWITCHBOARD_MAX_CONNECTIONS", "1024", INT(max_connections, 1, 65536), "N",
