@@ -18,7 +18,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 passed=0
 failed=0
 
-# Real PostgreSQL and MariaDB servers for the probe tests (tests/api/test_probes.py), started in
+# Real PostgreSQL and MariaDB servers for the probe tests and the PostgreSQL store, started in
 # the background while the unit tests run and stopped on any exit.
 peers_dir=$(mktemp -d /tmp/switchboard-peers.XXXXXX)
 peers_pid=
@@ -67,20 +67,48 @@ else
     cat "$peers_dir/start.out"
     failed=$((failed + 1))
 fi
-SWITCHBOARD_BIN="$PWD/build/test/switchboard" python3 tests/run_api.py >/tmp/switchboard-api.$$ 2>&1
-status=$?
-counts=$(sed -n 's/^api: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' /tmp/switchboard-api.$$ | tail -n 1)
-if [ -z "$counts" ]; then
-    cat /tmp/switchboard-api.$$
-    counts="0 1"
-elif [ "$status" -ne 0 ]; then
-    cat /tmp/switchboard-api.$$
-else
-    tail -n 1 /tmp/switchboard-api.$$
+# the whole API suite on each store: SQLite, then PostgreSQL (a fresh database per server)
+run_api_suite() {
+    echo "api suite on $1:"
+    SWITCHBOARD_TEST_STORE=$1 SWITCHBOARD_BIN="$PWD/build/test/switchboard" \
+        python3 tests/run_api.py >/tmp/switchboard-api.$$ 2>&1
+    status=$?
+    counts=$(sed -n 's/^api: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' /tmp/switchboard-api.$$ |
+        tail -n 1)
+    if [ -z "$counts" ]; then
+        cat /tmp/switchboard-api.$$
+        counts="0 1"
+    elif [ "$status" -ne 0 ]; then
+        cat /tmp/switchboard-api.$$
+    else
+        tail -n 1 /tmp/switchboard-api.$$
+    fi
+    rm -f /tmp/switchboard-api.$$
+    passed=$((passed + ${counts% *}))
+    failed=$((failed + ${counts#* }))
+}
+run_api_suite sqlite
+if [ -n "${SWITCHBOARD_PEERS_ENV:-}" ]; then
+    run_api_suite postgresql
 fi
-rm -f /tmp/switchboard-api.$$
-passed=$((passed + ${counts% *}))
-failed=$((failed + ${counts#* }))
+
+# fuzz smoke: every libFuzzer harness of fuzz/ for a few seconds (about 30 s in all), one test
+# each; `make fuzz` runs them longer
+if make -s -j"$jobs" fuzz-bins >/tmp/switchboard-fuzz.$$ 2>&1; then
+    for bin in build/fuzz/fuzz_*; do
+        [ -x "$bin" ] || continue
+        if fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-6}" "$bin"; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+    done
+else
+    cat /tmp/switchboard-fuzz.$$
+    echo "fuzz: the harnesses did not build"
+    failed=$((failed + 1))
+fi
+rm -f /tmp/switchboard-fuzz.$$
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
