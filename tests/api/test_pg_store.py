@@ -213,6 +213,26 @@ class TwoNodesTest(NodesTestCase):
         self.assertStatus(listed, 200)
         self.assertIn("pg_prop_create", listed.json)
 
+    def test_write_on_one_node_is_visible_on_the_other_within_100_ms(self):
+        latencies = []
+        for i in range(20):
+            name = "pg_vis_%02d" % i
+            self.a.create_connection(name)
+            start = time.monotonic()
+            while self.get_on(self.b, name).status != 200:
+                if time.monotonic() - start > 5:
+                    self.fail("%s not visible on the other node after 5 s" % name)
+                time.sleep(0.002)
+            latencies.append(time.monotonic() - start)
+        latencies.sort()
+        p95 = latencies[int(len(latencies) * 0.95) - 1]
+        summary = "visibility A->B over %d writes: median %.1f ms, p95 %.1f ms, max %.1f ms" % (
+            len(latencies), latencies[len(latencies) // 2] * 1000, p95 * 1000,
+            latencies[-1] * 1000)
+        with open(os.path.join(tempfile.gettempdir(), "switchboard-visibility.txt"), "a") as f:
+            f.write(summary + "\n")
+        self.assertLess(p95, 0.1, summary)
+
     def test_definition_round_trips_byte_for_byte(self):
         desc = "caf\u00e9 \u2603 \U0001F600 tab\t quote\" backslash\\ end"
         self.a.create_connection("pg_bytes", description=desc, params={
