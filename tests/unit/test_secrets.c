@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "json_assert.h"
+
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -24,44 +26,6 @@
 #define PREFIX "e:xc1:"
 
 static struct secrets key_a, key_b;
-
-/* Parses TEXT (single quotes stand for double quotes, to keep the literals readable). */
-static json_t *js(const char *text)
-{
-    char buf[4096];
-    json_error_t jerr;
-    json_t *v;
-    size_t i;
-
-    assert_true(strlen(text) < sizeof(buf));
-    for (i = 0; text[i]; i++)
-        buf[i] = text[i] == '\'' ? '"' : text[i];
-    buf[i] = '\0';
-    v = json_loads(buf, JSON_DECODE_ANY, &jerr);
-    if (!v)
-        fail_msg("bad JSON in test: %s (%s)", buf, jerr.text);
-    return v;
-}
-
-/* Compact, key-sorted text of V; caller frees. */
-static char *dump(const json_t *v)
-{
-    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    assert_non_null(s);
-    return s;
-}
-
-/* Fails with both texts unless A and B are equal JSON values. */
-static void assert_json_eq(const json_t *a, const json_t *b)
-{
-    if (!json_equal((json_t *)a, (json_t *)b)) {
-        char *sa = dump(a), *sb = dump(b);
-        print_error("got      %s\nexpected %s\n", sa, sb);
-        free(sa);
-        free(sb);
-        fail();
-    }
-}
 
 /* Asserts that ERR is KIND and that its message quotes 'FIELD'. */
 static void assert_err_names(const struct sb_err *err, enum sb_err_kind kind, const char *field)
