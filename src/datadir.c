@@ -34,9 +34,9 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-static void join_path(char *out, size_t size, const char *dir, const char *file)
+void datadir_path(const struct config *cfg, const char *file, char *out, size_t size)
 {
-    snprintf(out, size, "%s/%s", dir, file);
+    snprintf(out, size, "%s/%s", cfg->data_dir, file);
 }
 
 static void key_path(const struct config *cfg, char *out, size_t size)
@@ -44,7 +44,7 @@ static void key_path(const struct config *cfg, char *out, size_t size)
     if (*cfg->secret_key_file)
         snprintf(out, size, "%s", cfg->secret_key_file);
     else
-        join_path(out, size, cfg->data_dir, "secret.key");
+        datadir_path(cfg, "secret.key", out, size);
 }
 
 /* Creates DIR and its parents (mode 0700 for the ones created). */
@@ -76,7 +76,7 @@ int datadir_lock(const struct config *cfg)
         log_error("cannot create the data directory '%s': %s", cfg->data_dir, strerror(errno));
         return -1;
     }
-    join_path(path, sizeof(path), cfg->data_dir, "switchboard.lock");
+    datadir_path(cfg, "switchboard.lock", path, sizeof(path));
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         log_error("cannot open %s: %s", path, strerror(errno));
@@ -172,7 +172,7 @@ static struct store *open_store(const struct config *cfg, char **check)
     if (*cfg->store)
         snprintf(db_path, sizeof(db_path), "%s", cfg->store);
     else
-        join_path(db_path, sizeof(db_path), cfg->data_dir, "switchboard.db");
+        datadir_path(cfg, "switchboard.db", db_path, sizeof(db_path));
     st = store_open(db_path, &err);
     if (!st) {
         log_error("cannot open the store: %s", err.msg);

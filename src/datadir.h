@@ -5,7 +5,12 @@
 #define SB_DATADIR_H
 
 #include "app.h"
+#include <stddef.h>
+
 #include "settings.h"
+
+/* Writes the path of FILE in CFG's data directory to OUT (SIZE bytes). */
+void datadir_path(const struct config *cfg, const char *file, char *out, size_t size);
 
 /* Creates CFG->data_dir if needed and takes its lock (one server or maintenance command per
  * data directory). Returns the lock's file descriptor, or -1 after logging why. */

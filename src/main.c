@@ -54,11 +54,6 @@ static void print_usage(FILE *out)
     cli_print_usage(out);
 }
 
-static void join_path(char *out, size_t size, const char *dir, const char *file)
-{
-    snprintf(out, size, "%s/%s", dir, file);
-}
-
 /* On the first start of a store, creates the bootstrap admin key: SWITCHBOARD_ADMIN_KEY when set,
  * otherwise a new random key that is printed once. Either way it is written to admin.key. */
 static int bootstrap_admin_key(const struct config *cfg, struct app *app)
@@ -87,7 +82,7 @@ static int bootstrap_admin_key(const struct config *cfg, struct app *app)
     if (key == generated)
         apikey_generate(generated);
 
-    join_path(path, sizeof(path), cfg->data_dir, "admin.key");
+    datadir_path(cfg, "admin.key", path, sizeof(path));
     /* the file first: a crash after it but before the commit leaves a key that the next first
      * start replaces; the other order could leave an admin key that nobody knows */
     char line[SB_API_KEY_MAX_CHARS + 2];
@@ -162,7 +157,7 @@ static int serve_main(int argc, char **argv)
         app.data_dir_abs = xstrdup(cfg.data_dir);
     {
         char path[4096];
-        join_path(path, sizeof(path), cfg.data_dir, "audit.log");
+        datadir_path(&cfg, "audit.log", path, sizeof(path));
         app.audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (app.audit_fd < 0)
             log_warn("cannot open %s: %s; audit records go to the store only", path,

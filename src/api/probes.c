@@ -47,14 +47,13 @@ static void record(struct probes *p, const struct probe_job *job)
                                      "message", job->result.message, "durationMs",
                                      (json_int_t)job->result.duration_ms, "testedOn",
                                      (json_int_t)clock_epoch_ms()));
-    int t;
+    int t = (int)(job->target.type - types_at(0)); /* its index in the registry */
 
     pthread_mutex_lock(&p->lock);
     json_object_set_new(p->status, job->conn_name, entry);
     pthread_mutex_unlock(&p->lock);
-    for (t = 0; t < types_count() && t < N_TYPES_MAX; t++)
-        if (types_at(t) == job->target.type)
-            atomic_fetch_add(&p->outcomes[t][job->result.ok ? 1 : 0], 1);
+    if (t >= 0 && t < N_TYPES_MAX)
+        atomic_fetch_add(&p->outcomes[t][job->result.ok ? 1 : 0], 1);
 }
 
 static void job_free(struct probe_job *job)

@@ -13,6 +13,22 @@ struct store *store_open(const char *location, struct sb_err *err)
     return store_sqlite_open(location, err);
 }
 
+const char *store_collection_noun(enum store_collection coll)
+{
+    switch (coll) {
+    case STORE_USERS: return "User";
+    case STORE_GROUPS: return "Group";
+    case STORE_PROJECTS: return "Project";
+    case STORE_PROJECT_VARIABLES: return "Variables of project";
+    }
+    return "Record";
+}
+
+const char *store_key_kind_noun(enum store_key_kind kind)
+{
+    return kind == STORE_KEY_GLOBAL ? "Global API key" : "Personal API key";
+}
+
 bool store_is_shared(struct store *st)
 {
     return st->ops->shared;

@@ -234,6 +234,11 @@ enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, co
 
 /* --- implementations --- */
 
+/* How messages name a record of COLL ("User") and a key of KIND ("Global API key"); shared by
+ * the implementations so that both stores say the same. */
+const char *store_collection_noun(enum store_collection coll);
+const char *store_key_kind_noun(enum store_key_kind kind);
+
 struct store_ops {
     bool shared;
     enum sb_err_kind (*poll_changes)(struct store *st,

@@ -956,17 +956,6 @@ static enum sb_err_kind pg_meta_set(struct store *base, const char *name, const 
 
 /* ---- objects ---- */
 
-static const char *coll_noun(enum store_collection coll)
-{
-    switch (coll) {
-    case STORE_USERS: return "User";
-    case STORE_GROUPS: return "Group";
-    case STORE_PROJECTS: return "Project";
-    case STORE_PROJECT_VARIABLES: return "Variables of project";
-    }
-    return "Record";
-}
-
 static bool coll_is_auth(enum store_collection coll)
 {
     return coll == STORE_USERS || coll == STORE_GROUPS;
@@ -998,7 +987,7 @@ static enum sb_err_kind pg_obj_get(struct store *base, enum store_collection col
                       "read a record", out, &found, err) != SB_OK)
         return err->kind;
     if (!found)
-        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", coll_noun(coll), id);
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", store_collection_noun(coll), id);
     return SB_OK;
 }
 
@@ -1046,9 +1035,9 @@ static enum sb_err_kind obj_write(struct handle *h, enum obj_op op, enum store_c
         mark_auth_dirty(h);
     if (rows == 0)
         return op == OBJ_INSERT ? sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.",
-                                             coll_noun(coll), id)
+                                             store_collection_noun(coll), id)
                                 : sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.",
-                                             coll_noun(coll), id);
+                                             store_collection_noun(coll), id);
     return SB_OK;
 }
 
@@ -1648,11 +1637,6 @@ static enum sb_err_kind pg_project_delete(struct store *base, const char *key, s
 
 /* ---- API keys ---- */
 
-static const char *kind_noun(enum store_key_kind kind)
-{
-    return kind == STORE_KEY_GLOBAL ? "Global API key" : "Personal API key";
-}
-
 static enum sb_err_kind key_insert(struct handle *h, enum store_key_kind kind,
                                    const uint8_t hash[32], const json_t *rec, struct sb_err *err)
 {
@@ -1752,7 +1736,7 @@ static enum sb_err_kind pg_key_get(struct store *base, enum store_key_kind kind,
                       "read an API key", out, &found, err) != SB_OK)
         return err->kind;
     if (!found)
-        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", store_key_kind_noun(kind), id);
     return SB_OK;
 }
 
@@ -1793,7 +1777,7 @@ static enum sb_err_kind key_write(struct store *base, enum store_key_kind kind, 
         return err->kind;
     mark_auth_dirty(h);
     if (rows == 0)
-        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", store_key_kind_noun(kind), id);
     return SB_OK;
 }
 

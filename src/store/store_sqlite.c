@@ -1249,11 +1249,6 @@ static enum sb_err_kind sq_project_delete(struct store *base, const char *key, s
 
 /* ---- API keys ---- */
 
-static const char *kind_noun(enum store_key_kind kind)
-{
-    return kind == STORE_KEY_GLOBAL ? "Global API key" : "Personal API key";
-}
-
 static enum sb_err_kind key_insert(struct handle *h, enum store_key_kind kind,
                                    const uint8_t hash[32], const json_t *rec, struct sb_err *err)
 {
@@ -1362,7 +1357,7 @@ static enum sb_err_kind sq_key_get(struct store *base, enum store_key_kind kind,
     if (rc == SQLITE_ROW)
         rc_kind = column_json(s, 0, out, err);
     else if (rc == SQLITE_DONE)
-        rc_kind = sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
+        rc_kind = sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", store_key_kind_noun(kind), id);
     else
         rc_kind = db_fail(h, rc, "read an API key", err);
     sqlite3_reset(s);
@@ -1402,7 +1397,7 @@ static enum sb_err_kind sq_key_update(struct store *base, enum store_key_kind ki
         return db_fail(h, rc, "save the API key", err);
     mark_auth_dirty(h);
     if (sqlite3_changes(h->db) == 0)
-        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", store_key_kind_noun(kind), id);
     return SB_OK;
 }
 
@@ -1423,7 +1418,7 @@ static enum sb_err_kind sq_key_delete(struct store *base, enum store_key_kind ki
         return db_fail(h, rc, "delete the API key", err);
     mark_auth_dirty(h);
     if (sqlite3_changes(h->db) == 0)
-        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", kind_noun(kind), id);
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", store_key_kind_noun(kind), id);
     return SB_OK;
 }
 
@@ -1444,17 +1439,6 @@ static enum sb_err_kind sq_meta_set(struct store *base, const char *name, const 
 }
 
 /* ---- objects ---- */
-
-static const char *coll_noun(enum store_collection coll)
-{
-    switch (coll) {
-    case STORE_USERS: return "User";
-    case STORE_GROUPS: return "Group";
-    case STORE_PROJECTS: return "Project";
-    case STORE_PROJECT_VARIABLES: return "Variables of project";
-    }
-    return "Record";
-}
 
 static enum sb_err_kind sq_obj_list(struct store *base, enum store_collection coll, json_t **out,
                                 struct sb_err *err)
@@ -1486,7 +1470,7 @@ static enum sb_err_kind sq_obj_get(struct store *base, enum store_collection col
     if (rc == SQLITE_ROW)
         kind = column_json(s, 0, out, err);
     else if (rc == SQLITE_DONE)
-        kind = sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", coll_noun(coll), id);
+        kind = sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", store_collection_noun(coll), id);
     else
         kind = db_fail(h, rc, "read a record", err);
     sqlite3_reset(s);
@@ -1514,9 +1498,9 @@ static enum sb_err_kind obj_write(struct sqlite_store *st, enum stmt_id id_stmt,
         mark_auth_dirty(h);
     if (sqlite3_changes(h->db) == 0)
         return id_stmt == ST_OBJ_INSERT
-                   ? sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.", coll_noun(coll),
+                   ? sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.", store_collection_noun(coll),
                                 id)
-                   : sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", coll_noun(coll),
+                   : sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", store_collection_noun(coll),
                                 id);
     return SB_OK;
 }
