@@ -3,7 +3,7 @@
 #   make examples the programs of examples/*.c, built against include/ and the client library
 #   make run      install missing packages, build, serve on 127.0.0.1:11200 with ./data
 #   make test     install missing packages, run every test (ASan + UBSan build)
-#   make bench    measure (bench/run.sh; BENCH_SIZES, BENCH_SECONDS): table in build/bench/results.md
+#   make bench    measure (bench/run.sh; BENCH_SIZES, BENCH_SECONDS, BENCH_PG_SIZE): build/bench/results.md
 #   make fuzz     build the libFuzzer harnesses of fuzz/ (clang) and run each FUZZ_SECONDS (60)
 #   make format   clang-format every C file
 #   make clean
@@ -93,6 +93,10 @@ bench: deps
 build/bench/sqlite_commit: bench/sqlite_commit.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) -O2 $(shell pkg-config --cflags sqlite3) -o $@ $< $(shell pkg-config --libs sqlite3)
+
+build/bench/mhd_bare: bench/mhd_bare.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) -O2 $(shell pkg-config --cflags libmicrohttpd) -o $@ $< $(shell pkg-config --libs libmicrohttpd) -lpthread
 
 # libFuzzer harnesses: src/ compiled by clang with the sanitizers and coverage, without main.c;
 # fuzz/run.sh runs them (crashes land in fuzz/crashes/NAME/)

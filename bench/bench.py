@@ -14,9 +14,12 @@
       (concurrently: one keep-alive connection per worker thread), then times
       POST /projects/BENCHCC/actions/change-connection {"from":"fs_a","to":"fs_b"}; prints a
       JSON line for the results file.
+  bench.py pgbench CLIENTS LOADAVG < PGBENCH_OUTPUT
+      turns pgbench's report into a JSON line for the results file.
   bench.py table RESULTS.jsonl HEADER
-      renders the results (JSON lines written by run.sh, wrk.lua and sqlite_commit) as one
-      markdown table.
+      renders the results (JSON lines written by run.sh, wrk.lua, sqlite_commit and the
+      pgbench command) as one markdown table, then the targets of issue 16 with a column that
+      says whether each is reached.
 
 The API key is read from the environment (BENCH_KEY) and sent as `Authorization: Bearer`.
 """
@@ -25,6 +28,7 @@ import concurrent.futures
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -160,6 +164,18 @@ def cmd_change_connection(port, count):
                       "workers": WORKERS}))
 
 
+def cmd_pgbench(clients, loadavg):
+    out = sys.stdin.read()
+    tps = re.search(r"^tps = ([0-9.]+)", out, re.M)
+    lat = re.search(r"^latency average = ([0-9.]+) ms", out, re.M)
+    done = re.search(r"^number of transactions actually processed: ([0-9]+)", out, re.M)
+    if not tps:
+        sys.exit("bench: cannot read pgbench's report:\n" + out)
+    print(json.dumps({"kind": "pgbench", "clients": int(clients), "rate": float(tps.group(1)),
+                      "latency_us": float(lat.group(1)) * 1000 if lat else None,
+                      "commits": int(done.group(1)) if done else 0, "loadavg": loadavg}))
+
+
 # --- the table -------------------------------------------------------------------------------
 
 def fmt_rate(r):
@@ -208,11 +224,26 @@ def cmd_table(path, header):
         if r["kind"] in ("rss", "startup", "wrk", "sqlite"):
             groups.setdefault(r["n"], len(groups))
     rank = {"rss": 0, "startup": 1}
-    rows.sort(key=lambda r: (groups.get(r.get("n"), len(groups)) if r["kind"] != "change"
-                             else len(groups) + 1, rank.get(r["kind"], 2)))
+    def is_pg(r):
+        return r["kind"] == "pgbench" or r.get("scenario", "").startswith("PostgreSQL")
+
+    def group_of(r):
+        if is_pg(r):
+            return len(groups) + 2
+        if r["kind"] == "change":
+            return len(groups) + 1
+        return groups.get(r.get("n"), len(groups))
+
+    rows.sort(key=lambda r: (group_of(r), rank.get(r["kind"], 2)))
     raw = {r["n"]: r for r in rows if r["kind"] == "sqlite"}
+    pgraw = {r["clients"]: r for r in rows if r["kind"] == "pgbench"}
     nginx = {(r["scenario"], r["n"]): r for r in rows
              if r["kind"] == "wrk" and r["target"] == "nginx"}
+    bare = {(r["scenario"], r["n"]): r for r in rows
+            if r["kind"] == "wrk" and r["target"] == "bare"}
+    ratios = {}  # (scenario, n) -> {"nginx"|"bare"|"SQLite"|"pgbench": ratio}
+    startup = {r["n"]: r["ms"] for r in rows if r["kind"] == "startup" and not is_pg(r)}
+    rss = {r["n"]: r for r in rows if r["kind"] == "rss"}
     fetched = {(r["scenario"], r["n"]): r for r in rows if r["kind"] == "fetch"}
 
     out = []
@@ -234,16 +265,28 @@ def cmd_table(path, header):
             ratio = ""
             if r["target"] == "nginx":
                 name = "  nginx, same bytes"
+            elif r["target"] == "bare":
+                name = "  bare libmicrohttpd handler, same bytes from memory"
             else:
                 name = r["scenario"]
-                ref = nginx.get((r["scenario"], r["n"]))
-                if ref and ref["requests"]:
-                    ref_rate = ref["requests"] / (ref["duration_us"] / 1e6)
-                    ratio = "%.3g× nginx" % (rate / ref_rate)
+                got = ratios.setdefault((r["scenario"], r["n"]), {})
+                parts = []
+                for label, refs in (("nginx", nginx), ("bare", bare)):
+                    ref = refs.get((r["scenario"], r["n"]))
+                    if ref and ref["requests"]:
+                        got[label] = rate / (ref["requests"] / (ref["duration_us"] / 1e6))
+                        parts.append("%.3g× %s" % (got[label], label))
+                pg_clients = 8 if r["scenario"].endswith("8 connections") else 1
+                if parts:
+                    ratio = ", ".join(parts)
+                elif is_pg(r) and pg_clients in pgraw:
+                    got["pgbench"] = rate / pgraw[pg_clients]["rate"]
+                    ratio = "%.3g× pgbench" % got["pgbench"]
                 elif r["n"] in raw and r["scenario"].startswith(("create", "update")):
-                    ratio = "%.3g× SQLite" % (rate / raw[r["n"]]["rate"])
+                    got["SQLite"] = rate / raw[r["n"]]["rate"]
+                    ratio = "%.3g× SQLite" % got["SQLite"]
             fetch = fetched.get((r["scenario"], r["n"]))
-            if fetch and r["target"] != "nginx":
+            if fetch and r["target"] == "switchboard":
                 notes.append("answer %s, alone (curl) %s" % (fmt_bytes(fetch["bytes"]),
                                                              fmt_us(fetch["seconds"] * 1e6)))
             notes.append("%d requests" % r["requests"] if r["requests"]
@@ -260,6 +303,12 @@ def cmd_table(path, header):
                            r["row_bytes"], "{:,}".format(r["n"]), fmt_rate(r["rate"]),
                            fmt_us(r["p50_us"]), fmt_us(r["p99_us"]), r["commits"], r["seconds"],
                            r.get("loadavg", "?")))
+        elif kind == "pgbench":
+            out.append("| raw PostgreSQL durable commit (pgbench, fsync=on, synchronous_commit=on, "
+                       "%d client%s, 600-byte row) | | %s | | | 1× pgbench | average latency %s; "
+                       "%d commits, same server; load average %s |" % (
+                           r["clients"], "s" if r["clients"] > 1 else "", fmt_rate(r["rate"]),
+                           fmt_us(r["latency_us"]), r["commits"], r.get("loadavg", "?")))
         elif kind == "rss":
             out.append("| server RSS after loading N (VmRSS) | %s | | | | | %s after the import (%s s); "
                        "%s after the restart; peak after the scenarios (VmHWM) %s |" % (
@@ -274,12 +323,67 @@ def cmd_table(path, header):
                        "%.2f s (creating the datasets: %.1f s, %s/s with %d clients) |" % (
                            "{:,}".format(r["n"]), r["seconds"], r["create_seconds"],
                            fmt_rate(r["n"] / r["create_seconds"]), r["workers"]))
+    out.append("")
+    out.extend(targets_table(ratios, startup, rss))
     print("\n".join(out))
+
+
+# issue 16's targets: (label, scenario, reference, N or None for every N, minimum ratio)
+TARGETS = [
+    ("GET one connection vs nginx, same bytes", "GET one connection", "nginx", None, 1.3),
+    ("GET one connection vs a bare libmicrohttpd handler, same bytes", "GET one connection",
+     "bare", None, 0.9),
+    ("durable creates, 1 client, vs raw SQLite durable commits", "create (POST), 1 connection",
+     "SQLite", None, 0.5),
+    ("durable creates, 8 clients, vs raw SQLite durable commits", "create (POST), 8 connections",
+     "SQLite", None, 1.0),
+    ("GET /connections/{name}/info vs nginx", "GET /info", "nginx", None, 0.5),
+    ("get-names of 10,000 vs nginx", "GET get-names?type=all", "nginx", 10000, 0.8),
+    ("PostgreSQL store: GET one connection vs nginx", "PostgreSQL store: GET one connection",
+     "nginx", None, 1.3),
+    ("PostgreSQL store: durable creates, 1 client, vs pgbench, 1 client",
+     "PostgreSQL store: create (POST), 1 connection", "pgbench", None, 0.5),
+    ("PostgreSQL store: durable creates, 8 clients, vs pgbench, 8 clients",
+     "PostgreSQL store: create (POST), 8 connections", "pgbench", None, 1.0),
+]
+
+
+def targets_table(ratios, startup, rss):
+    out = ["Targets (issue 16):", "",
+           "| measure | N | measured | target | reached |", "|---|---:|---:|---:|---|"]
+
+    def row(label, n, measured, target, ok):
+        out.append("| %s | %s | %s | %s | %s |" % (label, "{:,}".format(n) if n else "—",
+                                                   measured, target, "yes" if ok else "**no**"))
+
+    for label, scenario, ref, only_n, minimum in TARGETS:
+        found = sorted((n, r[ref]) for (sc, n), r in ratios.items()
+                       if sc == scenario and ref in r and (only_n is None or n == only_n))
+        if not found:
+            out.append("| %s | | not measured | ≥ %g× | — |" % (label, minimum))
+        for n, ratio in found:
+            row(label, n, "%.3g×" % ratio, "≥ %g×" % minimum, ratio >= minimum)
+    if 100000 in rss:
+        mb = rss[100000]["restart_rss_kb"] * 1024 / 1e6
+        row("RSS after a restart with 100,000 connections", 100000, "%.1f MB" % mb, "≤ 100 MB",
+            mb <= 100)
+    else:
+        out.append("| RSS after a restart with 100,000 connections | | not measured (N = 100,000 "
+                   "not in BENCH_SIZES) | ≤ 100 MB | — |")
+    if 100000 in startup:
+        s = startup[100000] / 1000
+        row("start-up with 100,000 connections (exec to /healthz 200)", 100000, "%.3f s" % s,
+            "≤ 0.5 s", s <= 0.5)
+    else:
+        out.append("| start-up with 100,000 connections | | not measured (N = 100,000 not in "
+                   "BENCH_SIZES) | ≤ 0.5 s | — |")
+    return out
 
 
 def main():
     cmds = {"start": (cmd_start, 5), "load": (cmd_load, 2),
-            "change-connection": (cmd_change_connection, 2), "table": (cmd_table, 2)}
+            "change-connection": (cmd_change_connection, 2), "table": (cmd_table, 2),
+            "pgbench": (cmd_pgbench, 2)}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) - 2 != cmds[sys.argv[1]][1]:
         sys.exit(__doc__)
     func, _ = cmds[sys.argv[1]]

@@ -6,12 +6,18 @@
 # (keep-alive) the reads (one connection, the full list, get-names, /info) against Switchboard
 # and against nginx serving the very same answer bytes from files, and the durable writes
 # (creates, updates) against the raw single-row commit rate of SQLite on the same filesystem
-# (bench/sqlite_commit.c). Also: RSS after loading, start-up time on the loaded data directory,
-# and one change-connection over BENCH_DATASETS datasets.
+# (bench/sqlite_commit.c). GET one connection is also measured against a bare libmicrohttpd
+# handler serving the same bytes from memory (bench/mhd_bare.c: the ceiling of our HTTP stack).
+# Also: RSS after loading, start-up time on the loaded data directory, one change-connection
+# over BENCH_DATASETS datasets, and the PostgreSQL store: its own PostgreSQL server (fsync=on,
+# synchronous_commit=on), BENCH_PG_SIZE connections loaded, GET one connection, and creates
+# against pgbench's raw single-row commit rate on the same server, with 1 and 8 clients.
+# Last, the targets of issue 16 with a column that says whether each is reached.
 #
 # Environment: BENCH_SIZES (default "1000 10000 100000"), BENCH_SECONDS (wrk duration, default
-# 10), BENCH_DATASETS (default 10000), BENCH_KEEP=1 keeps the data directories and nginx root
-# under build/bench/run/. As root, installs wrk and nginx-light with apt-get when missing.
+# 10), BENCH_DATASETS (default 10000), BENCH_PG_SIZE (default 10000; 0 skips the PostgreSQL
+# part), BENCH_KEEP=1 keeps the data directories and nginx root under build/bench/run/. As
+# root, installs wrk and nginx-light with apt-get when missing.
 # Everything it starts (servers, nginx) is stopped on exit, failure or interruption included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +26,7 @@ root=$PWD
 sizes=${BENCH_SIZES:-"1000 10000 100000"}
 secs=${BENCH_SECONDS:-10}
 n_datasets=${BENCH_DATASETS:-10000}
+pg_size=${BENCH_PG_SIZE:-10000}
 wrk_common="--latency --timeout 60s -d${secs}s"
 read_opts="-t2 -c32"
 # The full list is one answer of N definitions: with few connections, so that the server is not
@@ -34,6 +41,9 @@ results=$work/results.jsonl
 server_pid=
 startup_ms=
 nginx_pid=
+bare_pid=
+pg_dir=
+pg_bindir=
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -88,15 +98,18 @@ cleanup() {
     local status=$?
     if [ -n "$server_pid" ]; then stop_pid "$server_pid"; server_pid=; fi
     if [ -n "$nginx_pid" ]; then stop_pid "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=; fi
+    stop_bare
+    stop_pg
     if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$work"/data-* "$work/www" "$work/sqlite"; fi
     [ "$status" -ne 0 ] && log "failed (status $status); logs in $work/"
     exit "$status"
 }
 
-# start_server DATA_DIR: starts build/switchboard on $port; sets server_pid, and startup_ms to
-# the milliseconds from exec to the first 200 of /healthz
+# start_server DATA_DIR [STORE_URL]: starts build/switchboard on $port (on STORE_URL when given,
+# else SQLite in DATA_DIR); sets server_pid, and startup_ms to the milliseconds from exec to the
+# first 200 of /healthz
 start_server() {
-    startup_ms=$(SWITCHBOARD_ADMIN_KEY=$key python3 bench/bench.py start build/switchboard \
+    startup_ms=$(SWITCHBOARD_STORE=${2:-} SWITCHBOARD_ADMIN_KEY=$key python3 bench/bench.py start build/switchboard \
         "$port" "$1" "$work/server.log" "$work/server.pid")
     server_pid=$(cat "$work/server.pid")
 }
@@ -174,6 +187,82 @@ EOF
     die "nginx did not answer; see $work/nginx-error.log"
 }
 
+# start_bare FILE: the bare libmicrohttpd handler on $bare_port, answering FILE's bytes
+start_bare() {
+    stop_bare
+    build/bench/mhd_bare "$bare_port" "$1" &
+    bare_pid=$!
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$bare_port/" && return 0
+        gone "$bare_pid" && die "bench/mhd_bare did not start"
+        sleep 0.05
+    done
+    die "bench/mhd_bare did not answer"
+}
+
+stop_bare() {
+    if [ -n "$bare_pid" ]; then stop_pid "$bare_pid"; wait "$bare_pid" 2>/dev/null || true; bare_pid=; fi
+}
+
+# --- PostgreSQL (the store's rows) -----------------------------------------------------------
+
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Starts a PostgreSQL of its own on a free loopback port, durable as a production one:
+# fsync=on, synchronous_commit=on, full_page_writes=on. Local trust authentication: it listens
+# on 127.0.0.1 only and lives as long as the bench. Sets pg_dir, pg_port, pg_url.
+start_pg() {
+    local d
+    for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
+        [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && pg_bindir=$d && break
+    done
+    [ -n "$pg_bindir" ] || die "no PostgreSQL server under /usr/lib/postgresql/*/bin (scripts/deps.sh)"
+    # under /tmp: the postgres user must reach it
+    pg_dir=$(mktemp -d /tmp/switchboard-bench-pg.XXXXXX)
+    chmod 0755 "$pg_dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$pg_dir"
+    pg_port=$(free_port)
+    as_pg "$pg_bindir/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 --locale=C \
+        >"$work/pg-initdb.log" 2>&1 || die "initdb failed; see $work/pg-initdb.log"
+    as_pg "$pg_bindir/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgresql.log" -w -t 60 \
+        -o "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$pg_dir \
+-c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=100" \
+        start >/dev/null 2>&1 || die "PostgreSQL did not start; see $pg_dir/postgresql.log"
+    as_pg "$pg_bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$pg_dir" -p "$pg_port" -U postgres \
+        -d postgres -c 'CREATE DATABASE bench' >/dev/null || die "CREATE DATABASE failed"
+    as_pg "$pg_bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$pg_dir" -p "$pg_port" -U postgres \
+        -d bench -c 'CREATE TABLE bench_raw (id bigserial PRIMARY KEY, body text NOT NULL)' \
+        >/dev/null || die "CREATE TABLE failed"
+    pg_url="postgresql://postgres@127.0.0.1:$pg_port/bench"
+}
+
+stop_pg() {
+    [ -n "$pg_dir" ] || return 0
+    if [ -f "$pg_dir/data/postmaster.pid" ]; then
+        as_pg "$pg_bindir/pg_ctl" -D "$pg_dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+    fi
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        cp "$pg_dir/postgresql.log" "$work/" 2>/dev/null || true
+    fi
+    rm -rf "$pg_dir"
+    pg_dir=
+}
+
+# raw_pg CLIENTS THREADS: pgbench's single-row durable commit rate (one INSERT of a 600-byte
+# row per transaction) on the bench's PostgreSQL, in a table of its own
+raw_pg() {
+    local clients=$1 threads=$2 out
+    log "PostgreSQL: raw commit rate, $clients client(s)"
+    printf "INSERT INTO bench_raw (body) VALUES (repeat('x', 600));\n" >"$work/pgbench.sql"
+    out=$(pgbench -n -h 127.0.0.1 -p "$pg_port" -U postgres -f "$work/pgbench.sql" \
+        -c "$clients" -j "$threads" -T "$secs" bench 2>&1) || die "pgbench failed: $out"
+    echo "$out" >>"$work/pgbench.txt"
+    python3 bench/bench.py pgbench "$clients" "$(cut -d' ' -f1-3 /proc/loadavg)" <<<"$out" \
+        >>"$results"
+}
+
 # --- measurements ----------------------------------------------------------------------------
 
 # fetch SCENARIO N PATH FILE: saves Switchboard's answer into the nginx root, records its size
@@ -207,6 +296,10 @@ read_scenario() {
     wait_idle
     echo "== nginx $scenario N=$n" >>"$work/wrk.txt"
     run_wrk nginx "$scenario" "$n" get "$opts" "http://127.0.0.1:$nginx_port$path"
+    if [ -n "$bare_pid" ]; then
+        echo "== bare libmicrohttpd $scenario N=$n" >>"$work/wrk.txt"
+        run_wrk bare "$scenario" "$n" get "$opts" "http://127.0.0.1:$bare_port$path"
+    fi
 }
 
 write_scenario() {
@@ -245,7 +338,9 @@ bench_size() {
     fetch "GET /info" "$n" "/dip/publicapi/connections/$one/info" info.json
     wait_idle
 
+    start_bare "$work/www/one.json"
     read_scenario "GET one connection" "$n" "$read_opts" "/dip/publicapi/admin/connections/$one"
+    stop_bare
     read_scenario "GET the full list" "$n" "$list_opts" "/dip/publicapi/admin/connections/"
     read_scenario "GET get-names?type=all" "$n" "$read_opts" \
         "/dip/publicapi/connections/get-names?type=all"
@@ -273,6 +368,31 @@ bench_change_connection() {
     [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$data"
 }
 
+# The PostgreSQL store: reads from memory as on SQLite (GET one connection, against nginx and the
+# bare handler), creates against pgbench on the same server with 1 and 8 clients.
+bench_pg() {
+    local n=$1 data=$work/data-pg
+    start_pg
+    mkdir -p "$data"
+    log "PostgreSQL store, N=$n: loading"
+    start_server "$data" "$pg_url"
+    BENCH_KEY=$key python3 bench/bench.py load "$port" "$n" >/dev/null
+    wait_idle
+    fetch "PostgreSQL store: GET one connection" "$n" "/dip/publicapi/admin/connections/$one" one.json
+    start_bare "$work/www/one.json"
+    read_scenario "PostgreSQL store: GET one connection" "$n" "$read_opts" \
+        "/dip/publicapi/admin/connections/$one"
+    stop_bare
+    wait_idle
+    raw_pg 1 1
+    write_scenario "PostgreSQL store: create (POST), 1 connection" "$n" create "$write1_opts"
+    raw_pg 8 2
+    write_scenario "PostgreSQL store: create (POST), 8 connections" "$n" create "$write8_opts"
+    stop_server
+    stop_pg
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$data"
+}
+
 # --- main ------------------------------------------------------------------------------------
 
 for n in $sizes; do
@@ -280,10 +400,11 @@ for n in $sizes; do
     [ "$n" -ge 1 ] || die "BENCH_SIZES must be numbers of at least 1: '$sizes'"
 done
 case $secs in '' | *[!0-9]* | 0) die "BENCH_SECONDS must be a whole number of seconds, at least 1" ;; esac
+case $pg_size in '' | *[!0-9]*) die "BENCH_PG_SIZE must be a number: '$pg_size'" ;; esac
 
 ensure_tools
 log "building"
-make -s -j"$(nproc)" build/switchboard build/bench/sqlite_commit
+make -s -j"$(nproc)" build/switchboard build/bench/sqlite_commit build/bench/mhd_bare
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -296,6 +417,7 @@ print("".join(secrets.choice(string.ascii_letters + string.digits) for _ in rang
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 port=$(free_port)
 nginx_port=$(free_port)
+bare_port=$(free_port)
 # the connection that the one-connection reads ask for: the same name at every N
 one=conn_000000
 
@@ -307,6 +429,7 @@ for n in $sizes; do
     bench_size "$n"
 done
 bench_change_connection
+[ "$pg_size" -eq 0 ] || bench_pg "$pg_size"
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 header="Switchboard $(git describe --always --dirty 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($cpu), $(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, data on $(df --output=fstype "$work" | tail -n 1); load average before: $load_before"
