@@ -183,13 +183,17 @@ static int serve_main(int argc, char **argv)
     sigwait(&stop_signals, &sig);
     log_info("received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     /* order: no new requests; pending tests complete (and resume their requests); then close */
-    http_server_drain(srv);
-    probes_stop(app.probes);
+    {
+        /* one grace for everything: requests, then the probes they may still wait on */
+        long long deadline = clock_mono_us() + cfg.shutdown_grace * 1000000LL;
+        http_server_drain(srv, deadline);
+        probes_stop(app.probes, deadline ? deadline : 1);
+    }
     app.probes = NULL;
     http_server_stop(srv);
     rc = 0;
 out:
-    probes_stop(app.probes);
+    probes_stop(app.probes, 0);
     sync_stop(app.sync);
     catalog_free(app.catalog);
     authcache_free(app.authcache);

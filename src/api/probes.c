@@ -14,8 +14,8 @@
 
 #include "api/api.h"
 #include "api/audit.h"
-#include "api/probes.h"
 #include "api/common.h"
+#include "api/probes.h"
 #include "core/conn.h"
 #include "core/types.h"
 #include "http/request.h"
@@ -43,10 +43,10 @@ struct probes {
 
 static void record(struct probes *p, const struct probe_job *job)
 {
-    json_t *entry = xcheck(json_pack("{s:b, s:s, s:I, s:I}", "connectionOK", job->result.ok,
-                                     "message", job->result.message, "durationMs",
-                                     (json_int_t)job->result.duration_ms, "testedOn",
-                                     (json_int_t)clock_epoch_ms()));
+    json_t *entry =
+        xcheck(json_pack("{s:b, s:s, s:I, s:I}", "connectionOK", job->result.ok, "message",
+                         job->result.message, "durationMs", (json_int_t)job->result.duration_ms,
+                         "testedOn", (json_int_t)clock_epoch_ms()));
     int t = (int)(job->target.type - types_at(0)); /* its index in the registry */
 
     pthread_mutex_lock(&p->lock);
@@ -108,9 +108,10 @@ static void test_answer(struct request *req)
     struct probe_job *job = req->async;
 
     audit_record(req, "connection.test", job->conn_name, job->result.ok ? "success" : "failed");
-    reply_json(req, 200, xcheck(json_pack("{s:b, s:s, s:I}", "connectionOK", job->result.ok,
-                                          "message", job->result.message, "durationMs",
-                                          (json_int_t)job->result.duration_ms)));
+    reply_json(
+        req, 200,
+        xcheck(json_pack("{s:b, s:s, s:I}", "connectionOK", job->result.ok, "message",
+                         job->result.message, "durationMs", (json_int_t)job->result.duration_ms)));
     req->async = NULL;
     job_free(job);
 }
@@ -185,7 +186,8 @@ char *probes_metrics(struct probes *p)
             if (n && len < cap - 256)
                 len += (size_t)snprintf(text + len, cap - len,
                                         "switchboard_probes_total{type=\"%s\",outcome=\"%s\"} "
-                                        "%llu\n", types_at(t)->name, ok ? "ok" : "failed", n);
+                                        "%llu\n",
+                                        types_at(t)->name, ok ? "ok" : "failed", n);
         }
     return text;
 }
@@ -211,7 +213,7 @@ static void probe_round(struct probes *p)
         log_warn("background prober: cannot list connections: %s", err.msg);
         return;
     }
-    json_object_foreach(all, name, def) {
+    json_object_foreach (all, name, def) {
         const struct conn_type *t = types_find(json_string_value(json_object_get(def, "type")));
         struct probe_job *job;
         if (!t || t->tester == TESTER_NONE)
@@ -272,7 +274,7 @@ struct probes *probes_start(struct app *app, struct sb_err *err)
     return p;
 }
 
-void probes_stop(struct probes *p)
+void probes_stop(struct probes *p, long long deadline_us)
 {
     if (!p)
         return;
@@ -282,7 +284,7 @@ void probes_stop(struct probes *p)
     pthread_mutex_unlock(&p->prober_lock);
     if (p->prober_running)
         pthread_join(p->prober, NULL);
-    probe_pool_stop(p->pool);
+    probe_pool_stop(p->pool, deadline_us);
     json_decref(p->status);
     pthread_mutex_destroy(&p->lock);
     pthread_mutex_destroy(&p->prober_lock);

@@ -13,9 +13,11 @@ struct probes;
  * background prober. Returns NULL with ERR set on a bad setting. */
 struct probes *probes_start(struct app *app, struct sb_err *err);
 
-/* Stops the background prober and the pool (queued tests complete as "shutting down"), and
- * frees P. The HTTP server must still be running: completions resume their requests. */
-void probes_stop(struct probes *p);
+/* Stops the background prober and the pool (queued tests complete as "shutting down"; tests
+ * still running at DEADLINE_US, a clock_mono_us time or 0 for none, are answered as stopped and
+ * left behind), and frees P. The HTTP server must still be running: completions resume their
+ * requests. */
+void probes_stop(struct probes *p, long long deadline_us);
 
 /* Forgets the last result of connection NAME (it was deleted). */
 void probes_forget(struct probes *p, const char *name);

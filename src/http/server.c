@@ -668,15 +668,12 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
     return srv;
 }
 
-void http_server_drain(struct http_server *srv)
+void http_server_drain(struct http_server *srv, long long deadline)
 {
-    long long deadline;
-
     atomic_store(&srv->stopping, true);
     /* the listening socket is closed only after the daemon stops: its threads may still have
      * it in their epoll sets until then */
     srv->listen_fd = MHD_quiesce_daemon(srv->daemon);
-    deadline = clock_mono_us() + srv->app->cfg->shutdown_grace * 1000000LL;
     while (atomic_load(&srv->active) > 0 && clock_mono_us() < deadline)
         usleep(10 * 1000);
     if (atomic_load(&srv->active) > 0)
@@ -687,7 +684,7 @@ void http_server_drain(struct http_server *srv)
 void http_server_stop(struct http_server *srv)
 {
     if (!atomic_load(&srv->stopping))
-        http_server_drain(srv);
+        http_server_drain(srv, clock_mono_us() + srv->app->cfg->shutdown_grace * 1000000LL);
     MHD_stop_daemon(srv->daemon);
     if (srv->listen_fd != MHD_INVALID_SOCKET)
         close(srv->listen_fd);

@@ -12,9 +12,9 @@ struct http_server;
  * http_server_stop. */
 struct http_server *http_server_start(struct app *app, struct sb_err *err);
 
-/* Stops accepting and lets in-flight requests finish for up to the configured grace period,
- * answering 503 to new ones meanwhile. */
-void http_server_drain(struct http_server *srv);
+/* Lets in-flight requests finish until DEADLINE_US (clock_mono_us), answering 503 to new ones
+ * meanwhile. */
+void http_server_drain(struct http_server *srv, long long deadline_us);
 
 /* Drains if not done yet, then closes every connection and frees SRV. */
 void http_server_stop(struct http_server *srv);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/secrets.h"
 #include "probe/probe.h"
@@ -32,22 +33,44 @@ const char *probe_param(const struct probe_target *t, const char *name, const ch
     return v && *v ? v : fallback;
 }
 
-/* Replaces every occurrence of NEEDLE in MSG with "***". */
-static void scrub(char *msg, size_t size, const char *needle)
+size_t probe_scrub(char *msg, size_t size, const char *const *secrets, size_t n)
 {
-    size_t nlen = strlen(needle);
-    char *p;
+    enum { CAP = sizeof(((struct probe_result *)0)->message) };
+    char out[CAP];
+    bool covered[CAP] = {false};
+    size_t len = strnlen(msg, size < CAP ? size : CAP), o = 0, runs = 0;
 
-    if (nlen < 3)
-        return; /* too short to tell apart from ordinary words; such secrets are not echoed */
-    while ((p = strstr(msg, needle))) {
-        size_t tail = strlen(p + nlen);
-        if (p + 3 + tail >= msg + size)
-            tail = (size_t)(msg + size - p) - 4;
-        memmove(p + 3, p + nlen, tail);
-        memcpy(p, "***", 3);
-        p[3 + tail] = '\0';
+    if (size == 0)
+        return 0;
+    if (len == (size < CAP ? size : CAP))
+        len--; /* not terminated within the buffer: treat its last byte as the end */
+    /* mark every byte inside an occurrence of any secret, so that overlapping secrets and
+     * one secret inside another leave nothing of either; then write each marked run as one
+     * mask. Two bounded passes: this ends for any input, a secret equal to "***" included */
+    for (size_t i = 0; i < n; i++) {
+        size_t slen = secrets[i] ? strlen(secrets[i]) : 0;
+        /* shorter values are too close to ordinary words; such secrets are not echoed */
+        if (slen < PROBE_SCRUB_MIN || slen > len)
+            continue;
+        for (size_t at = 0; at + slen <= len; at++)
+            if (memcmp(msg + at, secrets[i], slen) == 0)
+                memset(covered + at, true, slen);
     }
+    for (size_t at = 0; at < len && o + 1 < size && o + 1 < CAP;) {
+        if (!covered[at]) {
+            out[o++] = msg[at++];
+            continue;
+        }
+        for (const char *m = "***"; *m && o + 1 < size && o + 1 < CAP; m++)
+            out[o++] = *m;
+        while (at < len && covered[at])
+            at++;
+        runs++;
+    }
+    out[o] = '\0';
+    memcpy(msg, out, o + 1);
+    explicit_bzero(out, sizeof(out));
+    return runs;
 }
 
 void probe_run(const struct probe_settings *s, const struct probe_target *t,
@@ -69,63 +92,116 @@ void probe_run(const struct probe_settings *s, const struct probe_target *t,
     }
     out->duration_ms = (clock_mono_us() - start) / 1000;
     /* drivers may quote what they were given; never let that be a secret */
-    json_object_foreach((json_t *)t->params, key, v)
-        if (secrets_is_secret_param(key) && json_is_string(v))
-            scrub(out->message, sizeof(out->message), json_string_value(v));
+    {
+        const char *values[PROBE_SCRUB_MAX];
+        size_t n = 0;
+        json_object_foreach ((json_t *)t->params, key, v)
+            if (secrets_is_secret_param(key) && json_is_string(v) && n < PROBE_SCRUB_MAX)
+                values[n++] = json_string_value(v);
+        /* and every property marked secret */
+        size_t i;
+        json_t *prop;
+        json_array_foreach (json_object_get(t->params, "properties"), i, prop)
+            if (json_is_true(json_object_get(prop, "secret")) && n < PROBE_SCRUB_MAX &&
+                json_is_string(json_object_get(prop, "value")))
+                values[n++] = json_string_value(json_object_get(prop, "value"));
+        probe_scrub(out->message, sizeof(out->message), values, n);
+    }
 }
 
 struct probe_pool {
-    const struct probe_settings *settings;
+    struct probe_settings settings; /* a copy: an abandoned worker may outlive its owner's */
     pthread_mutex_t lock;
-    pthread_cond_t wake;
+    pthread_cond_t wake; /* a job was queued, or the pool is stopping */
+    pthread_cond_t idle; /* a worker finished its job */
     struct probe_job *head, *tail;
     int pending;
+    int busy; /* workers running a job */
     bool stopping;
+    bool abandoned; /* the owner left; workers still running exit without completing */
     int n_workers;
+    struct probe_job **running; /* per worker: the job it runs, NULL when idle or taken back */
     pthread_t workers[];
 };
 
+struct worker_arg {
+    struct probe_pool *pool;
+    int index;
+};
+
+/* Completes JOB with a "did not run to the end" failure; pool lock held. */
+static void complete_unrun(struct probe_job *job, const char *why)
+{
+    probe_fail(&job->result, "%s", why);
+    job->done(job);
+}
+
 static void *worker_main(void *arg)
 {
-    struct probe_pool *pool = arg;
+    struct probe_pool *pool = ((struct worker_arg *)arg)->pool;
+    int me = ((struct worker_arg *)arg)->index;
 
+    free(arg);
+    pthread_mutex_lock(&pool->lock);
     for (;;) {
         struct probe_job *job;
-        pthread_mutex_lock(&pool->lock);
+        struct probe_target target;
+        struct probe_result result;
+        json_t *params;
+
         while (!pool->head && !pool->stopping)
             pthread_cond_wait(&pool->wake, &pool->lock);
+        if (pool->stopping || !pool->head)
+            break; /* probe_pool_stop completes what is queued */
         job = pool->head;
-        if (job) {
-            pool->head = job->next;
-            if (!pool->head)
-                pool->tail = NULL;
-        }
-        bool stopping = pool->stopping;
+        pool->head = job->next;
+        if (!pool->head)
+            pool->tail = NULL;
+        /* the worker runs on its own copy: when the pool is stopped before the probe ends,
+         * the job goes back to its owner while this thread still reads the target */
+        params = xcheck(json_deep_copy(job->target.params));
+        target = job->target;
+        target.params = params;
+        pool->running[me] = job;
+        pool->busy++;
         pthread_mutex_unlock(&pool->lock);
-        if (!job)
-            return NULL;
-        if (stopping)
-            probe_fail(&job->result, "The server is shutting down; the test did not run.");
-        else
-            probe_run(pool->settings, &job->target, &job->result);
-        job->done(job);
+
+        probe_run(&pool->settings, &target, &result);
+        json_decref(params);
+
         pthread_mutex_lock(&pool->lock);
-        pool->pending--;
-        pthread_mutex_unlock(&pool->lock);
+        pool->busy--;
+        if (pool->abandoned)
+            break;
+        if (pool->running[me] == job) { /* not taken back by probe_pool_stop */
+            pool->running[me] = NULL;
+            job->result = result;
+            job->done(job); /* under the lock, so that the stopper never completes it too */
+            pool->pending--;
+        }
+        pthread_cond_broadcast(&pool->idle);
     }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
 }
 
 struct probe_pool *probe_pool_start(const struct probe_settings *s, int workers)
 {
     struct probe_pool *pool = xcalloc(1, sizeof(*pool) + (size_t)workers * sizeof(pthread_t));
 
-    pool->settings = s;
+    pool->settings = *s;
     pool->n_workers = workers;
+    pool->running = xcalloc((size_t)workers, sizeof(*pool->running));
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
-    for (int i = 0; i < workers; i++)
-        if (pthread_create(&pool->workers[i], NULL, worker_main, pool) != 0)
+    pthread_cond_init(&pool->idle, NULL);
+    for (int i = 0; i < workers; i++) {
+        struct worker_arg *arg = xmalloc(sizeof(*arg));
+        arg->pool = pool;
+        arg->index = i;
+        if (pthread_create(&pool->workers[i], NULL, worker_main, arg) != 0)
             abort();
+    }
     return pool;
 }
 
@@ -159,17 +235,70 @@ int probe_pool_pending(struct probe_pool *pool)
     return n;
 }
 
-void probe_pool_stop(struct probe_pool *pool)
+/* Pools whose workers were left running at shutdown: kept reachable, never freed. */
+static struct probe_pool *abandoned_pools[8];
+
+void probe_pool_stop(struct probe_pool *pool, long long deadline_us)
 {
+    struct timespec until;
+    bool abandon = false;
+
     if (!pool)
         return;
     pthread_mutex_lock(&pool->lock);
     pool->stopping = true;
     pthread_cond_broadcast(&pool->wake);
+    while (pool->head) {
+        struct probe_job *job = pool->head;
+        pool->head = job->next;
+        pool->pending--;
+        complete_unrun(job, "The server is shutting down; the test did not run.");
+    }
+    pool->tail = NULL;
+    while (pool->busy > 0 && deadline_us > 0) {
+        long long left = deadline_us - clock_mono_us();
+        if (left <= 0)
+            break;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += left / 1000000;
+        until.tv_nsec += (left % 1000000) * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&pool->idle, &pool->lock, &until);
+    }
+    while (pool->busy > 0 && deadline_us <= 0)
+        pthread_cond_wait(&pool->idle, &pool->lock);
+    if (pool->busy > 0) {
+        /* the grace is over: answer the running tests now and leave their threads behind
+         * (each ends at its own probe timeout, touching nothing but its copy and this pool) */
+        abandon = pool->abandoned = true;
+        for (int i = 0; i < pool->n_workers; i++)
+            if (pool->running[i]) {
+                struct probe_job *job = pool->running[i];
+                pool->running[i] = NULL;
+                pool->pending--;
+                complete_unrun(job, "The server is shutting down; the test was stopped before "
+                                    "it ended.");
+            }
+    }
     pthread_mutex_unlock(&pool->lock);
+    if (abandon) {
+        for (size_t i = 0; i < sizeof(abandoned_pools) / sizeof(abandoned_pools[0]); i++)
+            if (!abandoned_pools[i]) {
+                abandoned_pools[i] = pool;
+                break;
+            }
+        for (int i = 0; i < pool->n_workers; i++)
+            pthread_detach(pool->workers[i]);
+        return;
+    }
     for (int i = 0; i < pool->n_workers; i++)
         pthread_join(pool->workers[i], NULL);
     pthread_mutex_destroy(&pool->lock);
     pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->idle);
+    free(pool->running);
     free(pool);
 }

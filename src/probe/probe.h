@@ -45,8 +45,17 @@ void probe_mysql(const struct probe_settings *s, const struct probe_target *t,
 void probe_curl(const struct probe_settings *s, const struct probe_target *t,
                 struct probe_result *out);
 
+#define PROBE_SCRUB_MIN 3  /* secrets shorter than this are not masked (nor echoed) */
+#define PROBE_SCRUB_MAX 32 /* most secret values masked in one message */
+
+/* Replaces, in the NUL-terminated MSG (buffer of SIZE bytes, at most a probe message), every
+ * occurrence of any of the N SECRETS with "***", longest match first, in one left-to-right
+ * pass: it ends for any input. Returns how many were replaced. */
+size_t probe_scrub(char *msg, size_t size, const char *const *secrets, size_t n);
+
 /* Sets OUT to a failure with a printf-style sentence. */
-void probe_fail(struct probe_result *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void probe_fail(struct probe_result *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* The string param NAME of T, or FALLBACK. */
 const char *probe_param(const struct probe_target *t, const char *name, const char *fallback);
@@ -55,7 +64,7 @@ const char *probe_param(const struct probe_target *t, const char *name, const ch
 
 struct probe_job {
     struct probe_target target;
-    json_t *params;       /* owned: target.params points here */
+    json_t *params; /* owned: target.params points here */
     char conn_name[160];
     struct probe_result result;
     void (*done)(struct probe_job *job); /* called on a worker thread; owns the job from then */
@@ -74,8 +83,11 @@ bool probe_pool_submit(struct probe_pool *pool, struct probe_job *job);
 /* Jobs queued or running. */
 int probe_pool_pending(struct probe_pool *pool);
 
-/* Lets running jobs finish, completes queued ones with a "shutting down" failure, joins the
- * workers and frees POOL. */
-void probe_pool_stop(struct probe_pool *pool);
+/* Completes queued jobs with a "shutting down" failure, lets running ones finish until
+ * DEADLINE_US (clock_mono_us; 0 = no deadline), then completes those still running with a
+ * "stopped" failure and leaves their threads to end on their own (the pool is then never
+ * freed). Otherwise joins the workers and frees POOL. Completions run on the calling thread or
+ * a worker, never twice. */
+void probe_pool_stop(struct probe_pool *pool, long long deadline_us);
 
 #endif

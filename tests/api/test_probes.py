@@ -591,6 +591,27 @@ class ShutdownDuringProbeTests(ProbeCase):
                 body = json.loads(raw)
                 self.assertIs(body["connectionOK"], False)
 
+    def test_sigterm_ends_within_the_grace_whatever_the_probe_timeout(self):
+        # a probe timeout far over the grace: the running tests are answered as stopped and
+        # the server exits 0 within the grace (plus process start-up slack), not at the timeout
+        server = Server(extra_args=["--probe-timeout", "60", "--probe-concurrency", "2",
+                                    "--shutdown-grace", "1"])
+        self.addCleanup(server.cleanup)
+        server.start()
+        self.server = server
+        n = 3
+        threads, results = self.hung_calls(server, n)
+        elapsed = self.stop_timed(server)
+        for t in threads:
+            t.join(5)
+        self.assertLess(elapsed, 1 + MARGIN)
+        for i, (status, raw) in enumerate(results):
+            if status is not None:  # a client may also see its connection closed
+                with self.subTest(call=i):
+                    self.assertIn(status, (200, 503), server.redact(raw))
+                    if status == 200:
+                        self.assertIs(json.loads(raw)["connectionOK"], False)
+
     def test_sigterm_with_short_grace(self):
         server = self.start_server(["--shutdown-grace", "1"])
         n = 4
@@ -598,13 +619,48 @@ class ShutdownDuringProbeTests(ProbeCase):
         elapsed = self.stop_timed(server)
         for t in threads:
             t.join(5)
-        # after the grace, running probes end at their timeout and queued ones are not started
-        # (one taken from the queue just before the grace ran out may still run a full timeout)
-        self.assertLess(elapsed, 1 + PROBE_TIMEOUT + MARGIN)
+        # after the grace, running probes are answered as stopped and queued ones never start
+        self.assertLess(elapsed, 1 + MARGIN)
         for i, (status, raw) in enumerate(results):
             if status is not None:  # a client may also see its connection closed
                 with self.subTest(call=i):
                     self.assertIn(status, (200, 503), server.redact(raw))
+
+
+class ScrubTests(ProbeCase):
+    """Issue 12 point 2: a secret equal to the mask "***" made the message scrubber loop
+    forever (every worker at 100% CPU, later tests hung, SIGTERM never completed)."""
+
+    def test_secret_equal_to_the_mask_does_not_spin(self):
+        tmp = tempfile.mkdtemp(prefix="switchboard-scrub-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        # the Filesystem tester quotes the root, which holds the secret's value: the message
+        # then contains "***" and the scrubber must still end
+        for i, secret in enumerate(("***", "*", "**", "****")):
+            with self.subTest(secret=secret):
+                name = "scrub_mask_%d" % i
+                self.server.create_connection(name, type="Filesystem", params={
+                    "root": os.path.join(tmp, "x%s" % secret, "missing"), "password": secret})
+                self.assertProbe(name, False, mentions=("not accessible",),
+                                 max_seconds=PROBE_TIMEOUT + MARGIN)
+        # the workers are free: an unrelated test answers at once
+        self.server.create_connection("scrub_after", type="Filesystem", params={"root": tmp})
+        self.assertProbe("scrub_after", True, max_seconds=MARGIN)
+
+    def test_overlapping_secrets_leave_nothing_in_the_message(self):
+        tmp = tempfile.mkdtemp(prefix="switchboard-scrub-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        a, b = "abc" + random_key(10), None
+        b = a[4:] + "zz" + random_key(6)  # overlaps the end of a
+        root = os.path.join(tmp, "d-" + a[:4] + b, "missing")
+        self.server.remember_secret(a)
+        self.server.remember_secret(b)
+        self.server.create_connection("scrub_overlap", type="Filesystem", params={
+            "root": root, "password": a, "token": b})
+        body = self.assertProbe("scrub_overlap", False, mentions=("***",))
+        self.assertNoSecret(body["message"], a, "the message")
+        self.assertNoSecret(body["message"], b, "the message")
+        self.assertNoSecret(body["message"], b[:len(b) // 2], "the message")
 
 
 class OtherTesterTests(ProbeCase):
