@@ -37,7 +37,6 @@ struct http_server {
     atomic_int active;  /* requests between first callback and completion */
     atomic_bool stopping;
     char *tls_cert, *tls_key; /* PEM text, kept for the daemon's lifetime */
-    MHD_socket listen_fd;     /* from MHD_quiesce_daemon, closed after the daemon stops */
 };
 
 /* ---- error kinds to HTTP ---- */
@@ -627,7 +626,6 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
     routes_init();
     srv = xcalloc(1, sizeof(*srv));
     srv->app = app;
-    srv->listen_fd = MHD_INVALID_SOCKET;
     if (flags & MHD_USE_TLS) {
         srv->tls_cert = read_pem(app->cfg->tls_cert, err);
         srv->tls_key = srv->tls_cert ? read_pem(app->cfg->tls_key, err) : NULL;
@@ -670,10 +668,14 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
 
 void http_server_drain(struct http_server *srv, long long deadline)
 {
+    /* New requests are answered 503 from here on (dispatch checks the flag); the listening
+     * socket stays open until MHD_stop_daemon closes it. MHD_quiesce_daemon is not used: with
+     * an epoll thread pool it races the workers' own removal of the listening socket from
+     * their epoll sets, and the loser aborts the process ("Failed to remove listen FD from
+     * epoll set", libmicrohttpd 0.9.75 daemon.c: MHD_epoll reads was_quiesced and
+     * listen_socket_in_epoll without a lock, then panics on the ENOENT of a second
+     * EPOLL_CTL_DEL). A 503 also tells a load balancer to retry elsewhere. */
     atomic_store(&srv->stopping, true);
-    /* the listening socket is closed only after the daemon stops: its threads may still have
-     * it in their epoll sets until then */
-    srv->listen_fd = MHD_quiesce_daemon(srv->daemon);
     while (atomic_load(&srv->active) > 0 && clock_mono_us() < deadline)
         usleep(10 * 1000);
     if (atomic_load(&srv->active) > 0)
@@ -686,8 +688,6 @@ void http_server_stop(struct http_server *srv)
     if (!atomic_load(&srv->stopping))
         http_server_drain(srv, clock_mono_us() + srv->app->cfg->shutdown_grace * 1000000LL);
     MHD_stop_daemon(srv->daemon);
-    if (srv->listen_fd != MHD_INVALID_SOCKET)
-        close(srv->listen_fd);
     if (srv->tls_key)
         sodium_memzero(srv->tls_key, strlen(srv->tls_key));
     free(srv->tls_cert);
