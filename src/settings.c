@@ -6,13 +6,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "settings.h"
 #include "util/limits.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-enum setting_type { SETTING_STRING, SETTING_INT };
+enum setting_type { SETTING_STRING, SETTING_INT, SETTING_BOOL };
 
 struct setting {
     const char *name; /* flag, without the leading "--" */
@@ -27,6 +28,8 @@ struct setting {
 
 #define STR(field) SETTING_STRING, 0, 0, offsetof(struct config, field)
 #define INT(field, lo, hi) SETTING_INT, (lo), (hi), offsetof(struct config, field)
+/* a switch: "--name" alone turns it on; "--name=off", or the variable set to off, turns it off */
+#define BOOL(field) SETTING_BOOL, 0, 1, offsetof(struct config, field)
 #define XSTR(x) #x
 #define NUM(x) XSTR(x)
 
@@ -68,6 +71,9 @@ static const struct setting settings[] = {
      "when set, the only address ranges live tests may connect to"},
     {"log-level", "SWITCHBOARD_LOG_LEVEL", "info", STR(log_level), "LEVEL",
      "error, warn, info or debug"},
+    {"write-guards", "SWITCHBOARD_WRITE_GUARDS", "off", BOOL(write_guards), "on/off",
+     "stricter than DSS: 409 on a stale creationTag.versionNumber or on deleting a connection "
+     "datasets use (without force=true), 400 on a missing required parameter"},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -86,6 +92,22 @@ static int setting_assign(struct config *cfg, const struct setting *s, const cha
         free(*slot);
         *slot = xstrdup(value);
         return 0;
+    }
+
+    if (s->type == SETTING_BOOL) {
+        static const char *const on[] = {"on", "true", "yes", "1", NULL};
+        static const char *const off[] = {"off", "false", "no", "0", NULL};
+        for (int i = 0; on[i]; i++)
+            if (strcasecmp(value, on[i]) == 0)
+                return *(bool *)(void *)field = true, 0;
+        for (int i = 0; off[i]; i++)
+            if (strcasecmp(value, off[i]) == 0)
+                return *(bool *)(void *)field = false, 0;
+        fprintf(stderr,
+                "switchboard: %s: --%s expects on or off (true/false, yes/no, 1/0), "
+                "not '%s'\n",
+                origin, s->name, value);
+        return -1;
     }
 
     char *end;
@@ -138,6 +160,8 @@ int settings_load(struct config *cfg, int argc, char **argv)
             return -1;
         }
         const char *value = eq ? eq + 1 : NULL;
+        if (!value && s->type == SETTING_BOOL)
+            value = "on";
         if (!value) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "switchboard: --%s needs a value (%s)\n", s->name, s->metavar);
@@ -176,7 +200,8 @@ void settings_print_help(FILE *out)
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const struct setting *s = &settings[i];
         char flag[64];
-        snprintf(flag, sizeof(flag), "--%s %s", s->name, s->metavar);
+        snprintf(flag, sizeof(flag), s->type == SETTING_BOOL ? "--%s[=%s]" : "--%s %s", s->name,
+                 s->metavar);
         fprintf(out, "  %-34s %s\n  %-34s [env %s, default %s]\n", flag, s->help, "", s->env,
                 *s->def ? s->def : "none");
     }
@@ -187,7 +212,10 @@ void settings_print_markdown(FILE *out)
     fputs("| flag | environment variable | default | meaning |\n|---|---|---|---|\n", out);
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const struct setting *s = &settings[i];
-        fprintf(out, "| `--%s %s` | `%s` | %s%s%s | %s |\n", s->name, s->metavar, s->env,
-                *s->def ? "`" : "", *s->def ? s->def : "none", *s->def ? "`" : "", s->help);
+        fprintf(out,
+                s->type == SETTING_BOOL ? "| `--%s[=%s]` | `%s` | %s%s%s | %s |\n"
+                                        : "| `--%s %s` | `%s` | %s%s%s | %s |\n",
+                s->name, s->metavar, s->env, *s->def ? "`" : "", *s->def ? s->def : "none",
+                *s->def ? "`" : "", s->help);
     }
 }

@@ -4,6 +4,7 @@
 #ifndef SB_SETTINGS_H
 #define SB_SETTINGS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct config {
@@ -25,6 +26,7 @@ struct config {
     long long probe_interval;
     char *probe_deny;
     char *probe_allow;
+    bool write_guards; /* API.md §4.7: the stricter-than-DSS write rules, server-wide */
 };
 
 /* Fills CFG from defaults, then SWITCHBOARD_* environment variables, then ARGV (flags of the

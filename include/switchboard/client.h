@@ -107,13 +107,22 @@ enum sbc_status sbc_connection_get(struct sbc_client *client, const char *name, 
 enum sbc_status sbc_connection_create(struct sbc_client *client, const json_t *definition,
                                       json_t **out, struct sbc_error *err);
 
-/* PUT /admin/connections/{name} with the whole DEFINITION. When it carries
- * creationTag.versionNumber and someone saved a newer version since, the server refuses with
- * http_status 409 (error_type "Conflict"). OUT: the stored definition. */
+/* PUT /admin/connections/{name} with the whole DEFINITION; the last write wins, unless the
+ * server runs with --write-guards: then, when DEFINITION carries creationTag.versionNumber and
+ * someone saved a newer version since, it refuses with http_status 409 (error_type
+ * "Conflict"). OUT: the stored definition. */
 enum sbc_status sbc_connection_save(struct sbc_client *client, const char *name,
                                     const json_t *definition, json_t **out, struct sbc_error *err);
 
-/* DELETE /admin/connections/{name}; FORCE deletes even when datasets use it (else 409). */
+/* sbc_connection_save that only applies while the stored definition is still at VERSION (its
+ * creationTag.versionNumber when read): it sends If-Match, and the server refuses a newer one
+ * with http_status 412 (error_type "PreconditionFailed"). A negative VERSION sends none. */
+enum sbc_status sbc_connection_save_if_match(struct sbc_client *client, const char *name,
+                                             const json_t *definition, long long version,
+                                             json_t **out, struct sbc_error *err);
+
+/* DELETE /admin/connections/{name}. A server with --write-guards refuses to delete a connection
+ * that datasets use (409) unless FORCE. */
 enum sbc_status sbc_connection_delete(struct sbc_client *client, const char *name, bool force,
                                       struct sbc_error *err);
 

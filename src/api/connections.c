@@ -3,6 +3,7 @@
  * §4.4). Secrets are sealed before anything is stored and opened only for /info. Reads are
  * served from the in-memory catalog (src/core/catalog.c), which every write patches after its
  * commit and before its answer, so that a client always reads its own writes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "api/audit.h"
 #include "api/probes.h"
 #include "api/common.h"
+#include "api/sync.h"
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "core/projects.h"
@@ -43,6 +45,23 @@ void api_connections_list(struct request *req)
     reply_stream(req, 200, r->s->list_len, list_read, r, list_free);
 }
 
+/* A create of a name that exists is a 409 whatever else the body holds (API.md §3): checked
+ * before the body is validated. Answers and returns true when NAME is taken. The store checks
+ * again in the insert's transaction. */
+static bool name_taken_or_reply(struct request *req, const json_t *body)
+{
+    const char *name = json_string_value(json_object_get(body, "name"));
+    struct catalog_entry *e;
+
+    if (!name || !sync_catalog_ready(req->app->sync))
+        return false;
+    if (!(e = catalog_get(req->app->catalog, name)))
+        return false;
+    catalog_entry_release(e);
+    reply_errorf(req, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
+    return true;
+}
+
 void api_connections_create(struct request *req)
 {
     struct sb_err err;
@@ -51,7 +70,12 @@ void api_connections_create(struct request *req)
 
     if (!req_json_body_or_reply(req, &body))
         return;
-    if (conn_prepare_create(body, req->principal.login, clock_epoch_ms(), &def, &err) != SB_OK) {
+    if (name_taken_or_reply(req, body)) {
+        json_decref(body);
+        return;
+    }
+    if (conn_prepare_create(body, req->principal.login, clock_epoch_ms(),
+                            req->app->cfg->write_guards, &def, &err) != SB_OK) {
         json_decref(body);
         reply_error(req, &err);
         return;
@@ -82,24 +106,88 @@ void api_connections_get(struct request *req)
         reply_errorf(req, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
         return;
     }
+    snprintf(req->etag, sizeof(req->etag), "%lld", (long long)e->version);
     reply_text(req, 200, "application/json; charset=utf-8", xstrndup(e->json, e->json_len));
     catalog_entry_release(e);
 }
 
+/* The version named by an If-Match header (API.md §4.7) into *VERSION: -1 when there is none
+ * (or it is "*", which any existing connection matches). A value that is not a version number
+ * answers 400 and returns false. */
+static bool if_match_or_reply(struct request *req, int64_t *version)
+{
+    const char *h = req_header(req, "If-Match");
+    char *end;
+    long long v;
+    bool quoted;
+
+    *version = -1;
+    if (!h)
+        return true;
+    while (*h == ' ')
+        h++;
+    if (strcmp(h, "*") == 0)
+        return true;
+    if (strncmp(h, "W/", 2) == 0)
+        h += 2;
+    quoted = *h == '"';
+    h += quoted;
+    v = strtoll(h, &end, 10);
+    if (end == h || v < 0 || *h == '-' || *h == '+' || (quoted && *end++ != '"') || *end) {
+        reply_errorf(req, SB_ERR_BAD_REQUEST,
+                     "Header 'If-Match' must name a version as an entity tag, such as \"3\" (the "
+                     "ETag of GET /admin/connections/{name}).");
+        return false;
+    }
+    *version = v;
+    return true;
+}
+
+static enum sb_err_kind precondition_failed(const char *name, int64_t stored, int64_t wanted,
+                                            struct sb_err *err)
+{
+    return sb_err_set(err, SB_ERR_PRECONDITION_FAILED,
+                      "Connection '%s' is at version %lld, not version %lld named by If-Match: it "
+                      "was changed since it was read; read it again and reapply the change.",
+                      name, (long long)stored, (long long)wanted);
+}
+
+/* Without write guards or If-Match, the last write wins (DSS): a PUT that loses a race with
+ * another writer is applied again over the newer version, this many times at most. */
+#define UPDATE_ATTEMPTS 8
+
 void api_connections_update(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
+    bool guards = req->app->cfg->write_guards;
     struct sb_err err;
     json_t *body = NULL, *stored = NULL, *def = NULL;
+    int64_t if_match;
 
-    if (!name || !req_json_body_or_reply(req, &body))
+    if (!name || !if_match_or_reply(req, &if_match) || !req_json_body_or_reply(req, &body))
         return;
-    if (store_conn_get(req->app->store, name, &stored, &err) != SB_OK ||
-        conn_prepare_update(stored, body, name, req->principal.login, clock_epoch_ms(), &def,
-                            &err) != SB_OK ||
-        secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &err) != SB_OK ||
-        store_conn_replace(req->app->store, name, def, conn_version(stored), "update", &err) !=
-            SB_OK) {
+    for (int attempt = 1;; attempt++) {
+        enum sb_err_kind rc = store_conn_get(req->app->store, name, &stored, &err);
+        if (rc == SB_OK && if_match >= 0 && conn_version(stored) != if_match)
+            rc = precondition_failed(name, conn_version(stored), if_match, &err);
+        if (rc == SB_OK)
+            rc = conn_prepare_update(stored, body, name, req->principal.login, clock_epoch_ms(),
+                                     guards, &def, &err);
+        if (rc == SB_OK)
+            rc = secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &err);
+        if (rc == SB_OK)
+            rc = store_conn_replace(req->app->store, name, def, conn_version(stored), "update",
+                                    &err);
+        if (rc == SB_OK)
+            break;
+        if (rc == SB_ERR_CONFLICT && if_match >= 0) /* changed between our read and write */
+            precondition_failed(name, conn_version(stored) + 1, if_match, &err);
+        else if (rc == SB_ERR_CONFLICT && !guards && attempt < UPDATE_ATTEMPTS) {
+            json_decref(stored);
+            json_decref(def);
+            stored = def = NULL;
+            continue;
+        }
         if (err.kind != SB_ERR_NOT_FOUND)
             audit_record(req, "connection.update", name, "failed");
         reply_error(req, &err);
@@ -114,17 +202,49 @@ out:
     json_decref(def);
 }
 
+/* Deletes NAME only while it is still at version IF_MATCH, in one transaction. */
+static enum sb_err_kind delete_if_match(struct request *req, const char *name, int64_t if_match,
+                                        bool force, int64_t *version, struct sb_err *err)
+{
+    struct store *st = req->app->store;
+    json_t *stored = NULL;
+    enum sb_err_kind rc;
+
+    if ((rc = store_tx_begin(st, err)) != SB_OK)
+        return rc;
+    rc = store_conn_get(st, name, &stored, err);
+    if (rc == SB_OK && conn_version(stored) != if_match)
+        rc = precondition_failed(name, conn_version(stored), if_match, err);
+    if (rc == SB_OK)
+        rc = store_conn_delete(st, name, force, req->principal.login, clock_epoch_ms(), version,
+                               err);
+    if (rc == SB_OK)
+        rc = store_tx_commit(st, err);
+    else
+        store_tx_rollback(st);
+    json_decref(stored);
+    return rc;
+}
+
 void api_connections_delete(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
-    int64_t version;
+    int64_t version, if_match;
+    bool force;
+    enum sb_err_kind rc;
 
-    if (!name)
+    if (!name || !if_match_or_reply(req, &if_match))
         return;
-    if (store_conn_delete(req->app->store, name, req_query_bool(req, "force"),
-                          req->principal.login, clock_epoch_ms(), &version, &err) != SB_OK) {
-        if (err.kind == SB_ERR_CONFLICT)
+    /* DSS deletes a connection that datasets use (they keep naming it); guards refuse it */
+    force = !req->app->cfg->write_guards || req_query_bool(req, "force");
+    if (if_match >= 0)
+        rc = delete_if_match(req, name, if_match, force, &version, &err);
+    else
+        rc = store_conn_delete(req->app->store, name, force, req->principal.login, clock_epoch_ms(),
+                               &version, &err);
+    if (rc != SB_OK) {
+        if (err.kind == SB_ERR_CONFLICT || err.kind == SB_ERR_PRECONDITION_FAILED)
             audit_record(req, "connection.delete", name, "failed");
         reply_error(req, &err);
         return;

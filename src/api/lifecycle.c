@@ -127,7 +127,8 @@ static enum sb_err_kind import_one(struct request *req, const json_t *item, size
     int64_t now = clock_epoch_ms();
 
     sb_err_clear(err);
-    if (conn_prepare_create(item, req->principal.login, now, &def, &item_err) != SB_OK ||
+    if (conn_prepare_create(item, req->principal.login, now, req->app->cfg->write_guards, &def,
+                            &item_err) != SB_OK ||
         secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &item_err) !=
             SB_OK) {
         import_error(r, item, i, item_err.msg);
@@ -155,8 +156,8 @@ static enum sb_err_kind import_one(struct request *req, const json_t *item, size
         /* an overwrite replaces whatever is stored, whatever version it is at */
         clean = xcheck(json_copy((json_t *)item));
         json_object_del(clean, "creationTag");
-        if (conn_prepare_update(stored, clean, name, req->principal.login, now, &def, &item_err) !=
-                SB_OK ||
+        if (conn_prepare_update(stored, clean, name, req->principal.login, now,
+                                req->app->cfg->write_guards, &def, &item_err) != SB_OK ||
             secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &item_err) !=
                 SB_OK)
             import_error(r, item, i, item_err.msg);

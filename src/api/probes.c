@@ -56,6 +56,18 @@ static void record(struct probes *p, const struct probe_job *job)
         atomic_fetch_add(&p->outcomes[t][job->result.ok ? 1 : 0], 1);
 }
 
+/* Records a test that could not run because DEF lacks required params (MESSAGE says which). */
+static void record_missing(struct probes *p, const json_t *def, const char *message)
+{
+    struct probe_job job = {0};
+
+    job.target.type = types_find(json_string_value(json_object_get(def, "type")));
+    snprintf(job.conn_name, sizeof(job.conn_name), "%s",
+             json_string_value(json_object_get(def, "name")));
+    probe_fail(&job.result, "%s", message);
+    record(p, &job);
+}
+
 static void job_free(struct probe_job *job)
 {
     json_decref(job->params);
@@ -65,6 +77,35 @@ static void job_free(struct probe_job *job)
 static void job_free_any(void *job)
 {
     job_free(job);
+}
+
+/* The message of a test that cannot run because DEF lacks required params of its type (stored
+ * that way without write guards, API.md §4.7), into OUT; false when none is missing. */
+static bool missing_params_message(const json_t *def, char *out, size_t size)
+{
+    const struct conn_type *type = types_find(json_string_value(json_object_get(def, "type")));
+    json_t *missing, *v;
+    size_t i, len;
+
+    if (!type)
+        return false;
+    missing = types_missing(type, json_object_get(def, "params"));
+    if (json_array_size(missing) == 0) {
+        json_decref(missing);
+        return false;
+    }
+    len = (size_t)snprintf(out, size, "Connection '%s' is missing required parameter%s:",
+                           json_string_value(json_object_get(def, "name")),
+                           json_array_size(missing) > 1 ? "s" : "");
+    json_array_foreach (missing, i, v)
+        if (len < size)
+            len += (size_t)snprintf(out + len, size - len, "%s params.%s", i ? "," : "",
+                                    json_string_value(v));
+    if (len < size)
+        snprintf(out + len, size - len, " (required for a %s connection); set %s and test again.",
+                 type->name, json_array_size(missing) > 1 ? "them" : "it");
+    json_decref(missing);
+    return true;
 }
 
 /* Builds a job for DEF; NULL with ERR set when the type has no tester or params fail to
@@ -123,6 +164,7 @@ void api_connections_test(struct request *req)
     struct sb_err err;
     struct probe_job *job;
     json_t *def;
+    char missing[512];
 
     if (!api_conn_name_or_reply(req))
         return;
@@ -135,6 +177,15 @@ void api_connections_test(struct request *req)
         audit_record(req, "connection.test", name, "denied");
         reply_errorf(req, SB_ERR_FORBIDDEN, "Connection '%s' is not usable by '%s'.", name,
                      req->principal.login);
+        return;
+    }
+    if (missing_params_message(def, missing, sizeof(missing))) {
+        record_missing(p, def, missing);
+        json_decref(def);
+        audit_record(req, "connection.test", name, "failed");
+        reply_json(req, 200,
+                   xcheck(json_pack("{s:b, s:s, s:I}", "connectionOK", 0, "message", missing,
+                                    "durationMs", (json_int_t)0)));
         return;
     }
     job = job_new(p, def, &err);
@@ -216,8 +267,13 @@ static void probe_round(struct probes *p)
     json_object_foreach (all, name, def) {
         const struct conn_type *t = types_find(json_string_value(json_object_get(def, "type")));
         struct probe_job *job;
+        char missing[512];
         if (!t || t->tester == TESTER_NONE)
             continue;
+        if (missing_params_message(def, missing, sizeof(missing))) {
+            record_missing(p, def, missing);
+            continue;
+        }
         job = job_new(p, def, &err);
         if (!job)
             continue;

@@ -183,6 +183,13 @@ static void print_saved(struct cli_ctx *ctx, const char *verb, const json_t *sto
                 json_string_value(json_object_get(stored, "name")), version_of(stored));
 }
 
+/* creationTag.versionNumber of DEF, or -1 when it has none. */
+static long long file_version(const json_t *def)
+{
+    json_t *v = json_object_get(json_object_get(def, "creationTag"), "versionNumber");
+    return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
 int cli_connections_set(struct cli_ctx *ctx)
 {
     const char *name = ctx->args->args[0];
@@ -197,9 +204,11 @@ int cli_connections_set(struct cli_ctx *ctx)
         return cli_usage_error(ctx, "'switchboard connections get NAME' prints one",
                                "a connection definition is a JSON object");
     }
-    if (sbc_connection_save(ctx->client, name, def, &stored, &err) != SBC_OK) {
+    /* the file's version, if it has one, must still be the stored one (If-Match) */
+    if (sbc_connection_save_if_match(ctx->client, name, def, file_version(def), &stored, &err) !=
+        SBC_OK) {
         rc = cli_fail(ctx, &err);
-        if (err.http_status == 409)
+        if (err.http_status == 409 || err.http_status == 412)
             fprintf(ctx->err,
                     "hint: the definition was changed since it was read; use "
                     "'switchboard connections edit %s', or drop creationTag from "

@@ -122,7 +122,7 @@ int cli_edit_connection(struct cli_ctx *ctx)
     const char *name = ctx->args->args[0];
     struct sbc_error err;
     json_error_t jerr;
-    json_t *def = NULL, *edited = NULL, *stored = NULL;
+    json_t *def = NULL, *edited = NULL, *stored = NULL, *version;
     char *before = NULL, *after = NULL, *path = NULL, why[256];
     bool keep = false;
     int rc;
@@ -164,9 +164,13 @@ int cli_edit_connection(struct cli_ctx *ctx)
                 path, name, path);
         goto out;
     }
-    if (sbc_connection_save(ctx->client, name, edited, &stored, &err) != SBC_OK) {
+    /* saved only if nobody saved a newer version meanwhile (If-Match: the version read) */
+    version = json_object_get(json_object_get(def, "creationTag"), "versionNumber");
+    if (sbc_connection_save_if_match(ctx->client, name, edited,
+                                     json_is_integer(version) ? json_integer_value(version) : -1,
+                                     &stored, &err) != SBC_OK) {
         rc = cli_fail(ctx, &err);
-        if (err.http_status == 409)
+        if (err.http_status == 409 || err.http_status == 412)
             fprintf(ctx->err,
                     "hint: someone saved connection '%s' while you were editing it; "
                     "run 'switchboard connections edit %s' again (your edit is kept "

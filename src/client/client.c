@@ -241,6 +241,26 @@ static enum sbc_status transport_error(struct sbc_client *c, CURLcode rc, struct
                      "The exchange with %s failed: %s.", c->url, why);
 }
 
+/* sbc_request with one more header line, EXTRA ("Name: value"), on this request only. */
+static enum sbc_status request_with(struct sbc_client *c, const char *method, const char *path,
+                                    const json_t *body, const char *extra, json_t **out,
+                                    struct sbc_error *err)
+{
+    struct curl_slist *last = c->headers;
+    enum sbc_status rc;
+
+    if (!extra)
+        return sbc_request(c, method, path, body, out, err);
+    while (last->next)
+        last = last->next;
+    /* appended to the handle's own list (no copy of the Authorization line), then cut off */
+    xcheck(curl_slist_append(c->headers, extra));
+    rc = sbc_request(c, method, path, body, out, err);
+    curl_slist_free_all(last->next);
+    last->next = NULL;
+    return rc;
+}
+
 enum sbc_status sbc_request(struct sbc_client *client, const char *method, const char *path,
                             const json_t *body, json_t **out, struct sbc_error *err)
 {
@@ -387,6 +407,28 @@ enum sbc_status sbc_connection_save(struct sbc_client *client, const char *name,
                                     const json_t *definition, json_t **out, struct sbc_error *err)
 {
     return named_request(client, "PUT", "/admin/connections/", name, NULL, definition, out, err);
+}
+
+enum sbc_status sbc_connection_save_if_match(struct sbc_client *client, const char *name,
+                                             const json_t *definition, long long version,
+                                             json_t **out, struct sbc_error *err)
+{
+    char header[64];
+    enum sbc_status rc;
+    char *path;
+
+    if (version < 0)
+        return sbc_connection_save(client, name, definition, out, err);
+    if (out)
+        *out = NULL;
+    clear_error(err);
+    if (!name || !*name)
+        return set_error(err, SBC_ERR_ARGUMENT, 0, "BadArgument", "A name is required.");
+    snprintf(header, sizeof(header), "If-Match: \"%lld\"", version);
+    path = name_path("/admin/connections/", name, NULL);
+    rc = request_with(client, "PUT", path, definition, header, out, err);
+    free(path);
+    return rc;
 }
 
 enum sbc_status sbc_connection_delete(struct sbc_client *client, const char *name, bool force,

@@ -140,7 +140,7 @@ static json_t *creation_tag(int64_t version, const char *who, int64_t now_ms)
  * New reference in *OUT. */
 static enum sb_err_kind build_definition(const json_t *body, const char *name, const char *type,
                                          int64_t version, const char *who, int64_t now_ms,
-                                         json_t **out, struct sb_err *err)
+                                         bool guards, json_t **out, struct sb_err *err)
 {
     const struct conn_type *t = types_find(type);
     json_t *def;
@@ -167,17 +167,19 @@ static enum sb_err_kind build_definition(const json_t *body, const char *name, c
     json_object_foreach((json_t *)body, key, v)
         if (!is_known(key) && !is_server_owned(key))
             json_object_set(def, key, v);
-    if (t && types_apply(t, json_object_get(def, "params"), err) != SB_OK) {
+    if (t && guards && types_apply(t, json_object_get(def, "params"), err) != SB_OK) {
         json_decref(def);
         return err->kind;
     }
+    if (t && !guards)
+        types_apply_defaults(t, json_object_get(def, "params"));
     json_object_set_new(def, "creationTag", creation_tag(version, who, now_ms));
     *out = def;
     return SB_OK;
 }
 
 enum sb_err_kind conn_prepare_create(const json_t *body, const char *who, int64_t now_ms,
-                                     json_t **out, struct sb_err *err)
+                                     bool guards, json_t **out, struct sb_err *err)
 {
     enum sb_err_kind rc;
     json_t *clean;
@@ -207,7 +209,7 @@ enum sb_err_kind conn_prepare_create(const json_t *body, const char *who, int64_
         types_unknown(type, err);
         goto out;
     }
-    rc = build_definition(clean, name, type, 1, who, now_ms, out, err);
+    rc = build_definition(clean, name, type, 1, who, now_ms, guards, out, err);
 out:
     json_decref(clean);
     return rc == SB_OK ? SB_OK : err->kind;
@@ -221,7 +223,7 @@ int64_t conn_version(const json_t *def)
 
 enum sb_err_kind conn_prepare_update(const json_t *stored, const json_t *body,
                                      const char *path_name, const char *who, int64_t now_ms,
-                                     json_t **out, struct sb_err *err)
+                                     bool guards, json_t **out, struct sb_err *err)
 {
     enum sb_err_kind rc = SB_ERR_BAD_REQUEST;
     const char *stored_type = json_string_value(json_object_get(stored, "type"));
@@ -265,7 +267,7 @@ enum sb_err_kind conn_prepare_update(const json_t *stored, const json_t *body,
             sb_err_set(err, rc, "Field 'creationTag.versionNumber' must be a whole number.");
             goto out;
         }
-        if (json_integer_value(v) != conn_version(stored)) {
+        if (guards && json_integer_value(v) != conn_version(stored)) {
             rc = sb_err_set(err, SB_ERR_CONFLICT,
                             "Connection '%s' was changed since it was read: the body is based on "
                             "version %lld but the stored version is %lld; read it again and "
@@ -276,7 +278,7 @@ enum sb_err_kind conn_prepare_update(const json_t *stored, const json_t *body,
         }
     }
     rc = build_definition(clean, path_name, stored_type, conn_version(stored) + 1, who, now_ms,
-                          out, err);
+                          guards, out, err);
 out:
     json_decref(clean);
     return rc == SB_OK ? SB_OK : err->kind;

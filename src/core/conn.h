@@ -14,20 +14,22 @@
 /* Checks a connection name: 1-128 characters of [A-Za-z0-9_.-], not starting with '.'. */
 bool conn_validate_name(const char *name, struct sb_err *err);
 
-/* Builds the definition to store from a create body: checks every known field and the type's
- * required params (src/core/types.c), drops null members, applies defaults (the type's param
- * defaults included), keeps unknown fields and sets creationTag to version 1 by WHO at NOW_MS.
+/* Builds the definition to store from a create body: checks every known field, drops null
+ * members, applies defaults (the type's param defaults included), keeps unknown fields and sets
+ * creationTag to version 1 by WHO at NOW_MS. With GUARDS (write guards, API.md §4.7) a missing
+ * required param of the type (src/core/types.c) is a 400; without, it is stored as DSS does.
  * BODY is not modified. On success *OUT is a new reference (caller decrefs). */
 enum sb_err_kind conn_prepare_create(const json_t *body, const char *who, int64_t now_ms,
-                                     json_t **out, struct sb_err *err);
+                                     bool guards, json_t **out, struct sb_err *err);
 
 /* Builds the definition that replaces STORED (named PATH_NAME) from a whole-definition PUT body:
- * `name` if present must equal PATH_NAME, `type` cannot change, a creationTag.versionNumber that
- * differs from the stored one is a conflict. The result carries the next version number.
- * On success *OUT is a new reference (caller decrefs). */
+ * `name` if present must equal PATH_NAME, `type` cannot change. With GUARDS, a
+ * creationTag.versionNumber that differs from the stored one is a conflict and a missing
+ * required param a 400; without, the last write wins (DSS). The result carries the next
+ * version number. On success *OUT is a new reference (caller decrefs). */
 enum sb_err_kind conn_prepare_update(const json_t *stored, const json_t *body,
                                      const char *path_name, const char *who, int64_t now_ms,
-                                     json_t **out, struct sb_err *err);
+                                     bool guards, json_t **out, struct sb_err *err);
 
 /* creationTag.versionNumber of a stored definition (0 when missing). */
 int64_t conn_version(const json_t *def);

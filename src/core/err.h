@@ -16,6 +16,7 @@ enum sb_err_kind {
     SB_ERR_NOT_FOUND,
     SB_ERR_METHOD_NOT_ALLOWED,
     SB_ERR_CONFLICT,
+    SB_ERR_PRECONDITION_FAILED, /* If-Match names a version that is no longer stored */
     SB_ERR_TOO_LARGE,
     SB_ERR_INTERNAL,
     SB_ERR_UNAVAILABLE,

@@ -143,12 +143,27 @@ enum sb_err_kind types_apply(const struct conn_type *type, json_t *params, struc
             return sb_err_set(err, SB_ERR_BAD_REQUEST,
                               "Field 'params.%s' is required for a %s connection (a non-empty "
                               "string).", p->name, type->name);
+    types_apply_defaults(type, params);
+    return SB_OK;
+}
+
+void types_apply_defaults(const struct conn_type *type, json_t *params)
+{
     for (const struct type_param *p = type->params; p->name; p++) {
         json_t *v = json_object_get(params, p->name);
         if (p->def && (!v || json_is_null(v)))
             json_object_set_new(params, p->name, xcheck(json_string(p->def)));
     }
-    return SB_OK;
+}
+
+json_t *types_missing(const struct conn_type *type, const json_t *params)
+{
+    json_t *missing = xcheck(json_array());
+
+    for (const struct type_param *p = type->params; p->name; p++)
+        if (p->required && !has_text(json_object_get(params, p->name)))
+            json_array_append_new(missing, xcheck(json_string(p->name)));
+    return missing;
 }
 
 static const char *credential_name(enum type_credential c)

@@ -36,6 +36,14 @@ const struct conn_type *types_find(const char *name);
  * (400 naming it otherwise); then adds the defaults of absent params, in place. */
 enum sb_err_kind types_apply(const struct conn_type *type, json_t *params, struct sb_err *err);
 
+/* Adds the defaults of absent params to PARAMS, in place, without checking required ones (a
+ * definition may be stored with parameters still to fill in: API.md §4.7). */
+void types_apply_defaults(const struct conn_type *type, json_t *params);
+
+/* The names of TYPE's required params that PARAMS lacks (absent or not a non-empty string),
+ * as a new array (empty when none is missing). */
+json_t *types_missing(const struct conn_type *type, const json_t *params);
+
 /* Sets ERR to the 400 for an unknown type NAME, listing the known types. */
 enum sb_err_kind types_unknown(const char *name, struct sb_err *err);
 

@@ -37,6 +37,8 @@ struct request {
     void *async;                    /* the slow work's state, owned by the request */
     void (*async_free)(void *async); /* frees it if the request ends before answering */
 
+    char etag[32]; /* when set, the answer carries ETag: "<etag>" */
+
     bool replied;
     unsigned status;
     long long started_us;
@@ -48,6 +50,9 @@ const char *req_param(const struct request *req, int i);
 
 /* Query-string value of NAME, percent-decoded, or NULL when absent. Caller frees. */
 char *req_query(const struct request *req, const char *name);
+
+/* Request header NAME (any case), or NULL when absent. Owned by the request. */
+const char *req_header(const struct request *req, const char *name);
 
 /* Whether query parameter NAME is "true" (any case: Python clients send True). */
 bool req_query_bool(const struct request *req, const char *name);

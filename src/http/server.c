@@ -53,6 +53,7 @@ static const struct {
     [SB_ERR_NOT_FOUND] = {404, "NotFound", "Not found"},
     [SB_ERR_METHOD_NOT_ALLOWED] = {405, "MethodNotAllowed", "Method not allowed"},
     [SB_ERR_CONFLICT] = {409, "Conflict", "Conflict"},
+    [SB_ERR_PRECONDITION_FAILED] = {412, "PreconditionFailed", "Precondition failed"},
     [SB_ERR_TOO_LARGE] = {413, "PayloadTooLarge", "Payload too large"},
     [SB_ERR_INTERNAL] = {500, "InternalError", "Internal error"},
     [SB_ERR_UNAVAILABLE] = {503, "ServiceUnavailable", "Service unavailable"},
@@ -81,6 +82,11 @@ static void reply_raw_typed(struct request *req, unsigned status, char *text, co
                                 "Basic realm=\"switchboard\"");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (req->etag[0] && status < 300) {
+        char etag[sizeof(req->etag) + 2];
+        snprintf(etag, sizeof(etag), "\"%s\"", req->etag);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    }
     if (MHD_queue_response(req->conn, status, resp) == MHD_YES) {
         req->replied = true;
         req->status = status;
@@ -237,6 +243,11 @@ char *req_query(const struct request *req, const char *name)
         value = NULL;
     }
     return value;
+}
+
+const char *req_header(const struct request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 bool req_query_bool(const struct request *req, const char *name)

@@ -257,9 +257,10 @@ class CliBasicsTest(CliTestCase):
         self.assertIn("version 2", proc.stdout)
         self.assertEqual(self.server.api("GET", "/admin/connections/cli_set").json
                          ["description"], "from a file")
-        # the file still carries version 1: someone else's change would be lost -> 409
+        # the file still carries version 1: set sends it as If-Match; someone else's change
+        # would be lost -> 412
         proc = self.run_cli("connections", "set", "cli_set", path, expect=1)
-        self.assertRefused(proc, "Conflict")
+        self.assertRefused(proc, "PreconditionFailed")
         self.assertIn("hint:", proc.stderr)
         del d["creationTag"]
         d["description"] = "from stdin"
@@ -334,10 +335,8 @@ class CliBasicsTest(CliTestCase):
         proc = self.run_cli("connections", "revert", "cli_used", "99", expect=1)
         self.assertRefused(proc, "NotFound")
 
-        proc = self.run_cli("connections", "delete", "cli_used", expect=1)
-        self.assertRefused(proc, "Conflict")
-        self.assertIn("--force", proc.stderr)
-        self.run_cli("connections", "delete", "cli_used", "--force")
+        # as in DSS, a connection in use is deleted (CliWriteGuardsTest: the guarded server)
+        self.run_cli("connections", "delete", "cli_used")
         self.assertStatus(self.server.api("GET", "/admin/connections/cli_used"), 404)
 
     def test_global_api_keys(self):
@@ -544,7 +543,7 @@ class CliEditTest(CliTestCase):
         ed = self.editor('"%s" connections set cli_race "%s" >/dev/null\n'
                          'sed -i s/old/new/ "$1"' % (BIN, meanwhile))
         proc = self.run_cli("connections", "edit", "cli_race", env={"EDITOR": ed}, expect=1)
-        self.assertRefused(proc, "Conflict")
+        self.assertRefused(proc, "PreconditionFailed")
         self.assertIn("hint: ", proc.stderr)
         self.assertIn("switchboard connections edit cli_race", proc.stderr)
         d = self.server.api("GET", "/admin/connections/cli_race").json
@@ -574,6 +573,34 @@ class CliEditTest(CliTestCase):
         proc = self.run_cli("connections", "edit", "cli_edit_missing", env={"EDITOR": "true"},
                             expect=1)
         self.assertRefused(proc, "NotFound")
+
+
+class CliWriteGuardsTest(CliTestCase):
+    """The CLI against a server with --write-guards (API.md §4.7)."""
+
+    server_options = {"extra_args": ["--write-guards"]}
+
+    def test_delete_of_a_used_connection_needs_force(self):
+        self.server.create_connection("cli_guarded")
+        self.assertStatus(self.server.api("POST", "/projects/", {
+            "projectKey": "CLIG", "name": "guarded", "owner": "admin"}), 200)
+        self.assertStatus(self.server.api("POST", "/projects/CLIG/datasets/", {
+            "projectKey": "CLIG", "name": "ds1", "type": "Filesystem",
+            "params": {"connection": "cli_guarded", "path": "/x"}}), 200)
+        proc = self.run_cli("connections", "delete", "cli_guarded", expect=1)
+        self.assertRefused(proc, "Conflict")
+        self.assertIn("--force", proc.stderr)
+        self.run_cli("connections", "delete", "cli_guarded", "--force")
+        self.assertStatus(self.server.api("GET", "/admin/connections/cli_guarded"), 404)
+
+    def test_set_of_a_stale_file_is_refused(self):
+        self.server.create_connection("cli_guarded_set")
+        d = self.server.api("GET", "/admin/connections/cli_guarded_set").json
+        path = self.cli.write("guarded.json", json.dumps(dict(d, description="one")))
+        self.run_cli("connections", "set", "cli_guarded_set", path)
+        proc = self.run_cli("connections", "set", "cli_guarded_set", path, expect=1)
+        self.assertIn(proc.stderr.split(":")[1].strip(), ("Conflict", "PreconditionFailed"))
+        self.assertIn("hint:", proc.stderr)
 
 
 class CliTransferTest(unittest.TestCase):

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Connections: create with defaults, validation, list, get, put (versions, conflicts),
-delete, and which names /connections/get-names shows to whom."""
+"""Connections: create with defaults, validation, list, get, put (versions; last write wins by
+default, If-Match 412 per request, 409 with --write-guards: API.md §4.7), delete, and which
+names /connections/get-names shows to whom."""
 
 import http.client
 import json
@@ -255,10 +256,20 @@ class CreateTest(ServerTestCase):
         self.assertEqual(got["description"], "first")
         self.assertEqual(got["creationTag"]["versionNumber"], 1)
 
+    def test_create_of_existing_name_is_conflict_whatever_else_the_body_holds(self):
+        self.assertStatus(self.post(fs("dup_any")), 200)
+        for what, body in (("unknown type", {"name": "dup_any", "type": "NoSuchType"}),
+                           ("no type", {"name": "dup_any"}),
+                           ("bad field", fs("dup_any", allowWrite="yes")),
+                           ("bad secret", fs("dup_any", params={"root": "/x",
+                                                                "password": "e:xc1:AAAA"}))):
+            with self.subTest(body=what):
+                self.assertError(self.post(body), 409, "Conflict", mentions="dup_any")
+
 
 class ConcurrencyTest(ServerTestCase):
 
-    def run_parallel(self, n, request):
+    def run_parallel(self, n, request, headers=None):
         """Run request(i) on n threads, each with its own HTTP connection; the statuses."""
         statuses = [None] * n
         barrier = threading.Barrier(n)
@@ -269,7 +280,8 @@ class ConcurrencyTest(ServerTestCase):
                 method, path, body = request(i)
                 barrier.wait()
                 conn.request(method, PREFIX + path, body=json.dumps(body).encode(),
-                             headers={"Authorization": basic_auth(self.server.admin_key)})
+                             headers=dict(headers or {},
+                                          Authorization=basic_auth(self.server.admin_key)))
                 resp = conn.getresponse()
                 resp.read()
                 statuses[i] = resp.status
@@ -295,13 +307,26 @@ class ConcurrencyTest(ServerTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.json["creationTag"]["versionNumber"], 1)
 
-    def test_parallel_puts_of_one_version_give_one_success_and_conflicts(self):
+    def test_parallel_puts_of_one_version_all_succeed_one_after_the_other(self):
+        # DSS keeps the last write: every writer's change is applied, each as a new version
         d = self.server.create_connection("raced_put")
         statuses = self.run_parallel(8, lambda i: (
             "PUT", "/admin/connections/raced_put", dict(d, description="writer %d" % i)))
-        self.assertEqual(statuses.count(200), 1, "statuses: %r" % statuses)
-        self.assertEqual(statuses.count(409), 7, "statuses: %r" % statuses)
+        self.assertEqual(statuses, [200] * 8)
         r = self.server.api("GET", "/admin/connections/raced_put")
+        self.assertEqual(r.json["creationTag"]["versionNumber"], 9)
+        h = self.server.api("GET", "/admin/connections/raced_put/history").json
+        self.assertEqual(sorted(v["definition"]["description"] for v in h[1:]),
+                         sorted("writer %d" % i for i in range(8)))
+
+    def test_parallel_puts_with_if_match_give_one_success_and_precondition_failures(self):
+        d = self.server.create_connection("raced_if_match")
+        statuses = self.run_parallel(8, lambda i: (
+            "PUT", "/admin/connections/raced_if_match", dict(d, description="writer %d" % i)),
+            headers={"If-Match": '"1"'})
+        self.assertEqual(statuses.count(200), 1, "statuses: %r" % statuses)
+        self.assertEqual(statuses.count(412), 7, "statuses: %r" % statuses)
+        r = self.server.api("GET", "/admin/connections/raced_if_match")
         self.assertEqual(r.json["creationTag"]["versionNumber"], 2)
 
     def test_parallel_creates_of_distinct_names_all_succeed(self):
@@ -400,22 +425,25 @@ class UpdateTest(ServerTestCase):
         self.assertEqual(r.json["creationTag"]["versionNumber"], 2)
         self.assertEqual(self.get("put_no_tag")["description"], "untagged")
 
-    def test_put_with_stale_version_is_conflict(self):
+    def test_saving_an_earlier_snapshot_succeeds_last_write_wins(self):
+        # DSSConnectionSettings saved twice, or set_definition of an earlier get_definition
         first_read = self.server.create_connection("put_stale")
-        r = self.put("put_stale", dict(first_read, description="winner"))
+        r = self.put("put_stale", dict(first_read, description="first"))
         self.assertStatus(r, 200)
-        r = self.put("put_stale", dict(first_read, description="loser"))
-        self.assertError(r, 409, "Conflict")
+        r = self.put("put_stale", dict(first_read, description="second"))
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["creationTag"]["versionNumber"], 3)
         now = self.get("put_stale")
-        self.assertEqual(now["description"], "winner")
-        self.assertEqual(now["creationTag"]["versionNumber"], 2)
+        self.assertEqual(now["description"], "second")
+        self.assertEqual(now["creationTag"]["versionNumber"], 3)
 
-    def test_put_with_future_version_is_conflict(self):
+    def test_put_naming_a_future_version_is_accepted(self):
         d = self.server.create_connection("put_future")
         body = dict(d, description="ahead")
         body["creationTag"] = dict(d["creationTag"], versionNumber=5)
-        self.assertError(self.put("put_future", body), 409, "Conflict")
-        self.assertEqual(self.get("put_future")["creationTag"]["versionNumber"], 1)
+        r = self.put("put_future", body)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["creationTag"]["versionNumber"], 2)
 
     def test_put_with_other_name_in_body_is_bad_request(self):
         d = self.server.create_connection("put_rename")
@@ -492,6 +520,125 @@ class UpdateTest(ServerTestCase):
         r = self.put("never_created", fs("never_created"))
         self.assertError(r, 404, "NotFound")
         self.assertStatus(self.server.api("GET", "/admin/connections/never_created"), 404)
+
+
+class IfMatchTest(ServerTestCase):
+    """If-Match: "<versionNumber>" on PUT and DELETE (API.md §4.7), with write guards off."""
+
+    def put(self, name, body, if_match):
+        return self.server.api("PUT", "/admin/connections/" + name, body,
+                               headers={"If-Match": if_match})
+
+    def test_get_answers_the_version_as_etag(self):
+        self.server.create_connection("etag_conn")
+        r = self.server.api("GET", "/admin/connections/etag_conn")
+        self.assertEqual(r.headers.get("ETag"), '"1"')
+        self.assertStatus(self.put("etag_conn", r.json, '"1"'), 200)
+        r = self.server.api("GET", "/admin/connections/etag_conn")
+        self.assertEqual(r.headers.get("ETag"), '"2"')
+
+    def test_put_with_the_stored_version_succeeds(self):
+        d = self.server.create_connection("if_match_ok")
+        for tag in ('"1"', 'W/"2"', "3", "*"):
+            with self.subTest(if_match=tag):
+                r = self.put("if_match_ok", dict(d, description=tag), tag)
+                self.assertStatus(r, 200)
+        self.assertEqual(r.json["creationTag"]["versionNumber"], 5)
+
+    def test_put_with_a_stale_version_is_precondition_failed_and_changes_nothing(self):
+        d = self.server.create_connection("if_match_stale")
+        self.assertStatus(self.server.api("PUT", "/admin/connections/if_match_stale",
+                                          dict(d, description="winner")), 200)
+        for tag in ('"1"', '"3"'):
+            with self.subTest(if_match=tag):
+                r = self.put("if_match_stale", dict(d, description="loser"), tag)
+                self.assertError(r, 412, "PreconditionFailed", mentions="if_match_stale")
+                self.assertIn("version 2", r.json["detailedMessage"])
+        now = self.server.api("GET", "/admin/connections/if_match_stale").json
+        self.assertEqual(now["description"], "winner")
+        self.assertEqual(now["creationTag"]["versionNumber"], 2)
+
+    def test_malformed_if_match_is_bad_request(self):
+        d = self.server.create_connection("if_match_bad")
+        for tag in ("", "abc", '"1', '"-1"', '"1" junk', "1.5"):
+            with self.subTest(if_match=tag):
+                r = self.put("if_match_bad", dict(d, description="x"), tag)
+                self.assertError(r, 400, "BadRequest", mentions="If-Match")
+        self.assertEqual(self.server.api("GET", "/admin/connections/if_match_bad")
+                         .json["creationTag"]["versionNumber"], 1)
+
+    def test_put_of_unknown_connection_with_if_match_is_not_found(self):
+        r = self.put("if_match_nothing", fs("if_match_nothing"), '"1"')
+        self.assertError(r, 404, "NotFound")
+
+    def test_delete_with_if_match(self):
+        self.server.create_connection("if_match_del")
+        r = self.server.api("DELETE", "/admin/connections/if_match_del",
+                            headers={"If-Match": '"2"'})
+        self.assertError(r, 412, "PreconditionFailed", mentions="if_match_del")
+        self.assertStatus(self.server.api("GET", "/admin/connections/if_match_del"), 200)
+        r = self.server.api("DELETE", "/admin/connections/if_match_del",
+                            headers={"If-Match": '"1"'})
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json, {})
+        self.assertError(self.server.api("GET", "/admin/connections/if_match_del"), 404,
+                         "NotFound")
+        audit = self.server.api("GET", "/admin/audit?limit=5").json
+        self.assertIn(("connection.delete", "if_match_del", "failed"),
+                      [(a["action"], a["object"], a["outcome"]) for a in audit])
+
+
+class WriteGuardsTest(ServerTestCase):
+    """--write-guards (API.md §4.7): the stricter rules, server-wide."""
+
+    server_options = {"extra_args": ["--write-guards"]}
+
+    def get(self, name):
+        r = self.server.api("GET", "/admin/connections/" + name)
+        self.assertStatus(r, 200)
+        return r.json
+
+    def put(self, name, body):
+        return self.server.api("PUT", "/admin/connections/" + name, body)
+
+    def test_put_with_stale_version_is_conflict(self):
+        first_read = self.server.create_connection("put_stale")
+        r = self.put("put_stale", dict(first_read, description="winner"))
+        self.assertStatus(r, 200)
+        r = self.put("put_stale", dict(first_read, description="loser"))
+        self.assertError(r, 409, "Conflict")
+        now = self.get("put_stale")
+        self.assertEqual(now["description"], "winner")
+        self.assertEqual(now["creationTag"]["versionNumber"], 2)
+
+    def test_put_with_future_version_is_conflict(self):
+        d = self.server.create_connection("put_future")
+        body = dict(d, description="ahead")
+        body["creationTag"] = dict(d["creationTag"], versionNumber=5)
+        self.assertError(self.put("put_future", body), 409, "Conflict")
+        self.assertEqual(self.get("put_future")["creationTag"]["versionNumber"], 1)
+
+    def test_put_without_creation_tag_is_accepted(self):
+        created = self.server.create_connection("put_no_tag")
+        body = {k: v for k, v in created.items() if k != "creationTag"}
+        r = self.put("put_no_tag", dict(body, description="untagged"))
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["creationTag"]["versionNumber"], 2)
+
+    def test_if_match_still_answers_412_before_the_body_version(self):
+        d = self.server.create_connection("guarded_if_match")
+        r = self.server.api("PUT", "/admin/connections/guarded_if_match", d,
+                            headers={"If-Match": '"7"'})
+        self.assertError(r, 412, "PreconditionFailed")
+
+    def test_parallel_puts_of_one_version_give_one_success_and_conflicts(self):
+        d = self.server.create_connection("raced_put")
+        statuses = ConcurrencyTest.run_parallel(self, 8, lambda i: (
+            "PUT", "/admin/connections/raced_put", dict(d, description="writer %d" % i)))
+        self.assertEqual(statuses.count(200), 1, "statuses: %r" % statuses)
+        self.assertEqual(statuses.count(409), 7, "statuses: %r" % statuses)
+        r = self.server.api("GET", "/admin/connections/raced_put")
+        self.assertEqual(r.json["creationTag"]["versionNumber"], 2)
 
 
 class DeleteTest(ServerTestCase):

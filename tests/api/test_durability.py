@@ -83,8 +83,8 @@ class RestartTest(OwnServerTestCase):
         r = self.server.api("PUT", "/admin/connections/versioned", d)
         self.assertStatus(r, 200)
         self.assertEqual(r.json["creationTag"]["versionNumber"], 2)
-        r = self.server.api("PUT", "/admin/connections/versioned", d)
-        self.assertError(r, 409, "Conflict")
+        r = self.server.api("PUT", "/admin/connections/versioned", d, headers={"If-Match": '"1"'})
+        self.assertError(r, 412, "PreconditionFailed")
 
     def test_name_conflict_survives_restart(self):
         self.server.create_connection("unique_after_restart")

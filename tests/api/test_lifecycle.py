@@ -36,6 +36,10 @@ def connection_names(server):
 
 
 class UsagesAndDeleteGuardTest(ServerTestCase):
+    """Usages, and the delete guard of --write-guards (API.md §4.7). DeleteInUseTest covers the
+    default, DSS's behaviour."""
+
+    server_options = {"extra_args": ["--write-guards"]}
 
     @classmethod
     def setUpClass(cls):
@@ -146,6 +150,43 @@ class UsagesAndDeleteGuardTest(ServerTestCase):
         r = s.api("DELETE", "/admin/connections/fs_project_bound")
         self.assertStatus(r, 200)
         self.assertEqual(r.json, {})
+
+    def test_import_with_guards_refuses_missing_required_params(self):
+        r = self.server.api("POST", "/admin/connections/actions/import",
+                            {"connections": [{"name": "imp_guarded_pg", "type": "PostgreSQL",
+                                              "params": {"db": "x"}}]})
+        self.assertStatus(r, 200)
+        self.assertEqual([e["name"] for e in r.json["errors"]], ["imp_guarded_pg"])
+        self.assertIn("params.host", r.json["errors"][0]["message"])
+        self.assertEqual(r.json["created"], [])
+
+
+class DeleteInUseTest(ServerTestCase):
+    """Write guards off (the default, as DSS): a connection that datasets use is deleted; the
+    datasets keep naming it."""
+
+    def test_delete_of_a_used_connection_succeeds_and_datasets_keep_naming_it(self):
+        s = self.server
+        s.create_connection("fs_in_use")
+        make_project(s, "INUSE")
+        make_dataset(s, "INUSE", "orders", connection="fs_in_use")
+        r = s.api("DELETE", "/admin/connections/fs_in_use")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json, {})
+        self.assertError(s.api("GET", "/admin/connections/fs_in_use"), 404, "NotFound")
+        self.assertEqual(connection_of(s, "INUSE", "orders"), "fs_in_use")
+        h = s.api("GET", "/admin/connections/fs_in_use/history").json
+        self.assertEqual([v["action"] for v in h], ["create", "delete"])
+        # recreated under the same name, the datasets use it again
+        s.create_connection("fs_in_use")
+        self.assertEqual([u["datasetName"] for u in usages(s, "fs_in_use")], ["orders"])
+
+    def test_force_false_changes_nothing_without_guards(self):
+        s = self.server
+        s.create_connection("fs_in_use_2")
+        make_project(s, "INUSE2")
+        make_dataset(s, "INUSE2", "d", connection="fs_in_use_2")
+        self.assertStatus(s.api("DELETE", "/admin/connections/fs_in_use_2?force=false"), 200)
 
 
 FS_NAMES = ["raw_orders", "raw_customers", "clean_orders", "clean_customers", "report"]
@@ -345,10 +386,11 @@ class ChangeConnectionTest(ServerTestCase):
         make_project(s, "RETIRE")
         for n in ("x", "y"):
             make_dataset(s, "RETIRE", n, connection="fs_retiring")
-        self.assertError(s.api("DELETE", "/admin/connections/fs_retiring"), 409, "Conflict")
+        self.assertEqual(len(usages(s, "fs_retiring")), 2)
         r = self.change("RETIRE", {"from": "fs_retiring", "to": "fs_spare"})
         self.assertStatus(r, 200)
         self.assertEqual(sorted(r.json["changed"]), ["x", "y"])
+        self.assertEqual(usages(s, "fs_retiring"), [])
         self.assertStatus(s.api("DELETE", "/admin/connections/fs_retiring"), 200)
 
 
@@ -600,25 +642,27 @@ class ImportTest(ServerTestCase):
         s.create_connection("imp_existing")
         bad = [
             {"name": "imp_unknown_type", "type": "Nope"},
-            {"name": "imp_fs_no_root", "type": "Filesystem", "params": {}},
-            {"name": "imp_pg_no_host", "type": "PostgreSQL", "params": {"db": "x"}},
             {"name": "bad name!", "type": "Filesystem", "params": {"root": "/x"}},
             {"name": ".hidden", "type": "Filesystem", "params": {"root": "/x"}},
+            {"name": "imp_bad_field", "type": "Filesystem", "allowWrite": "yes"},
             fs_def("imp_existing"),
         ]
-        for b in bad[:5]:
+        for b in bad[:4]:
             with self.subTest(single_create=b["name"]):
                 self.assertError(s.api("POST", "/admin/connections/", b), 400, "BadRequest")
+        # without write guards, params still to fill in are accepted, as by a single create
         good = [fs_def("imp_ok_1"), {"name": "imp_ok_pg", "type": "PostgreSQL",
-                                     "params": {"host": "localhost"}}]
+                                     "params": {"host": "localhost"}},
+                {"name": "imp_fs_no_root", "type": "Filesystem", "params": {}},
+                {"name": "imp_pg_no_host", "type": "PostgreSQL", "params": {"db": "x"}}]
         r = self.do_import(good + bad)            # onConflict defaults to fail
         self.assertImport(r, errors=[b["name"] for b in bad])
-        self.assertFalse({"imp_ok_1", "imp_ok_pg"} & connection_names(s))
+        self.assertFalse({g["name"] for g in good} & connection_names(s))
         self.assertEqual(s.api("GET", "/admin/connections/imp_existing").json
                          ["creationTag"]["versionNumber"], 1)
         # the good ones alone go in, with the defaults a single create gives
         r = self.do_import(good)
-        self.assertImport(r, created=["imp_ok_1", "imp_ok_pg"])
+        self.assertImport(r, created=[g["name"] for g in good])
         pg = s.api("GET", "/admin/connections/imp_ok_pg").json
         self.assertEqual(pg["params"]["port"], "5432")
         self.assertEqual(pg["usableBy"], "ALL")

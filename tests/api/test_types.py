@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The connection type registry (API.md §4.6): GET /connection-types, unknown types, required
-params, param defaults on create and update, and registry secrets sealed at rest."""
+params (400 with write guards; stored and reported by /test without, API.md §4.7), param
+defaults on create and update, and registry secrets sealed at rest."""
 
 import unittest
 
@@ -136,6 +137,10 @@ class ConnectionTypesEndpointTest(ServerTestCase):
 
 
 class TypeRulesTest(ServerTestCase):
+    """The registry's rules with write guards on (API.md §4.7): a missing required param is a
+    400. MissingParamsWithoutGuardsTest covers the default, DSS's behaviour."""
+
+    server_options = {"extra_args": ["--write-guards"]}
 
     @classmethod
     def setUpClass(cls):
@@ -319,6 +324,78 @@ class TypeRulesTest(ServerTestCase):
                                         "%s.%s is not in sealed form" % (entry["type"], s))
                         self.assertNoSecret(stored, value, "%s.%s" % (entry["type"], s))
 
+
+
+class MissingParamsWithoutGuardsTest(ServerTestCase):
+    """Write guards off (the default, as DSS): a definition with required params still to fill
+    in is stored; /test and /admin/connection-status name what is missing (API.md §4.7)."""
+
+    def test_create_connection_with_type_only_is_stored_with_defaults(self):
+        # what create_connection(name, type) sends: params {} and nulls for the rest
+        r = self.server.api("POST", "/admin/connections/",
+                            {"name": "pg_empty", "description": None, "type": "PostgreSQL",
+                             "params": {}, "usableBy": "ALL", "allowedGroups": []})
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["params"], {"port": "5432"})
+        got = self.server.api("GET", "/admin/connections/pg_empty")
+        self.assertStatus(got, 200)
+        self.assertEqual(got.json["params"], {"port": "5432"})
+
+    def test_every_type_is_stored_without_its_required_params(self):
+        registry = self.server.api("GET", "/connection-types").json
+        for entry in registry:
+            with self.subTest(type=entry["type"]):
+                name = "bare_" + entry["type"]
+                r = self.server.api("POST", "/admin/connections/",
+                                    {"name": name, "type": entry["type"]})
+                self.assertStatus(r, 200)
+                required = [p["name"] for p in entry["params"] if p["required"]]
+                for p in required:
+                    self.assertNotIn(p, r.json["params"])
+
+    def test_test_names_the_missing_params_and_status_keeps_it(self):
+        self.server.create_connection("dbx_empty", type="Databricks", params={})
+        r = self.server.api("GET", "/connections/dbx_empty/test")
+        self.assertStatus(r, 200)
+        self.assertIs(r.json["connectionOK"], False)
+        self.assertEqual(r.json["message"],
+                         "Connection 'dbx_empty' is missing required parameters: params.host, "
+                         "params.httpPath (required for a Databricks connection); set them and "
+                         "test again.")
+        status = self.server.api("GET", "/admin/connection-status")
+        self.assertStatus(status, 200)
+        self.assertIs(status.json["dbx_empty"]["connectionOK"], False)
+        self.assertEqual(status.json["dbx_empty"]["message"], r.json["message"])
+
+    def test_filling_in_the_params_later_makes_the_test_run(self):
+        self.server.create_connection("fs_later", type="Filesystem", params={})
+        r = self.server.api("GET", "/connections/fs_later/test")
+        self.assertIs(r.json["connectionOK"], False)
+        self.assertIn("params.root", r.json["message"])
+        d = self.server.api("GET", "/admin/connections/fs_later").json
+        d["params"]["root"] = self.server.tmp
+        self.assertStatus(self.server.api("PUT", "/admin/connections/fs_later", d), 200)
+        r = self.server.api("GET", "/connections/fs_later/test")
+        self.assertStatus(r, 200)
+        self.assertIs(r.json["connectionOK"], True, r.json)
+
+    def test_put_may_empty_a_required_param(self):
+        created = self.server.create_connection("pg_emptied", type="PostgreSQL",
+                                                params={"host": "db"})
+        r = self.server.api("PUT", "/admin/connections/pg_emptied",
+                            dict(created, params={"host": ""}))
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["params"], {"host": "", "port": "5432"})
+        t = self.server.api("GET", "/connections/pg_emptied/test")
+        self.assertIs(t.json["connectionOK"], False)
+        self.assertIn("params.host", t.json["message"])
+
+    def test_test_of_missing_params_is_still_refused_to_a_non_user(self):
+        self.server.create_connection("pg_private", type="PostgreSQL", params={},
+                                      usableBy="ALLOWED", allowedGroups=["nobody"])
+        key = self.server.create_key(groups=["someone_else"])["key"]
+        r = self.server.api("GET", "/connections/pg_private/test", key=key)
+        self.assertError(r, 403, "Forbidden")
 
 if __name__ == "__main__":
     unittest.main()

@@ -43,7 +43,7 @@ static json_t *create_ok(const char *body_text)
     struct sb_err err;
 
     sb_err_clear(&err);
-    if (conn_prepare_create(body, "alice", NOW_MS, &out, &err) != SB_OK) {
+    if (conn_prepare_create(body, "alice", NOW_MS, true, &out, &err) != SB_OK) {
         json_decref(body); /* fail_msg does not return */
         fail_msg("create of %s failed: %s", body_text, err.msg);
     }
@@ -62,7 +62,7 @@ static void assert_create_rejected(const char *body_text, const char *field)
 
     sb_err_clear(&err);
     snprintf(quoted, sizeof(quoted), "'%s'", field);
-    kind = conn_prepare_create(body, "alice", NOW_MS, &out, &err);
+    kind = conn_prepare_create(body, "alice", NOW_MS, true, &out, &err);
     json_decref(body);
     if (kind != SB_ERR_BAD_REQUEST || err.kind != SB_ERR_BAD_REQUEST) {
         json_decref(out);
@@ -104,7 +104,7 @@ static enum sb_err_kind update(const json_t *stored, const char *body_text, json
 
     *out = NULL;
     sb_err_clear(err);
-    kind = conn_prepare_update(stored, body, "pg-main", "bob", LATER_MS, out, err);
+    kind = conn_prepare_update(stored, body, "pg-main", "bob", LATER_MS, true, out, err);
     json_decref(body);
     return kind;
 }
@@ -475,7 +475,7 @@ static void test_create_with_non_object_body_is_bad_request(void **state)
         json_t *body = js(bodies[i]), *out = NULL;
         struct sb_err err;
         sb_err_clear(&err);
-        assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, &out, &err),
+        assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, true, &out, &err),
                          SB_ERR_BAD_REQUEST);
         assert_int_equal(err.kind, SB_ERR_BAD_REQUEST);
         assert_non_null(strstr(err.msg, "JSON object"));
@@ -495,7 +495,7 @@ static void test_create_does_not_modify_body(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, &out, &err), SB_OK);
+    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, true, &out, &err), SB_OK);
     after = dump(body);
     assert_string_equal(before, after);
     free(after);
@@ -520,7 +520,7 @@ static void test_create_releases_every_reference_it_takes(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, &out, &err), SB_OK);
+    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, true, &out, &err), SB_OK);
     assert_int_equal(body->refcount, 1);
     assert_int_equal(out->refcount, 1);
     json_decref(out);
@@ -540,7 +540,8 @@ static void test_create_failure_releases_every_reference_it_takes(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, &out, &err), SB_ERR_BAD_REQUEST);
+    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, true, &out, &err),
+                     SB_ERR_BAD_REQUEST);
     assert_null(out);
     assert_int_equal(body->refcount, 1);
     assert_int_equal(params->refcount, 1);
@@ -637,6 +638,37 @@ static void test_put_with_stale_version_is_conflict(void **state)
     assert_int_equal(update(stored, "{'creationTag':{'versionNumber':4}}", &out, &err),
                      SB_ERR_CONFLICT);
     assert_null(out);
+    json_decref(stored);
+}
+
+/* without write guards (the default, as DSS): the last write wins whatever version it names */
+static void test_put_with_stale_version_without_guards_is_last_write_wins(void **state)
+{
+    json_t *stored = stored_at_version(3), *body, *out = NULL;
+    struct sb_err err;
+    (void)state;
+
+    for (int v = 0; v < 3; v++) {
+        int named[] = {1, 2, 7};
+        char text[128];
+        snprintf(text, sizeof(text), "{'creationTag':{'versionNumber':%d}," PG_PARAMS "}",
+                 named[v]);
+        body = js(text);
+        sb_err_clear(&err);
+        assert_int_equal(
+            conn_prepare_update(stored, body, "pg-main", "bob", LATER_MS, false, &out, &err),
+            SB_OK);
+        assert_int_equal(conn_version(out), 4);
+        json_decref(out);
+        json_decref(body);
+    }
+    /* a malformed version is still a 400 naming the field */
+    body = js("{'creationTag':{'versionNumber':'2'}}");
+    assert_int_equal(
+        conn_prepare_update(stored, body, "pg-main", "bob", LATER_MS, false, &out, &err),
+        SB_ERR_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "creationTag.versionNumber"));
+    json_decref(body);
     json_decref(stored);
 }
 
@@ -817,8 +849,8 @@ static void test_update_does_not_modify_body_or_stored(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(conn_prepare_update(stored, body, "pg-main", "bob", LATER_MS, &out, &err),
-                     SB_OK);
+    assert_int_equal(
+        conn_prepare_update(stored, body, "pg-main", "bob", LATER_MS, true, &out, &err), SB_OK);
     now = dump(stored);
     assert_string_equal(stored_before, now);
     free(now);
@@ -955,6 +987,7 @@ int main(void)
         cmocka_unit_test(test_update_with_changed_type_is_bad_request),
         cmocka_unit_test(test_update_with_same_or_absent_type_keeps_stored_type),
         cmocka_unit_test(test_put_with_stale_version_is_conflict),
+        cmocka_unit_test(test_put_with_stale_version_without_guards_is_last_write_wins),
         cmocka_unit_test(test_put_with_matching_version_gets_next_version),
         cmocka_unit_test(test_put_without_creation_tag_is_accepted_as_next_version),
         cmocka_unit_test(test_put_with_malformed_creation_tag_is_bad_request),

@@ -30,6 +30,7 @@ static const char *const env_vars[] = {
     "SWITCHBOARD_SECRET_KEY_FILE",
     "SWITCHBOARD_TLS_CERT",
     "SWITCHBOARD_TLS_KEY",
+    "SWITCHBOARD_WRITE_GUARDS",
 };
 
 static int clear_env(void **state)
@@ -72,6 +73,43 @@ static void test_defaults_without_flags_or_environment(void **state)
     assert_int_equal(cfg.max_connections, 1024);
     assert_int_equal(cfg.max_connections_per_ip, 256);
     assert_int_equal(cfg.shutdown_grace, 10);
+    settings_free(&cfg);
+}
+
+/* --write-guards (API.md §4.7): off by default; the flag alone turns it on, and it takes
+ * on/off, true/false, yes/no, 1/0 from "=VALUE" or the environment */
+static void test_write_guards_switch(void **state)
+{
+    static const char *const none[] = {NULL};
+    static const char *const bare[] = {"--write-guards", "--log-level", "warn", NULL};
+    static const char *const off[] = {"--write-guards=off", NULL};
+    static const char *const yes[] = {"--write-guards=YES", NULL};
+    static const char *const bad[] = {"--write-guards=maybe", NULL};
+    struct config cfg;
+    (void)state;
+
+    assert_int_equal(load(&cfg, none), 0);
+    assert_false(cfg.write_guards);
+    settings_free(&cfg);
+    assert_int_equal(load(&cfg, bare), 0);
+    assert_true(cfg.write_guards);
+    assert_string_equal(cfg.log_level, "warn"); /* the switch took no value */
+    settings_free(&cfg);
+    assert_int_equal(load(&cfg, yes), 0);
+    assert_true(cfg.write_guards);
+    settings_free(&cfg);
+    setenv("SWITCHBOARD_WRITE_GUARDS", "1", 1);
+    assert_int_equal(load(&cfg, none), 0);
+    assert_true(cfg.write_guards);
+    settings_free(&cfg);
+    assert_int_equal(load(&cfg, off), 0); /* the flag wins over the environment */
+    assert_false(cfg.write_guards);
+    settings_free(&cfg);
+    setenv("SWITCHBOARD_WRITE_GUARDS", "sometimes", 1);
+    assert_int_equal(load(&cfg, none), -1);
+    settings_free(&cfg);
+    unsetenv("SWITCHBOARD_WRITE_GUARDS");
+    assert_int_equal(load(&cfg, bad), -1);
     settings_free(&cfg);
 }
 
@@ -303,6 +341,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_defaults_without_flags_or_environment, clear_env),
+        cmocka_unit_test_setup(test_write_guards_switch, clear_env),
         cmocka_unit_test_setup(test_environment_overrides_default, clear_env),
         cmocka_unit_test_setup(test_empty_environment_variable_is_ignored, clear_env),
         cmocka_unit_test_setup(test_flag_overrides_environment, clear_env),

@@ -123,7 +123,7 @@ static json_t *create_ok(const char *body_text)
     struct sb_err err;
 
     sb_err_clear(&err);
-    if (conn_prepare_create(body, "alice", NOW_MS, &out, &err) != SB_OK) {
+    if (conn_prepare_create(body, "alice", NOW_MS, true, &out, &err) != SB_OK) {
         json_decref(body); /* fail_msg does not return */
         fail_msg("create of %s failed: %s", body_text, err.msg);
     }
@@ -140,7 +140,7 @@ static void create_rejected(const char *body_text, struct sb_err *err)
     enum sb_err_kind kind;
 
     sb_err_clear(err);
-    kind = conn_prepare_create(body, "alice", NOW_MS, &out, err);
+    kind = conn_prepare_create(body, "alice", NOW_MS, true, &out, err);
     after = dump(body);
     json_decref(body);
     if (kind != SB_ERR_BAD_REQUEST || err->kind != SB_ERR_BAD_REQUEST || out) {
@@ -831,7 +831,7 @@ static void test_create_does_not_add_defaults_to_the_body(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, &out, &err), SB_OK);
+    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, true, &out, &err), SB_OK);
     assert_member(body, "params", "{'host':'db'}");
     assert_member(out, "params", "{'host':'db','port':'5432'}");
     assert_ptr_not_equal(json_object_get(out, "params"), json_object_get(body, "params"));
@@ -853,7 +853,8 @@ static void test_create_failing_on_params_releases_every_reference_it_takes(void
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, &out, &err), SB_ERR_BAD_REQUEST);
+    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, true, &out, &err),
+                     SB_ERR_BAD_REQUEST);
     assert_required_error(&err, "Databricks", "httpPath");
     assert_null(out);
     assert_int_equal(body->refcount, 1);
@@ -862,6 +863,52 @@ static void test_create_failing_on_params_releases_every_reference_it_takes(void
     assert_int_equal(extra->refcount, 1);
     assert_member(body, "params", "{'host':'h','x':[1]}");
     json_decref(body);
+}
+
+/* without write guards (DSS): a definition with required params still to fill in is stored,
+ * with the type's defaults; types_missing names what is missing */
+static void test_create_without_guards_stores_missing_required_params(void **state)
+{
+    json_t *body = js("{'name':'pg','type':'PostgreSQL'}"), *out = NULL, *missing;
+    struct sb_err err;
+    (void)state;
+
+    sb_err_clear(&err);
+    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, false, &out, &err), SB_OK);
+    assert_member(out, "params", "{'port':'5432'}");
+    missing = types_missing(must_find("PostgreSQL"), json_object_get(out, "params"));
+    {
+        json_t *want = js("['host']");
+        assert_json_eq(missing, want);
+        json_decref(want);
+    }
+    json_decref(missing);
+    json_decref(out);
+    json_decref(body);
+
+    body = js("{'name':'pg','type':'PostgreSQL','params':{'host':'db'}}");
+    assert_int_equal(conn_prepare_create(body, "alice", NOW_MS, false, &out, &err), SB_OK);
+    missing = types_missing(must_find("PostgreSQL"), json_object_get(out, "params"));
+    assert_int_equal(json_array_size(missing), 0);
+    json_decref(missing);
+    json_decref(out);
+    json_decref(body);
+}
+
+static void test_update_without_guards_may_remove_a_required_param(void **state)
+{
+    json_t *stored = create_ok("{'name':'pg','type':'PostgreSQL','params':{'host':'db'}}");
+    json_t *body = js("{'params':{'host':''}}"), *out = NULL;
+    struct sb_err err;
+    (void)state;
+
+    sb_err_clear(&err);
+    assert_int_equal(conn_prepare_update(stored, body, "pg", "bob", LATER_MS, false, &out, &err),
+                     SB_OK);
+    assert_member(out, "params", "{'host':'','port':'5432'}");
+    json_decref(out);
+    json_decref(body);
+    json_decref(stored);
 }
 
 static void test_update_removing_a_required_param_is_bad_request(void **state)
@@ -874,7 +921,7 @@ static void test_update_removing_a_required_param_is_bad_request(void **state)
 
     body = js("{'name':'pg','type':'PostgreSQL','params':{'port':'5432'}}");
     sb_err_clear(&err);
-    assert_int_equal(conn_prepare_update(stored, body, "pg", "bob", LATER_MS, &out, &err),
+    assert_int_equal(conn_prepare_update(stored, body, "pg", "bob", LATER_MS, true, &out, &err),
                      SB_ERR_BAD_REQUEST);
     assert_required_error(&err, "PostgreSQL", "host");
     assert_null(out);
@@ -882,7 +929,7 @@ static void test_update_removing_a_required_param_is_bad_request(void **state)
 
     body = js("{'params':{'host':''}}");
     sb_err_clear(&err);
-    assert_int_equal(conn_prepare_update(stored, body, "pg", "bob", LATER_MS, &out, &err),
+    assert_int_equal(conn_prepare_update(stored, body, "pg", "bob", LATER_MS, true, &out, &err),
                      SB_ERR_BAD_REQUEST);
     assert_required_error(&err, "PostgreSQL", "host");
     assert_null(out);
@@ -907,14 +954,16 @@ static void test_update_applies_defaults_and_keeps_given_values(void **state)
     /* a body without port gets the default back, not the stored value (whole replacement) */
     body = js("{'params':{'host':'db2'}}");
     sb_err_clear(&err);
-    assert_int_equal(conn_prepare_update(stored, body, "my", "bob", LATER_MS, &out, &err), SB_OK);
+    assert_int_equal(conn_prepare_update(stored, body, "my", "bob", LATER_MS, true, &out, &err),
+                     SB_OK);
     assert_member(out, "params", "{'host':'db2','port':'3306'}");
     assert_member(body, "params", "{'host':'db2'}");
     json_decref(out);
     json_decref(body);
 
     body = js("{'params':{'host':'db2','port':'3308'}}");
-    assert_int_equal(conn_prepare_update(stored, body, "my", "bob", LATER_MS, &out, &err), SB_OK);
+    assert_int_equal(conn_prepare_update(stored, body, "my", "bob", LATER_MS, true, &out, &err),
+                     SB_OK);
     assert_member(out, "params", "{'host':'db2','port':'3308'}");
     json_decref(out);
     json_decref(body);
@@ -932,7 +981,8 @@ static void test_update_of_a_stored_unknown_type_is_not_checked_against_the_regi
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(conn_prepare_update(stored, body, "old", "bob", LATER_MS, &out, &err), SB_OK);
+    assert_int_equal(conn_prepare_update(stored, body, "old", "bob", LATER_MS, true, &out, &err),
+                     SB_OK);
     assert_member(out, "type", "'LegacyType'");
     assert_member(out, "params", "{}");
     assert_int_equal(conn_version(out), 4);
@@ -976,6 +1026,8 @@ int main(void)
         cmocka_unit_test(test_create_does_not_add_defaults_to_the_body),
         cmocka_unit_test(test_create_failing_on_params_releases_every_reference_it_takes),
         cmocka_unit_test(test_update_removing_a_required_param_is_bad_request),
+        cmocka_unit_test(test_create_without_guards_stores_missing_required_params),
+        cmocka_unit_test(test_update_without_guards_may_remove_a_required_param),
         cmocka_unit_test(test_update_applies_defaults_and_keeps_given_values),
         cmocka_unit_test(test_update_of_a_stored_unknown_type_is_not_checked_against_the_registry),
     };
