@@ -14,6 +14,7 @@ struct probes;
 struct catalog;
 struct authcache;
 struct sync;
+struct audit_queue;
 
 struct app {
     const struct config *cfg;
@@ -26,6 +27,7 @@ struct app {
     struct catalog *catalog;                        /* connections in memory */
     struct authcache *authcache;                    /* principals by key hash */
     struct sync *sync;                              /* follows a shared store, or NULL */
+    struct audit_queue *audit;                      /* records of reads, written in batches */
 };
 
 #endif

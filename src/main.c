@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/audit.h"
 #include "api/probes.h"
 #include "api/sync.h"
 #include "app.h"
@@ -163,6 +164,7 @@ static int serve_main(int argc, char **argv)
             log_warn("cannot open %s: %s; audit records go to the store only", path,
                      strerror(errno));
     }
+    app.audit = audit_start(&app);
     app.catalog = catalog_new();
     app.authcache = authcache_new();
     if (store_conn_scan(app.store, load_connection, app.catalog, &err) != SB_OK) {
@@ -195,6 +197,7 @@ static int serve_main(int argc, char **argv)
 out:
     probes_stop(app.probes, 0);
     sync_stop(app.sync);
+    audit_stop(app.audit); /* after the requests, before the store: what is queued is written */
     catalog_free(app.catalog);
     authcache_free(app.authcache);
     store_close(app.store);

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The audit trail: recording, and GET /admin/audit. The store copy is the one served; the file
  * copy is for log shippers. Each is written after the change it records commits, so a crash in
- * between can lose a record but never records a change that did not happen. */
+ * between can lose a record but never records a change that did not happen.
+ *
+ * Records of reads (audit_record_read: credential reads) change nothing, so they need not cost
+ * a transaction and an fsync each: they are queued, and one flusher thread writes whatever has
+ * queued in one transaction (which joins the store's group commit) and the matching audit.log
+ * lines in one write(2); while it commits, the next batch gathers. GET /admin/audit and the
+ * server's shutdown drain the queue first, so that the API always lists every read answered
+ * before it, and no queued record is dropped at a clean stop. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,30 +22,178 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-void audit_record(struct request *req, const char *action, const char *object,
-                  const char *outcome)
+#define AUDIT_BATCH_MAX 1024 /* records per transaction of the flusher */
+
+struct audit_queue {
+    struct app *app;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* records queued, or stop */
+    pthread_cond_t done; /* a batch is written */
+    json_t **recs;
+    size_t n, cap;
+    uint64_t queued, written; /* records ever queued; ever written (or given up on) */
+    bool stop;
+};
+
+static json_t *make_record(struct request *req, const char *action, const char *object,
+                           const char *outcome)
 {
     char addr[64];
-    struct sb_err err;
-    json_t *rec;
-    char *line;
 
     req_remote_addr(req, addr, sizeof(addr));
-    rec = xcheck(json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s}", "ts", (json_int_t)clock_epoch_ms(),
-                           "principal", req->authenticated ? req->principal.login : "-", "action",
-                           action, "object", object, "outcome", outcome, "remoteAddr", addr));
-    if (store_audit_append(req->app->store, rec, &err) != SB_OK)
-        log_error("audit: cannot store a record of %s: %s", action, err.msg);
-    if (req->app->audit_fd >= 0) {
-        line = xcheck(json_dumps(rec, JSON_COMPACT));
-        size_t len = strlen(line);
-        line = xrealloc(line, len + 2);
-        line[len] = '\n';
-        if (write(req->app->audit_fd, line, len + 1) != (ssize_t)(len + 1))
-            log_error("audit: cannot append a record of %s to audit.log", action);
+    return xcheck(json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s}", "ts", (json_int_t)clock_epoch_ms(),
+                            "principal", req->authenticated ? req->principal.login : "-", "action",
+                            action, "object", object, "outcome", outcome, "remoteAddr", addr));
+}
+
+/* Appends the JSON lines of RECS to audit.log in one write. */
+static void write_lines(struct app *app, json_t *const *recs, size_t n)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+
+    if (app->audit_fd < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char *line = xcheck(json_dumps(recs[i], JSON_COMPACT));
+        size_t l = strlen(line);
+        if (len + l + 1 > cap)
+            buf = xrealloc(buf, cap = (len + l + 1) * 2);
+        memcpy(buf + len, line, l);
+        buf[len + l] = '\n';
+        len += l + 1;
         free(line);
     }
+    if (write(app->audit_fd, buf, len) != (ssize_t)len)
+        log_error("audit: cannot append %zu record(s) to audit.log", n);
+    free(buf);
+}
+
+void audit_record(struct request *req, const char *action, const char *object, const char *outcome)
+{
+    struct sb_err err;
+    json_t *rec = make_record(req, action, object, outcome);
+
+    if (store_audit_append(req->app->store, rec, &err) != SB_OK)
+        log_error("audit: cannot store a record of %s: %s", action, err.msg);
+    write_lines(req->app, &rec, 1);
     json_decref(rec);
+}
+
+void audit_record_read(struct request *req, const char *action, const char *object,
+                       const char *outcome)
+{
+    struct audit_queue *q = req->app->audit;
+
+    if (!q) {
+        audit_record(req, action, object, outcome);
+        return;
+    }
+    json_t *rec = make_record(req, action, object, outcome);
+    pthread_mutex_lock(&q->lock);
+    if (q->n == q->cap)
+        q->recs = xrealloc(q->recs, (q->cap = q->cap ? q->cap * 2 : 64) * sizeof(*q->recs));
+    q->recs[q->n++] = rec;
+    q->queued++;
+    if (q->n == 1)
+        pthread_cond_signal(&q->wake);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* One transaction for the batch; its lines after the commit, as audit_record does. */
+static void write_batch(struct app *app, json_t **recs, size_t n)
+{
+    struct sb_err err;
+    size_t i = 0;
+
+    if (store_tx_begin(app->store, &err) == SB_OK) {
+        for (i = 0; i < n; i++)
+            if (store_audit_append(app->store, recs[i], &err) != SB_OK)
+                break;
+        if (i < n)
+            store_tx_rollback(app->store);
+        else if (store_tx_commit(app->store, &err) != SB_OK)
+            i = 0;
+    }
+    if (i < n)
+        log_error("audit: cannot store %zu record(s) of reads: %s", n, err.msg);
+    else
+        write_lines(app, recs, n);
+}
+
+static void *flusher(void *arg)
+{
+    struct audit_queue *q = arg;
+
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        while (q->n == 0 && !q->stop)
+            pthread_cond_wait(&q->wake, &q->lock);
+        if (q->n == 0 && q->stop)
+            break;
+        size_t n = q->n < AUDIT_BATCH_MAX ? q->n : AUDIT_BATCH_MAX;
+        json_t **batch = xmalloc(n * sizeof(*batch));
+        memcpy(batch, q->recs, n * sizeof(*batch));
+        memmove(q->recs, q->recs + n, (q->n - n) * sizeof(*batch));
+        q->n -= n;
+        pthread_mutex_unlock(&q->lock);
+
+        write_batch(q->app, batch, n);
+        for (size_t i = 0; i < n; i++)
+            json_decref(batch[i]);
+        free(batch);
+
+        pthread_mutex_lock(&q->lock);
+        q->written += n;
+        pthread_cond_broadcast(&q->done);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return NULL;
+}
+
+struct audit_queue *audit_start(struct app *app)
+{
+    struct audit_queue *q = xcalloc(1, sizeof(*q));
+
+    q->app = app;
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->wake, NULL);
+    pthread_cond_init(&q->done, NULL);
+    if (pthread_create(&q->thread, NULL, flusher, q) != 0) {
+        log_warn("audit: cannot start the flusher thread; records of reads are written one by "
+                 "one");
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+void audit_flush(struct audit_queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    uint64_t target = q->queued;
+    while (q->written < target)
+        pthread_cond_wait(&q->done, &q->lock);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void audit_stop(struct audit_queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    q->stop = true;
+    pthread_cond_signal(&q->wake);
+    pthread_mutex_unlock(&q->lock);
+    pthread_join(q->thread, NULL); /* it writes what is queued before it ends */
+    free(q->recs);
+    pthread_cond_destroy(&q->done);
+    pthread_cond_destroy(&q->wake);
+    pthread_mutex_destroy(&q->lock);
+    free(q);
 }
 
 void api_audit_list(struct request *req)
@@ -63,13 +219,15 @@ void api_audit_list(struct request *req)
         if (*end || end == before_s || before < 0) {
             free(limit_s);
             free(before_s);
-            reply_errorf(req, SB_ERR_BAD_REQUEST, "Query parameter 'before' must be a timestamp "
-                                                  "in milliseconds since the epoch.");
+            reply_errorf(req, SB_ERR_BAD_REQUEST,
+                         "Query parameter 'before' must be a timestamp "
+                         "in milliseconds since the epoch.");
             return;
         }
     }
     free(limit_s);
     free(before_s);
+    audit_flush(req->app->audit); /* every read answered before this request is listed */
     if (store_audit_list(req->app->store, before, (int)limit, &list, &err) != SB_OK) {
         reply_error(req, &err);
         return;

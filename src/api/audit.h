@@ -4,11 +4,26 @@
 #ifndef SB_API_AUDIT_H
 #define SB_API_AUDIT_H
 
+struct app;
 struct request;
+struct audit_queue;
 
 /* Records that REQ's principal did ACTION ("connection.create"...) on OBJECT with OUTCOME
  * ("success", "denied", "failed"). A failure to record is logged, not answered. */
-void audit_record(struct request *req, const char *action, const char *object,
-                  const char *outcome);
+void audit_record(struct request *req, const char *action, const char *object, const char *outcome);
+
+/* The same for a read that changes nothing (a credential read): the record is queued and
+ * written with the others queued meanwhile, in one transaction, by the flusher thread. */
+void audit_record_read(struct request *req, const char *action, const char *object,
+                       const char *outcome);
+
+/* Starts the flusher of records of reads (NULL if no thread could start: then each is written
+ * at once). Stop it after the HTTP server and before the store closes: audit_stop writes what
+ * is still queued. */
+struct audit_queue *audit_start(struct app *app);
+void audit_stop(struct audit_queue *q);
+
+/* Returns once every record queued before the call is written. Q may be NULL. */
+void audit_flush(struct audit_queue *q);
 
 #endif

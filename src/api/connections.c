@@ -359,6 +359,34 @@ static bool project_variables_or_reply(struct request *req, json_t **out)
     return ok;
 }
 
+/* The definition /info answers from: the catalog's copy on a store of its own (the catalog is
+ * patched before every write's answer, so it is never older than the store); the store's on a
+ * shared store, where another node's change reaches the catalog only later, and an access
+ * right just revoked there must not still open a credential here. New reference, or NULL once
+ * answered. */
+static json_t *info_definition_or_reply(struct request *req, const char *name)
+{
+    struct catalog_entry *e;
+    struct sb_err err;
+    json_t *def = NULL;
+
+    if (req->app->sync) {
+        if (store_conn_get(req->app->store, name, &def, &err) != SB_OK)
+            reply_error(req, &err);
+        return def;
+    }
+    if (!(e = catalog_get(req->app->catalog, name))) {
+        reply_errorf(req, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
+        return NULL;
+    }
+    def = json_loadb(e->json, e->json_len, 0, NULL);
+    catalog_entry_release(e);
+    if (!def)
+        reply_errorf(req, SB_ERR_INTERNAL, "The definition of connection '%s' cannot be read.",
+                     name);
+    return def;
+}
+
 void api_connections_info(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
@@ -366,20 +394,16 @@ void api_connections_info(struct request *req)
     json_t *def = NULL, *resolved = NULL, *cred = NULL, *project_vars = NULL, *out;
     const char *mode;
 
-    if (!name)
+    if (!name || !(def = info_definition_or_reply(req, name)))
         return;
-    if (store_conn_get(req->app->store, name, &def, &err) != SB_OK) {
-        reply_error(req, &err);
-        return;
-    }
     if (!conn_usable_by(def, &req->principal)) {
-        audit_record(req, "connection.read-details", name, "denied");
+        audit_record_read(req, "connection.read-details", name, "denied");
         reply_errorf(req, SB_ERR_FORBIDDEN, "Connection '%s' is not usable by '%s'.", name,
                      req->principal.login);
         goto out;
     }
     if (!conn_details_readable(def, &req->principal)) {
-        audit_record(req, "connection.read-details", name, "denied");
+        audit_record_read(req, "connection.read-details", name, "denied");
         reply_errorf(req, SB_ERR_FORBIDDEN,
                      "The details of connection '%s' are not readable by '%s' "
                      "(see its detailsReadability).", name, req->principal.login);
@@ -387,7 +411,7 @@ void api_connections_info(struct request *req)
     }
     mode = json_string_value(json_object_get(def, "credentialsMode"));
     if (mode && strcmp(mode, "PER_USER") == 0 && !(cred = own_credential_or_reply(req, name))) {
-        audit_record(req, "connection.read-details", name, "denied");
+        audit_record_read(req, "connection.read-details", name, "denied");
         goto out;
     }
     if (!project_variables_or_reply(req, &project_vars) ||
@@ -421,7 +445,7 @@ void api_connections_info(struct request *req)
     case CONN_CREDENTIAL_NONE:
         break;
     }
-    audit_record(req, "connection.read-details", name, "success");
+    audit_record_read(req, "connection.read-details", name, "success");
     reply_json(req, 200, out);
 out:
     json_decref(def);
