@@ -15,6 +15,7 @@ struct catalog;
 struct authcache;
 struct sync;
 struct audit_queue;
+struct users_activity;
 
 struct app {
     const struct config *cfg;
@@ -28,6 +29,7 @@ struct app {
     struct authcache *authcache;                    /* principals by key hash */
     struct sync *sync;                              /* follows a shared store, or NULL */
     struct audit_queue *audit;                      /* records of reads, written in batches */
+    struct users_activity *activity;                /* users' last authentications */
 };
 
 #endif

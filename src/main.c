@@ -16,7 +16,9 @@
 #include "api/audit.h"
 #include "api/probes.h"
 #include "api/sync.h"
+#include "api/activity.h"
 #include "app.h"
+#include "core/activity.h"
 #include "client/cli.h"
 #include "core/apikeys.h"
 #include "core/catalog.h"
@@ -167,6 +169,7 @@ static int serve_main(int argc, char **argv)
     app.audit = audit_start(&app);
     app.catalog = catalog_new();
     app.authcache = authcache_new();
+    app.activity = users_activity_new(API_ACTIVITY_FLUSH_MS);
     if (store_conn_scan(app.store, load_connection, app.catalog, &err) != SB_OK) {
         log_error("cannot load the connections: %s", err.msg);
         goto out;
@@ -193,6 +196,7 @@ static int serve_main(int argc, char **argv)
     }
     app.probes = NULL;
     http_server_stop(srv);
+    api_activity_flush(&app);
     rc = 0;
 out:
     probes_stop(app.probes, 0);
@@ -200,6 +204,7 @@ out:
     audit_stop(app.audit); /* after the requests, before the store: what is queued is written */
     catalog_free(app.catalog);
     authcache_free(app.authcache);
+    users_activity_free(app.activity);
     store_close(app.store);
     sodium_memzero(app.apikey_hash_key, sizeof(app.apikey_hash_key));
     secrets_clear(&app.secrets);

@@ -37,8 +37,17 @@ void api_datasets_create(struct request *req);
 void api_datasets_get(struct request *req);
 void api_datasets_update(struct request *req);
 void api_datasets_delete(struct request *req);
+void api_datasets_metadata_get(struct request *req);
+void api_datasets_metadata_set(struct request *req);
+void api_datasets_schema_get(struct request *req);
+void api_datasets_schema_set(struct request *req);
 void api_project_variables_get(struct request *req);
 void api_project_variables_set(struct request *req);
+void api_project_variables_resolved(struct request *req);
+void api_projects_metadata_get(struct request *req);
+void api_projects_metadata_set(struct request *req);
+void api_projects_permissions_get(struct request *req);
+void api_projects_permissions_set(struct request *req);
 void api_projects_change_connection(struct request *req);
 
 /* src/api/probes.c */
@@ -73,6 +82,17 @@ void api_groups_create(struct request *req);
 void api_groups_get(struct request *req);
 void api_groups_update(struct request *req);
 void api_groups_delete(struct request *req);
+void api_users_activity_get(struct request *req);
+void api_users_activity_list(struct request *req);
+void api_users_info_get(struct request *req);
+void api_users_info_list(struct request *req);
+void api_groups_info_list(struct request *req);
+void api_users_authorization_matrix(struct request *req);
+void api_users_bulk_create(struct request *req);
+void api_users_bulk_edit(struct request *req);
+void api_users_bulk_delete(struct request *req);
+void api_users_directory_unsupported(struct request *req);
+void api_hdfs_acl_unsupported(struct request *req);
 
 /* src/api/variables.c */
 void api_variables_get(struct request *req);

@@ -108,7 +108,74 @@ void api_projects_delete(struct request *req)
     reply_json(req, 200, xcheck(json_object()));
 }
 
+/* ---- project metadata and permissions ---- */
+
+void api_projects_metadata_get(struct request *req)
+{
+    json_t *project = project_or_reply(req, false);
+
+    if (!project)
+        return;
+    reply_json(req, 200, projects_metadata_of(project));
+    json_decref(project);
+}
+
+void api_projects_permissions_get(struct request *req)
+{
+    json_t *project = project_or_reply(req, false);
+
+    if (!project)
+        return;
+    reply_json(req, 200, projects_permissions_view(project));
+    json_decref(project);
+}
+
+/* PUT of a project's metadata or permissions: APPLY builds the new record from the stored one
+ * and the body; the answer is what ANSWER makes of it. */
+static void project_patch(struct request *req, bool admin_only,
+                          enum sb_err_kind (*apply)(const json_t *project, const json_t *body,
+                                                    json_t **out, struct sb_err *err),
+                          json_t *(*answer)(const json_t *project))
+{
+    json_t *project = project_or_reply(req, true), *body = NULL, *rec = NULL;
+    const char *key = req_param(req, 0);
+    struct sb_err err;
+
+    if (!project)
+        return;
+    if (admin_only && !projects_can_admin(project, &req->principal)) {
+        reply_errorf(req, SB_ERR_FORBIDDEN, "'%s' may not change the permissions of project "
+                     "'%s': that takes a project admin.", req->principal.login, key);
+        goto out;
+    }
+    if (!req_json_body_or_reply(req, &body))
+        goto out;
+    if (apply(project, body, &rec, &err) != SB_OK ||
+        store_obj_update(req->app->store, STORE_PROJECTS, key, rec, &err) != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    audit_record(req, "project.update", key, "success");
+    reply_json(req, 200, answer(rec));
+out:
+    json_decref(project);
+    json_decref(body);
+    json_decref(rec);
+}
+
+void api_projects_metadata_set(struct request *req)
+{
+    project_patch(req, false, projects_apply_metadata, projects_metadata_of);
+}
+
+void api_projects_permissions_set(struct request *req)
+{
+    project_patch(req, true, projects_apply_permissions, projects_permissions_view);
+}
+
 /* ---- datasets ---- */
+
+static json_t *datasets_list_view(const json_t *all, char *tag);
 
 /* Checks the connection DS names, if any. Answers and returns false on failure. */
 static bool dataset_connection_ok_or_reply(struct request *req, const json_t *ds)
@@ -145,7 +212,8 @@ void api_datasets_list(struct request *req)
         reply_error(req, &err);
         return;
     }
-    reply_json(req, 200, all);
+    reply_json(req, 200, datasets_list_view(all, req_query(req, "tags")));
+    json_decref(all);
 }
 
 void api_datasets_create(struct request *req)
@@ -170,7 +238,7 @@ void api_datasets_create(struct request *req)
         reply_error(req, &err);
         goto out;
     }
-    reply_json(req, 200, json_incref(ds));
+    reply_json(req, 200, datasets_view(ds));
 out:
     json_decref(body);
     json_decref(ds);
@@ -188,7 +256,107 @@ void api_datasets_get(struct request *req)
         reply_error(req, &err);
         return;
     }
-    reply_json(req, 200, ds);
+    reply_json(req, 200, datasets_view(ds));
+    json_decref(ds);
+}
+
+/* Every dataset of ALL (an array, borrowed) as served, only those tagged TAG when TAG is not
+ * NULL (list_datasets(tags=[...]); steals TAG). New reference. */
+static json_t *datasets_list_view(const json_t *all, char *tag)
+{
+    json_t *out = xcheck(json_array()), *ds, *t;
+    size_t i, j;
+    bool keep;
+
+    json_array_foreach (all, i, ds) {
+        keep = !tag || !*tag;
+        json_array_foreach (json_object_get(ds, "tags"), j, t)
+            if (!keep && json_is_string(t) && strcmp(json_string_value(t), tag) == 0)
+                keep = true;
+        if (keep)
+            json_array_append_new(out, datasets_view(ds));
+    }
+    free(tag);
+    return out;
+}
+
+/* The dataset of the path when the caller may read it (WRITE: change it); otherwise answers
+ * and returns NULL. New reference. */
+static json_t *dataset_or_reply(struct request *req, bool write)
+{
+    json_t *project = project_or_reply(req, write), *ds;
+    struct sb_err err;
+
+    if (!project)
+        return NULL;
+    json_decref(project);
+    if (store_ds_get(req->app->store, req_param(req, 0), req_param(req, 1), &ds, &err) != SB_OK) {
+        reply_error(req, &err);
+        return NULL;
+    }
+    return ds;
+}
+
+void api_datasets_metadata_get(struct request *req)
+{
+    json_t *ds = dataset_or_reply(req, false);
+
+    if (!ds)
+        return;
+    reply_json(req, 200, projects_metadata_of(ds));
+    json_decref(ds);
+}
+
+void api_datasets_schema_get(struct request *req)
+{
+    json_t *ds = dataset_or_reply(req, false), *view;
+
+    if (!ds)
+        return;
+    view = datasets_view(ds);
+    reply_json(req, 200, json_incref(json_object_get(view, "schema")));
+    json_decref(view);
+    json_decref(ds);
+}
+
+/* PUT of metadata or schema: APPLY builds the new definition from the stored one and the body;
+ * ANSWER gives what to send back from it. */
+static void dataset_patch(struct request *req,
+                          enum sb_err_kind (*apply)(const json_t *ds, const json_t *body,
+                                                    json_t **out, struct sb_err *err),
+                          json_t *(*answer)(const json_t *ds))
+{
+    json_t *ds = dataset_or_reply(req, true), *body = NULL, *rec = NULL;
+    struct sb_err err;
+
+    if (!ds)
+        return;
+    if (!req_json_body_or_reply(req, &body))
+        goto out;
+    if (apply(ds, body, &rec, &err) != SB_OK ||
+        store_ds_update(req->app->store, req_param(req, 0), req_param(req, 1), rec, &err) != SB_OK)
+        reply_error(req, &err);
+    else
+        reply_json(req, 200, answer(rec));
+out:
+    json_decref(ds);
+    json_decref(body);
+    json_decref(rec);
+}
+
+static json_t *schema_of(const json_t *ds)
+{
+    return json_incref(json_object_get(ds, "schema"));
+}
+
+void api_datasets_metadata_set(struct request *req)
+{
+    dataset_patch(req, projects_apply_metadata, projects_metadata_of);
+}
+
+void api_datasets_schema_set(struct request *req)
+{
+    dataset_patch(req, datasets_apply_schema, schema_of);
 }
 
 void api_datasets_update(struct request *req)
@@ -219,7 +387,7 @@ void api_datasets_update(struct request *req)
         reply_error(req, &err);
         goto out;
     }
-    reply_json(req, 200, json_incref(ds));
+    reply_json(req, 200, datasets_view(ds));
 out:
     json_decref(body);
     json_decref(ds);
@@ -260,6 +428,32 @@ void api_project_variables_get(struct request *req)
         vars = projects_default_variables();
     }
     reply_json(req, 200, vars);
+}
+
+void api_project_variables_resolved(struct request *req)
+{
+    json_t *project = project_or_reply(req, false), *vars = NULL, *instance = NULL;
+    char *typed = req_query(req, "typed"), *text = NULL;
+    struct sb_err err;
+
+    if (!project)
+        goto out;
+    if ((store_obj_get(req->app->store, STORE_PROJECT_VARIABLES, req_param(req, 0), &vars,
+                       &err) != SB_OK &&
+         err.kind != SB_ERR_NOT_FOUND) ||
+        store_meta_get(req->app->store, "variables", &text, &err) != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    instance = text ? json_loads(text, 0, NULL) : NULL;
+    reply_json(req, 200,
+               projects_resolved_variables(instance, vars, typed && strcmp(typed, "true") == 0));
+out:
+    free(typed);
+    free(text);
+    json_decref(instance);
+    json_decref(vars);
+    json_decref(project);
 }
 
 void api_project_variables_set(struct request *req)

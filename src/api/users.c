@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/activity.h"
 #include "api/api.h"
 #include "api/audit.h"
+#include "core/activity.h"
 #include "core/secrets.h"
 #include "core/users.h"
 #include "http/request.h"
@@ -33,6 +35,7 @@ static void reply_user_settings(struct request *req, const json_t *rec)
 
 void api_users_list(struct request *req)
 {
+    bool settings = req_query_bool(req, "includeSettings"); /* list_users(include_settings=) */
     struct sb_err err;
     json_t *all, *rec, *out;
     size_t i;
@@ -42,10 +45,316 @@ void api_users_list(struct request *req)
         return;
     }
     out = xcheck(json_array());
-    json_array_foreach(all, i, rec)
-        json_array_append_new(out, users_list_view(rec));
+    json_array_foreach (all, i, rec)
+        json_array_append_new(out, settings ? users_settings_view(rec) : users_list_view(rec));
     json_decref(all);
     reply_json(req, 200, out);
+}
+
+/* ---- activity, short profiles, authorization matrix ---- */
+
+static json_t *activity_of(const json_t *merged, const json_t *rec)
+{
+    return users_activity_view(merged, json_string_value(json_object_get(rec, "login")),
+                               !json_is_false(json_object_get(rec, "enabled")),
+                               (int64_t)json_integer_value(json_object_get(rec, "creationDate")));
+}
+
+void api_users_activity_get(struct request *req)
+{
+    const char *login = id_param_or_reply(req, "login");
+    struct sb_err err;
+    json_t *rec, *merged;
+
+    if (!login)
+        return;
+    if (store_obj_get(req->app->store, STORE_USERS, login, &rec, &err) != SB_OK ||
+        api_activity_load(req->app, &merged, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    reply_json(req, 200, activity_of(merged, rec));
+    json_decref(merged);
+    json_decref(rec);
+}
+
+void api_users_activity_list(struct request *req)
+{
+    bool enabled_only = req_query_bool(req, "enabledUsersOnly");
+    struct sb_err err;
+    json_t *all, *merged, *rec, *out;
+    size_t i;
+
+    if (store_obj_list(req->app->store, STORE_USERS, &all, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    if (api_activity_load(req->app, &merged, &err) != SB_OK) {
+        json_decref(all);
+        reply_error(req, &err);
+        return;
+    }
+    out = xcheck(json_array());
+    json_array_foreach (all, i, rec)
+        if (!enabled_only || !json_is_false(json_object_get(rec, "enabled")))
+            json_array_append_new(out, activity_of(merged, rec));
+    json_decref(merged);
+    json_decref(all);
+    reply_json(req, 200, out);
+}
+
+void api_users_info_get(struct request *req)
+{
+    const char *login = id_param_or_reply(req, "login");
+    struct sb_err err;
+    json_t *rec;
+
+    if (!login)
+        return;
+    if (store_obj_get(req->app->store, STORE_USERS, login, &rec, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    reply_json(req, 200, users_info_view(rec));
+    json_decref(rec);
+}
+
+static void reply_list_view(struct request *req, enum store_collection coll,
+                            json_t *(*view)(const json_t *rec))
+{
+    struct sb_err err;
+    json_t *all, *rec, *out;
+    size_t i;
+
+    if (store_obj_list(req->app->store, coll, &all, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
+    }
+    out = xcheck(json_array());
+    json_array_foreach (all, i, rec)
+        json_array_append_new(out, view(rec));
+    json_decref(all);
+    reply_json(req, 200, out);
+}
+
+void api_users_info_list(struct request *req)
+{
+    reply_list_view(req, STORE_USERS, users_info_view);
+}
+
+void api_groups_info_list(struct request *req)
+{
+    reply_list_view(req, STORE_GROUPS, groups_info_view);
+}
+
+void api_users_authorization_matrix(struct request *req)
+{
+    struct sb_err err;
+    json_t *users = NULL, *groups = NULL, *conns = NULL;
+
+    if (store_obj_list(req->app->store, STORE_USERS, &users, &err) != SB_OK ||
+        store_obj_list(req->app->store, STORE_GROUPS, &groups, &err) != SB_OK ||
+        store_conn_list(req->app->store, &conns, &err) != SB_OK)
+        reply_error(req, &err);
+    else
+        reply_json(req, 200, users_authorization_matrix(users, groups, conns));
+    json_decref(users);
+    json_decref(groups);
+    json_decref(conns);
+}
+
+/* ---- bulk: /admin/users/actions/bulk ----
+ * Each call is one transaction. A user whose entry is refused (invalid, exists, missing) is
+ * reported {"status": "FAILURE", "error"} and the others still apply, as in DSS; a store
+ * failure rolls the whole call back and answers the error. */
+
+static void add_status(json_t *out, const char *login, const struct sb_err *err)
+{
+    json_array_append_new(
+        out, xcheck(json_pack("{s:s, s:s, s:s}", "login", login ? login : "", "status",
+                              err ? "FAILURE" : "SUCCESS", "error", err ? err->msg : "")));
+}
+
+/* Store errors other than the per-user ones end the call. */
+static bool store_failed(const struct sb_err *err)
+{
+    return err->kind == SB_ERR_UNAVAILABLE || err->kind == SB_ERR_INTERNAL;
+}
+
+typedef enum sb_err_kind (*bulk_fn)(struct request *req, const json_t *entry, const char *login,
+                                    struct sb_err *err);
+
+/* Runs FN on every entry of the array BODY in one transaction; LOGIN_OF gives an entry's login
+ * (NULL when it has none). Audits ACTION per user that succeeded, after the commit. */
+static void run_bulk(struct request *req, const json_t *body,
+                     const char *(*login_of)(const json_t *), bulk_fn fn, const char *action)
+{
+    struct sb_err err;
+    json_t *out, *entry, *done = xcheck(json_object());
+    size_t i;
+
+    if (!json_is_array(body)) {
+        json_decref(done);
+        reply_errorf(req, SB_ERR_BAD_REQUEST, "The body must be a JSON array of users.");
+        return;
+    }
+    if (store_tx_begin(req->app->store, &err) != SB_OK) {
+        json_decref(done);
+        reply_error(req, &err);
+        return;
+    }
+    out = xcheck(json_array());
+    json_array_foreach (body, i, entry) {
+        const char *login = login_of(entry);
+        sb_err_clear(&err);
+        if (!login)
+            sb_err_set(&err, SB_ERR_BAD_REQUEST, "Entry %zu has no 'login' (a string).", i);
+        else if (json_object_get(done, login))
+            sb_err_set(&err, SB_ERR_BAD_REQUEST,
+                       "User '%s' appears more than once in the "
+                       "request.",
+                       login);
+        else if (users_validate_id(login, "login", &err))
+            fn(req, entry, login, &err);
+        if (err.kind != SB_OK && store_failed(&err)) {
+            store_tx_rollback(req->app->store);
+            json_decref(out);
+            json_decref(done);
+            reply_error(req, &err);
+            return;
+        }
+        if (login && err.kind == SB_OK)
+            json_object_set_new(done, login, json_true());
+        add_status(out, login, err.kind == SB_OK ? NULL : &err);
+    }
+    if (store_tx_commit(req->app->store, &err) != SB_OK) {
+        store_tx_rollback(req->app->store);
+        json_decref(out);
+        json_decref(done);
+        reply_error(req, &err);
+        return;
+    }
+    {
+        const char *login;
+        json_t *v;
+        json_object_foreach (done, login, v)
+            audit_record(req, action, login, "success");
+    }
+    json_decref(done);
+    reply_json(req, 200, out);
+}
+
+static const char *login_member(const json_t *entry)
+{
+    return json_string_value(json_object_get(entry, "login"));
+}
+
+static const char *login_string(const json_t *entry)
+{
+    return json_string_value(entry);
+}
+
+static enum sb_err_kind bulk_create_one(struct request *req, const json_t *entry, const char *login,
+                                        struct sb_err *err)
+{
+    json_t *rec = NULL, *existing;
+
+    if (store_obj_get(req->app->store, STORE_USERS, login, &existing, err) == SB_OK) {
+        json_decref(existing);
+        return sb_err_set(err, SB_ERR_CONFLICT, "User '%s' already exists.", login);
+    }
+    if (err->kind != SB_ERR_NOT_FOUND)
+        return err->kind;
+    if (users_prepare_create(entry, clock_epoch_ms(), &rec, err) == SB_OK &&
+        secrets_seal_user(&req->app->secrets, rec, err) == SB_OK)
+        store_obj_insert(req->app->store, STORE_USERS, login, rec, err);
+    json_decref(rec);
+    return err->kind;
+}
+
+static enum sb_err_kind bulk_edit_one(struct request *req, const json_t *entry, const char *login,
+                                      struct sb_err *err)
+{
+    json_t *stored, *merged, *rec = NULL;
+
+    if (store_obj_get(req->app->store, STORE_USERS, login, &stored, err) != SB_OK)
+        return err->kind;
+    /* a change names only what changes: the rest is kept from the stored settings */
+    merged = users_settings_view(stored);
+    if (json_is_object(entry))
+        json_object_update(merged, (json_t *)entry);
+    if (users_prepare_update(stored, merged, login, false, &rec, err) == SB_OK &&
+        secrets_seal_user(&req->app->secrets, rec, err) == SB_OK)
+        store_obj_update(req->app->store, STORE_USERS, login, rec, err);
+    json_decref(rec);
+    json_decref(merged);
+    json_decref(stored);
+    return err->kind;
+}
+
+static enum sb_err_kind bulk_delete_one(struct request *req, const json_t *entry, const char *login,
+                                        struct sb_err *err)
+{
+    json_t *stored;
+    (void)entry;
+
+    if (req->principal.type == PRINCIPAL_USER && strcmp(req->principal.login, login) == 0 &&
+        !req_query_bool(req, "allowSelfDeletion"))
+        return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                          "User '%s' cannot delete themselves unless "
+                          "allowSelfDeletion=true is given.",
+                          login);
+    if (store_obj_get(req->app->store, STORE_USERS, login, &stored, err) != SB_OK)
+        return err->kind;
+    json_decref(stored);
+    return store_user_delete(req->app->store, login, err);
+}
+
+void api_users_bulk_create(struct request *req)
+{
+    json_t *body;
+
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    run_bulk(req, body, login_member, bulk_create_one, "user.create");
+    json_decref(body);
+}
+
+void api_users_bulk_edit(struct request *req)
+{
+    json_t *body;
+
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    run_bulk(req, body, login_member, bulk_edit_one, "user.update");
+    json_decref(body);
+}
+
+void api_users_bulk_delete(struct request *req)
+{
+    json_t *body;
+
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    run_bulk(req, body, login_string, bulk_delete_one, "user.delete");
+    json_decref(body);
+}
+
+/* ---- DSS features that need an external directory or a Hadoop cluster ---- */
+
+void api_users_directory_unsupported(struct request *req)
+{
+    reply_errorf(req, SB_ERR_NOT_FOUND,
+                 "Synchronising and provisioning users from an external directory (LDAP, Azure "
+                 "AD, custom authenticator) is a DSS feature Switchboard does not provide: "
+                 "manage users with /admin/users.");
+}
+
+void api_hdfs_acl_unsupported(struct request *req)
+{
+    reply_errorf(req, SB_ERR_NOT_FOUND,
+                 "Synchronising HDFS ACLs is a DSS feature Switchboard does not provide: it "
+                 "needs a Hadoop cluster.");
 }
 
 void api_users_create(struct request *req)

@@ -33,6 +33,7 @@ static const struct known_field known_fields[] = {
     {"allowWrite", CHECK_BOOL, "true"},
     {"allowManagedDatasets", CHECK_BOOL, "true"},
     {"allowManagedFolders", CHECK_BOOL, "false"},
+    {"allowKnowledgeBanks", CHECK_BOOL, "true"},
     {"allowMirror", CHECK_BOOL, "false"},
     {"maxActivities", CHECK_COUNT, "0"},
     {"useGlobalProxy", CHECK_BOOL, "false"},

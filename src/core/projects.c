@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Projects and datasets. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -120,6 +121,68 @@ bool projects_can_write(const json_t *project, const struct principal *p)
     return p->admin || is_owner(project, p) || group_grants(project, p, flags);
 }
 
+bool projects_can_admin(const json_t *project, const struct principal *p)
+{
+    static const char *const flags[] = {"admin", NULL};
+    return p->admin || is_owner(project, p) || group_grants(project, p, flags);
+}
+
+json_t *projects_permissions_view(const json_t *project)
+{
+    json_t *perms = json_object_get(project, "permissions");
+
+    return xcheck(json_pack("{s:O, s:O}", "owner",
+                            json_object_get(project, "owner") ? json_object_get(project, "owner")
+                                                              : json_null(),
+                            "permissions", json_is_array(perms) ? perms : json_array()));
+}
+
+enum sb_err_kind projects_apply_permissions(const json_t *project, const json_t *body,
+                                            json_t **out, struct sb_err *err)
+{
+    json_t *rec, *v;
+
+    if (!fields_require_object(body, "project permissions", err) ||
+        !fields_nonempty_string(body, "", "owner", err) || !check_permissions(body, err))
+        return err->kind;
+    rec = xcheck(json_copy((json_t *)project));
+    if (json_is_string(v = json_object_get(body, "owner")))
+        json_object_set(rec, "owner", v);
+    if (json_is_array(v = json_object_get(body, "permissions")))
+        json_object_set(rec, "permissions", v);
+    *out = rec;
+    return SB_OK;
+}
+
+static void overlay(json_t *out, const json_t *layer, bool typed)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(layer))
+        return;
+    json_object_foreach((json_t *)layer, k, v) {
+        if (typed || json_is_string(v)) {
+            json_object_set(out, k, v);
+        } else {
+            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            json_object_set_new(out, k, json_string(xcheck(text)));
+            free(text);
+        }
+    }
+}
+
+json_t *projects_resolved_variables(const json_t *instance, const json_t *project_vars,
+                                    bool typed)
+{
+    json_t *out = xcheck(json_object());
+
+    overlay(out, instance, typed);
+    overlay(out, json_object_get(project_vars, "standard"), typed);
+    overlay(out, json_object_get(project_vars, "local"), typed);
+    return out;
+}
+
 json_t *projects_default_variables(void)
 {
     return xcheck(json_pack("{s:{}, s:{}}", "standard", "local"));
@@ -185,10 +248,100 @@ enum sb_err_kind datasets_prepare(const json_t *body, const char *project, const
     rec = fields_drop_nulls(body);
     json_object_set_new(rec, "projectKey", json_string(project));
     json_object_set_new(rec, "name", json_string(name));
+    if (!json_is_array(json_object_get(rec, "tags")))
+        json_object_set_new(rec, "tags", json_array());
+    if (!json_is_object(json_object_get(rec, "schema")))
+        json_object_set_new(rec, "schema",
+                            xcheck(json_pack("{s:[], s:b}", "columns", "userModified", 0)));
     if (!json_object_get(rec, "params"))
         json_object_set_new(rec, "params", json_object());
     else
         json_object_set_new(rec, "params", xcheck(json_deep_copy(json_object_get(rec, "params"))));
+    *out = rec;
+    return SB_OK;
+}
+
+json_t *datasets_view(const json_t *ds)
+{
+    json_t *view = xcheck(json_copy((json_t *)ds));
+
+    if (!json_is_array(json_object_get(view, "tags")))
+        json_object_set_new(view, "tags", json_array());
+    if (!json_is_object(json_object_get(view, "schema")))
+        json_object_set_new(view, "schema",
+                            xcheck(json_pack("{s:[], s:b}", "columns", "userModified", 0)));
+    return view;
+}
+
+json_t *projects_metadata_of(const json_t *ds)
+{
+    json_t *v, *out = xcheck(json_object());
+
+    json_object_set(out, "label", json_object_get(ds, "name"));
+    v = json_object_get(ds, "description");
+    json_object_set_new(out, "description", json_is_string(v) ? json_incref(v) : json_string(""));
+    v = json_object_get(ds, "shortDesc");
+    json_object_set_new(out, "shortDesc", json_is_string(v) ? json_incref(v) : json_string(""));
+    v = json_object_get(ds, "tags");
+    json_object_set_new(out, "tags", json_is_array(v) ? json_incref(v) : json_array());
+    v = json_object_get(ds, "customMeta");
+    json_object_set_new(out, "custom",
+                        json_is_object(v) ? json_incref(v) : xcheck(json_pack("{s:{}}", "kv")));
+    v = json_object_get(ds, "checklists");
+    json_object_set_new(out, "checklists",
+                        json_is_object(v) ? json_incref(v)
+                                          : xcheck(json_pack("{s:[]}", "checklists")));
+    return out;
+}
+
+enum sb_err_kind projects_apply_metadata(const json_t *ds, const json_t *meta, json_t **out,
+                                         struct sb_err *err)
+{
+    json_t *rec;
+
+    if (!fields_require_object(meta, "dataset metadata", err) ||
+        !fields_string(meta, "", "description", err) ||
+        !fields_string(meta, "", "shortDesc", err) || !fields_string_array(meta, "", "tags", err) ||
+        !fields_object(meta, "", "custom", err) || !fields_object(meta, "", "checklists", err))
+        return err->kind;
+    rec = xcheck(json_copy((json_t *)ds));
+    if (json_is_string(json_object_get(meta, "description")))
+        json_object_set(rec, "description", json_object_get(meta, "description"));
+    if (json_is_string(json_object_get(meta, "shortDesc")))
+        json_object_set(rec, "shortDesc", json_object_get(meta, "shortDesc"));
+    if (json_is_array(json_object_get(meta, "tags")))
+        json_object_set(rec, "tags", json_object_get(meta, "tags"));
+    if (json_is_object(json_object_get(meta, "custom")))
+        json_object_set(rec, "customMeta", json_object_get(meta, "custom"));
+    if (json_is_object(json_object_get(meta, "checklists")))
+        json_object_set(rec, "checklists", json_object_get(meta, "checklists"));
+    *out = rec;
+    return SB_OK;
+}
+
+enum sb_err_kind datasets_apply_schema(const json_t *ds, const json_t *schema, json_t **out,
+                                       struct sb_err *err)
+{
+    json_t *rec, *col;
+    size_t i;
+
+    if (!fields_require_object(schema, "dataset schema", err))
+        return err->kind;
+    if (!json_is_array(json_object_get(schema, "columns")))
+        return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                          "Field 'columns' of the schema is required (an array of "
+                          "{\"name\", \"type\"} objects).");
+    json_array_foreach (json_object_get(schema, "columns"), i, col)
+        if (!json_is_object(col) || !json_is_string(json_object_get(col, "name")) ||
+            !json_is_string(json_object_get(col, "type")))
+            return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                              "Column %zu of the schema must be an "
+                              "object with a 'name' and a 'type' (strings).",
+                              i);
+    rec = xcheck(json_copy((json_t *)ds));
+    json_object_set_new(rec, "schema", fields_drop_nulls(schema));
+    if (!json_object_get(json_object_get(rec, "schema"), "userModified"))
+        json_object_set_new(json_object_get(rec, "schema"), "userModified", json_true());
     *out = rec;
     return SB_OK;
 }

@@ -36,6 +36,44 @@ enum sb_err_kind projects_prepare_variables(const json_t *body, json_t **out, st
 enum sb_err_kind datasets_prepare(const json_t *body, const char *project, const char *path_name,
                                   json_t **out, struct sb_err *err);
 
+/* DS as served: with "tags" ([]) and "schema" ({"columns": [], "userModified": false}) when
+ * it lacks them (DSSDatasetListItem reads both unguarded). New reference. */
+json_t *datasets_view(const json_t *ds);
+
+/* The metadata of dataset or project DS (GET .../metadata): {"label", "description",
+ * "shortDesc", "tags", "custom": {"kv"}, "checklists": {"checklists"}}, from its fields
+ * description, shortDesc, tags, customMeta and checklists. New reference. */
+json_t *projects_metadata_of(const json_t *ds);
+
+/* *OUT: DS with the metadata META written into those fields (a PUT of metadata; "label" is the
+ * name and does not change). New reference. */
+enum sb_err_kind projects_apply_metadata(const json_t *ds, const json_t *meta, json_t **out,
+                                         struct sb_err *err);
+
+/* *OUT: DS with SCHEMA ({"columns": [{"name", "type", ...}], ...}) as its schema. New
+ * reference. */
+enum sb_err_kind datasets_apply_schema(const json_t *ds, const json_t *schema, json_t **out,
+                                       struct sb_err *err);
+
+/* A project admin: admin, owner, or a group with the project's "admin" permission. */
+bool projects_can_admin(const json_t *project, const struct principal *p);
+
+/* The permissions of PROJECT (GET /projects/{key}/permissions): {"owner", "permissions"}. New
+ * reference. */
+json_t *projects_permissions_view(const json_t *project);
+
+/* *OUT: PROJECT with the "owner" and "permissions" of BODY (a PUT of permissions; either may
+ * be left out). New reference. */
+enum sb_err_kind projects_apply_permissions(const json_t *project, const json_t *body,
+                                            json_t **out, struct sb_err *err);
+
+/* The resolved variables of a project (GET /projects/{key}/variables-resolved): INSTANCE (a
+ * flat object, or NULL), then PROJECT_VARS' "standard", then its "local", a later layer
+ * overriding an earlier one. Unless TYPED, values that are not strings are given as their JSON
+ * text. New reference. */
+json_t *projects_resolved_variables(const json_t *instance, const json_t *project_vars,
+                                    bool typed);
+
 /* The connection a dataset names (params.connection), or NULL. */
 const char *datasets_connection(const json_t *ds);
 

@@ -180,11 +180,146 @@ enum sb_err_kind users_prepare_update(const json_t *stored, const json_t *body, 
     return SB_OK;
 }
 
+/* DSSUserPreferences reads every one of these without a guard; the values are DSS's defaults
+ * for a new user (English, every notification and e-mail on). */
+static const char *const preference_flags[] = {
+    "mentionEmails",
+    "discussionEmails",
+    "accessRequestEmails",
+    "grantedAccessEmails",
+    "grantedPluginRequestEmails",
+    "pluginRequestEmails",
+    "instanceAccessRequestsEmails",
+    "profileUpgradeRequestsEmails",
+    "codeEnvCreationRequestEmails",
+    "grantedCodeEnvCreationRequestEmails",
+    "dailyDigestsEmails",
+    "offlineActivityEmails",
+    "rememberPositionFlow",
+    "loginLogoutNotifications",
+    "watchedObjectsEditionsNotifications",
+    "objectOnCurrentProjectCreatedDeletedNotifications",
+    "anyObjectOnCurrentProjectEditedNotifications",
+    "watchStarOnCurrentProjectNotifications",
+    "otherUsersJobsTasksNotifications",
+    "requestAccessNotifications",
+    "scenarioRunNotifications",
+    NULL,
+};
+
+json_t *users_preferences_with_defaults(const json_t *prefs)
+{
+    json_t *out =
+        json_is_object(prefs) ? xcheck(json_copy((json_t *)prefs)) : xcheck(json_object());
+
+    set_default(out, "uiLanguage", json_string("en"));
+    for (const char *const *k = preference_flags; *k; k++)
+        set_default(out, *k, json_true());
+    return out;
+}
+
 json_t *users_settings_view(const json_t *rec)
 {
     json_t *view = xcheck(json_copy((json_t *)rec));
     json_object_del(view, "passwordHash");
+    json_object_set_new(view, "preferences",
+                        users_preferences_with_defaults(json_object_get(rec, "preferences")));
     return view;
+}
+
+json_t *users_info_view(const json_t *rec)
+{
+    static const char *const keys[] = {"login",   "displayName", "email",       "groups",
+                                       "enabled", "sourceType",  "userProfile", NULL};
+    json_t *view = xcheck(json_object());
+
+    for (const char *const *k = keys; *k; k++)
+        if (json_object_get(rec, *k))
+            json_object_set(view, *k, json_object_get(rec, *k));
+    return view;
+}
+
+json_t *groups_info_view(const json_t *rec)
+{
+    json_t *view = xcheck(json_object());
+
+    json_object_set(view, "name", json_object_get(rec, "name"));
+    if (json_object_get(rec, "description"))
+        json_object_set(view, "description", json_object_get(rec, "description"));
+    if (json_object_get(rec, "sourceType"))
+        json_object_set(view, "sourceType", json_object_get(rec, "sourceType"));
+    return view;
+}
+
+static bool any_in(const json_t *mine, const json_t *allowed)
+{
+    size_t i, j;
+    json_t *a, *b;
+
+    json_array_foreach (mine, i, a)
+        json_array_foreach (allowed, j, b)
+            if (json_equal(a, b))
+                return true;
+    return false;
+}
+
+/* The rights of a holder of GROUPS (admin or not) on every connection of CONNS. */
+static json_t *connection_rights(const json_t *groups, bool admin, const json_t *conns)
+{
+    json_t *out = xcheck(json_object()), *def, *dr;
+    const char *name, *readable;
+    bool use, read;
+
+    json_object_foreach ((json_t *)conns, name, def) {
+        const char *usable = json_string_value(json_object_get(def, "usableBy"));
+        use = admin || !usable || strcmp(usable, "ALLOWED") != 0 ||
+              any_in(groups, json_object_get(def, "allowedGroups"));
+        dr = json_object_get(def, "detailsReadability");
+        readable = json_string_value(json_object_get(dr, "readableBy"));
+        read = admin || (use && readable &&
+                         (strcmp(readable, "ALL") == 0 ||
+                          (strcmp(readable, "ALLOWED") == 0 &&
+                           any_in(groups, json_object_get(dr, "allowedGroups")))));
+        json_object_set_new(out, name,
+                            xcheck(json_pack("{s:b, s:b}", "use", use, "readDetails", read)));
+    }
+    return out;
+}
+
+json_t *users_authorization_matrix(const json_t *users, const json_t *groups, const json_t *conns)
+{
+    json_t *per_group = xcheck(json_object()), *per_user = xcheck(json_object());
+    json_t *g, *u, *one, *admin_groups = xcheck(json_array());
+    size_t i;
+
+    json_array_foreach (groups, i, g) {
+        const char *name = json_string_value(json_object_get(g, "name"));
+        bool admin = json_is_true(json_object_get(g, "admin"));
+        if (!name)
+            continue;
+        if (admin)
+            json_array_append_new(admin_groups, json_string(name));
+        one = xcheck(json_array());
+        json_array_append_new(one, json_string(name));
+        json_object_set_new(per_group, name,
+                            xcheck(json_pack("{s:{s:b}, s:o}", "globalPermissions", "admin", admin,
+                                             "connections", connection_rights(one, admin, conns))));
+        json_decref(one);
+    }
+    json_array_foreach (users, i, u) {
+        const char *login = json_string_value(json_object_get(u, "login"));
+        const json_t *ug = json_object_get(u, "groups");
+        bool admin;
+        if (!login || json_is_false(json_object_get(u, "enabled")))
+            continue;
+        admin = any_in(ug, admin_groups);
+        json_object_set_new(
+            per_user, login,
+            xcheck(json_pack("{s:O, s:{s:b}, s:o}", "groups", ug, "globalPermissions", "admin",
+                             admin, "connections", connection_rights(ug, admin, conns))));
+    }
+    json_decref(admin_groups);
+    return xcheck(json_pack("{s:o, s:o}", "perGroup", per_group, "perUser", per_user));
 }
 
 json_t *users_list_view(const json_t *rec)

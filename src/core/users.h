@@ -29,6 +29,23 @@ enum sb_err_kind users_prepare_update(const json_t *stored, const json_t *body, 
 /* The settings view of a user record (everything but the password hash). New reference. */
 json_t *users_settings_view(const json_t *rec);
 
+/* PREFS (a user's "preferences", or NULL) with every key of DSSUserPreferences that it lacks
+ * set to DSS's default. New reference. */
+json_t *users_preferences_with_defaults(const json_t *prefs);
+
+/* The short profile anyone authenticated may read (GET /users, /users/{login}): login,
+ * displayName, email, groups, enabled, sourceType, userProfile. New reference. */
+json_t *users_info_view(const json_t *rec);
+
+/* The short profile of a group (GET /groups): name, description, sourceType. New reference. */
+json_t *groups_info_view(const json_t *rec);
+
+/* The authorization matrix (GET /admin/authorization-matrix) from the arrays of user and group
+ * records and CONNS (name -> definition): {"perGroup": {group: R}, "perUser": {login: R plus
+ * "groups"}} for every group and enabled user, where R is {"globalPermissions": {"admin"},
+ * "connections": {name: {"use", "readDetails"}}}. New reference. */
+json_t *users_authorization_matrix(const json_t *users, const json_t *groups, const json_t *conns);
+
 /* The list view: login, displayName, email, groups, sourceType, userProfile, enabled,
  * creationDate. New reference. */
 json_t *users_list_view(const json_t *rec);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/apikeys.h"
+#include "api/activity.h"
 #include "http/auth.h"
 #include "http/authcache.h"
 #include "http/metrics.h"
@@ -343,6 +344,8 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
     free(key);
     if (authcache_get(req->app->authcache, hash, gen, &req->principal)) {
         req->authenticated = true;
+        if (req->principal.type == PRINCIPAL_USER)
+            api_activity_note(req->app, req->principal.login, true);
         return SB_OK;
     }
     if (store_key_by_hash(req->app->store, hash, &rec, &kind, err) != SB_OK) {
@@ -352,6 +355,10 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
         return err->kind;
     }
     rc = resolve_principal(req, rec, kind, err);
+    /* users' activity: a personal key's success or refusal counts for its user */
+    if (kind == STORE_KEY_PERSONAL && (rc == SB_OK || rc == SB_ERR_UNAUTHORIZED))
+        api_activity_note(req->app, json_string_value(json_object_get(rec, "user")),
+                          rc == SB_OK);
     json_decref(rec);
     if (rc == SB_OK)
         authcache_put(req->app->authcache, hash, gen, &req->principal);

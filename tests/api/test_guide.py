@@ -40,8 +40,8 @@ class GuideScenarioTest(ServerTestCase):
         item = client.list_connections()['test_connection']
         self.assertEqual(item.name, 'test_connection')
         self.assertEqual(item.type, 'MySql')
-        self.assertEqual(item.id, 'test_connection')
-        self.assertEqual(item.label, 'MySql')
+        self.assertEqual(item['id'], 'test_connection')
+        self.assertEqual(item['label'], 'MySql')
         self.assertParamsKept(item['params'])
         self.assertEqual(item['usableBy'], 'ALLOWED')
         self.assertEqual(item['allowedGroups'], ['administrators', 'data_team'])

@@ -3,9 +3,8 @@
 and write a project, the dataset round trip, every rule a dataset's connection must obey, and
 variables resolved through /connections/{name}/info?contextualProjectKey=.
 
-Besides the tests, this module holds a small look-alike of the project and dataset part of
-the DSS Python client (`ProjectsClient`), which test_lifecycle.py imports too. It is written
-from a description of what dataikuapi sends, not from its code."""
+The client calls go through dss.py (`ProjectsClient` is its DSSClient, which
+test_lifecycle.py imports from here)."""
 
 import time
 import urllib.parse
@@ -14,123 +13,12 @@ from dss import DSSClient
 from server import ADMIN, ServerTestCase, random_key
 
 
-# ---- what dataikuapi sends for projects and datasets ---------------------------------------
-
 def q(segment):
     return urllib.parse.quote(segment, safe="")
 
 
-class ProjectsClient(DSSClient):
-    """dss.DSSClient plus the project calls: create_project, list_projects, get_project."""
-
-    def list_projects(self):
-        return self._perform("GET", "/projects/")
-
-    def create_project(self, project_key, name, owner, description=None, settings=None):
-        # the client sends every argument, None included, in the body
-        self._perform("POST", "/projects/", body={
-            "projectKey": project_key, "name": name, "owner": owner,
-            "settings": settings, "description": description})
-        return DSSProject(self, project_key)
-
-    def get_project(self, project_key):
-        return DSSProject(self, project_key)
-
-
-class DSSProject:
-    def __init__(self, client, project_key):
-        self.client = client
-        self.project_key = project_key
-
-    def _path(self, rest=""):
-        return "/projects/%s%s" % (q(self.project_key), rest)
-
-    def get_metadata(self):
-        return self.client._perform("GET", self._path())
-
-    def delete(self, clear_managed_datasets=False):
-        return self.client._perform("DELETE", self._path(), params={
-            "clearManagedDatasets": clear_managed_datasets,
-            "clearOutputManagedFolders": False, "clearJobAndScenarioLogs": True})
-
-    def list_datasets(self):
-        answer = self.client._perform("GET", self._path("/datasets/"),
-                                      params={"foreign": False, "tags": ""})
-        return [DSSDatasetListItem(self, d) for d in answer]
-
-    def get_dataset(self, name):
-        return DSSDataset(self, name)
-
-    def create_dataset(self, dataset_name, type, params=None, formatType=None,
-                       formatParams=None):
-        self.client._perform("POST", self._path("/datasets/"), body={
-            "projectKey": self.project_key, "name": dataset_name, "type": type,
-            "params": params, "formatType": formatType, "formatParams": formatParams})
-        return DSSDataset(self, dataset_name)
-
-    def get_variables(self):
-        return self.client._perform("GET", self._path("/variables/"))
-
-    def set_variables(self, obj):
-        return self.client._perform("PUT", self._path("/variables/"), body=obj)
-
-
-class DSSDatasetListItem(dict):
-    def __init__(self, project, data):
-        super().__init__(data)
-        self.project = project
-
-    @property
-    def name(self):
-        return self["name"]
-
-    @property
-    def type(self):
-        return self["type"]
-
-    @property
-    def connection(self):
-        return self.get("params", {}).get("connection")
-
-    def to_dataset(self):
-        return DSSDataset(self.project, self["name"])
-
-
-class DSSDataset:
-    def __init__(self, project, name):
-        self.project = project
-        self.client = project.client
-        self.dataset_name = name
-
-    def _path(self):
-        return "/projects/%s/datasets/%s" % (q(self.project.project_key), q(self.dataset_name))
-
-    def get_definition(self):
-        return self.client._perform("GET", self._path())
-
-    def set_definition(self, definition):
-        return self.client._perform("PUT", self._path(), body=definition)
-
-    def get_settings(self):
-        return DSSDatasetSettings(self, self.get_definition())
-
-    def delete(self, drop_data=False):
-        return self.client._perform("DELETE", self._path(), params={"dropData": drop_data})
-
-
-class DSSDatasetSettings:
-    def __init__(self, dataset, settings):
-        self.dataset = dataset
-        self.settings = settings
-
-    def get_raw(self):
-        return self.settings
-
-    def get_raw_params(self):
-        return self.settings["params"]
-
-    def save(self):
-        return self.dataset.set_definition(self.settings)
+# the project and dataset calls of the client are in dss.py; test_lifecycle.py imports this name
+ProjectsClient = DSSClient
 
 
 # ---- raw fixtures on server.Server -----------------------------------------------------------
@@ -272,12 +160,12 @@ class ProjectCrudTest(ProjectFixture):
     def test_create_through_the_client_with_null_fields(self):
         client = self.client()
         project = client.create_project("CLIENT1", "Client project", "owner1")
-        meta = project.get_metadata()
-        self.assertEqual(meta["projectKey"], "CLIENT1")
-        self.assertEqual(meta["owner"], "owner1")
+        summary = project.get_summary()
+        self.assertEqual(summary["projectKey"], "CLIENT1")
+        self.assertEqual(summary["owner"], "owner1")
         self.assertIn("CLIENT1", [p["projectKey"] for p in client.list_projects()])
         self.assertEqual(project.list_datasets(), [])
-        self.assertEqual(project.delete(), {})
+        self.assertEqual(project.delete().state, {})
 
     def test_trailing_slash_is_optional(self):
         make_project(self.server, "SLASH1")
@@ -506,8 +394,9 @@ class DatasetTest(ProjectFixture):
         self.assertEqual(raw["type"], "Filesystem")
         self.assertEqual(raw["params"]["connection"], "fs_main")
         self.assertIn("client1", [d.name for d in project.list_datasets()])
-        self.assertEqual(ds.delete(), {})
-        # no params at all: the client sends "params": null
+        self.assertIsNone(ds.delete())
+        self.assertFalse(ds.exists())
+        # no params at all: the client sends "params": {}
         inline = project.create_dataset("client2", "Inline")
         self.assertEqual(inline.get_definition()["params"].get("connection"), None)
 

@@ -12,6 +12,17 @@ LIST_FIELDS = {"login", "displayName", "email", "groups", "sourceType", "userPro
                "enabled", "creationDate"}
 SETTINGS_FIELDS = LIST_FIELDS | {"credentials", "secrets", "adminProperties",
                                  "userProperties", "preferences"}
+# every key DSSUserPreferences reads, with DSS's default for a new user (API.md §5.3)
+DEFAULT_PREFERENCES = {"uiLanguage": "en", **{k: True for k in (
+    "mentionEmails", "discussionEmails", "accessRequestEmails", "grantedAccessEmails",
+    "grantedPluginRequestEmails", "pluginRequestEmails", "instanceAccessRequestsEmails",
+    "profileUpgradeRequestsEmails", "codeEnvCreationRequestEmails",
+    "grantedCodeEnvCreationRequestEmails", "dailyDigestsEmails", "offlineActivityEmails",
+    "rememberPositionFlow", "loginLogoutNotifications", "watchedObjectsEditionsNotifications",
+    "objectOnCurrentProjectCreatedDeletedNotifications",
+    "anyObjectOnCurrentProjectEditedNotifications", "watchStarOnCurrentProjectNotifications",
+    "otherUsersJobsTasksNotifications", "requestAccessNotifications",
+    "scenarioRunNotifications")}}
 PERSONAL_KEY_FIELDS = {"id", "user", "label", "description", "createdOn", "createdBy"}
 
 
@@ -142,7 +153,8 @@ class UsersTest(ServerTestCase):
             self.assertEqual(got[field], body[field], field)
         self.assertIs(got["enabled"], True)
         self.assertEqual((got["credentials"], got["secrets"], got["adminProperties"],
-                          got["userProperties"], got["preferences"]), ({}, [], {}, {}, {}))
+                          got["userProperties"]), ({}, [], {}, {}))
+        self.assertEqual(got["preferences"], DEFAULT_PREFERENCES)
         self.assertIsInstance(got["creationDate"], int)
         listed = [u for u in self.server.api("GET", "/admin/users/").json
                   if u["login"] == "usr_full"]
@@ -197,8 +209,9 @@ class UsersTest(ServerTestCase):
         self.assertStatus(r, 200)
         got = self.get_user("usr_put")
         for field in ("displayName", "email", "groups", "userProfile", "adminProperties",
-                      "userProperties", "preferences"):
+                      "userProperties"):
             self.assertEqual(got[field], s[field], field)
+        self.assertEqual(got["preferences"], dict(DEFAULT_PREFERENCES, uiLanguage="fr"))
         self.assertEqual(got["creationDate"], s["creationDate"])
         self.assertEqual(self.server.auth_info(key=key)["groups"], ["other_team"])
 
@@ -281,7 +294,8 @@ class PersonalKeysAdminTest(ServerTestCase):
     def test_client_create_personal_api_key_for_user(self):
         client = DSSClient(self.server.base_url, self.server.admin_key)
         try:
-            created = client.create_personal_api_key_for_user("pk_ana", "laptop", "for tests")
+            created = client.create_personal_api_key_for_user("pk_ana", "laptop", "for tests",
+                                                             as_type="dict")
         finally:
             client.close()
         self.server.remember_secret(created["key"])
@@ -392,8 +406,9 @@ class CurrentUserTest(ServerTestCase):
         r = self.server.api("PUT", "/current-user", s, key=self.key)
         self.assertStatus(r, 200)
         got = self.server.api("GET", "/admin/users/cu_ana").json
-        for field in ("displayName", "email", "preferences", "userProperties"):
+        for field in ("displayName", "email", "userProperties"):
             self.assertEqual(got[field], s[field], field)
+        self.assertEqual(got["preferences"], dict(DEFAULT_PREFERENCES, uiLanguage="de", n=3))
 
     def test_client_own_user_flow(self):
         client = DSSClient(self.server.base_url, self.key)
@@ -440,8 +455,10 @@ class ClientCallsTest(ServerTestCase):
                               "DATA_SCIENTIST")
         cls.admin.create_user("cc_bob", cls.ana_password + "b", "Bob", "LOCAL", ["other_team"],
                               "DATA_SCIENTIST")
-        cls.ana_key = cls.admin.create_personal_api_key_for_user("cc_ana", "k", "")["key"]
-        cls.bob_key = cls.admin.create_personal_api_key_for_user("cc_bob", "k", "")["key"]
+        cls.ana_key = cls.admin.create_personal_api_key_for_user(
+            "cc_ana", "k", "", as_type="dict")["key"]
+        cls.bob_key = cls.admin.create_personal_api_key_for_user(
+            "cc_bob", "k", "", as_type="dict")["key"]
         s.remember_secret(cls.ana_key)
         s.remember_secret(cls.bob_key)
         cls.ana = DSSClient(s.base_url, cls.ana_key)

@@ -246,13 +246,14 @@ static void test_create_minimal_body_gets_every_default(void **state)
     assert_member(out, "allowWrite", "true");
     assert_member(out, "allowManagedDatasets", "true");
     assert_member(out, "allowManagedFolders", "false");
+    assert_member(out, "allowKnowledgeBanks", "true");
     assert_member(out, "allowMirror", "false");
     assert_member(out, "maxActivities", "0");
     assert_member(out, "useGlobalProxy", "false");
     assert_member(out, "credentialsMode", "'GLOBAL'");
     assert_member(out, "detailsReadability", "{'readableBy':'NONE','allowedGroups':[]}");
     assert_non_null(json_object_get(out, "creationTag"));
-    assert_int_equal(json_object_size(out), 15);
+    assert_int_equal(json_object_size(out), 16);
     json_decref(out);
 }
 
@@ -271,13 +272,14 @@ static void test_create_minimal_typed_body_gets_every_default_and_the_type_defau
     assert_member(out, "allowWrite", "true");
     assert_member(out, "allowManagedDatasets", "true");
     assert_member(out, "allowManagedFolders", "false");
+    assert_member(out, "allowKnowledgeBanks", "true");
     assert_member(out, "allowMirror", "false");
     assert_member(out, "maxActivities", "0");
     assert_member(out, "useGlobalProxy", "false");
     assert_member(out, "credentialsMode", "'GLOBAL'");
     assert_member(out, "detailsReadability", "{'readableBy':'NONE','allowedGroups':[]}");
     assert_non_null(json_object_get(out, "creationTag"));
-    assert_int_equal(json_object_size(out), 15);
+    assert_int_equal(json_object_size(out), 16);
     json_decref(out);
 }
 

@@ -813,6 +813,9 @@ static void test_settings_view_has_everything_but_password_hash(void **state)
     assert_null(json_object_get(view, "passwordHash"));
     assert_null(json_object_get(view, "password"));
     json_object_del(want, "passwordHash");
+    /* preferences are served with every DSSUserPreferences key (stored ones win) */
+    json_object_set_new(want, "preferences",
+                        users_preferences_with_defaults(json_object_get(stored, "preferences")));
     assert_json_eq(view, want);
     assert_int_equal(json_object_size(view), json_object_size(stored) - 1);
     /* the record itself still has its hash */
@@ -821,6 +824,27 @@ static void test_settings_view_has_everything_but_password_hash(void **state)
     json_decref(want);
     json_decref(view);
     json_decref(stored);
+}
+
+static void test_preferences_defaults_fill_every_key_and_keep_stored_values(void **state)
+{
+    json_t *given = json_pack("{s:s, s:b, s:i}", "uiLanguage", "fr", "mentionEmails", 0, "x", 7);
+    json_t *out = users_preferences_with_defaults(given);
+    json_t *empty = users_preferences_with_defaults(NULL);
+    (void)state;
+
+    assert_string_equal(json_string_value(json_object_get(out, "uiLanguage")), "fr");
+    assert_true(json_is_false(json_object_get(out, "mentionEmails")));
+    assert_int_equal(json_integer_value(json_object_get(out, "x")), 7);
+    assert_string_equal(json_string_value(json_object_get(empty, "uiLanguage")), "en");
+    /* uiLanguage and the 21 flags DSSUserPreferences reads */
+    assert_int_equal(json_object_size(empty), 22);
+    assert_true(json_is_true(json_object_get(empty, "scenarioRunNotifications")));
+    assert_true(json_is_true(json_object_get(out, "dailyDigestsEmails")));
+    assert_int_equal(json_object_size(given), 3); /* not modified */
+    json_decref(given);
+    json_decref(out);
+    json_decref(empty);
 }
 
 static void test_list_view_has_exactly_the_list_fields(void **state)
@@ -1090,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_self_update_with_password_rehashes),
         cmocka_unit_test(test_self_update_with_login_mismatch_is_bad_request),
         cmocka_unit_test(test_settings_view_has_everything_but_password_hash),
+        cmocka_unit_test(test_preferences_defaults_fill_every_key_and_keep_stored_values),
         cmocka_unit_test(test_list_view_has_exactly_the_list_fields),
         cmocka_unit_test(test_list_view_of_sparse_record_has_only_present_fields),
         cmocka_unit_test(test_group_create_minimal_gets_defaults),
