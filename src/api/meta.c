@@ -57,12 +57,12 @@ void api_meta_auth_info(struct request *req)
         if (own_secrets(req, &secrets, &err) != SB_OK) {
             json_decref(secrets);
             json_decref(out);
-            audit_record(req, "user.secrets.read", p->login, "failed");
+            audit_record_read(req, "user.secrets.read", p->login, "failed");
             reply_error(req, &err);
             return;
         }
         json_object_set_new(out, "secrets", secrets);
-        audit_record(req, "user.secrets.read", p->login, "success");
+        audit_record_read(req, "user.secrets.read", p->login, "success");
     }
     reply_json(req, 200, out);
 }
