@@ -13,6 +13,10 @@ int log_level_parse(const char *name);
 
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Writes the info and debug lines still buffered (warnings and errors never wait). Runs at exit
+ * too; call it before anything that ends the process without exit(). */
+void log_flush(void);
+
 #define log_at(level, ...)                                                                         \
     do {                                                                                           \
         if ((level) <= log_threshold)                                                              \
