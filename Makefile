@@ -6,10 +6,14 @@
 #   make bench    measure (bench/run.sh; BENCH_SIZES, BENCH_SECONDS, BENCH_PG_SIZE): build/bench/results.md
 #   make fuzz     build the libFuzzer harnesses of fuzz/ (clang) and run each FUZZ_SECONDS (60)
 #   make format   clang-format every C file
+#   make install  PREFIX (/usr/local), DESTDIR: binary, client library, header, pkg-config file,
+#                 man pages, completions, systemd unit, logrotate file, example configuration
+#   make uninstall the same files, removed
+#   make deb      build/deb/switchboard_VERSION_ARCH.deb with dpkg-deb (scripts/deb.sh)
 #   make clean
 
 CC       ?= cc
-PKGS     := libmicrohttpd jansson sqlite3 libsodium libpq libmariadb libcurl
+PKGS     := libmicrohttpd jansson sqlite3 libsodium libpq libmariadb libcurl inih
 WARN     := -std=c11 -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
             -Wshadow -Wvla -Werror
 DEFS     := -D_GNU_SOURCE
@@ -37,9 +41,12 @@ CLIENT_LIB_OBJS := build/obj/src/client/client.o build/obj/src/util/mem.o
 EXAMPLE_SRCS    := $(wildcard examples/*.c)
 EXAMPLE_BINS    := $(EXAMPLE_SRCS:examples/%.c=build/examples/%)
 
-.PHONY: all run test bench unit-bins test-bin examples clean format deps fuzz fuzz-bins
+VERSION  := $(shell sed -n 's/^\#define SB_VERSION "\(.*\)"/\1/p' src/usage.h)
 
-all: build/switchboard $(CLIENT_LIB)
+.PHONY: all run test bench unit-bins test-bin examples clean format deps fuzz fuzz-bins \
+        install uninstall man deb
+
+all: build/switchboard $(CLIENT_LIB) man
 
 $(CLIENT_LIB): $(CLIENT_LIB_OBJS)
 	@rm -f $@
@@ -124,6 +131,74 @@ build/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(WARN) $(DEFS) $(INCS) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	    $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS)
+
+# ---- installation ----
+# The man pages are printed by the binary from the same tables as --help (src/usage.c).
+MAN_PAGES := build/man/switchboard.1 build/man/switchboard.conf.5
+man: $(MAN_PAGES)
+
+build/man/%: build/switchboard
+	@mkdir -p $(dir $@)
+	build/switchboard manpage $* >$@.tmp && mv $@.tmp $@
+
+build/switchboard-client.pc: Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	    'Name: switchboard-client' \
+	    'Description: C client library of the Switchboard connections server' \
+	    'Version: $(VERSION)' 'Requires: $(CLIENT_PKGS)' \
+	    'Libs: -L$${libdir} -lswitchboard-client' 'Cflags: -I$${includedir}' >$@
+
+build/completion/switchboard.bash build/completion/_switchboard: build/switchboard
+	@mkdir -p $(dir $@)
+	build/switchboard completion bash >build/completion/switchboard.bash
+	build/switchboard completion zsh >build/completion/_switchboard
+
+PREFIX      ?= /usr/local
+SYSCONFDIR  ?= /etc
+BINDIR      := $(PREFIX)/bin
+LIBDIR      := $(PREFIX)/lib
+INCLUDEDIR  := $(PREFIX)/include
+MANDIR      := $(PREFIX)/share/man
+DOCDIR      := $(PREFIX)/share/doc/switchboard
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+INSTALLED := $(BINDIR)/switchboard $(LIBDIR)/libswitchboard-client.a \
+             $(INCLUDEDIR)/switchboard/client.h $(LIBDIR)/pkgconfig/switchboard-client.pc \
+             $(MANDIR)/man1/switchboard.1 $(MANDIR)/man5/switchboard.conf.5 \
+             $(PREFIX)/share/bash-completion/completions/switchboard \
+             $(PREFIX)/share/zsh/site-functions/_switchboard \
+             $(UNITDIR)/switchboard.service $(SYSCONFDIR)/logrotate.d/switchboard \
+             $(DOCDIR)/switchboard.conf.example
+
+# (the pkg-config file names PREFIX: it is made again for each install)
+install: all build/completion/switchboard.bash build/completion/_switchboard
+	@rm -f build/switchboard-client.pc
+	@$(MAKE) --no-print-directory build/switchboard-client.pc PREFIX=$(PREFIX)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/switchboard \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0755 build/switchboard $(DESTDIR)$(BINDIR)/switchboard
+	install -m 0644 $(CLIENT_LIB) $(DESTDIR)$(LIBDIR)/libswitchboard-client.a
+	install -m 0644 include/switchboard/client.h $(DESTDIR)$(INCLUDEDIR)/switchboard/client.h
+	install -m 0644 build/switchboard-client.pc $(DESTDIR)$(LIBDIR)/pkgconfig/switchboard-client.pc
+	install -m 0644 build/man/switchboard.1 $(DESTDIR)$(MANDIR)/man1/switchboard.1
+	install -m 0644 build/man/switchboard.conf.5 $(DESTDIR)$(MANDIR)/man5/switchboard.conf.5
+	install -m 0644 build/completion/switchboard.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/switchboard
+	install -m 0644 build/completion/_switchboard $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_switchboard
+	sed 's|/usr/local/bin/switchboard|$(BINDIR)/switchboard|' contrib/switchboard.service \
+	    >$(DESTDIR)$(UNITDIR)/switchboard.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/switchboard.service
+	install -m 0644 contrib/switchboard.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/switchboard
+	install -m 0644 contrib/switchboard.conf $(DESTDIR)$(DOCDIR)/switchboard.conf.example
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/switchboard $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+deb: all build/completion/switchboard.bash build/completion/_switchboard
+	scripts/deb.sh
 
 format:
 	clang-format -i $(SRCS) $(shell find src tests include examples -name '*.h' -o -name '*.c' | sort -u)

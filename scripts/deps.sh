@@ -4,8 +4,9 @@
 set -eu
 
 packages="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
-libsodium-dev libcmocka-dev libpq-dev libmariadb-dev libcurl4-openssl-dev python3 curl openssl \
-postgresql mariadb-server mariadb-client clang libclang-rt-14-dev"
+libsodium-dev libcmocka-dev libpq-dev libmariadb-dev libcurl4-openssl-dev libinih-dev python3 curl openssl \
+postgresql mariadb-server mariadb-client clang libclang-rt-14-dev \
+mandoc lintian fakeroot dpkg-dev zsh nodejs npm"
 
 missing=""
 for p in $packages; do

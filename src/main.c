@@ -28,34 +28,12 @@
 #include "http/server.h"
 #include "settings.h"
 #include "store/store.h"
+#include "usage.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-#ifndef SB_VERSION
-#define SB_VERSION "0.1.0"
-#endif
-
 #define EXIT_USAGE 2
-
-static void print_usage(FILE *out)
-{
-    fputs("Switchboard " SB_VERSION " - a connections server speaking the Dataiku DSS public API\n"
-          "\n"
-          "usage:\n"
-          "  switchboard serve [settings]             run the server\n"
-          "  switchboard admin create-key [settings]  mint a new admin API key offline\n"
-          "  switchboard admin rotate-key [settings]  re-encrypt every secret under a new master\n"
-          "                                           key (server stopped)\n"
-          "  switchboard settings --markdown          print the settings as a markdown table\n"
-          "  switchboard --help | --version\n"
-          "\n"
-          "settings (flag, environment variable, default):\n",
-          out);
-    settings_print_help(out);
-    fputc('\n', out);
-    cli_print_usage(out);
-}
 
 /* On the first start of a store, creates the bootstrap admin key: SWITCHBOARD_ADMIN_KEY when set,
  * otherwise a new random key that is printed once. Either way it is written to admin.key. */
@@ -126,6 +104,39 @@ static void load_connection(void *ctx, const char *name, const char *type, int64
     catalog_put_raw(ctx, name, type, version, usable_by, allowed_groups, text);
 }
 
+/* Applies the log settings of CFG: level, format, and the file that replaces stderr. */
+static int log_setup(const struct config *cfg)
+{
+    log_threshold = (enum log_level)log_level_parse(cfg->log_level);
+    log_json = strcmp(cfg->log_format, "json") == 0;
+    if (*cfg->log_file && log_open_file(cfg->log_file) != 0) {
+        fprintf(stderr, "switchboard: cannot open the log file %s: %s\n", cfg->log_file,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* On SIGHUP: the log file and audit.log again by their names (logrotate renamed them). */
+static void reopen_logs(const struct config *cfg, struct app *app)
+{
+    char path[4096];
+    int fd;
+
+    if (*cfg->log_file && log_open_file(cfg->log_file) != 0)
+        log_error("SIGHUP: cannot reopen the log file %s: %s", cfg->log_file, strerror(errno));
+    if (app->audit_fd >= 0) {
+        datadir_path(cfg, "audit.log", path, sizeof(path));
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        /* dup2 replaces the descriptor in one step: a concurrent record goes to one file */
+        if (fd < 0 || dup2(fd, app->audit_fd) < 0)
+            log_error("SIGHUP: cannot reopen %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    log_info("SIGHUP: log files reopened");
+}
+
 static int serve_main(int argc, char **argv)
 {
     struct config cfg;
@@ -139,13 +150,17 @@ static int serve_main(int argc, char **argv)
         settings_free(&cfg);
         return EXIT_USAGE;
     }
-    log_threshold = (enum log_level)log_level_parse(cfg.log_level);
+    if (log_setup(&cfg) != 0) {
+        settings_free(&cfg);
+        return 1;
+    }
     app.cfg = &cfg;
 
-    /* block the stop signals in every thread; the main thread waits for them below */
+    /* block the signals in every thread; the main thread waits for them below */
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -185,7 +200,8 @@ static int serve_main(int argc, char **argv)
         log_error("%s", err.msg);
         goto out;
     }
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
+        reopen_logs(&cfg, &app);
     log_info("received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     /* order: no new requests; pending tests complete (and resume their requests); then close */
     {
@@ -278,6 +294,19 @@ static int admin_rotate_key_main(int argc, char **argv)
     return rc;
 }
 
+static int settings_effective_main(int argc, char **argv)
+{
+    struct config cfg;
+    int rc = EXIT_USAGE;
+
+    if (settings_load(&cfg, argc, argv) == 0) {
+        settings_print_effective(&cfg, stdout);
+        rc = 0;
+    }
+    settings_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     umask(077); /* the store, its WAL and every file of the data directory: owner only */
@@ -286,12 +315,12 @@ int main(int argc, char **argv)
         return 1;
     }
     if (argc < 2) {
-        print_usage(stderr);
+        usage_print(stderr);
         return EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        print_usage(stdout);
+        usage_print(stdout);
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
@@ -307,6 +336,17 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "settings") == 0 && argc == 3 && strcmp(argv[2], "--markdown") == 0) {
         settings_print_markdown(stdout);
         return 0;
+    }
+    if (strcmp(argv[1], "settings") == 0 && argc >= 3 && strcmp(argv[2], "--effective") == 0)
+        return settings_effective_main(argc - 3, argv + 3);
+    if (strcmp(argv[1], "manpage") == 0 && argc == 3) {
+        if (usage_print_man(stdout, argv[2]) == 0)
+            return 0;
+        fprintf(stderr,
+                "switchboard: no man page '%s'\n"
+                "hint: switchboard manpage switchboard.1|switchboard.conf.5\n",
+                argv[2]);
+        return EXIT_USAGE;
     }
     if (cli_handles(argv[1])) {
         int rc = cli_main(argc - 1, argv + 1);

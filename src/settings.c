@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The settings table and the code it drives. Each row names a flag, its environment variable,
  * its type, default and bounds, and one line of help; nothing else in the program knows how a
- * setting is spelled. Precedence: flag over environment over default. */
+ * setting is spelled. The same table drives --help, the README's settings table, the man pages
+ * and the configuration file (its keys are the flags' names).
+ *
+ * Precedence: flag over environment over configuration file over default. The file is the one
+ * of --config, else of SWITCHBOARD_CONFIG (empty: none), else SB_DEFAULT_CONFIG when it exists;
+ * it is parsed with inih: "name = value" lines, '#' or ';' comments, no sections. */
 #include <errno.h>
+#include <ini.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "settings.h"
 #include "util/limits.h"
@@ -34,6 +42,9 @@ struct setting {
 #define NUM(x) XSTR(x)
 
 static const struct setting settings[] = {
+    {"config", "SWITCHBOARD_CONFIG", SB_DEFAULT_CONFIG, STR(config_file), "FILE",
+     "configuration file of 'name = value' lines (switchboard.conf(5)); the default one is read "
+     "only when it exists"},
     {"listen", "SWITCHBOARD_LISTEN", "127.0.0.1:11200", STR(listen), "ADDR:PORT",
      "address and port to listen on (IPv6 as [ADDR]:PORT)"},
     {"data-dir", "SWITCHBOARD_DATA_DIR", "./data", STR(data_dir), "DIR",
@@ -74,19 +85,27 @@ static const struct setting settings[] = {
     {"write-guards", "SWITCHBOARD_WRITE_GUARDS", "off", BOOL(write_guards), "on/off",
      "stricter than DSS: 409 on a stale creationTag.versionNumber or on deleting a connection "
      "datasets use (without force=true), 400 on a missing required parameter"},
+    {"log-format", "SWITCHBOARD_LOG_FORMAT", "text", STR(log_format), "FORMAT",
+     "text, or json for one JSON object per line"},
+    {"log-file", "SWITCHBOARD_LOG_FILE", "", STR(log_file), "FILE",
+     "append the log to FILE (reopened on SIGHUP); empty means standard error"},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+_Static_assert(N_SETTINGS <= SETTINGS_MAX, "struct config records a source for every setting");
 
+/* Sets S in CFG to VALUE, read from SOURCE. On a bad value writes why to MSG and returns -1. */
 static int setting_assign(struct config *cfg, const struct setting *s, const char *value,
-                          const char *origin)
+                          enum setting_source source, char *msg, size_t msg_size)
 {
     char *field = (char *)cfg + s->offset;
 
+    cfg->source[s - settings] = (unsigned char)source;
     if (s->type == SETTING_STRING) {
         char **slot = (char **)(void *)field;
-        if (*value == '\0' && strcmp(origin, "default") != 0 && *s->def != '\0') {
-            fprintf(stderr, "switchboard: %s: --%s must not be empty\n", origin, s->name);
+        if (*value == '\0' && source != SOURCE_DEFAULT && *s->def != '\0' &&
+            strcmp(s->name, "config") != 0) {
+            snprintf(msg, msg_size, "--%s must not be empty", s->name);
             return -1;
         }
         free(*slot);
@@ -103,10 +122,8 @@ static int setting_assign(struct config *cfg, const struct setting *s, const cha
         for (int i = 0; off[i]; i++)
             if (strcasecmp(value, off[i]) == 0)
                 return *(bool *)(void *)field = false, 0;
-        fprintf(stderr,
-                "switchboard: %s: --%s expects on or off (true/false, yes/no, 1/0), "
-                "not '%s'\n",
-                origin, s->name, value);
+        snprintf(msg, msg_size, "--%s expects on or off (true/false, yes/no, 1/0), not '%.*s'",
+                 s->name, 64, value);
         return -1;
     }
 
@@ -114,8 +131,8 @@ static int setting_assign(struct config *cfg, const struct setting *s, const cha
     errno = 0;
     long long v = strtoll(value, &end, 10);
     if (errno || end == value || *end != '\0' || v < s->min || v > s->max) {
-        fprintf(stderr, "switchboard: %s: --%s expects a whole number from %lld to %lld, not '%s'\n",
-                origin, s->name, s->min, s->max, value);
+        snprintf(msg, msg_size, "--%s expects a whole number from %lld to %lld, not '%.*s'",
+                 s->name, s->min, s->max, 64, value);
         return -1;
     }
     *(long long *)(void *)field = v;
@@ -130,16 +147,104 @@ static const struct setting *setting_find(const char *name, size_t len)
     return NULL;
 }
 
+/* ---- the configuration file ---- */
+
+struct file_ctx {
+    struct config *cfg;
+    char msg[512]; /* why the first bad line is bad */
+};
+
+static int on_file_line(void *user, const char *section, const char *name, const char *value)
+{
+    struct file_ctx *ctx = user;
+    const struct setting *s;
+
+    if (ctx->msg[0])
+        return 0; /* only the first error is reported */
+    if (*section) {
+        snprintf(ctx->msg, sizeof(ctx->msg),
+                 "sections are not used: write 'name = value' lines only, not [%.*s]", 64, section);
+        return 0;
+    }
+    s = setting_find(name, strlen(name));
+    if (!s) {
+        snprintf(ctx->msg, sizeof(ctx->msg),
+                 "unknown setting '%.*s' (the names are those of the flags, without '--')", 64,
+                 name);
+        return 0;
+    }
+    if (strcmp(s->name, "config") == 0) {
+        snprintf(ctx->msg, sizeof(ctx->msg), "'config' cannot be set in a configuration file");
+        return 0;
+    }
+    return setting_assign(ctx->cfg, s, value, SOURCE_FILE, ctx->msg, sizeof(ctx->msg)) == 0;
+}
+
+static int settings_read_file(struct config *cfg, const char *path)
+{
+    struct file_ctx ctx = {.cfg = cfg};
+    int line = ini_parse(path, on_file_line, &ctx);
+
+    if (line < 0) {
+        fprintf(stderr, "switchboard: cannot read the configuration file %s: %s\n", path,
+                line == -1 ? strerror(errno) : "out of memory");
+        return -1;
+    }
+    if (line > 0) {
+        fprintf(stderr, "switchboard: %s:%d: %s\n", path, line,
+                ctx.msg[0] ? ctx.msg : "expected 'name = value'");
+        return -1;
+    }
+    free(cfg->config_read);
+    cfg->config_read = xstrdup(path);
+    return 0;
+}
+
+/* The configuration file named on the command line, else by SWITCHBOARD_CONFIG (empty: none),
+ * else the default when it exists; NULL for none. Points into ARGV or the environment. */
+static const char *config_path(int argc, char **argv, bool *must_exist)
+{
+    const char *env = getenv("SWITCHBOARD_CONFIG");
+
+    *must_exist = true;
+    for (int i = argc - 1; i >= 0; i--) {
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+    }
+    if (env)
+        return *env ? env : NULL;
+    *must_exist = false;
+    return access(SB_DEFAULT_CONFIG, F_OK) == 0 ? SB_DEFAULT_CONFIG : NULL;
+}
+
+/* ---- loading ---- */
+
 int settings_load(struct config *cfg, int argc, char **argv)
 {
+    char msg[512];
+    bool must_exist;
+    const char *path;
+
     memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (setting_assign(cfg, &settings[i], settings[i].def, SOURCE_DEFAULT, msg, sizeof(msg)) !=
+            0)
+            return -1;
+
+    path = config_path(argc, argv, &must_exist);
+    if (path && *path && (must_exist || access(path, F_OK) == 0) &&
+        settings_read_file(cfg, path) != 0)
+        return -1;
+
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const struct setting *s = &settings[i];
         const char *env = getenv(s->env);
-        if (setting_assign(cfg, s, s->def, "default") != 0)
+        if (env && *env && setting_assign(cfg, s, env, SOURCE_ENV, msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "switchboard: %s: %s\n", s->env, msg);
             return -1;
-        if (env && *env && setting_assign(cfg, s, env, s->env) != 0)
-            return -1;
+        }
     }
 
     for (int i = 0; i < argc; i++) {
@@ -169,8 +274,10 @@ int settings_load(struct config *cfg, int argc, char **argv)
             }
             value = argv[++i];
         }
-        if (setting_assign(cfg, s, value, "command line") != 0)
+        if (setting_assign(cfg, s, value, SOURCE_FLAG, msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "switchboard: command line: %s\n", msg);
             return -1;
+        }
     }
 
     if ((*cfg->tls_cert == '\0') != (*cfg->tls_key == '\0')) {
@@ -180,6 +287,11 @@ int settings_load(struct config *cfg, int argc, char **argv)
     if (log_level_parse(cfg->log_level) < 0) {
         fprintf(stderr, "switchboard: --log-level must be error, warn, info or debug, not '%s'\n",
                 cfg->log_level);
+        return -1;
+    }
+    if (strcmp(cfg->log_format, "text") != 0 && strcmp(cfg->log_format, "json") != 0) {
+        fprintf(stderr, "switchboard: --log-format must be text or json, not '%.*s'\n", 64,
+                cfg->log_format);
         return -1;
     }
     return 0;
@@ -193,6 +305,8 @@ void settings_free(struct config *cfg)
             free(*slot);
             *slot = NULL;
         }
+    free(cfg->config_read);
+    cfg->config_read = NULL;
 }
 
 void settings_print_help(FILE *out)
@@ -217,5 +331,114 @@ void settings_print_markdown(FILE *out)
                                         : "| `--%s %s` | `%s` | %s%s%s | %s |\n",
                 s->name, s->metavar, s->env, *s->def ? "`" : "", *s->def ? s->def : "none",
                 *s->def ? "`" : "", s->help);
+    }
+}
+
+/* Writes VALUE to OUT with the password of a URL's user information and the value of any
+ * password=... parameter replaced by "********". */
+static void mask_secret(const char *value, char *out, size_t size)
+{
+    const char *scheme = strstr(value, "://");
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (const char *p = value; *p && n + 9 < size;) {
+        const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+        const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+        if (scheme && p == scheme + 3 && at && colon && colon < at) {
+            n += (size_t)snprintf(out + n, size - n, "%.*s:********", (int)(colon - p), p);
+            p = at;
+            scheme = NULL;
+            continue;
+        }
+        if (strncmp(p, "password=", 9) == 0) {
+            n += (size_t)snprintf(out + n, size - n, "password=********");
+            p += 9;
+            while (*p && *p != '&' && *p != ' ')
+                p++;
+            continue;
+        }
+        out[n++] = *p++;
+        out[n] = '\0';
+    }
+}
+
+void settings_print_effective(const struct config *cfg, FILE *out)
+{
+    static const char *const source_names[] = {"default", "file", "environment", "command line"};
+
+    fprintf(out, "# the settings switchboard serve would run with, and where each comes from\n");
+    fprintf(out, "# configuration file: %s\n", cfg->config_read ? cfg->config_read : "none");
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        const char *field = (const char *)cfg + s->offset;
+        char value[1024], from[256];
+
+        if (s->type == SETTING_INT)
+            snprintf(value, sizeof(value), "%lld", *(const long long *)(const void *)field);
+        else if (s->type == SETTING_BOOL)
+            snprintf(value, sizeof(value), "%s", *(const bool *)(const void *)field ? "on" : "off");
+        else /* any string may be a URL with a password in it */
+            mask_secret(*(char *const *)(const void *)field, value, sizeof(value));
+        switch ((enum setting_source)cfg->source[i]) {
+        case SOURCE_FILE: snprintf(from, sizeof(from), "file %s", cfg->config_read); break;
+        case SOURCE_ENV: snprintf(from, sizeof(from), "environment %s", s->env); break;
+        case SOURCE_FLAG: snprintf(from, sizeof(from), "command line --%s", s->name); break;
+        default: snprintf(from, sizeof(from), "%s", source_names[0]);
+        }
+        /* the output is a valid configuration file, where 'config' cannot be set */
+        fprintf(out, "%s%-24s = %-32s # %s\n", strcmp(s->name, "config") == 0 ? "# " : "", s->name,
+                value, from);
+    }
+}
+
+/* Writes TEXT escaped for roff: backslashes, and a leading '.' or '\''. */
+static void roff_text(FILE *out, const char *text)
+{
+    if (*text == '.' || *text == '\'')
+        fputs("\\&", out);
+    for (const char *p = text; *p; p++) {
+        if (*p == '\\')
+            fputs("\\e", out);
+        else if (*p == '-')
+            fputs("\\-", out);
+        else
+            fputc(*p, out);
+    }
+}
+
+void settings_print_roff(FILE *out, bool as_file_keys)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        if (as_file_keys && strcmp(s->name, "config") == 0)
+            continue;
+        fputs(".TP\n", out);
+        if (as_file_keys) {
+            fputs("\\fB", out);
+            roff_text(out, s->name);
+            fputs("\\fR = \\fI", out);
+            roff_text(out, s->metavar);
+            fputs("\\fR\n", out);
+        } else {
+            fputs("\\fB\\-\\-", out);
+            roff_text(out, s->name);
+            fputs(s->type == SETTING_BOOL ? "\\fR[=\\fI" : "\\fR \\fI", out);
+            roff_text(out, s->metavar);
+            fputs(s->type == SETTING_BOOL ? "\\fR]\n" : "\\fR\n", out);
+        }
+        roff_text(out, s->help);
+        fputs(".\n", out);
+        fputs("Environment: \\fB", out);
+        roff_text(out, s->env);
+        fputs("\\fR; default: ", out);
+        if (*s->def) {
+            fputs("\\fB", out);
+            roff_text(out, s->def);
+            fputs("\\fR", out);
+        } else {
+            fputs("none", out);
+        }
+        fputs(".\n", out);
     }
 }

@@ -7,6 +7,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#ifndef SB_DEFAULT_CONFIG
+#define SB_DEFAULT_CONFIG "/etc/switchboard/switchboard.conf"
+#endif
+
+#define SETTINGS_MAX 64 /* rows of the settings table, at most */
+
+enum setting_source { SOURCE_DEFAULT, SOURCE_FILE, SOURCE_ENV, SOURCE_FLAG };
+
 struct config {
     char *listen;   /* ADDR:PORT */
     char *data_dir; /* directory of the store, keys and logs */
@@ -27,11 +35,19 @@ struct config {
     char *probe_deny;
     char *probe_allow;
     bool write_guards; /* API.md §4.7: the stricter-than-DSS write rules, server-wide */
+    char *config_file; /* --config as given (the default path when none was) */
+    char *log_format;  /* "text" or "json" */
+    char *log_file;    /* "" means standard error */
+
+    char *config_read;                  /* the configuration file read, or NULL */
+    unsigned char source[SETTINGS_MAX]; /* enum setting_source of each row of the table */
 };
 
-/* Fills CFG from defaults, then SWITCHBOARD_* environment variables, then ARGV (flags of the
- * form --name VALUE or --name=VALUE). On a bad value or an unknown flag prints a message with a
- * hint to stderr and returns -1. Strings in CFG are owned by CFG: free with settings_free. */
+/* Fills CFG from defaults, then the configuration file (--config, SWITCHBOARD_CONFIG, else
+ * SB_DEFAULT_CONFIG when it exists), then SWITCHBOARD_* environment variables, then ARGV (flags
+ * of the form --name VALUE or --name=VALUE). On a bad value, an unknown flag or an unknown key
+ * of the file (named with its line) prints a message to stderr and returns -1. Strings in CFG
+ * are owned by CFG: free with settings_free (also after a failure). */
 int settings_load(struct config *cfg, int argc, char **argv);
 void settings_free(struct config *cfg);
 
@@ -40,5 +56,13 @@ void settings_print_help(FILE *out);
 
 /* Prints the settings as a markdown table (the README's table is this output). */
 void settings_print_markdown(FILE *out);
+
+/* Prints every resolved setting of CFG as a configuration file, each line ending with a
+ * comment that says where the value came from; passwords in values are masked. */
+void settings_print_effective(const struct config *cfg, FILE *out);
+
+/* Prints the settings as roff .TP paragraphs: as flags (switchboard(1)) or as the keys of the
+ * configuration file (switchboard.conf(5)). */
+void settings_print_roff(FILE *out, bool as_file_keys);
 
 #endif

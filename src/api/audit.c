@@ -42,9 +42,11 @@ static json_t *make_record(struct request *req, const char *action, const char *
     char addr[64];
 
     req_remote_addr(req, addr, sizeof(addr));
-    return xcheck(json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s}", "ts", (json_int_t)clock_epoch_ms(),
-                            "principal", req->authenticated ? req->principal.login : "-", "action",
-                            action, "object", object, "outcome", outcome, "remoteAddr", addr));
+    return xcheck(json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s, s:s}", "ts",
+                            (json_int_t)clock_epoch_ms(), "principal",
+                            req->authenticated ? req->principal.login : "-", "action", action,
+                            "object", object, "outcome", outcome, "remoteAddr", addr, "requestId",
+                            req->request_id));
 }
 
 /* Appends the JSON lines of RECS to audit.log in one write. */

@@ -101,8 +101,14 @@ int cli_main(int argc, char **argv);
 /* The client commands and global options, for the top-level usage text. */
 void cli_print_usage(FILE *out);
 
-/* Prints the bash completion script generated from the command table. */
+/* Prints the client commands with their options, and the global options, as roff .TP
+ * paragraphs for switchboard(1). */
+void cli_print_roff(FILE *out);
+void cli_print_roff_global_options(FILE *out);
+
+/* Prints the bash (zsh) completion script generated from the command table. */
 void cli_print_bash_completion(FILE *out);
+void cli_print_zsh_completion(FILE *out);
 
 /* ---- what command implementations get ---- */
 

@@ -42,6 +42,7 @@ struct request {
     bool replied;
     unsigned status;
     long long started_us;
+    char request_id[SB_REQUEST_ID_MAX + 1]; /* X-Request-Id: the client's, or generated */
 };
 
 /* Path parameter I (0-based, in the order of the route pattern); never NULL for a matched

@@ -78,6 +78,7 @@ static void reply_raw_typed(struct request *req, unsigned status, char *text, co
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Basic realm=\"switchboard\"");
@@ -142,6 +143,7 @@ void reply_stream(struct request *req, unsigned status, uint64_t size,
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     if (MHD_queue_response(req->conn, status, resp) == MHD_YES) {
         req->replied = true;
         req->status = status;
@@ -449,6 +451,24 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
     }
 }
 
+/* The request's id: the client's X-Request-Id when it is 1 to SB_REQUEST_ID_MAX characters
+ * of [A-Za-z0-9._:/+=-] (anything else could forge a log line), else 16 random hex digits. */
+static void request_id_init(struct request *req)
+{
+    const char *given = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
+    uint8_t random[8];
+    size_t n = given ? strlen(given) : 0;
+
+    if (n > 0 && n <= SB_REQUEST_ID_MAX &&
+        strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/+=-") ==
+            n) {
+        memcpy(req->request_id, given, n + 1);
+        return;
+    }
+    randombytes_buf(random, sizeof(random));
+    sodium_bin2hex(req->request_id, sizeof(req->request_id), random, sizeof(random));
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -466,6 +486,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         req->conn = conn;
         req->method = method;
         req->started_us = clock_mono_us();
+        request_id_init(req);
         *con_cls = req;
         atomic_fetch_add(&srv->active, 1);
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -522,10 +543,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!req)
         return;
     metrics_count(req->route, req->status, clock_mono_us() - req->started_us);
-    log_info("%s %s %u %.2fms %s%s", req->method, req->route ? req->route->pattern : "-",
-             req->status, (double)(clock_mono_us() - req->started_us) / 1000.0,
-             req->authenticated ? req->principal.id : "-",
-             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    log_request(req->method, req->route ? req->route->pattern : "-", req->status,
+                (double)(clock_mono_us() - req->started_us) / 1000.0,
+                req->authenticated ? req->principal.id : "-", req->request_id,
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : "(connection ended early)");
     request_free(req);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->active, 1);

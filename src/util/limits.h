@@ -30,4 +30,6 @@
 
 #define SB_STORE_BUSY_TIMEOUT_MS 5000
 
+#define SB_REQUEST_ID_MAX 128 /* X-Request-Id taken from a request, characters */
+
 #endif

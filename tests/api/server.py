@@ -293,6 +293,8 @@ class Server:
         if self.starts == 0 and self.given_admin_key:
             env["SWITCHBOARD_ADMIN_KEY"] = self.given_admin_key
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        # no configuration file but the test's own (the machine may have /etc/switchboard/)
+        env.setdefault("SWITCHBOARD_CONFIG", "")
         return env
 
     def _spawn(self, args=None):

@@ -9,7 +9,7 @@ import unittest
 
 from server import ServerTestCase, random_key
 
-FIELDS = {"ts", "principal", "action", "object", "outcome", "remoteAddr"}
+FIELDS = {"ts", "principal", "action", "object", "outcome", "remoteAddr", "requestId"}
 
 
 class AuditTest(ServerTestCase):

@@ -150,7 +150,7 @@ class CliBasicsTest(CliTestCase):
             (("connections", "list", "--bogus"), "unknown option"),
             (("connections", "create", "x"), "--type TYPE' is required"),
             (("connections", "import", "f", "--on-conflict", "merge"), "must be one of"),
-            (("completion", "zsh"), "not one of"),
+            (("completion", "fish"), "not one of"),
         ]
         for args, words in cases:
             with self.subTest(args=args):
@@ -492,6 +492,35 @@ class CliBasicsTest(CliTestCase):
         self.assertEqual(out[3].split(), ["--param", "--param-json"])
         self.assertIn("--admin", out[4].split())
         self.assertIn("--label", out[4].split())
+
+    def test_completion_zsh_from_the_command_table(self):
+        script = self.cli.run("completion", "zsh").stdout
+        self.assertTrue(script.startswith("#compdef switchboard\n"))
+        path = self.cli.write("_switchboard", script)
+        if shutil.which("zsh") is None:
+            self.skipTest("zsh is needed")
+        # compadd and _files stand in for zsh's completion system: they print the candidates
+        probe = ('compdef() { : }\nsource "%s"\n'
+                 'compadd() { [[ $1 == -- ]] && shift; print -r -- "$*" }\n'
+                 '_files() { print -r -- FILES }\n'
+                 't() { words=("$@"); CURRENT=${#words}; _switchboard }\n'
+                 "t switchboard conn\n"
+                 "t switchboard connections ''\n"
+                 "t switchboard connections import f --on-conflict ''\n"
+                 "t switchboard --url x connections create n --para\n"
+                 "t switchboard connections import ''\n"
+                 "t switchboard completion ''\n" % path)
+        out = subprocess.run(["zsh", "-f", "-c", probe], capture_output=True, text=True,
+                             timeout=30, check=True).stdout.splitlines()
+        self.assertIn("connections", out[0].split())
+        self.assertEqual(out[1].split()[:13], ["list", "get", "create", "set", "edit",
+                                               "delete", "test", "info", "usages", "history",
+                                               "revert", "export", "import"])
+        self.assertEqual(out[2].split(), ["fail", "skip", "overwrite"])
+        self.assertIn("--param", out[3].split())
+        self.assertIn("--param-json", out[3].split())
+        self.assertEqual(out[4], "FILES")
+        self.assertEqual(out[5].split(), ["bash", "zsh"])
 
 
 class CliEditTest(CliTestCase):

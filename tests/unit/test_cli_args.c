@@ -195,7 +195,7 @@ static void test_usage_errors_have_a_message_and_a_hint(void **state)
     expect_usage(opt_before_cmd, "after its name");
     expect_usage(flag_value, "takes no value");
     expect_usage(bad_choice, "fail skip overwrite");
-    expect_usage(bad_shell, "not one of: bash");
+    expect_usage(bad_shell, "not one of: bash zsh");
     expect_usage(both_required, "'--to CONNECTION' is required");
     expect_usage(single_dash, "two dashes");
 }

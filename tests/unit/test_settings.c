@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "settings.h"
 #include "util/limits.h"
@@ -31,6 +32,8 @@ static const char *const env_vars[] = {
     "SWITCHBOARD_TLS_CERT",
     "SWITCHBOARD_TLS_KEY",
     "SWITCHBOARD_WRITE_GUARDS",
+    "SWITCHBOARD_LOG_FORMAT",
+    "SWITCHBOARD_LOG_FILE",
 };
 
 static int clear_env(void **state)
@@ -38,6 +41,8 @@ static int clear_env(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++)
         unsetenv(env_vars[i]);
+    /* empty: no configuration file, not even the default one of this machine */
+    setenv("SWITCHBOARD_CONFIG", "", 1);
     return 0;
 }
 
@@ -54,6 +59,159 @@ static int load(struct config *cfg, const char *const *args)
     }
     argv[argc] = NULL;
     return settings_load(cfg, argc, argv);
+}
+
+/* Writes TEXT to a new temporary file; its path goes to PATH (at least 64 bytes). */
+static void write_conf(char *path, const char *text)
+{
+    strcpy(path, "/tmp/switchboard-test-conf.XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_config_file_sets_values_and_keeps_comments_out(void **state)
+{
+    char path[64], flag[80];
+    struct config cfg;
+    (void)state;
+
+    write_conf(path, "# a comment\n; another\n\nlisten = 127.0.0.1:9000\nthreads=3\n"
+                     "probe-deny = 10.0.0.0/8\n");
+    snprintf(flag, sizeof(flag), "--config=%s", path);
+    const char *args[] = {flag, NULL};
+    assert_int_equal(load(&cfg, args), 0);
+    assert_string_equal(cfg.listen, "127.0.0.1:9000");
+    assert_int_equal(cfg.threads, 3);
+    assert_string_equal(cfg.probe_deny, "10.0.0.0/8");
+    assert_string_equal(cfg.data_dir, "./data");
+    assert_string_equal(cfg.config_read, path);
+    settings_free(&cfg);
+    unlink(path);
+}
+
+static void test_precedence_is_flag_then_environment_then_file_then_default(void **state)
+{
+    char path[64];
+    struct config cfg;
+    (void)state;
+
+    write_conf(path, "listen = 127.0.0.1:1\nthreads = 1\nshutdown-grace = 1\n");
+    setenv("SWITCHBOARD_CONFIG", path, 1);
+    setenv("SWITCHBOARD_LISTEN", "127.0.0.1:2", 1);
+    setenv("SWITCHBOARD_THREADS", "2", 1);
+    const char *args[] = {"--listen", "127.0.0.1:3", NULL};
+    assert_int_equal(load(&cfg, args), 0);
+    assert_string_equal(cfg.listen, "127.0.0.1:3"); /* flag over environment and file */
+    assert_int_equal(cfg.threads, 2);               /* environment over file */
+    assert_int_equal(cfg.shutdown_grace, 1);        /* file over default */
+    assert_int_equal(cfg.connection_timeout, 60);   /* default */
+    settings_free(&cfg);
+    unlink(path);
+}
+
+static void test_config_flag_wins_over_its_environment_variable(void **state)
+{
+    char a[64], b[64], flag[80];
+    struct config cfg;
+    (void)state;
+
+    write_conf(a, "threads = 7\n");
+    write_conf(b, "threads = 9\n");
+    setenv("SWITCHBOARD_CONFIG", a, 1);
+    snprintf(flag, sizeof(flag), "--config=%s", b);
+    const char *args[] = {flag, NULL};
+    assert_int_equal(load(&cfg, args), 0);
+    assert_int_equal(cfg.threads, 9);
+    settings_free(&cfg);
+    unlink(a);
+    unlink(b);
+}
+
+static void test_unknown_key_in_config_file_is_refused(void **state)
+{
+    char path[64];
+    struct config cfg;
+    (void)state;
+
+    write_conf(path, "listen = 127.0.0.1:1\nno-such-setting = 1\n");
+    setenv("SWITCHBOARD_CONFIG", path, 1);
+    const char *args[] = {NULL};
+    assert_int_equal(load(&cfg, args), -1);
+    settings_free(&cfg);
+    unlink(path);
+}
+
+static void test_bad_lines_in_config_file_are_refused(void **state)
+{
+    static const char *const texts[] = {"threads = many\n", "[serve]\nthreads = 1\n",
+                                        "just words\n", "config = /etc/other.conf\n", "listen =\n"};
+    struct config cfg;
+    char path[64];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        write_conf(path, texts[i]);
+        setenv("SWITCHBOARD_CONFIG", path, 1);
+        const char *args[] = {NULL};
+        assert_int_equal(load(&cfg, args), -1);
+        settings_free(&cfg);
+        unlink(path);
+    }
+}
+
+static void test_missing_named_config_file_is_refused(void **state)
+{
+    struct config cfg;
+    (void)state;
+
+    const char *args[] = {"--config", "/nonexistent/switchboard.conf", NULL};
+    assert_int_equal(load(&cfg, args), -1);
+    settings_free(&cfg);
+}
+
+static void test_effective_settings_name_sources_and_mask_passwords(void **state)
+{
+    char path[64], *text = NULL;
+    size_t len = 0;
+    struct config cfg;
+    (void)state;
+
+    write_conf(path, "store = postgresql://sb:hunter2@127.0.0.1/sb?password=hunter3\n");
+    setenv("SWITCHBOARD_CONFIG", path, 1);
+    setenv("SWITCHBOARD_THREADS", "2", 1);
+    const char *args[] = {"--listen", "127.0.0.1:3", NULL};
+    assert_int_equal(load(&cfg, args), 0);
+    FILE *out = open_memstream(&text, &len);
+    settings_print_effective(&cfg, out);
+    fclose(out);
+    assert_null(strstr(text, "hunter2"));
+    assert_null(strstr(text, "hunter3"));
+    assert_non_null(strstr(text, "postgresql://sb:********@127.0.0.1/sb?password=********"));
+    assert_non_null(strstr(text, "# command line --listen"));
+    assert_non_null(strstr(text, "# environment SWITCHBOARD_THREADS"));
+    assert_non_null(strstr(text, "# file "));
+    assert_non_null(strstr(text, "# default"));
+    free(text);
+    settings_free(&cfg);
+    unlink(path);
+}
+
+static void test_bad_log_format_is_refused(void **state)
+{
+    struct config cfg;
+    (void)state;
+
+    const char *ok[] = {"--log-format", "json", NULL};
+    assert_int_equal(load(&cfg, ok), 0);
+    assert_string_equal(cfg.log_format, "json");
+    settings_free(&cfg);
+    const char *bad[] = {"--log-format", "xml", NULL};
+    assert_int_equal(load(&cfg, bad), -1);
+    settings_free(&cfg);
 }
 
 static void test_defaults_without_flags_or_environment(void **state)
@@ -341,6 +499,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_defaults_without_flags_or_environment, clear_env),
+        cmocka_unit_test_setup(test_config_file_sets_values_and_keeps_comments_out, clear_env),
+        cmocka_unit_test_setup(test_precedence_is_flag_then_environment_then_file_then_default,
+                               clear_env),
+        cmocka_unit_test_setup(test_config_flag_wins_over_its_environment_variable, clear_env),
+        cmocka_unit_test_setup(test_unknown_key_in_config_file_is_refused, clear_env),
+        cmocka_unit_test_setup(test_bad_lines_in_config_file_are_refused, clear_env),
+        cmocka_unit_test_setup(test_missing_named_config_file_is_refused, clear_env),
+        cmocka_unit_test_setup(test_effective_settings_name_sources_and_mask_passwords, clear_env),
+        cmocka_unit_test_setup(test_bad_log_format_is_refused, clear_env),
         cmocka_unit_test_setup(test_write_guards_switch, clear_env),
         cmocka_unit_test_setup(test_environment_overrides_default, clear_env),
         cmocka_unit_test_setup(test_empty_environment_variable_is_ignored, clear_env),
