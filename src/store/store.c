@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The store interface: store_open picks the implementation from the location (a postgresql://
- * or postgres:// URL selects PostgreSQL, anything else is a SQLite file path), and every other
- * function dispatches to it. */
+/* The store's logic, once for every backend: versions and history of connections, usages,
+ * cascades, bootstrap, key rotation, change announcements and every message a client may read.
+ * It runs the statements of statements.c through the primitives of backend.h.
+ *
+ * Transactions nest: the outermost is the backend's transaction, inner ones are savepoints.
+ * Every function that takes several statements wraps them in tx_begin / tx_end, so that it is
+ * atomic alone and also composes inside store_tx_begin / store_tx_commit. A write other nodes
+ * must hear of announces itself inside its transaction, so that the announcement goes out only
+ * if it commits. */
+#include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/backend.h"
+#include "util/mem.h"
 
 struct store *store_open(const char *location, struct sb_err *err)
 {
@@ -13,7 +21,96 @@ struct store *store_open(const char *location, struct sb_err *err)
     return store_sqlite_open(location, err);
 }
 
-const char *store_collection_noun(enum store_collection coll)
+/* A thread with a connection exits: close it. */
+static void conn_thread_exit(void *arg)
+{
+    struct store_conn *c = arg;
+    struct store *st = c->st;
+
+    pthread_mutex_lock(&st->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        st->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&st->lock);
+    st->ops->conn_close(c);
+}
+
+void store_base_init(struct store *base, const struct backend_ops *ops)
+{
+    base->ops = ops;
+    atomic_init(&base->auth_generation, 0);
+    pthread_mutex_init(&base->lock, NULL);
+    if (pthread_key_create(&base->tls, conn_thread_exit) != 0)
+        abort();
+}
+
+void store_base_close(struct store *base)
+{
+    struct store_conn *c, *next;
+
+    pthread_setspecific(base->tls, NULL);
+    pthread_key_delete(base->tls);
+    for (c = base->conns; c; c = next) {
+        next = c->next;
+        base->ops->conn_close(c);
+    }
+    pthread_mutex_destroy(&base->lock);
+}
+
+struct store_conn *store_thread_conn(struct store *st, struct sb_err *err)
+{
+    struct store_conn *c = pthread_getspecific(st->tls);
+
+    if (c)
+        return c;
+    c = st->ops->conn_open(st, err);
+    if (!c)
+        return NULL;
+    c->st = st;
+    pthread_mutex_lock(&st->lock);
+    c->next = st->conns;
+    if (st->conns)
+        st->conns->prev = c;
+    st->conns = c;
+    pthread_mutex_unlock(&st->lock);
+    pthread_setspecific(st->tls, c);
+    return c;
+}
+
+void store_close(struct store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+bool store_is_shared(struct store *st)
+{
+    return st->ops->shared;
+}
+
+uint64_t store_auth_generation(struct store *st)
+{
+    return atomic_load(&st->auth_generation);
+}
+
+long long store_size_bytes(struct store *st)
+{
+    return st->ops->size_bytes(st);
+}
+
+enum sb_err_kind store_poll_changes(struct store *st, store_on_conn_fn on_conn,
+                                    void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
+                                    void *ctx, int timeout_ms, struct sb_err *err)
+{
+    if (!st->ops->poll_changes)
+        return SB_OK;
+    return st->ops->poll_changes(st, on_conn, on_auth, on_reset, ctx, timeout_ms, err);
+}
+
+static const char *coll_noun(enum store_collection coll)
 {
     switch (coll) {
     case STORE_USERS: return "User";
@@ -24,254 +121,1125 @@ const char *store_collection_noun(enum store_collection coll)
     return "Record";
 }
 
-const char *store_key_kind_noun(enum store_key_kind kind)
+static const char *key_noun(enum store_key_kind kind)
 {
     return kind == STORE_KEY_GLOBAL ? "Global API key" : "Personal API key";
 }
 
-bool store_is_shared(struct store *st)
+/* ---- arguments ---- */
+
+static struct arg *arg_next(struct args *a)
 {
-    return st->ops->shared;
+    /* internal: no statement has more parameters than the array holds */
+    if (a->n >= STORE_MAX_ARGS)
+        abort();
+    return &a->v[a->n++];
 }
 
-enum sb_err_kind store_poll_changes(struct store *st,
-                                    void (*on_conn)(void *ctx, const char *name, int64_t version,
-                                                    bool deleted),
-                                    void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
-                                    void *ctx, int timeout_ms, struct sb_err *err)
+/* TEXT, or SQL NULL when TEXT is NULL; not copied. */
+static void a_text(struct args *a, const char *text)
 {
-    if (!st->ops->poll_changes)
-        return SB_OK;
-    return st->ops->poll_changes(st, on_conn, on_auth, on_reset, ctx, timeout_ms, err);
+    struct arg *v = arg_next(a);
+    v->type = text ? ARG_TEXT : ARG_NULL;
+    v->text = text;
 }
 
-void store_close(struct store *st)
+static void a_int(struct args *a, int64_t i)
 {
-    if (st)
-        st->ops->close(st);
+    struct arg *v = arg_next(a);
+    v->type = ARG_INT;
+    v->i = i;
 }
 
-uint64_t store_auth_generation(struct store *st)
+static void a_blob(struct args *a, const uint8_t *bytes, int len)
 {
-    return st->ops->auth_generation(st);
+    struct arg *v = arg_next(a);
+    v->type = ARG_BLOB;
+    v->text = (const char *)bytes;
+    v->len = len;
 }
 
-long long store_size_bytes(struct store *st)
+/* TEXT, freed after the statement ran. */
+static void a_owned(struct args *a, char *text)
 {
-    return st->ops->size_bytes(st);
+    a->owned[a->n] = text;
+    a_text(a, text);
+}
+
+/* The compact JSON text of V. */
+static void a_json(struct args *a, const json_t *v)
+{
+    a_owned(a, xcheck(json_dumps(v, JSON_COMPACT)));
+}
+
+static void args_free(struct args *a)
+{
+    if (a)
+        for (int i = 0; i < a->n; i++)
+            free(a->owned[i]);
+}
+
+/* ---- running statements ---- */
+
+#define WITH_CONN(c, st, err)                                                                      \
+    struct store_conn *c = store_thread_conn((st), (err));                                         \
+    if (!c)                                                                                        \
+        return (err)->kind;
+
+/* Runs ID with A (whose owned texts it frees) on C. */
+static enum sb_err_kind run(struct store_conn *c, enum stmt_id id, struct args *a, row_fn fn,
+                            void *ctx, long *changes, struct sb_err *err)
+{
+    static struct args none;
+    enum sb_err_kind kind = SB_OK;
+
+    if (changes)
+        *changes = 0;
+    if (*store_stmt_sql(id, c->st->ops->dialect))
+        kind = c->st->ops->exec(c, id, a ? a : &none, fn, ctx, changes, err);
+    args_free(a);
+    return kind;
+}
+
+/* Parses TEXT as JSON into a new reference. */
+static enum sb_err_kind parse_json(const char *text, json_t **out, struct sb_err *err)
+{
+    json_error_t jerr;
+
+    *out = text ? json_loads(text, 0, &jerr) : NULL;
+    if (!*out)
+        return sb_err_set(err, SB_ERR_INTERNAL, "A stored record is not valid JSON.");
+    return SB_OK;
+}
+
+/* Row callback: appends column 0 as JSON to the array CTX. */
+static enum sb_err_kind row_json_append(void *ctx, const struct row *r, struct sb_err *err)
+{
+    json_t *rec;
+
+    if (parse_json(r->text(r, 0), &rec, err) != SB_OK)
+        return err->kind;
+    json_array_append_new(ctx, rec);
+    return SB_OK;
+}
+
+/* *OUT: new array FN filled from the rows of ID. */
+static enum sb_err_kind collect(struct store_conn *c, enum stmt_id id, struct args *a, row_fn fn,
+                                json_t **out, struct sb_err *err)
+{
+    json_t *all = xcheck(json_array());
+
+    if (run(c, id, a, fn, all, NULL, err) != SB_OK) {
+        json_decref(all);
+        return err->kind;
+    }
+    *out = all;
+    return SB_OK;
+}
+
+/* *OUT: new array of column 0 of every row of ID, as JSON. */
+static enum sb_err_kind read_rows(struct store_conn *c, enum stmt_id id, struct args *a,
+                                  json_t **out, struct sb_err *err)
+{
+    return collect(c, id, a, row_json_append, out, err);
+}
+
+/* *OUT: new reference to column 0 of the first row of ID as JSON; *FOUND whether there was
+ * one (*OUT is left alone when not). */
+static enum sb_err_kind read_one(struct store_conn *c, enum stmt_id id, struct args *a,
+                                 json_t **out, bool *found, struct sb_err *err)
+{
+    json_t *all;
+
+    *found = false;
+    if (read_rows(c, id, a, &all, err) != SB_OK)
+        return err->kind;
+    if (json_array_size(all) > 0) {
+        *found = true;
+        *out = json_incref(json_array_get(all, 0));
+    }
+    json_decref(all);
+    return SB_OK;
+}
+
+/* Row callback: column 0 as an integer into the int64_t CTX. */
+static enum sb_err_kind row_int(void *ctx, const struct row *r, struct sb_err *err)
+{
+    (void)err;
+    *(int64_t *)ctx = r->integer(r, 0);
+    return SB_OK;
+}
+
+/* ---- transactions ---- */
+
+static enum sb_err_kind tx_begin(struct store_conn *c, struct sb_err *err)
+{
+    if (c->st->ops->tx(c, TX_BEGIN, c->tx_depth, err) != SB_OK)
+        return err->kind;
+    c->tx_depth++;
+    return SB_OK;
+}
+
+/* Commits (or releases) when KIND is SB_OK, rolls back otherwise; returns the final kind.
+ * After the outermost commit, a change to principals bumps the auth generation: readers sample
+ * it before reading, so a bump after the commit can only make them distrust what they read. */
+static enum sb_err_kind tx_end(struct store_conn *c, enum sb_err_kind kind, struct sb_err *err)
+{
+    struct sb_err ignored;
+    int level = c->tx_depth - 1;
+
+    if (kind == SB_OK)
+        kind = c->st->ops->tx(c, TX_COMMIT, level, err);
+    if (kind != SB_OK)
+        c->st->ops->tx(c, TX_ROLLBACK, level, &ignored);
+    c->tx_depth = level; /* (the backend ends it as part of the transaction) */
+    if (level == 0 && c->auth_dirty) {
+        c->auth_dirty = false;
+        atomic_fetch_add(&c->st->auth_generation, 1);
+    }
+    return kind;
+}
+
+enum sb_err_kind store_tx_begin(struct store *st, struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    return tx_begin(c, err);
+}
+
+enum sb_err_kind store_tx_commit(struct store *st, struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    if (c->tx_depth == 0)
+        return sb_err_set(err, SB_ERR_INTERNAL, "The store has no transaction to commit.");
+    return tx_end(c, SB_OK, err);
+}
+
+void store_tx_rollback(struct store *st)
+{
+    struct sb_err err;
+    struct store_conn *c = store_thread_conn(st, &err);
+
+    if (c && c->tx_depth > 0)
+        tx_end(c, SB_ERR_INTERNAL, &err);
+}
+
+/* Records that C changed principals (see tx_end); in autocommit, the change has committed. */
+static void mark_auth_dirty(struct store_conn *c)
+{
+    if (c->tx_depth == 0)
+        atomic_fetch_add(&c->st->auth_generation, 1);
+    else
+        c->auth_dirty = true;
+}
+
+static enum sb_err_kind announce(struct store_conn *c, const char *payload, struct sb_err *err)
+{
+    return c->st->ops->announce ? c->st->ops->announce(c, payload, err) : SB_OK;
+}
+
+/* Announces connection NAME at VERSION (deleted when DELETED). */
+static enum sb_err_kind announce_conn(struct store_conn *c, const char *name, int64_t version,
+                                      bool deleted, struct sb_err *err)
+{
+    size_t n = strlen(name) + 32;
+    char *payload = xmalloc(n);
+    enum sb_err_kind kind;
+
+    snprintf(payload, n, "%s%lld %s", deleted ? STORE_NOTE_DEL : STORE_NOTE_CONN,
+             (long long)version, name);
+    kind = announce(c, payload, err);
+    free(payload);
+    return kind;
+}
+
+/* Runs the write ID, announcing PAYLOAD in the same transaction when it changed a row and other
+ * nodes listen; *CHANGES the rows it changed. */
+static enum sb_err_kind write_announced(struct store_conn *c, enum stmt_id id, struct args *a,
+                                        const char *payload, long *changes, struct sb_err *err)
+{
+    enum sb_err_kind kind;
+
+    if (!payload || !c->st->ops->announce)
+        return run(c, id, a, NULL, NULL, changes, err);
+    if (tx_begin(c, err) != SB_OK) {
+        args_free(a);
+        return err->kind;
+    }
+    kind = run(c, id, a, NULL, NULL, changes, err);
+    if (kind == SB_OK && *changes > 0)
+        kind = announce(c, payload, err);
+    return tx_end(c, kind, err);
+}
+
+/* ---- meta ---- */
+
+/* Row callback: a copy of column 0 into the char * CTX. */
+static enum sb_err_kind row_strdup(void *ctx, const struct row *r, struct sb_err *err)
+{
+    const char *text = r->text(r, 0);
+    (void)err;
+    if (text && !*(char **)ctx)
+        *(char **)ctx = xstrdup(text);
+    return SB_OK;
 }
 
 enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out, struct sb_err *err)
 {
-    return st->ops->meta_get(st, name, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+
+    *out = NULL;
+    a_text(&a, name);
+    if (run(c, ST_META_GET, &a, row_strdup, out, NULL, err) != SB_OK) {
+        free(*out);
+        *out = NULL;
+        return err->kind;
+    }
+    return SB_OK;
+}
+
+static enum sb_err_kind meta_write(struct store_conn *c, enum stmt_id id, const char *name,
+                                   const char *value, long *changes, struct sb_err *err)
+{
+    struct args a = {0};
+
+    a_text(&a, name);
+    a_text(&a, value);
+    return run(c, id, &a, NULL, NULL, changes, err);
 }
 
 enum sb_err_kind store_meta_init(struct store *st, const char *name, const char *value,
                                  bool *was_set, struct sb_err *err)
 {
-    return st->ops->meta_init(st, name, value, was_set, err);
+    WITH_CONN(c, st, err);
+    long changes;
+
+    if (meta_write(c, ST_META_INIT, name, value, &changes, err) != SB_OK)
+        return err->kind;
+    *was_set = changes == 0;
+    return SB_OK;
 }
 
 enum sb_err_kind store_meta_set(struct store *st, const char *name, const char *value,
                                 struct sb_err *err)
 {
-    return st->ops->meta_set(st, name, value, err);
+    WITH_CONN(c, st, err);
+    return meta_write(c, ST_META_SET, name, value, NULL, err);
+}
+
+/* ---- objects ---- */
+
+static bool coll_is_auth(enum store_collection coll)
+{
+    return coll == STORE_USERS || coll == STORE_GROUPS;
 }
 
 enum sb_err_kind store_obj_list(struct store *st, enum store_collection coll, json_t **out,
                                 struct sb_err *err)
 {
-    return st->ops->obj_list(st, coll, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+
+    a_int(&a, coll);
+    return read_rows(c, ST_OBJ_LIST, &a, out, err);
 }
 
 enum sb_err_kind store_obj_get(struct store *st, enum store_collection coll, const char *id,
                                json_t **out, struct sb_err *err)
 {
-    return st->ops->obj_get(st, coll, id, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    bool found;
+
+    a_int(&a, coll);
+    a_text(&a, id);
+    if (read_one(c, ST_OBJ_GET, &a, out, &found, err) != SB_OK)
+        return err->kind;
+    if (!found)
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", coll_noun(coll), id);
+    return SB_OK;
+}
+
+/* Inserts (ST_OBJ_INSERT), replaces or deletes (REC NULL) the record ID of COLL. */
+static enum sb_err_kind obj_write(struct store_conn *c, enum stmt_id id_stmt,
+                                  enum store_collection coll, const char *id, const json_t *rec,
+                                  struct sb_err *err)
+{
+    struct args a = {0};
+    long changes;
+
+    a_int(&a, coll);
+    a_text(&a, id);
+    if (rec)
+        a_json(&a, rec);
+    if (write_announced(c, id_stmt, &a, coll_is_auth(coll) ? STORE_NOTE_AUTH : NULL, &changes,
+                        err) != SB_OK)
+        return err->kind;
+    if (coll_is_auth(coll))
+        mark_auth_dirty(c);
+    if (changes == 0)
+        return id_stmt == ST_OBJ_INSERT
+                   ? sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.", coll_noun(coll),
+                                id)
+                   : sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", coll_noun(coll),
+                                id);
+    return SB_OK;
 }
 
 enum sb_err_kind store_obj_insert(struct store *st, enum store_collection coll, const char *id,
                                   const json_t *rec, struct sb_err *err)
 {
-    return st->ops->obj_insert(st, coll, id, rec, err);
+    WITH_CONN(c, st, err);
+    return obj_write(c, ST_OBJ_INSERT, coll, id, rec, err);
 }
 
 enum sb_err_kind store_obj_update(struct store *st, enum store_collection coll, const char *id,
                                   const json_t *rec, struct sb_err *err)
 {
-    return st->ops->obj_update(st, coll, id, rec, err);
+    WITH_CONN(c, st, err);
+    return obj_write(c, ST_OBJ_UPDATE, coll, id, rec, err);
 }
 
 enum sb_err_kind store_obj_delete(struct store *st, enum store_collection coll, const char *id,
                                   struct sb_err *err)
 {
-    return st->ops->obj_delete(st, coll, id, err);
+    WITH_CONN(c, st, err);
+    return obj_write(c, ST_OBJ_DELETE, coll, id, NULL, err);
 }
 
 enum sb_err_kind store_user_delete(struct store *st, const char *login, struct sb_err *err)
 {
-    return st->ops->user_delete(st, login, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    enum sb_err_kind kind;
+
+    if (tx_begin(c, err) != SB_OK)
+        return err->kind;
+    kind = obj_write(c, ST_OBJ_DELETE, STORE_USERS, login, NULL, err);
+    if (kind == SB_OK) {
+        a_int(&a, STORE_KEY_PERSONAL);
+        a_text(&a, login);
+        kind = run(c, ST_KEY_DELETE_OWNER, &a, NULL, NULL, NULL, err);
+    }
+    return tx_end(c, kind, err);
 }
 
+/* ---- audit ---- */
+
+/* Alone (outside a transaction), an audit record need not wait for the disk: it survives a
+ * crash of the process at once, and a power loss from the next durable commit on. Inside a
+ * transaction it commits with the change it records. */
 enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct sb_err *err)
 {
-    return st->ops->audit_append(st, rec, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+
+    a_int(&a, json_integer_value(json_object_get(rec, "ts")));
+    a_json(&a, rec);
+    return run(c, ST_AUDIT_APPEND, &a, NULL, NULL, NULL, err);
 }
 
 enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, json_t **out,
                                   struct sb_err *err)
 {
-    return st->ops->audit_list(st, before, limit, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+
+    a_int(&a, before >= 0 ? before : INT64_MAX);
+    a_int(&a, limit);
+    return read_rows(c, ST_AUDIT_LIST, &a, out, err);
 }
 
-enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ctx,
-                                  const json_t *meta, struct sb_err *err)
+/* ---- connections ---- */
+
+static enum sb_err_kind row_conn_list(void *ctx, const struct row *r, struct sb_err *err)
 {
-    return st->ops->reseal_all(st, fn, ctx, meta, err);
+    json_t *def;
+
+    if (parse_json(r->text(r, 1), &def, err) != SB_OK)
+        return err->kind;
+    json_object_set_new(ctx, r->text(r, 0), def);
+    return SB_OK;
 }
 
 enum sb_err_kind store_conn_list(struct store *st, json_t **out, struct sb_err *err)
 {
-    return st->ops->conn_list(st, out, err);
+    WITH_CONN(c, st, err);
+    json_t *all = xcheck(json_object());
+
+    if (run(c, ST_CONN_LIST, NULL, row_conn_list, all, NULL, err) != SB_OK) {
+        json_decref(all);
+        return err->kind;
+    }
+    *out = all;
+    return SB_OK;
+}
+
+struct scan_ctx {
+    store_conn_scan_fn fn;
+    void *ctx;
+};
+
+static enum sb_err_kind row_conn_scan(void *ctx, const struct row *r, struct sb_err *err)
+{
+    struct scan_ctx *sc = ctx;
+    (void)err;
+    sc->fn(sc->ctx, r->text(r, 0), r->text(r, 1), r->integer(r, 2), r->text(r, 3), r->text(r, 4),
+           r->text(r, 5));
+    return SB_OK;
 }
 
 enum sb_err_kind store_conn_scan(struct store *st, store_conn_scan_fn fn, void *ctx,
                                  struct sb_err *err)
 {
-    return st->ops->conn_scan(st, fn, ctx, err);
+    WITH_CONN(c, st, err);
+    struct scan_ctx sc = {fn, ctx};
+    return run(c, ST_CONN_SCAN, NULL, row_conn_scan, &sc, NULL, err);
+}
+
+static enum sb_err_kind conn_missing(const char *name, struct sb_err *err)
+{
+    return sb_err_set(err, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
 }
 
 enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out,
                                 struct sb_err *err)
 {
-    return st->ops->conn_get(st, name, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    bool found;
+
+    a_text(&a, name);
+    if (read_one(c, ST_CONN_GET, &a, out, &found, err) != SB_OK)
+        return err->kind;
+    return found ? SB_OK : conn_missing(name, err);
+}
+
+static const char *tag_login(const json_t *def)
+{
+    const char *who = json_string_value(json_object_get(
+        json_object_get(json_object_get(def, "creationTag"), "lastModifiedBy"), "login"));
+    return who ? who : "?";
+}
+
+static int64_t tag_int(const json_t *def, const char *field)
+{
+    return json_integer_value(json_object_get(json_object_get(def, "creationTag"), field));
+}
+
+/* Appends version VERSION of NAME to the history, and announces it. */
+static enum sb_err_kind history_append(struct store_conn *c, const char *name, int64_t version,
+                                       const char *action, const char *who, int64_t when,
+                                       const json_t *def, struct sb_err *err)
+{
+    struct args a = {0};
+    bool deleted = strcmp(action, "delete") == 0;
+
+    a_text(&a, name);
+    a_int(&a, version);
+    a_text(&a, action);
+    a_text(&a, who);
+    a_int(&a, when);
+    a_json(&a, def);
+    if (run(c, ST_HIST_APPEND, &a, NULL, NULL, NULL, err) != SB_OK)
+        return err->kind;
+    return announce_conn(c, name, version, deleted, err);
+}
+
+static enum sb_err_kind lock_name(struct store_conn *c, const char *name, struct sb_err *err)
+{
+    return c->st->ops->lock_name ? c->st->ops->lock_name(c, name, err) : SB_OK;
+}
+
+static enum sb_err_kind conn_insert(struct store_conn *c, const char *name, json_t *def,
+                                    const char *action, struct sb_err *err)
+{
+    json_t *tag = json_object_get(def, "creationTag");
+    struct args a = {0};
+    int64_t version = 1;
+    long changes;
+
+    if (lock_name(c, name, err) != SB_OK)
+        return err->kind;
+    a_text(&a, name);
+    if (run(c, ST_HIST_NEXT, &a, row_int, &version, NULL, err) != SB_OK)
+        return err->kind;
+    if (json_is_object(tag))
+        json_object_set_new(tag, "versionNumber", json_integer(version));
+    a = (struct args){0};
+    a_text(&a, name);
+    a_text(&a, json_string_value(json_object_get(def, "type")));
+    a_int(&a, version);
+    a_json(&a, def);
+    if (run(c, ST_CONN_INSERT, &a, NULL, NULL, &changes, err) != SB_OK)
+        return err->kind;
+    if (changes == 0)
+        return sb_err_set(err, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
+    return history_append(c, name, version, action, tag_login(def), tag_int(def, "lastModifiedOn"),
+                          def, err);
 }
 
 enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *def,
                                    const char *action, struct sb_err *err)
 {
-    return st->ops->conn_insert(st, name, def, action, err);
+    WITH_CONN(c, st, err);
+    if (tx_begin(c, err) != SB_OK)
+        return err->kind;
+    return tx_end(c, conn_insert(c, name, def, action, err), err);
+}
+
+static enum sb_err_kind conn_replace(struct store_conn *c, const char *name, const json_t *def,
+                                     int64_t expected_version, const char *action,
+                                     struct sb_err *err)
+{
+    int64_t version = tag_int(def, "versionNumber"), exists = 0;
+    struct args a = {0};
+    long changes;
+
+    if (lock_name(c, name, err) != SB_OK)
+        return err->kind;
+    a_text(&a, name);
+    a_int(&a, expected_version);
+    a_int(&a, version);
+    a_json(&a, def);
+    if (run(c, ST_CONN_REPLACE, &a, NULL, NULL, &changes, err) != SB_OK)
+        return err->kind;
+    if (changes == 1)
+        return history_append(c, name, version, action, tag_login(def),
+                              tag_int(def, "lastModifiedOn"), def, err);
+
+    /* nothing matched: gone, or changed since the caller read it */
+    a = (struct args){0};
+    a_text(&a, name);
+    if (run(c, ST_CONN_EXISTS, &a, row_int, &exists, NULL, err) != SB_OK)
+        return err->kind;
+    if (exists)
+        return sb_err_set(err, SB_ERR_CONFLICT,
+                          "Connection '%s' was changed by someone else while this update was "
+                          "being made; read it again and reapply the change.",
+                          name);
+    return conn_missing(name, err);
 }
 
 enum sb_err_kind store_conn_replace(struct store *st, const char *name, const json_t *def,
                                     int64_t expected_version, const char *action,
                                     struct sb_err *err)
 {
-    return st->ops->conn_replace(st, name, def, expected_version, action, err);
+    WITH_CONN(c, st, err);
+    if (tx_begin(c, err) != SB_OK)
+        return err->kind;
+    return tx_end(c, conn_replace(c, name, def, expected_version, action, err), err);
+}
+
+struct usages {
+    char list[SB_ERR_MSG_MAX - 512];
+    int64_t count;
+    int shown;
+    bool full;
+};
+
+static enum sb_err_kind row_usage_item(void *ctx, const struct row *r, struct sb_err *err)
+{
+    struct usages *u = ctx;
+    char item[160];
+    (void)err;
+
+    u->count = r->integer(r, 2);
+    snprintf(item, sizeof(item), "%s%s.%s", u->shown ? ", " : "", r->text(r, 0), r->text(r, 1));
+    if (u->full || strlen(u->list) + strlen(item) + 1 >= sizeof(u->list)) {
+        u->full = true;
+        return SB_OK;
+    }
+    strcat(u->list, item);
+    u->shown++;
+    return SB_OK;
+}
+
+/* Fails with SB_ERR_CONFLICT listing (at most 20 of) the datasets that use NAME. */
+static enum sb_err_kind conn_unused(struct store_conn *c, const char *name, struct sb_err *err)
+{
+    struct usages u = {.count = 0};
+    struct args a = {0};
+
+    a_text(&a, name);
+    if (run(c, ST_USAGES_FIRST, &a, row_usage_item, &u, NULL, err) != SB_OK)
+        return err->kind;
+    if (u.count == 0)
+        return SB_OK;
+    if (u.count > u.shown)
+        return sb_err_set(err, SB_ERR_CONFLICT,
+                          "Connection '%s' is used by %lld datasets: %s and %lld more; move them "
+                          "to another connection or delete with force=true.",
+                          name, (long long)u.count, u.list, (long long)(u.count - u.shown));
+    return sb_err_set(err, SB_ERR_CONFLICT,
+                      "Connection '%s' is used by %lld dataset%s: %s; move %s to another "
+                      "connection or delete with force=true.",
+                      name, (long long)u.count, u.count == 1 ? "" : "s", u.list,
+                      u.count == 1 ? "it" : "them");
+}
+
+struct versioned {
+    int64_t version;
+    json_t *def;
+};
+
+static enum sb_err_kind row_versioned(void *ctx, const struct row *r, struct sb_err *err)
+{
+    struct versioned *v = ctx;
+
+    v->version = r->integer(r, 0);
+    return parse_json(r->text(r, 1), &v->def, err);
+}
+
+static enum sb_err_kind conn_delete(struct store_conn *c, const char *name, bool force,
+                                    const char *who, int64_t now_ms, int64_t *deleted_version,
+                                    struct sb_err *err)
+{
+    struct versioned cur = {0};
+    struct args a = {0};
+    enum sb_err_kind kind;
+
+    if (lock_name(c, name, err) != SB_OK)
+        return err->kind;
+    a_text(&a, name);
+    if (run(c, ST_CONN_GET_VERSION, &a, row_versioned, &cur, NULL, err) != SB_OK)
+        goto fail;
+    if (!cur.def)
+        return conn_missing(name, err);
+    if (!force && conn_unused(c, name, err) != SB_OK)
+        goto fail;
+    a = (struct args){0};
+    a_text(&a, name);
+    if (run(c, ST_CONN_DELETE, &a, NULL, NULL, NULL, err) != SB_OK)
+        goto fail;
+    kind = history_append(c, name, cur.version + 1, "delete", who, now_ms, cur.def, err);
+    if (kind == SB_OK)
+        *deleted_version = cur.version + 1;
+    json_decref(cur.def);
+    return kind;
+fail:
+    json_decref(cur.def);
+    return err->kind;
 }
 
 enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool force, const char *who,
                                    int64_t now_ms, int64_t *deleted_version, struct sb_err *err)
 {
-    return st->ops->conn_delete(st, name, force, who, now_ms, deleted_version, err);
+    WITH_CONN(c, st, err);
+    *deleted_version = 0;
+    if (tx_begin(c, err) != SB_OK)
+        return err->kind;
+    return tx_end(c, conn_delete(c, name, force, who, now_ms, deleted_version, err), err);
+}
+
+static enum sb_err_kind row_history(void *ctx, const struct row *r, struct sb_err *err)
+{
+    json_t *def;
+
+    if (parse_json(r->text(r, 4), &def, err) != SB_OK)
+        return err->kind;
+    json_array_append_new(
+        ctx,
+        xcheck(json_pack("{s:I, s:s, s:I, s:s, s:o}", "versionNumber", (json_int_t)r->integer(r, 0),
+                         "modifiedBy", r->text(r, 1), "modifiedOn", (json_int_t)r->integer(r, 2),
+                         "action", r->text(r, 3), "definition", def)));
+    return SB_OK;
 }
 
 enum sb_err_kind store_conn_history(struct store *st, const char *name, json_t **out,
                                     struct sb_err *err)
 {
-    return st->ops->conn_history(st, name, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    json_t *all;
+
+    a_text(&a, name);
+    if (collect(c, ST_HIST_LIST, &a, row_history, &all, err) != SB_OK)
+        return err->kind;
+    if (json_array_size(all) == 0) {
+        json_decref(all);
+        return sb_err_set(err, SB_ERR_NOT_FOUND,
+                          "Connection '%s' has no history: it never existed.", name);
+    }
+    *out = all;
+    return SB_OK;
 }
 
 enum sb_err_kind store_conn_version(struct store *st, const char *name, int64_t version,
                                     json_t **out, struct sb_err *err)
 {
-    return st->ops->conn_version(st, name, version, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    bool found;
+
+    a_text(&a, name);
+    a_int(&a, version);
+    if (read_one(c, ST_HIST_GET, &a, out, &found, err) != SB_OK)
+        return err->kind;
+    if (!found)
+        return sb_err_set(err, SB_ERR_NOT_FOUND,
+                          "Connection '%s' has no version %lld to revert to.", name,
+                          (long long)version);
+    return SB_OK;
+}
+
+static enum sb_err_kind row_usage(void *ctx, const struct row *r, struct sb_err *err)
+{
+    (void)err;
+    json_array_append_new(
+        ctx, xcheck(json_pack("{s:s, s:s, s:s}", "projectKey", r->text(r, 0), "datasetName",
+                              r->text(r, 1), "datasetType", r->text(r, 2))));
+    return SB_OK;
 }
 
 enum sb_err_kind store_conn_usages(struct store *st, const char *name, json_t **out,
                                    struct sb_err *err)
 {
-    return st->ops->conn_usages(st, name, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+
+    a_text(&a, name);
+    return collect(c, ST_USAGES, &a, row_usage, out, err);
 }
 
-enum sb_err_kind store_tx_begin(struct store *st, struct sb_err *err)
-{
-    return st->ops->tx_begin(st, err);
-}
-
-enum sb_err_kind store_tx_commit(struct store *st, struct sb_err *err)
-{
-    return st->ops->tx_commit(st, err);
-}
-
-void store_tx_rollback(struct store *st)
-{
-    st->ops->tx_rollback(st);
-}
+/* ---- datasets ---- */
 
 enum sb_err_kind store_ds_list(struct store *st, const char *project, json_t **out,
                                struct sb_err *err)
 {
-    return st->ops->ds_list(st, project, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+
+    a_text(&a, project);
+    return read_rows(c, ST_DS_LIST, &a, out, err);
+}
+
+static enum sb_err_kind ds_missing(const char *project, const char *name, struct sb_err *err)
+{
+    return sb_err_set(err, SB_ERR_NOT_FOUND, "Dataset '%s' does not exist in project '%s'.", name,
+                      project);
 }
 
 enum sb_err_kind store_ds_get(struct store *st, const char *project, const char *name, json_t **out,
                               struct sb_err *err)
 {
-    return st->ops->ds_get(st, project, name, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    bool found;
+
+    a_text(&a, project);
+    a_text(&a, name);
+    if (read_one(c, ST_DS_GET, &a, out, &found, err) != SB_OK)
+        return err->kind;
+    return found ? SB_OK : ds_missing(project, name, err);
+}
+
+static enum sb_err_kind ds_write(struct store *st, enum stmt_id id, const char *project,
+                                 const char *name, const json_t *def, struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    long changes;
+
+    a_text(&a, project);
+    a_text(&a, name);
+    if (def) {
+        a_text(&a, json_string_value(json_object_get(def, "type")));
+        a_text(&a,
+               json_string_value(json_object_get(json_object_get(def, "params"), "connection")));
+        a_json(&a, def);
+    }
+    if (run(c, id, &a, NULL, NULL, &changes, err) != SB_OK)
+        return err->kind;
+    if (changes == 0)
+        return id == ST_DS_INSERT
+                   ? sb_err_set(err, SB_ERR_CONFLICT,
+                                "Dataset '%s' already exists in project '%s'.", name, project)
+                   : ds_missing(project, name, err);
+    return SB_OK;
 }
 
 enum sb_err_kind store_ds_insert(struct store *st, const char *project, const char *name,
                                  const json_t *def, struct sb_err *err)
 {
-    return st->ops->ds_insert(st, project, name, def, err);
+    return ds_write(st, ST_DS_INSERT, project, name, def, err);
 }
 
 enum sb_err_kind store_ds_update(struct store *st, const char *project, const char *name,
                                  const json_t *def, struct sb_err *err)
 {
-    return st->ops->ds_update(st, project, name, def, err);
+    return ds_write(st, ST_DS_UPDATE, project, name, def, err);
 }
 
 enum sb_err_kind store_ds_delete(struct store *st, const char *project, const char *name,
                                  struct sb_err *err)
 {
-    return st->ops->ds_delete(st, project, name, err);
+    return ds_write(st, ST_DS_DELETE, project, name, NULL, err);
 }
 
 enum sb_err_kind store_project_delete(struct store *st, const char *key, struct sb_err *err)
 {
-    return st->ops->project_delete(st, key, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    enum sb_err_kind kind;
+
+    if (tx_begin(c, err) != SB_OK)
+        return err->kind;
+    kind = obj_write(c, ST_OBJ_DELETE, STORE_PROJECTS, key, NULL, err);
+    if (kind == SB_OK) {
+        kind = obj_write(c, ST_OBJ_DELETE, STORE_PROJECT_VARIABLES, key, NULL, err);
+        if (kind == SB_ERR_NOT_FOUND) /* a project need not have variables */
+            kind = SB_OK;
+    }
+    if (kind == SB_OK) {
+        a_text(&a, key);
+        kind = run(c, ST_DS_DELETE_PROJECT, &a, NULL, NULL, NULL, err);
+    }
+    return tx_end(c, kind, err);
+}
+
+/* ---- API keys ---- */
+
+static enum sb_err_kind key_insert(struct store_conn *c, enum store_key_kind kind,
+                                   const uint8_t hash[32], const json_t *rec, struct sb_err *err)
+{
+    const json_t *user = json_object_get(rec, "user");
+    struct args a = {0};
+    long changes;
+
+    a_int(&a, kind);
+    a_text(&a, json_string_value(json_object_get(rec, "id")));
+    a_blob(&a, hash, 32);
+    a_json(&a, rec);
+    a_text(&a, json_is_string(user) ? json_string_value(user) : NULL);
+    if (write_announced(c, ST_KEY_INSERT, &a, STORE_NOTE_AUTH, &changes, err) != SB_OK)
+        return err->kind;
+    if (changes == 0)
+        return sb_err_set(err, SB_ERR_CONFLICT, "An API key with the same id or secret exists.");
+    mark_auth_dirty(c);
+    return SB_OK;
 }
 
 enum sb_err_kind store_key_insert(struct store *st, enum store_key_kind kind,
                                   const uint8_t hash[32], const json_t *rec, struct sb_err *err)
 {
-    return st->ops->key_insert(st, kind, hash, rec, err);
+    WITH_CONN(c, st, err);
+    return key_insert(c, kind, hash, rec, err);
 }
 
+/* Nodes starting together race here: the meta row decides (ON CONFLICT waits for the other
+ * transaction that inserts it, and then finds it there). */
 enum sb_err_kind store_key_bootstrap(struct store *st, const uint8_t hash[32], const json_t *rec,
                                      bool *done, struct sb_err *err)
 {
-    return st->ops->key_bootstrap(st, hash, rec, done, err);
+    WITH_CONN(c, st, err);
+    enum sb_err_kind kind;
+    long changes;
+
+    *done = false;
+    if (tx_begin(c, err) != SB_OK)
+        return err->kind;
+    kind = meta_write(c, ST_META_INIT, "bootstrap_admin_key",
+                      json_string_value(json_object_get(rec, "id")), &changes, err);
+    if (kind == SB_OK && changes == 1)
+        kind = key_insert(c, STORE_KEY_GLOBAL, hash, rec, err);
+    kind = tx_end(c, kind, err);
+    *done = kind == SB_OK && changes == 1;
+    return kind;
+}
+
+struct key_row {
+    enum store_key_kind kind;
+    json_t *rec;
+};
+
+static enum sb_err_kind row_key(void *ctx, const struct row *r, struct sb_err *err)
+{
+    struct key_row *k = ctx;
+
+    k->kind = (enum store_key_kind)r->integer(r, 0);
+    return parse_json(r->text(r, 1), &k->rec, err);
 }
 
 enum sb_err_kind store_key_by_hash(struct store *st, const uint8_t hash[32], json_t **out,
                                    enum store_key_kind *kind, struct sb_err *err)
 {
-    return st->ops->key_by_hash(st, hash, out, kind, err);
+    WITH_CONN(c, st, err);
+    struct key_row k = {0};
+    struct args a = {0};
+
+    a_blob(&a, hash, 32);
+    if (run(c, ST_KEY_BY_HASH, &a, row_key, &k, NULL, err) != SB_OK) {
+        json_decref(k.rec);
+        return err->kind;
+    }
+    if (!k.rec)
+        return sb_err_set(err, SB_ERR_NOT_FOUND, "No such API key.");
+    *kind = k.kind;
+    *out = k.rec;
+    return SB_OK;
+}
+
+static enum sb_err_kind key_missing(enum store_key_kind kind, const char *id, struct sb_err *err)
+{
+    return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", key_noun(kind), id);
 }
 
 enum sb_err_kind store_key_get(struct store *st, enum store_key_kind kind, const char *id,
                                json_t **out, struct sb_err *err)
 {
-    return st->ops->key_get(st, kind, id, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    bool found;
+
+    a_int(&a, kind);
+    a_text(&a, id);
+    if (read_one(c, ST_KEY_GET, &a, out, &found, err) != SB_OK)
+        return err->kind;
+    return found ? SB_OK : key_missing(kind, id, err);
 }
 
 enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, const char *owner,
                                 json_t **out, struct sb_err *err)
 {
-    return st->ops->key_list(st, kind, owner, out, err);
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+
+    a_int(&a, kind);
+    if (owner)
+        a_text(&a, owner);
+    return read_rows(c, owner ? ST_KEY_LIST_OWNER : ST_KEY_LIST, &a, out, err);
+}
+
+/* Replaces (REC) or deletes the key of KIND with ID. */
+static enum sb_err_kind key_write(struct store *st, enum store_key_kind kind, const char *id,
+                                  const json_t *rec, struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    long changes;
+
+    a_int(&a, kind);
+    a_text(&a, id);
+    if (rec)
+        a_json(&a, rec);
+    if (write_announced(c, rec ? ST_KEY_UPDATE : ST_KEY_DELETE, &a, STORE_NOTE_AUTH, &changes,
+                        err) != SB_OK)
+        return err->kind;
+    mark_auth_dirty(c);
+    return changes == 0 ? key_missing(kind, id, err) : SB_OK;
 }
 
 enum sb_err_kind store_key_update(struct store *st, enum store_key_kind kind, const char *id,
                                   const json_t *rec, struct sb_err *err)
 {
-    return st->ops->key_update(st, kind, id, rec, err);
+    return key_write(st, kind, id, rec, err);
 }
 
 enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, const char *id,
                                   struct sb_err *err)
 {
-    return st->ops->key_delete(st, kind, id, err);
+    return key_write(st, kind, id, NULL, err);
+}
+
+/* ---- key rotation ---- */
+
+struct reseal_read {
+    json_t *rows;
+    bool versioned; /* column 2 holds the version */
+};
+
+/* Row callback: [key, record, version] into CTX's array. */
+static enum sb_err_kind row_reseal(void *ctx, const struct row *r, struct sb_err *err)
+{
+    struct reseal_read *rr = ctx;
+    json_t *rec;
+
+    if (parse_json(r->text(r, 1), &rec, err) != SB_OK)
+        return err->kind;
+    json_array_append_new(rr->rows,
+                          xcheck(json_pack("[s, o, I]", r->text(r, 0), rec,
+                                           (json_int_t)(rr->versioned ? r->integer(r, 2) : 0))));
+    return SB_OK;
+}
+
+/* Runs FN on every row of READ (key in column 0, JSON in column 1, for connections the version
+ * in column 2) and writes the records it changed back with WRITE (?1 key, ?2 JSON, ?3 the
+ * collection when COLL > 0), announcing every connection it changes (*AUTH: it changed a
+ * user). Every row is read before any is written: updating a table while a statement still
+ * walks it could visit a row twice. */
+static enum sb_err_kind reseal_rows(struct store_conn *c, enum stmt_id read, enum stmt_id write,
+                                    int coll, store_reseal_fn fn, void *ctx, bool *auth,
+                                    struct sb_err *err)
+{
+    json_t *rows = xcheck(json_array()), *row;
+    struct reseal_read rr = {rows, coll == 0};
+    enum sb_err_kind kind = SB_OK;
+    struct args a = {0};
+    size_t i;
+
+    if (coll > 0)
+        a_int(&a, coll);
+    if (run(c, read, &a, row_reseal, &rr, NULL, err) != SB_OK) {
+        json_decref(rows);
+        return err->kind;
+    }
+    json_array_foreach (rows, i, row) {
+        const char *key = json_string_value(json_array_get(row, 0));
+        json_t *rec = json_array_get(row, 1);
+        char *before = xcheck(json_dumps(rec, JSON_COMPACT)), *after;
+
+        kind = fn(ctx, coll, rec, err);
+        after = xcheck(json_dumps(rec, JSON_COMPACT));
+        if (kind == SB_OK && strcmp(before, after) != 0) {
+            a = (struct args){0};
+            a_text(&a, key);
+            a_owned(&a, after);
+            after = NULL;
+            if (coll > 0)
+                a_int(&a, coll);
+            kind = run(c, write, &a, NULL, NULL, NULL, err);
+            if (kind == SB_OK && coll == 0)
+                kind =
+                    announce_conn(c, key, json_integer_value(json_array_get(row, 2)), false, err);
+            *auth = *auth || coll == STORE_USERS;
+        }
+        free(before);
+        free(after);
+        if (kind != SB_OK)
+            break;
+    }
+    json_decref(rows);
+    return kind;
+}
+
+enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ctx,
+                                  const json_t *meta, struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    enum sb_err_kind kind;
+    const char *name;
+    json_t *value;
+    bool auth = false;
+
+    if (tx_begin(c, err) != SB_OK)
+        return err->kind;
+    kind = run(c, ST_RESEAL_LOCK, NULL, NULL, NULL, NULL, err);
+    if (kind == SB_OK)
+        kind = reseal_rows(c, ST_RESEAL_CONN_READ, ST_RESEAL_CONN_WRITE, 0, fn, ctx, &auth, err);
+    if (kind == SB_OK)
+        kind = reseal_rows(c, ST_RESEAL_HIST_READ, ST_RESEAL_HIST_WRITE, STORE_RESEAL_HISTORY, fn,
+                           ctx, &auth, err);
+    if (kind == SB_OK)
+        kind = reseal_rows(c, ST_RESEAL_OBJ_READ, ST_RESEAL_OBJ_WRITE, STORE_USERS, fn, ctx, &auth,
+                           err);
+    json_object_foreach ((json_t *)meta, name, value) {
+        if (kind == SB_OK)
+            kind = meta_write(c, ST_META_SET, name, json_string_value(value), NULL, err);
+    }
+    if (kind == SB_OK && auth) {
+        kind = announce(c, STORE_NOTE_AUTH, err);
+        mark_auth_dirty(c);
+    }
+    return tx_end(c, kind, err);
 }

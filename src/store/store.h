@@ -17,12 +17,9 @@
 
 #include "core/err.h"
 
-/* An implementation: store_sqlite.c (embedded, the default) or store_pg.c (several nodes). Each
- * embeds struct store first in its own state; the functions below dispatch through OPS. */
-struct store_ops;
-struct store {
-    const struct store_ops *ops;
-};
+/* The logic lives once in store.c, over a backend (store_sqlite.c, embedded and the default, or
+ * store_pg.c, several nodes) that implements the primitives of store/backend.h. */
+struct store;
 
 /* Opens the store at LOCATION (for SQLite: a file path), creating it and applying forward
  * schema migrations when needed. Caller closes with store_close. */
@@ -233,93 +230,6 @@ enum sb_err_kind store_key_delete(struct store *st, enum store_key_kind kind, co
                                   struct sb_err *err);
 
 /* --- implementations --- */
-
-/* How messages name a record of COLL ("User") and a key of KIND ("Global API key"); shared by
- * the implementations so that both stores say the same. */
-const char *store_collection_noun(enum store_collection coll);
-const char *store_key_kind_noun(enum store_key_kind kind);
-
-struct store_ops {
-    bool shared;
-    enum sb_err_kind (*poll_changes)(struct store *st,
-                                     void (*on_conn)(void *ctx, const char *name, int64_t version,
-                                                     bool deleted),
-                                     void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
-                                     void *ctx, int timeout_ms, struct sb_err *err);
-    void (*close)(struct store *st);
-    uint64_t (*auth_generation)(struct store *st);
-    long long (*size_bytes)(struct store *st);
-    enum sb_err_kind (*meta_get)(struct store *st, const char *name, char **out,
-                                 struct sb_err *err);
-    enum sb_err_kind (*meta_init)(struct store *st, const char *name, const char *value,
-                                  bool *was_set, struct sb_err *err);
-    enum sb_err_kind (*meta_set)(struct store *st, const char *name, const char *value,
-                                 struct sb_err *err);
-    enum sb_err_kind (*obj_list)(struct store *st, enum store_collection coll, json_t **out,
-                                 struct sb_err *err);
-    enum sb_err_kind (*obj_get)(struct store *st, enum store_collection coll, const char *id,
-                                json_t **out, struct sb_err *err);
-    enum sb_err_kind (*obj_insert)(struct store *st, enum store_collection coll, const char *id,
-                                   const json_t *rec, struct sb_err *err);
-    enum sb_err_kind (*obj_update)(struct store *st, enum store_collection coll, const char *id,
-                                   const json_t *rec, struct sb_err *err);
-    enum sb_err_kind (*obj_delete)(struct store *st, enum store_collection coll, const char *id,
-                                   struct sb_err *err);
-    enum sb_err_kind (*user_delete)(struct store *st, const char *login, struct sb_err *err);
-    enum sb_err_kind (*audit_append)(struct store *st, const json_t *rec, struct sb_err *err);
-    enum sb_err_kind (*audit_list)(struct store *st, int64_t before, int limit, json_t **out,
-                                   struct sb_err *err);
-    enum sb_err_kind (*reseal_all)(struct store *st, store_reseal_fn fn, void *ctx,
-                                   const json_t *meta, struct sb_err *err);
-    enum sb_err_kind (*conn_list)(struct store *st, json_t **out, struct sb_err *err);
-    enum sb_err_kind (*conn_scan)(struct store *st, store_conn_scan_fn fn, void *ctx,
-                                  struct sb_err *err);
-    enum sb_err_kind (*conn_get)(struct store *st, const char *name, json_t **out,
-                                 struct sb_err *err);
-    enum sb_err_kind (*conn_insert)(struct store *st, const char *name, json_t *def,
-                                    const char *action, struct sb_err *err);
-    enum sb_err_kind (*conn_replace)(struct store *st, const char *name, const json_t *def,
-                                     int64_t expected_version, const char *action,
-                                     struct sb_err *err);
-    enum sb_err_kind (*conn_delete)(struct store *st, const char *name, bool force, const char *who,
-                                    int64_t now_ms, int64_t *deleted_version, struct sb_err *err);
-    enum sb_err_kind (*conn_history)(struct store *st, const char *name, json_t **out,
-                                     struct sb_err *err);
-    enum sb_err_kind (*conn_version)(struct store *st, const char *name, int64_t version,
-                                     json_t **out, struct sb_err *err);
-    enum sb_err_kind (*conn_usages)(struct store *st, const char *name, json_t **out,
-                                    struct sb_err *err);
-    enum sb_err_kind (*tx_begin)(struct store *st, struct sb_err *err);
-    enum sb_err_kind (*tx_commit)(struct store *st, struct sb_err *err);
-    void (*tx_rollback)(struct store *st);
-    enum sb_err_kind (*ds_list)(struct store *st, const char *project, json_t **out,
-                                struct sb_err *err);
-    enum sb_err_kind (*ds_get)(struct store *st, const char *project, const char *name,
-                               json_t **out, struct sb_err *err);
-    enum sb_err_kind (*ds_insert)(struct store *st, const char *project, const char *name,
-                                  const json_t *def, struct sb_err *err);
-    enum sb_err_kind (*ds_update)(struct store *st, const char *project, const char *name,
-                                  const json_t *def, struct sb_err *err);
-    enum sb_err_kind (*ds_delete)(struct store *st, const char *project, const char *name,
-                                  struct sb_err *err);
-    enum sb_err_kind (*project_delete)(struct store *st, const char *key, struct sb_err *err);
-    enum sb_err_kind (*key_insert)(struct store *st, enum store_key_kind kind,
-                                   const uint8_t hash[32], const json_t *rec, struct sb_err *err);
-    enum sb_err_kind (*key_bootstrap)(struct store *st, const uint8_t hash[32], const json_t *rec,
-                                      bool *done, struct sb_err *err);
-    enum sb_err_kind (*key_by_hash)(struct store *st, const uint8_t hash[32], json_t **out,
-                                    enum store_key_kind *kind, struct sb_err *err);
-    enum sb_err_kind (*key_get)(struct store *st, enum store_key_kind kind, const char *id,
-                                json_t **out, struct sb_err *err);
-    enum sb_err_kind (*key_list)(struct store *st, enum store_key_kind kind, const char *owner,
-                                 json_t **out, struct sb_err *err);
-    enum sb_err_kind (*key_update)(struct store *st, enum store_key_kind kind, const char *id,
-                                   const json_t *rec, struct sb_err *err);
-    enum sb_err_kind (*key_delete)(struct store *st, enum store_key_kind kind, const char *id,
-                                   struct sb_err *err);
-};
-
-extern const struct store_ops store_sqlite_ops;
 
 /* Opens an implementation directly (store_open chooses by LOCATION). */
 struct store *store_sqlite_open(const char *path, struct sb_err *err);

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What a store backend implements (internal to src/store/). The store's logic — versions,
+ * history, usages, cascades, bootstrap, key rotation, every message — is written once in
+ * store.c over these primitives, in the manner of Redis's ae.c over its aeApi* backends:
+ *
+ *   - open and close (each backend's store_*_open and ops->close), size
+ *   - a per-thread connection (ops->conn) carrying the transaction depth
+ *   - exec: run one statement of the table below with its arguments, a callback per row
+ *   - tx: begin / commit / roll back at a nesting level (0 the transaction, more a savepoint)
+ *   - lock_name: serialise writers of one name across nodes until the transaction ends
+ *   - announce: tell other nodes, when the transaction commits (the after-commit hook)
+ *
+ * Statements: one table (statements.c) written with ?1, ?2... parameters, which PostgreSQL gets
+ * as $1, $2...; an entry overrides the SQL for one dialect only where the two differ. Schema
+ * migrations stay with each backend, as numbered lists. */
+#ifndef SB_STORE_BACKEND_H
+#define SB_STORE_BACKEND_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "store/store.h"
+
+enum stmt_id {
+    ST_META_GET,
+    ST_META_INIT,
+    ST_META_SET,
+    ST_OBJ_LIST,
+    ST_OBJ_GET,
+    ST_OBJ_INSERT,
+    ST_OBJ_UPDATE,
+    ST_OBJ_DELETE,
+    ST_AUDIT_APPEND,
+    ST_AUDIT_LIST,
+    ST_CONN_LIST,
+    ST_CONN_SCAN,
+    ST_CONN_GET,
+    ST_CONN_GET_VERSION,
+    ST_CONN_EXISTS,
+    ST_CONN_INSERT,
+    ST_CONN_REPLACE,
+    ST_CONN_DELETE,
+    ST_HIST_NEXT,
+    ST_HIST_APPEND,
+    ST_HIST_LIST,
+    ST_HIST_GET,
+    ST_USAGES,
+    ST_USAGES_FIRST,
+    ST_DS_LIST,
+    ST_DS_GET,
+    ST_DS_INSERT,
+    ST_DS_UPDATE,
+    ST_DS_DELETE,
+    ST_DS_DELETE_PROJECT,
+    ST_KEY_INSERT,
+    ST_KEY_BY_HASH,
+    ST_KEY_GET,
+    ST_KEY_LIST,
+    ST_KEY_LIST_OWNER,
+    ST_KEY_UPDATE,
+    ST_KEY_DELETE,
+    ST_KEY_DELETE_OWNER,
+    ST_RESEAL_LOCK,
+    ST_RESEAL_CONN_READ,
+    ST_RESEAL_CONN_WRITE,
+    ST_RESEAL_HIST_READ,
+    ST_RESEAL_HIST_WRITE,
+    ST_RESEAL_OBJ_READ,
+    ST_RESEAL_OBJ_WRITE,
+    N_STMTS
+};
+
+enum stmt_flag {
+    STMT_READ = 1,    /* changes nothing: may run again on a fresh connection */
+    STMT_RELAXED = 2, /* alone (not in a transaction), it need not wait for the disk */
+};
+
+struct stmt_def {
+    const char *sql;    /* for both dialects, parameters ?1, ?2... */
+    const char *sqlite; /* SQLite's own, when it differs; "" when SQLite has nothing to run */
+    const char *pg;     /* PostgreSQL's own, likewise */
+    const char *what;   /* what it does, for messages: "read a setting" */
+    int flags;          /* enum stmt_flag */
+};
+
+enum dialect { DIALECT_SQLITE, DIALECT_PG, N_DIALECTS };
+
+extern const struct stmt_def store_stmts[N_STMTS];
+
+/* The SQL of ID in DIALECT (for PostgreSQL with $N parameters); "" when there is nothing to
+ * run. */
+const char *store_stmt_sql(enum stmt_id id, enum dialect dialect);
+
+/* --- arguments and rows --- */
+
+#define STORE_MAX_ARGS 8
+
+enum arg_type { ARG_NULL, ARG_TEXT, ARG_INT, ARG_BLOB };
+
+struct arg {
+    enum arg_type type;
+    const char *text; /* ARG_TEXT: NUL-terminated; ARG_BLOB: LEN bytes */
+    int len;
+    int64_t i;
+};
+
+/* The arguments of one statement, in parameter order; OWNED texts are freed after it ran. */
+struct args {
+    int n;
+    struct arg v[STORE_MAX_ARGS];
+    char *owned[STORE_MAX_ARGS];
+};
+
+/* One row of a result, valid during the row callback only. */
+struct row {
+    const char *(*text)(const struct row *r, int col); /* NULL for an SQL NULL */
+    int64_t (*integer)(const struct row *r, int col);
+    const void *impl;
+    int index;
+};
+
+/* Called for each row; anything but SB_OK (with ERR set) stops the statement. */
+typedef enum sb_err_kind (*row_fn)(void *ctx, const struct row *r, struct sb_err *err);
+
+/* --- the backend --- */
+
+/* A thread's connection: each backend embeds it first in its own per-thread handle. */
+struct store_conn {
+    struct store *st;
+    struct store_conn *prev, *next; /* in the store's list of open connections */
+    int tx_depth;    /* 0: autocommit; 1: in a transaction; more: nested savepoints */
+    bool auth_dirty; /* the open transaction wrote keys, users or groups */
+};
+
+enum tx_op { TX_BEGIN, TX_COMMIT, TX_ROLLBACK };
+
+typedef void (*store_on_conn_fn)(void *ctx, const char *name, int64_t version, bool deleted);
+
+struct backend_ops {
+    enum dialect dialect;
+    bool shared; /* other nodes may change the store */
+    void (*close)(struct store *st);
+    long long (*size_bytes)(struct store *st);
+    /* Opens a connection for the calling thread (store_thread_conn keeps it for the thread);
+     * NULL with ERR set. conn_close closes it, on any thread. */
+    struct store_conn *(*conn_open)(struct store *st, struct sb_err *err);
+    void (*conn_close)(struct store_conn *c);
+    /* Runs statement ID with A, calling FN (when not NULL) for every row; *CHANGES (when not
+     * NULL) the rows a write changed. ERR names the statement's `what`. */
+    enum sb_err_kind (*exec)(struct store_conn *c, enum stmt_id id, const struct args *a, row_fn fn,
+                             void *ctx, long *changes, struct sb_err *err);
+    /* OP at LEVEL (0: the transaction itself; N: savepoint N). A rollback never fails. */
+    enum sb_err_kind (*tx)(struct store_conn *c, enum tx_op op, int level, struct sb_err *err);
+    /* Serialises writers of NAME until the transaction ends; NULL when the transaction holds
+     * the store's write lock already. */
+    enum sb_err_kind (*lock_name)(struct store_conn *c, const char *name, struct sb_err *err);
+    /* Delivers PAYLOAD to the other nodes when the transaction commits; NULL when there are
+     * none. Payloads: STORE_NOTE_AUTH, "conn VERSION NAME", "del VERSION NAME". */
+    enum sb_err_kind (*announce)(struct store_conn *c, const char *payload, struct sb_err *err);
+    /* store_poll_changes; NULL for a store that is not shared. */
+    enum sb_err_kind (*poll_changes)(struct store *st, store_on_conn_fn on_conn,
+                                     void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
+                                     void *ctx, int timeout_ms, struct sb_err *err);
+};
+
+#define STORE_NOTE_AUTH "auth"
+#define STORE_NOTE_CONN "conn "
+#define STORE_NOTE_DEL "del "
+
+/* What every backend's state starts with. */
+struct store {
+    const struct backend_ops *ops;
+    atomic_ullong auth_generation; /* bumped after every committed change to principals */
+    pthread_key_t tls;             /* the thread's struct store_conn */
+    pthread_mutex_t lock;          /* guards CONNS */
+    struct store_conn *conns;      /* every open connection */
+};
+
+/* Sets up BASE for a backend of OPS (store.c). */
+void store_base_init(struct store *base, const struct backend_ops *ops);
+
+/* Closes every connection of BASE; no other thread may use it any more. */
+void store_base_close(struct store *base);
+
+/* The calling thread's connection, opened on first use and closed when the thread exits or
+ * the store closes; NULL with ERR set. */
+struct store_conn *store_thread_conn(struct store *st, struct sb_err *err);
+
+#endif

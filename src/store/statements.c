@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every statement the store runs, once for both dialects: written with ?1, ?2... (SQLite takes
+ * them as they are; PostgreSQL gets $1, $2..., rewritten once at first use), with an override
+ * for one dialect where the SQL differs. Keys are compared byte for byte on both (SQLite's
+ * BINARY collation; the PostgreSQL columns are COLLATE "C"). */
+#include <pthread.h>
+#include <string.h>
+
+#include "store/backend.h"
+#include "util/mem.h"
+
+const struct stmt_def store_stmts[N_STMTS] = {
+    [ST_META_GET] = {"SELECT value FROM meta WHERE name = ?1", .what = "read a setting",
+                     .flags = STMT_READ},
+    [ST_META_INIT] = {"INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                      .what = "write a setting"},
+    [ST_META_SET] = {"INSERT INTO meta (name, value) VALUES (?1, ?2)"
+                     " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                     .what = "write a setting"},
+
+    [ST_OBJ_LIST] = {"SELECT record FROM objects WHERE coll = ?1 ORDER BY id",
+                     .what = "list records", .flags = STMT_READ},
+    [ST_OBJ_GET] = {"SELECT record FROM objects WHERE coll = ?1 AND id = ?2",
+                    .what = "read a record", .flags = STMT_READ},
+    [ST_OBJ_INSERT] = {"INSERT INTO objects (coll, id, record) VALUES (?1, ?2, ?3)"
+                       " ON CONFLICT DO NOTHING",
+                       .what = "save a record"},
+    [ST_OBJ_UPDATE] = {"UPDATE objects SET record = ?3 WHERE coll = ?1 AND id = ?2",
+                       .what = "save a record"},
+    [ST_OBJ_DELETE] = {"DELETE FROM objects WHERE coll = ?1 AND id = ?2",
+                       .what = "delete a record"},
+
+    [ST_AUDIT_APPEND] = {"INSERT INTO audit (ts, record) VALUES (?1, ?2)",
+                         .what = "append to the audit trail", .flags = STMT_RELAXED},
+    [ST_AUDIT_LIST] = {"SELECT record FROM audit WHERE ts < ?1 ORDER BY ts DESC, seq DESC"
+                       " LIMIT ?2",
+                       .what = "read the audit trail", .flags = STMT_READ},
+
+    [ST_CONN_LIST] = {"SELECT name, definition FROM connections ORDER BY name",
+                      .what = "list connections", .flags = STMT_READ},
+    /* usableBy and allowedGroups as json_extract gives them: a string unquoted, an array as
+     * its JSON text, a JSON null as NULL (PostgreSQL: the json type, not jsonb, takes any text
+     * jansson wrote, \u0000 included, and hands back the array's text as it was) */
+    [ST_CONN_SCAN] = {"SELECT name, type, version, json_extract(definition, '$.usableBy'),"
+                      " json_extract(definition, '$.allowedGroups'), definition"
+                      " FROM connections",
+                      .pg = "SELECT name, type, version, definition::json->>'usableBy',"
+                            " definition::json->>'allowedGroups', definition FROM connections",
+                      .what = "read the connections", .flags = STMT_READ},
+    [ST_CONN_GET] = {"SELECT definition FROM connections WHERE name = ?1",
+                     .what = "read a connection", .flags = STMT_READ},
+    [ST_CONN_GET_VERSION] = {"SELECT version, definition FROM connections WHERE name = ?1",
+                             .what = "read a connection", .flags = STMT_READ},
+    [ST_CONN_EXISTS] = {"SELECT 1 FROM connections WHERE name = ?1", .what = "read a connection",
+                        .flags = STMT_READ},
+    [ST_CONN_INSERT] = {"INSERT INTO connections (name, type, version, definition)"
+                        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                        .what = "save the connection"},
+    [ST_CONN_REPLACE] = {"UPDATE connections SET version = ?3, definition = ?4"
+                         " WHERE name = ?1 AND version = ?2",
+                         .what = "save the connection"},
+    [ST_CONN_DELETE] = {"DELETE FROM connections WHERE name = ?1", .what = "delete the connection"},
+
+    [ST_HIST_NEXT] = {"SELECT COALESCE(MAX(version), 0) + 1 FROM conn_history WHERE name = ?1",
+                      .what = "read the connection's history", .flags = STMT_READ},
+    [ST_HIST_APPEND] = {"INSERT INTO conn_history (name, version, action, modified_by,"
+                        " modified_on, definition) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        .what = "record the connection's history"},
+    [ST_HIST_LIST] = {"SELECT version, modified_by, modified_on, action, definition"
+                      " FROM conn_history WHERE name = ?1 ORDER BY version, seq",
+                      .what = "read the connection's history", .flags = STMT_READ},
+    [ST_HIST_GET] = {"SELECT definition FROM conn_history WHERE name = ?1 AND version = ?2"
+                     " AND action <> 'delete' ORDER BY seq DESC LIMIT 1",
+                     .what = "read the connection's history", .flags = STMT_READ},
+
+    [ST_USAGES] = {"SELECT project, name, type FROM datasets WHERE connection = ?1"
+                   " ORDER BY project, name",
+                   .what = "list the connection's usages", .flags = STMT_READ},
+    [ST_USAGES_FIRST] = {"SELECT project, name, COUNT(*) OVER () FROM datasets"
+                         " WHERE connection = ?1 ORDER BY project, name LIMIT 20",
+                         .what = "count the connection's usages", .flags = STMT_READ},
+
+    [ST_DS_LIST] = {"SELECT definition FROM datasets WHERE project = ?1 ORDER BY name",
+                    .what = "list datasets", .flags = STMT_READ},
+    [ST_DS_GET] = {"SELECT definition FROM datasets WHERE project = ?1 AND name = ?2",
+                   .what = "read a dataset", .flags = STMT_READ},
+    [ST_DS_INSERT] = {"INSERT INTO datasets (project, name, type, connection, definition)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                      .what = "save the dataset"},
+    [ST_DS_UPDATE] = {"UPDATE datasets SET type = ?3, connection = ?4, definition = ?5"
+                      " WHERE project = ?1 AND name = ?2",
+                      .what = "save the dataset"},
+    [ST_DS_DELETE] = {"DELETE FROM datasets WHERE project = ?1 AND name = ?2",
+                      .what = "delete the dataset"},
+    [ST_DS_DELETE_PROJECT] = {"DELETE FROM datasets WHERE project = ?1",
+                              .what = "delete the project's datasets"},
+
+    [ST_KEY_INSERT] = {"INSERT INTO api_keys (kind, id, hash, record, owner)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                       .what = "save the API key"},
+    [ST_KEY_BY_HASH] = {"SELECT kind, record FROM api_keys WHERE hash = ?1",
+                        .what = "look up an API key", .flags = STMT_READ},
+    [ST_KEY_GET] = {"SELECT record FROM api_keys WHERE kind = ?1 AND id = ?2",
+                    .what = "read an API key", .flags = STMT_READ},
+    [ST_KEY_LIST] = {"SELECT record FROM api_keys WHERE kind = ?1 ORDER BY seq",
+                     .what = "list API keys", .flags = STMT_READ},
+    [ST_KEY_LIST_OWNER] = {"SELECT record FROM api_keys WHERE kind = ?1 AND owner = ?2"
+                           " ORDER BY seq",
+                           .what = "list API keys", .flags = STMT_READ},
+    [ST_KEY_UPDATE] = {"UPDATE api_keys SET record = ?3 WHERE kind = ?1 AND id = ?2",
+                       .what = "save the API key"},
+    [ST_KEY_DELETE] = {"DELETE FROM api_keys WHERE kind = ?1 AND id = ?2",
+                       .what = "delete the API key"},
+    [ST_KEY_DELETE_OWNER] = {"DELETE FROM api_keys WHERE kind = ?1 AND owner = ?2",
+                             .what = "delete the user's API keys"},
+
+    /* other nodes may read during a key rotation, not write: what it reads is what it rewrites
+     * (SQLite's transaction holds the only write lock already) */
+    [ST_RESEAL_LOCK] = {"LOCK TABLE connections, conn_history, objects IN EXCLUSIVE MODE",
+                        .sqlite = "", .what = "lock the store for the key rotation"},
+    [ST_RESEAL_CONN_READ] = {"SELECT name, definition, version FROM connections",
+                             .what = "read records for the key rotation"},
+    [ST_RESEAL_CONN_WRITE] = {"UPDATE connections SET definition = ?2 WHERE name = ?1",
+                              .what = "save a re-encrypted record"},
+    [ST_RESEAL_HIST_READ] = {"SELECT CAST(seq AS TEXT), definition FROM conn_history",
+                             .what = "read records for the key rotation"},
+    [ST_RESEAL_HIST_WRITE] = {"UPDATE conn_history SET definition = ?2"
+                              " WHERE seq = CAST(?1 AS BIGINT)",
+                              .what = "save a re-encrypted record"},
+    [ST_RESEAL_OBJ_READ] = {"SELECT id, record FROM objects WHERE coll = ?1",
+                            .what = "read records for the key rotation"},
+    [ST_RESEAL_OBJ_WRITE] = {"UPDATE objects SET record = ?2 WHERE id = ?1 AND coll = ?3",
+                             .what = "save a re-encrypted record"},
+};
+
+static char *pg_sql[N_STMTS];
+static pthread_once_t pg_once = PTHREAD_ONCE_INIT;
+
+/* ?N becomes $N (no statement has a ? inside a string literal). */
+static void pg_translate(void)
+{
+    for (int i = 0; i < N_STMTS; i++) {
+        const char *src = store_stmts[i].pg ? store_stmts[i].pg : store_stmts[i].sql;
+        char *dst = xstrdup(src);
+        for (char *p = dst; *p; p++)
+            if (*p == '?' && p[1] >= '1' && p[1] <= '9')
+                *p = '$';
+        pg_sql[i] = dst;
+    }
+}
+
+const char *store_stmt_sql(enum stmt_id id, enum dialect dialect)
+{
+    if (dialect == DIALECT_PG) {
+        pthread_once(&pg_once, pg_translate);
+        return pg_sql[id];
+    }
+    return store_stmts[id].sqlite ? store_stmts[id].sqlite : store_stmts[id].sql;
+}
