@@ -37,23 +37,31 @@ tests/peers.sh start "$peers_dir" >"$peers_dir/start.out" 2>&1 &
 peers_pid=$!
 
 # unit tests: cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:"
-for bin in build/test/unit/test_*; do
-    [ -x "$bin" ] || continue
-    out=$("$bin" 2>&1)
+run_unit() {
+    bin=$1
+    shift
+    out=$("$bin" "$@" 2>&1)
     status=$?
-    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
-    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
-    p=${p:-0}
-    f=${f:-0}
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' |
+        awk '{ n += $1 } END { print n + 0 }')
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' |
+        awk '{ n += $1 } END { print n + 0 }')
     if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
         f=1 # crashed or a sanitizer stopped it
     fi
     if [ "$f" -ne 0 ]; then
         printf '%s\n' "$out"
     fi
-    echo "unit $(basename "$bin"): $p passed, $f failed"
+    echo "unit $(basename "$bin")${1:+ ($1)}: $p passed, $f failed"
     passed=$((passed + p))
     failed=$((failed + f))
+}
+for bin in build/test/unit/test_*; do
+    [ -x "$bin" ] || continue
+    case "$bin" in
+    */test_store) run_unit "$bin" sqlite ;; # (PostgreSQL once the peers are up)
+    *) run_unit "$bin" ;;
+    esac
 done
 
 # API tests against real servers
@@ -62,6 +70,7 @@ peers_status=$?
 peers_pid=
 if [ "$peers_status" -eq 0 ] && [ -s "$peers_dir/peers.env" ]; then
     export SWITCHBOARD_PEERS_ENV="$peers_dir/peers.env"
+    run_unit build/test/unit/test_store postgresql
 else
     echo "peers: PostgreSQL and MariaDB for the probe tests did not start (tests/peers.sh):"
     cat "$peers_dir/start.out"

@@ -1,0 +1,623 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Conformance of the store: the same cases against each backend, through store.h only — SQLite
+ * in a fresh temporary directory, PostgreSQL on a fresh database of the server tests/peers.sh
+ * started (SWITCHBOARD_PEERS_ENV names its env file; without it the PostgreSQL cases are
+ * skipped; tests/run.sh runs the SQLite cases with the other unit tests and the PostgreSQL
+ * ones once the peers are up). Both must give the
+ * same results and the same messages. */
+/* cmocka.h needs these four first */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "json_assert.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "store/store.h"
+#include "util/log.h"
+
+struct fixture {
+    struct store *st;
+    char dir[64];     /* SQLite: the temporary directory */
+    char db[40];      /* PostgreSQL: the database */
+    char admin[1024]; /* PostgreSQL: conninfo of the peers' own database */
+};
+
+/* ---- fixtures ---- */
+
+/* Reads NAME from the peers env file into OUT; false when absent. */
+static bool peers_value(const char *name, char *out, size_t size)
+{
+    const char *path = getenv("SWITCHBOARD_PEERS_ENV");
+    char line[512];
+    size_t n = strlen(name);
+    FILE *f;
+    bool found = false;
+
+    if (!path || !(f = fopen(path, "r")))
+        return false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        if (strncmp(line, name, n) == 0 && line[n] == '=') {
+            line[strcspn(line, "\r\n")] = '\0';
+            snprintf(out, size, "%s", line + n + 1);
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static bool pg_admin(const char *conninfo, const char *sql)
+{
+    PGconn *conn = PQconnectdb(conninfo);
+    PGresult *res = PQexec(conn, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+    if (!ok)
+        print_error("%s: %s\n", sql, PQerrorMessage(conn));
+    PQclear(res);
+    PQfinish(conn);
+    return ok;
+}
+
+static int setup_sqlite(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    char path[128];
+    struct sb_err err;
+
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/sb-store-test.XXXXXX");
+    if (!mkdtemp(fx->dir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/switchboard.db", fx->dir);
+    fx->st = store_open(path, &err);
+    if (!fx->st) {
+        print_error("%s\n", err.msg);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int setup_pg(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    char host[64], port[16], user[64], pass[128], db[64], url[512], sql[80];
+    struct sb_err err;
+
+    *state = fx;
+    if (!peers_value("PG_HOST", host, sizeof(host)) ||
+        !peers_value("PG_PORT", port, sizeof(port)) ||
+        !peers_value("PG_USER", user, sizeof(user)) ||
+        !peers_value("PG_PASSWORD", pass, sizeof(pass)) || !peers_value("PG_DB", db, sizeof(db)))
+        return 0; /* no peers: the test skips itself */
+    snprintf(fx->admin, sizeof(fx->admin), "host=%s port=%s user=%s password=%s dbname=%s", host,
+             port, user, pass, db);
+    snprintf(fx->db, sizeof(fx->db), "sb_unit_%d_%u", (int)getpid(), (unsigned)rand());
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", fx->db);
+    if (!pg_admin(fx->admin, sql))
+        return -1;
+    snprintf(url, sizeof(url), "postgresql://%s:%s@%s:%s/%s", user, pass, host, port, fx->db);
+    fx->st = store_open(url, &err);
+    if (!fx->st) {
+        print_error("%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    char cmd[128];
+
+    store_close(fx->st);
+    if (fx->dir[0]) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    if (fx->db[0]) {
+        snprintf(cmd, sizeof(cmd), "DROP DATABASE %s", fx->db);
+        pg_admin(fx->admin, cmd);
+    }
+    free(fx);
+    return 0;
+}
+
+/* The store of STATE; skips the test when its backend is not available. */
+static struct store *store_of(void **state)
+{
+    struct fixture *fx = *state;
+    if (!fx->st)
+        skip();
+    return fx->st;
+}
+
+#define OK(call) assert_int_equal((call), SB_OK)
+
+/* Asserts that ERR is KIND with exactly MSG. */
+static void assert_err(const struct sb_err *err, enum sb_err_kind got, enum sb_err_kind kind,
+                       const char *msg)
+{
+    if (got != kind || err->kind != kind)
+        fail_msg("expected error kind %d, got %d (%s)", kind, got, err->msg);
+    if (msg && strcmp(err->msg, msg) != 0)
+        fail_msg("message\n  got      %s\n  expected %s", err->msg, msg);
+}
+
+/* A connection definition by LOGIN at version 0 (the store numbers it). */
+static json_t *conn_def(const char *type, const char *login)
+{
+    json_t *def = js("{'type': 'PostgreSQL', 'params': {'host': 'h'}, 'usableBy': 'ALL',"
+                     " 'allowedGroups': ['g1', 'g2'], 'creationTag': {'versionNumber': 0,"
+                     " 'lastModifiedBy': {'login': 'x'}, 'lastModifiedOn': 1000}}");
+    json_object_set_new(def, "type", json_string(type));
+    json_object_set_new(json_object_get(json_object_get(def, "creationTag"), "lastModifiedBy"),
+                        "login", json_string(login));
+    return def;
+}
+
+static int64_t version_of(const json_t *def)
+{
+    return json_integer_value(
+        json_object_get(json_object_get(def, "creationTag"), "versionNumber"));
+}
+
+/* ---- cases ---- */
+
+static void test_meta_init_sets_once_and_set_replaces(void **state)
+{
+    struct store *st = store_of(state);
+    struct sb_err err;
+    bool was_set;
+    char *v;
+
+    OK(store_meta_get(st, "m", &v, &err));
+    assert_null(v);
+    OK(store_meta_init(st, "m", "one", &was_set, &err));
+    assert_false(was_set);
+    OK(store_meta_init(st, "m", "two", &was_set, &err));
+    assert_true(was_set);
+    OK(store_meta_get(st, "m", &v, &err));
+    assert_string_equal(v, "one");
+    free(v);
+    OK(store_meta_set(st, "m", "three", &err));
+    OK(store_meta_get(st, "m", &v, &err));
+    assert_string_equal(v, "three");
+    free(v);
+}
+
+static void test_objects_insert_get_update_delete_with_messages(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *rec = js("{'login': 'ann', 'n': 1}"), *got, *all;
+    struct sb_err err;
+    uint64_t gen = store_auth_generation(st);
+
+    OK(store_obj_insert(st, STORE_USERS, "ann", rec, &err));
+    assert_true(store_auth_generation(st) > gen);
+    assert_err(&err, store_obj_insert(st, STORE_USERS, "ann", rec, &err), SB_ERR_CONFLICT,
+               "User 'ann' already exists.");
+    OK(store_obj_get(st, STORE_USERS, "ann", &got, &err));
+    assert_json_eq(got, rec);
+    json_decref(got);
+    json_object_set_new(rec, "n", json_integer(2));
+    OK(store_obj_update(st, STORE_USERS, "ann", rec, &err));
+    OK(store_obj_insert(st, STORE_GROUPS, "ann", rec, &err)); /* another collection */
+    OK(store_obj_list(st, STORE_USERS, &all, &err));
+    assert_int_equal(json_array_size(all), 1);
+    assert_json_eq(json_array_get(all, 0), rec);
+    json_decref(all);
+    OK(store_obj_delete(st, STORE_USERS, "ann", &err));
+    assert_err(&err, store_obj_get(st, STORE_USERS, "ann", &got, &err), SB_ERR_NOT_FOUND,
+               "User 'ann' does not exist.");
+    assert_err(&err, store_obj_update(st, STORE_GROUPS, "bob", rec, &err), SB_ERR_NOT_FOUND,
+               "Group 'bob' does not exist.");
+    assert_err(&err, store_obj_delete(st, STORE_PROJECTS, "P", &err), SB_ERR_NOT_FOUND,
+               "Project 'P' does not exist.");
+    json_decref(rec);
+}
+
+static void test_connection_versions_continue_after_delete(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *def = conn_def("PostgreSQL", "ann"), *got, *hist;
+    struct sb_err err;
+    int64_t deleted;
+
+    OK(store_conn_insert(st, "c", def, "create", &err));
+    assert_int_equal(version_of(def), 1);
+    assert_err(&err, store_conn_insert(st, "c", def, "create", &err), SB_ERR_CONFLICT,
+               "Connection 'c' already exists.");
+    json_object_set_new(json_object_get(def, "creationTag"), "versionNumber", json_integer(2));
+    OK(store_conn_replace(st, "c", def, 1, "update", &err));
+    assert_err(&err, store_conn_replace(st, "c", def, 1, "update", &err), SB_ERR_CONFLICT,
+               "Connection 'c' was changed by someone else while this update was being made; "
+               "read it again and reapply the change.");
+    assert_err(&err, store_conn_replace(st, "nope", def, 1, "update", &err), SB_ERR_NOT_FOUND,
+               "Connection 'nope' does not exist.");
+    OK(store_conn_get(st, "c", &got, &err));
+    assert_json_eq(got, def);
+    json_decref(got);
+    OK(store_conn_delete(st, "c", false, "bob", 5000, &deleted, &err));
+    assert_int_equal(deleted, 3);
+    assert_err(&err, store_conn_get(st, "c", &got, &err), SB_ERR_NOT_FOUND,
+               "Connection 'c' does not exist.");
+    assert_err(&err, store_conn_delete(st, "c", false, "bob", 5000, &deleted, &err),
+               SB_ERR_NOT_FOUND, "Connection 'c' does not exist.");
+    OK(store_conn_insert(st, "c", def, "revert", &err));
+    assert_int_equal(version_of(def), 4);
+
+    OK(store_conn_history(st, "c", &hist, &err));
+    assert_int_equal(json_array_size(hist), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 2), "action")),
+                        "delete");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 2), "modifiedBy")),
+                        "bob");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(hist, 2), "modifiedOn")),
+                     5000);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 0), "modifiedBy")),
+                        "ann");
+    json_decref(hist);
+    OK(store_conn_version(st, "c", 2, &got, &err));
+    assert_int_equal(version_of(got), 2);
+    json_decref(got);
+    assert_err(&err, store_conn_version(st, "c", 3, &got, &err), SB_ERR_NOT_FOUND,
+               "Connection 'c' has no version 3 to revert to.");
+    assert_err(&err, store_conn_history(st, "never", &hist, &err), SB_ERR_NOT_FOUND,
+               "Connection 'never' has no history: it never existed.");
+    json_decref(def);
+}
+
+static void test_connection_list_and_scan_agree(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *a = conn_def("PostgreSQL", "ann"), *b = conn_def("MySQL", "ann"), *all;
+    struct sb_err err;
+
+    json_object_set_new(b, "usableBy", json_null());
+    OK(store_conn_insert(st, "b", b, "create", &err));
+    OK(store_conn_insert(st, "a", a, "create", &err));
+    OK(store_conn_list(st, &all, &err));
+    assert_int_equal(json_object_size(all), 2);
+    assert_string_equal(json_object_iter_key(json_object_iter(all)), "a"); /* name order */
+    assert_json_eq(json_object_get(all, "b"), b);
+    json_decref(all);
+    json_decref(a);
+    json_decref(b);
+}
+
+struct scanned {
+    int n;
+    char seen[256];
+};
+
+static void on_scan(void *ctx, const char *name, const char *type, int64_t version,
+                    const char *usable_by, const char *allowed_groups, const char *text)
+{
+    struct scanned *s = ctx;
+    size_t len = strlen(s->seen);
+    (void)text;
+    s->n++;
+    snprintf(s->seen + len, sizeof(s->seen) - len, "%s:%s:%lld:%s:%s;", name, type,
+             (long long)version, usable_by ? usable_by : "NULL",
+             allowed_groups ? allowed_groups : "NULL");
+}
+
+static void test_connection_scan_gives_the_indexed_parts(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *a = conn_def("PostgreSQL", "ann");
+    struct scanned s = {0};
+    struct sb_err err;
+
+    OK(store_conn_insert(st, "a", a, "create", &err));
+    OK(store_conn_scan(st, on_scan, &s, &err));
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.seen, "a:PostgreSQL:1:ALL:[\"g1\",\"g2\"];");
+    json_decref(a);
+}
+
+static void test_delete_of_a_used_connection_names_its_datasets(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *def = conn_def("PostgreSQL", "ann"), *ds, *uses, *got;
+    struct sb_err err;
+    int64_t deleted;
+    char name[16];
+
+    OK(store_conn_insert(st, "c", def, "create", &err));
+    ds = js("{'type': 'PostgreSQL', 'params': {'connection': 'c'}}");
+    OK(store_ds_insert(st, "P", "d1", ds, &err));
+    assert_err(&err, store_conn_delete(st, "c", false, "bob", 1, &deleted, &err), SB_ERR_CONFLICT,
+               "Connection 'c' is used by 1 dataset: P.d1; move it to another connection or "
+               "delete with force=true.");
+    for (int i = 2; i <= 22; i++) {
+        snprintf(name, sizeof(name), "d%02d", i);
+        OK(store_ds_insert(st, "Q", name, ds, &err));
+    }
+    assert_err(&err, store_conn_delete(st, "c", false, "bob", 1, &deleted, &err), SB_ERR_CONFLICT,
+               NULL);
+    assert_non_null(strstr(err.msg, "is used by 22 datasets: P.d1, Q.d02,"));
+    assert_non_null(strstr(err.msg, " and 2 more; move them"));
+    OK(store_conn_usages(st, "c", &uses, &err));
+    assert_int_equal(json_array_size(uses), 22);
+    got = js("{'projectKey': 'P', 'datasetName': 'd1', 'datasetType': 'PostgreSQL'}");
+    assert_json_eq(json_array_get(uses, 0), got);
+    json_decref(got);
+    json_decref(uses);
+    OK(store_conn_delete(st, "c", true, "bob", 1, &deleted, &err));
+    assert_int_equal(deleted, 2);
+    json_decref(ds);
+    json_decref(def);
+}
+
+static void test_datasets_and_project_delete_cascade(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *ds = js("{'type': 'Filesystem', 'params': {}}"), *got, *all;
+    struct sb_err err;
+
+    OK(store_obj_insert(st, STORE_PROJECTS, "P", ds, &err));
+    OK(store_ds_insert(st, "P", "d", ds, &err));
+    assert_err(&err, store_ds_insert(st, "P", "d", ds, &err), SB_ERR_CONFLICT,
+               "Dataset 'd' already exists in project 'P'.");
+    assert_err(&err, store_ds_update(st, "P", "e", ds, &err), SB_ERR_NOT_FOUND,
+               "Dataset 'e' does not exist in project 'P'.");
+    json_object_set_new(ds, "type", json_string("S3"));
+    OK(store_ds_update(st, "P", "d", ds, &err));
+    OK(store_ds_get(st, "P", "d", &got, &err));
+    assert_json_eq(got, ds);
+    json_decref(got);
+    OK(store_ds_insert(st, "P", "c", ds, &err));
+    OK(store_ds_list(st, "P", &all, &err));
+    assert_int_equal(json_array_size(all), 2);
+    json_decref(all);
+    OK(store_ds_delete(st, "P", "c", &err));
+    /* a project without variables deletes, with its datasets */
+    OK(store_project_delete(st, "P", &err));
+    assert_err(&err, store_ds_get(st, "P", "d", &got, &err), SB_ERR_NOT_FOUND, NULL);
+    assert_err(&err, store_project_delete(st, "P", &err), SB_ERR_NOT_FOUND,
+               "Project 'P' does not exist.");
+    OK(store_obj_insert(st, STORE_PROJECTS, "Q", ds, &err));
+    OK(store_obj_insert(st, STORE_PROJECT_VARIABLES, "Q", ds, &err));
+    OK(store_project_delete(st, "Q", &err));
+    assert_err(&err, store_obj_get(st, STORE_PROJECT_VARIABLES, "Q", &got, &err), SB_ERR_NOT_FOUND,
+               "Variables of project 'Q' does not exist.");
+    json_decref(ds);
+}
+
+static void test_keys_by_hash_owner_and_user_delete(void **state)
+{
+    struct store *st = store_of(state);
+    uint8_t h1[32] = {1}, h2[32] = {2}, h3[32] = {3};
+    json_t *g = js("{'id': 'g1'}"), *p = js("{'id': 'p1', 'user': 'ann'}"), *got, *all;
+    enum store_key_kind kind;
+    struct sb_err err;
+    uint64_t gen;
+
+    OK(store_obj_insert(st, STORE_USERS, "ann", p, &err));
+    OK(store_key_insert(st, STORE_KEY_GLOBAL, h1, g, &err));
+    assert_err(&err, store_key_insert(st, STORE_KEY_GLOBAL, h2, g, &err), SB_ERR_CONFLICT,
+               "An API key with the same id or secret exists.");
+    assert_err(&err, store_key_insert(st, STORE_KEY_PERSONAL, h1, p, &err), SB_ERR_CONFLICT,
+               "An API key with the same id or secret exists.");
+    OK(store_key_insert(st, STORE_KEY_PERSONAL, h3, p, &err));
+    OK(store_key_by_hash(st, h3, &got, &kind, &err));
+    assert_int_equal(kind, STORE_KEY_PERSONAL);
+    assert_json_eq(got, p);
+    json_decref(got);
+    assert_err(&err, store_key_by_hash(st, h2, &got, &kind, &err), SB_ERR_NOT_FOUND,
+               "No such API key.");
+    OK(store_key_list(st, STORE_KEY_PERSONAL, "ann", &all, &err));
+    assert_int_equal(json_array_size(all), 1);
+    json_decref(all);
+    OK(store_key_list(st, STORE_KEY_PERSONAL, "bob", &all, &err));
+    assert_int_equal(json_array_size(all), 0);
+    json_decref(all);
+    json_object_set_new(g, "label", json_string("x"));
+    gen = store_auth_generation(st);
+    OK(store_key_update(st, STORE_KEY_GLOBAL, "g1", g, &err));
+    assert_true(store_auth_generation(st) > gen);
+    OK(store_key_get(st, STORE_KEY_GLOBAL, "g1", &got, &err));
+    assert_json_eq(got, g);
+    json_decref(got);
+    assert_err(&err, store_key_update(st, STORE_KEY_PERSONAL, "g1", g, &err), SB_ERR_NOT_FOUND,
+               "Personal API key 'g1' does not exist.");
+    assert_err(&err, store_key_delete(st, STORE_KEY_GLOBAL, "zz", &err), SB_ERR_NOT_FOUND,
+               "Global API key 'zz' does not exist.");
+    OK(store_user_delete(st, "ann", &err));
+    assert_err(&err, store_key_by_hash(st, h3, &got, &kind, &err), SB_ERR_NOT_FOUND, NULL);
+    OK(store_key_delete(st, STORE_KEY_GLOBAL, "g1", &err));
+    json_decref(g);
+    json_decref(p);
+}
+
+static void test_bootstrap_happens_once(void **state)
+{
+    struct store *st = store_of(state);
+    uint8_t h1[32] = {7}, h2[32] = {8};
+    json_t *a = js("{'id': 'boot1'}"), *b = js("{'id': 'boot2'}"), *all;
+    struct sb_err err;
+    bool done;
+
+    OK(store_key_bootstrap(st, h1, a, &done, &err));
+    assert_true(done);
+    OK(store_key_bootstrap(st, h2, b, &done, &err));
+    assert_false(done);
+    OK(store_key_list(st, STORE_KEY_GLOBAL, NULL, &all, &err));
+    assert_int_equal(json_array_size(all), 1);
+    json_decref(all);
+    json_decref(a);
+    json_decref(b);
+}
+
+static void test_transactions_roll_back_and_nest(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *rec = js("{'x': 1}"), *got;
+    struct sb_err err;
+
+    assert_err(&err, store_tx_commit(st, &err), SB_ERR_INTERNAL,
+               "The store has no transaction to commit.");
+    OK(store_tx_begin(st, &err));
+    OK(store_obj_insert(st, STORE_GROUPS, "g", rec, &err));
+    store_tx_rollback(st);
+    assert_err(&err, store_obj_get(st, STORE_GROUPS, "g", &got, &err), SB_ERR_NOT_FOUND, NULL);
+
+    /* a failing operation inside rolls back alone; the rest commits */
+    OK(store_tx_begin(st, &err));
+    OK(store_obj_insert(st, STORE_GROUPS, "g", rec, &err));
+    assert_err(&err, store_user_delete(st, "nobody", &err), SB_ERR_NOT_FOUND, NULL);
+    OK(store_obj_insert(st, STORE_GROUPS, "h", rec, &err));
+    OK(store_tx_commit(st, &err));
+    OK(store_obj_get(st, STORE_GROUPS, "h", &got, &err));
+    json_decref(got);
+    OK(store_obj_get(st, STORE_GROUPS, "g", &got, &err));
+    json_decref(got);
+    json_decref(rec);
+}
+
+static void test_audit_lists_newest_first_before_a_time(void **state)
+{
+    struct store *st = store_of(state);
+    struct sb_err err;
+    json_t *all;
+
+    for (int i = 1; i <= 5; i++) {
+        json_t *rec = json_pack("{s:I, s:s}", "ts", (json_int_t)(i * 10), "action", "x");
+        OK(store_audit_append(st, rec, &err));
+        json_decref(rec);
+    }
+    OK(store_audit_list(st, -1, 2, &all, &err));
+    assert_int_equal(json_array_size(all), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(all, 0), "ts")), 50);
+    json_decref(all);
+    OK(store_audit_list(st, 30, 10, &all, &err));
+    assert_int_equal(json_array_size(all), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(all, 0), "ts")), 20);
+    json_decref(all);
+}
+
+/* Reseal callback: appends "!" to field "s" of every record; fails on "bad". */
+static enum sb_err_kind reseal_mark(void *ctx, int coll, json_t *rec, struct sb_err *err)
+{
+    const char *s = json_string_value(json_object_get(rec, "s"));
+    char buf[64];
+
+    ++*(int *)ctx;
+    (void)coll;
+    if (s && strcmp(s, "bad") == 0)
+        return sb_err_set(err, SB_ERR_INTERNAL, "cannot reseal");
+    if (s) {
+        snprintf(buf, sizeof(buf), "%s!", s);
+        json_object_set_new(rec, "s", json_string(buf));
+    }
+    return SB_OK;
+}
+
+static void test_reseal_rewrites_everything_or_nothing(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *def = conn_def("PostgreSQL", "ann"), *u = js("{'s': 'u'}"), *got, *meta;
+    struct sb_err err;
+    int calls = 0;
+    char *v;
+
+    json_object_set_new(def, "s", json_string("c"));
+    OK(store_conn_insert(st, "c", def, "create", &err));
+    OK(store_obj_insert(st, STORE_USERS, "ann", u, &err));
+    meta = js("{'kcv': 'new'}");
+    OK(store_reseal_all(st, reseal_mark, &calls, meta, &err));
+    assert_int_equal(calls, 3); /* the connection, its history row, the user */
+    OK(store_conn_get(st, "c", &got, &err));
+    assert_string_equal(json_string_value(json_object_get(got, "s")), "c!");
+    json_decref(got);
+    OK(store_conn_version(st, "c", 1, &got, &err));
+    assert_string_equal(json_string_value(json_object_get(got, "s")), "c!");
+    json_decref(got);
+    OK(store_meta_get(st, "kcv", &v, &err));
+    assert_string_equal(v, "new");
+    free(v);
+
+    json_object_set_new(u, "s", json_string("bad"));
+    OK(store_obj_update(st, STORE_USERS, "ann", u, &err));
+    json_decref(meta);
+    meta = js("{'kcv': 'newer'}");
+    assert_err(&err, store_reseal_all(st, reseal_mark, &calls, meta, &err), SB_ERR_INTERNAL,
+               "cannot reseal");
+    OK(store_conn_get(st, "c", &got, &err));
+    assert_string_equal(json_string_value(json_object_get(got, "s")), "c!");
+    json_decref(got);
+    OK(store_meta_get(st, "kcv", &v, &err));
+    assert_string_equal(v, "new");
+    free(v);
+    json_decref(meta);
+    json_decref(u);
+    json_decref(def);
+}
+
+static void test_names_that_are_not_utf8_are_not_found(void **state)
+{
+    struct store *st = store_of(state);
+    struct sb_err err;
+    json_t *got;
+
+    assert_err(&err, store_conn_get(st, "bad\xff", &got, &err), SB_ERR_NOT_FOUND, NULL);
+}
+
+#define CASES(setup)                                                                               \
+    {                                                                                              \
+        cmocka_unit_test_setup_teardown(test_meta_init_sets_once_and_set_replaces, setup,          \
+                                        teardown),                                                 \
+            cmocka_unit_test_setup_teardown(test_objects_insert_get_update_delete_with_messages,   \
+                                            setup, teardown),                                      \
+            cmocka_unit_test_setup_teardown(test_connection_versions_continue_after_delete, setup, \
+                                            teardown),                                             \
+            cmocka_unit_test_setup_teardown(test_connection_list_and_scan_agree, setup, teardown), \
+            cmocka_unit_test_setup_teardown(test_connection_scan_gives_the_indexed_parts, setup,   \
+                                            teardown),                                             \
+            cmocka_unit_test_setup_teardown(test_delete_of_a_used_connection_names_its_datasets,   \
+                                            setup, teardown),                                      \
+            cmocka_unit_test_setup_teardown(test_datasets_and_project_delete_cascade, setup,       \
+                                            teardown),                                             \
+            cmocka_unit_test_setup_teardown(test_keys_by_hash_owner_and_user_delete, setup,        \
+                                            teardown),                                             \
+            cmocka_unit_test_setup_teardown(test_bootstrap_happens_once, setup, teardown),         \
+            cmocka_unit_test_setup_teardown(test_transactions_roll_back_and_nest, setup,           \
+                                            teardown),                                             \
+            cmocka_unit_test_setup_teardown(test_audit_lists_newest_first_before_a_time, setup,    \
+                                            teardown),                                             \
+            cmocka_unit_test_setup_teardown(test_reseal_rewrites_everything_or_nothing, setup,     \
+                                            teardown),                                             \
+            cmocka_unit_test_setup_teardown(test_names_that_are_not_utf8_are_not_found, setup,     \
+                                            teardown),                                             \
+    }
+
+/* With an argument "sqlite" or "postgresql", runs the cases on that backend only. */
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest sqlite[] = CASES(setup_sqlite);
+    const struct CMUnitTest pg[] = CASES(setup_pg);
+    const char *only = argc > 1 ? argv[1] : "";
+    int failed = 0;
+
+    srand((unsigned)getpid());
+    log_threshold = LOG_WARN; /* (migrations log at info) */
+    if (strcmp(only, "postgresql") != 0)
+        failed += cmocka_run_group_tests_name("store on sqlite", sqlite, NULL, NULL);
+    if (strcmp(only, "sqlite") != 0)
+        failed += cmocka_run_group_tests_name("store on postgresql", pg, NULL, NULL);
+    return failed;
+}
