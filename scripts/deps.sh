@@ -6,7 +6,11 @@ set -eu
 packages="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
 libsodium-dev libcmocka-dev libpq-dev libmariadb-dev libcurl4-openssl-dev libinih-dev python3 curl openssl \
 postgresql mariadb-server mariadb-client clang libclang-rt-14-dev \
-mandoc lintian fakeroot dpkg-dev zsh nodejs npm"
+mandoc lintian fakeroot dpkg-dev zsh"
+
+# Node.js and npm run test tooling only. Debian's npm conflicts with the NodeSource nodejs that
+# some machines carry: install Debian's pair only when no npm is on the PATH.
+command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
 
 missing=""
 for p in $packages; do
