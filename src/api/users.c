@@ -265,6 +265,7 @@ static enum sb_err_kind bulk_create_one(struct request *req, const json_t *entry
     }
     if (err->kind != SB_ERR_NOT_FOUND)
         return err->kind;
+    sb_err_clear(err);
     if (users_prepare_create(entry, clock_epoch_ms(), &rec, err) == SB_OK &&
         secrets_seal_user(&req->app->secrets, rec, err) == SB_OK)
         store_obj_insert(req->app->store, STORE_USERS, login, rec, err);
