@@ -108,6 +108,8 @@ class UsersClientTest(ServerTestCase, WireMixin):
         settings.add_secret("token", secret)
         settings.set_basic_connection_credential("pg_x", "etl", cred)
         settings.set_basic_plugin_credential("plug", "ps", "pre", "p", "u", cred)
+        # OAuth2 flows are out of scope, but the refresh token is stored, sealed
+        settings.set_oauth2_plugin_credential("plug", "ps", "pre", "o", cred)
         # DSSUserSettings.save: PUT /admin/users/{login} with the whole settings
         settings.save()
         self.assertWire(self.admin, "PUT", "/admin/users/uc_save", settings.get_raw())
@@ -125,10 +127,15 @@ class UsersClientTest(ServerTestCase, WireMixin):
         self.assertTrue(raw["credentials"]["pg_x"]["password"].startswith("e:"))
         plugin = '"PLUGIN", "plug", "ps", "pre", "p"'
         self.assertTrue(raw["credentials"][plugin]["password"].startswith("e:"))
+        oauth = raw["credentials"]['"PLUGIN", "plug", "ps", "pre", "o"']
+        self.assertEqual(oauth["type"], "OAUTH_REFRESH_TOKEN")
+        self.assertTrue(oauth["refreshToken"].startswith("e:"))
+        self.assertEqual(self.server.find_plaintexts([secret, cred]), [])
         # remove_secret / remove_connection_credential / remove_plugin_credential, saved
         again.remove_secret("token")
         again.remove_connection_credential("pg_x")
         again.remove_plugin_credential("plug", "ps", "pre", "p")
+        again.remove_plugin_credential("plug", "ps", "pre", "o")
         again.save()
         raw = user.get_settings().get_raw()
         self.assertEqual((raw["secrets"], raw["credentials"]), ([], {}))
