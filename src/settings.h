@@ -34,7 +34,7 @@ struct config {
     long long probe_interval;
     char *probe_deny;
     char *probe_allow;
-    bool write_guards; /* API.md §4.7: the stricter-than-DSS write rules, server-wide */
+    bool write_guards; /* docs/API.md §4.7: the stricter-than-DSS write rules, server-wide */
     char *config_file; /* --config as given (the default path when none was) */
     char *log_format;  /* "text" or "json" */
     char *log_file;    /* "" means standard error */

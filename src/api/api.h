@@ -11,6 +11,9 @@ void api_meta_healthz(struct request *req);
 void api_meta_metrics(struct request *req);
 void api_meta_auth_info(struct request *req);
 
+/* src/api/openapi.c */
+void api_meta_openapi(struct request *req);
+
 /* src/api/connections.c */
 void api_connections_list(struct request *req);
 void api_connections_create(struct request *req);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The audit trail (API.md §8): one record per change or secret read, in the store and as a JSON
- * line in <data-dir>/audit.log. Records name objects and principals, never a secret value. */
+/* The audit trail (docs/API.md §8): one record per change or secret read, in the store and as a
+ * JSON line in <data-dir>/audit.log. Records name objects and principals, never a secret value. */
 #ifndef SB_API_AUDIT_H
 #define SB_API_AUDIT_H
 

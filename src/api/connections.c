@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /admin/connections, /connections/get-names and /connections/{name}/info (API.md §4.3,
+/* /admin/connections, /connections/get-names and /connections/{name}/info (docs/API.md §4.3,
  * §4.4). Secrets are sealed before anything is stored and opened only for /info. Reads are
  * served from the in-memory catalog (src/core/catalog.c), which every write patches after its
  * commit and before its answer, so that a client always reads its own writes. */
@@ -45,7 +45,7 @@ void api_connections_list(struct request *req)
     reply_stream(req, 200, r->s->list_len, list_read, r, list_free);
 }
 
-/* A create of a name that exists is a 409 whatever else the body holds (API.md §3): checked
+/* A create of a name that exists is a 409 whatever else the body holds (docs/API.md §3): checked
  * before the body is validated. Answers and returns true when NAME is taken. The store checks
  * again in the insert's transaction. */
 static bool name_taken_or_reply(struct request *req, const json_t *body)
@@ -111,7 +111,7 @@ void api_connections_get(struct request *req)
     catalog_entry_release(e);
 }
 
-/* The version named by an If-Match header (API.md §4.7) into *VERSION: -1 when there is none
+/* The version named by an If-Match header (docs/API.md §4.7) into *VERSION: -1 when there is none
  * (or it is "*", which any existing connection matches). A value that is not a version number
  * answers 400 and returns false. */
 static bool if_match_or_reply(struct request *req, int64_t *version)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Global and personal API keys (API.md §5.1, §5.2). The key itself appears only in the answer
+/* Global and personal API keys (docs/API.md §5.1, §5.2). The key itself appears only in the answer
  * that creates it; every other answer carries the record without it. */
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The connection lifecycle beyond CRUD (API.md §4.5): usages, history, revert and bulk import.
+/* The connection lifecycle beyond CRUD (docs/API.md §4.5): usages, history, revert and bulk import.
  * History versions are written by the store in the same transaction as each change. */
 #include <stdlib.h>
 #include <string.h>

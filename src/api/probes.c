@@ -80,7 +80,7 @@ static void job_free_any(void *job)
 }
 
 /* The message of a test that cannot run because DEF lacks required params of its type (stored
- * that way without write guards, API.md §4.7), into OUT; false when none is missing. */
+ * that way without write guards, docs/API.md §4.7), into OUT; false when none is missing. */
 static bool missing_params_message(const json_t *def, char *out, size_t size)
 {
     const struct conn_type *type = types_find(json_string_value(json_object_get(def, "type")));

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /projects (API.md §6): projects, their datasets and variables, and the change-connection
+/* /projects (docs/API.md §6): projects, their datasets and variables, and the change-connection
  * action. A dataset that names a connection is checked against it on every create, and on
  * every update that changes its connection or type. */
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /admin/users, /admin/groups and /current-user (API.md §5.3). */
+/* /admin/users, /admin/groups and /current-user (docs/API.md §5.3). */
 #include <stdlib.h>
 #include <string.h>
 

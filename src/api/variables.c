@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /admin/variables (API.md §7): the instance variables, one flat JSON object. */
+/* /admin/variables (docs/API.md §7): the instance variables, one flat JSON object. */
 #include <stdlib.h>
 
 #include "api/api.h"

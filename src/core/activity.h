@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Users' activity (API.md §5.3): when each user last authenticated, last failed to, and last
+/* Users' activity (docs/API.md §5.3): when each user last authenticated, last failed to, and last
  * had session activity. It is kept in memory, where recording costs a mutex and no I/O, and
  * written to the store now and then as one meta value (users_activity_take_due), because it is
  * not critical data: a crash loses at most the last interval. Reads merge the stored copy (which

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* API keys (API.md §2, §5.1): generation, keyed hashing and the records stored for them. A key
+/* API keys (docs/API.md §2, §5.1): generation, keyed hashing and the records stored for them. A key
  * is shown once, in the answer that creates it; the store keeps only its keyed hash. */
 #ifndef SB_APIKEYS_H
 #define SB_APIKEYS_H

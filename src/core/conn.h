@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Connection definitions: name rules, validation of the known fields, defaults, the whole-object
- * update rules and the version tag (API.md §4.1, §4.3). Pure functions on jansson values. */
+ * update rules and the version tag (docs/API.md §4.1, §4.3). Pure functions on jansson values. */
 #ifndef SB_CONN_H
 #define SB_CONN_H
 
@@ -16,7 +16,7 @@ bool conn_validate_name(const char *name, struct sb_err *err);
 
 /* Builds the definition to store from a create body: checks every known field, drops null
  * members, applies defaults (the type's param defaults included), keeps unknown fields and sets
- * creationTag to version 1 by WHO at NOW_MS. With GUARDS (write guards, API.md §4.7) a missing
+ * creationTag to version 1 by WHO at NOW_MS. With GUARDS (write guards, docs/API.md §4.7) a missing
  * required param of the type (src/core/types.c) is a 400; without, it is stored as DSS does.
  * BODY is not modified. On success *OUT is a new reference (caller decrefs). */
 enum sb_err_kind conn_prepare_create(const json_t *body, const char *who, int64_t now_ms,
@@ -34,10 +34,10 @@ enum sb_err_kind conn_prepare_update(const json_t *stored, const json_t *body,
 /* creationTag.versionNumber of a stored definition (0 when missing). */
 int64_t conn_version(const json_t *def);
 
-/* "May use" (API.md §4.4): admin, usableBy ALL, or ALLOWED with a group in common. */
+/* "May use" (docs/API.md §4.4): admin, usableBy ALL, or ALLOWED with a group in common. */
 bool conn_usable_by(const json_t *def, const struct principal *p);
 
-/* Whether P may read the resolved details of DEF (API.md §4.4): admin, readableBy ALL, or
+/* Whether P may read the resolved details of DEF (docs/API.md §4.4): admin, readableBy ALL, or
  * ALLOWED with a group in common. Usability is checked separately. */
 bool conn_details_readable(const json_t *def, const struct principal *p);
 

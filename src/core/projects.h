@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Projects and datasets, the subset that connections need (API.md §6): validation, defaults,
+/* Projects and datasets, the subset that connections need (docs/API.md §6): validation, defaults,
  * the reader/writer rules, and whether a dataset type fits a connection type. */
 #ifndef SB_PROJECTS_H
 #define SB_PROJECTS_H

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Secrets at rest (API.md §4.2): the sealed form of a secret value and the rules that apply it
+/* Secrets at rest (docs/API.md §4.2): the sealed form of a secret value and the rules that apply it
  * to connection params and user credentials. */
 #ifndef SB_SECRETS_H
 #define SB_SECRETS_H

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The connection type registry (API.md §4.6): for each type, its params (required, secret,
+/* The connection type registry (docs/API.md §4.6): for each type, its params (required, secret,
  * default), its credential shape and its live tester. One table, in src/core/types.c. */
 #ifndef SB_TYPES_H
 #define SB_TYPES_H
@@ -37,7 +37,7 @@ const struct conn_type *types_find(const char *name);
 enum sb_err_kind types_apply(const struct conn_type *type, json_t *params, struct sb_err *err);
 
 /* Adds the defaults of absent params to PARAMS, in place, without checking required ones (a
- * definition may be stored with parameters still to fill in: API.md §4.7). */
+ * definition may be stored with parameters still to fill in: docs/API.md §4.7). */
 void types_apply_defaults(const struct conn_type *type, json_t *params);
 
 /* The names of TYPE's required params that PARAMS lacks (absent or not a non-empty string),

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Users and groups (API.md §5.3): validation, defaults, password hashing and the views served
+/* Users and groups (docs/API.md §5.3): validation, defaults, password hashing and the views served
  * to admins, to users themselves and in lists. Records are jansson objects; a user's stored
  * record carries "passwordHash" (Argon2id, libsodium's string form), which no view includes. */
 #ifndef SB_USERS_H

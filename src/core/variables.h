@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Variables (API.md §7): ${name} in string params expands, in resolved params only, from the
+/* Variables (docs/API.md §7): ${name} in string params expands, in resolved params only, from the
  * first layer that defines it: project local, project standard, instance, then built-ins. */
 #ifndef SB_VARIABLES_H
 #define SB_VARIABLES_H

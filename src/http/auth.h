@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Parsing the Authorization header (API.md §2). */
+/* Parsing the Authorization header (docs/API.md §2). */
 #ifndef SB_AUTH_H
 #define SB_AUTH_H
 

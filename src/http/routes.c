@@ -14,6 +14,7 @@ static struct route routes[] = {
     {"GET", "/metrics", api_meta_metrics, ROUTE_PUBLIC},
 
     {"GET", API "/auth/info", api_meta_auth_info, ROUTE_AUTH},
+    {"GET", API "/openapi.json", api_meta_openapi, ROUTE_PUBLIC},
 
     {"GET", API "/admin/connections", api_connections_list, ROUTE_ADMIN},
     {"POST", API "/admin/connections", api_connections_create, ROUTE_ADMIN},

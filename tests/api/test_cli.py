@@ -605,7 +605,7 @@ class CliEditTest(CliTestCase):
 
 
 class CliWriteGuardsTest(CliTestCase):
-    """The CLI against a server with --write-guards (API.md §4.7)."""
+    """The CLI against a server with --write-guards (docs/API.md §4.7)."""
 
     server_options = {"extra_args": ["--write-guards"]}
 

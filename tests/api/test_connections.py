@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """Connections: create with defaults, validation, list, get, put (versions; last write wins by
-default, If-Match 412 per request, 409 with --write-guards: API.md §4.7), delete, and which
+default, If-Match 412 per request, 409 with --write-guards: docs/API.md §4.7), delete, and which
 names /connections/get-names shows to whom."""
 
 import http.client
@@ -523,7 +523,7 @@ class UpdateTest(ServerTestCase):
 
 
 class IfMatchTest(ServerTestCase):
-    """If-Match: "<versionNumber>" on PUT and DELETE (API.md §4.7), with write guards off."""
+    """If-Match: "<versionNumber>" on PUT and DELETE (docs/API.md §4.7), with write guards off."""
 
     def put(self, name, body, if_match):
         return self.server.api("PUT", "/admin/connections/" + name, body,
@@ -589,7 +589,7 @@ class IfMatchTest(ServerTestCase):
 
 
 class WriteGuardsTest(ServerTestCase):
-    """--write-guards (API.md §4.7): the stricter rules, server-wide."""
+    """--write-guards (docs/API.md §4.7): the stricter rules, server-wide."""
 
     server_options = {"extra_args": ["--write-guards"]}
 

@@ -163,7 +163,7 @@ class WrongTypesTest(HostileTestCase):
         listed = self.server.api("GET", "/admin/connections/")
         self.assertStatus(listed, 200)
         self.assertEqual([n for n in listed.json if n.startswith("typed_")], [])
-        # a required param of the wrong type is a param still to fill in (API.md §4.7): stored,
+        # a required param of the wrong type is a param still to fill in (docs/API.md §4.7): stored,
         # and the live test says so (with write guards it is a 400: test_types.TypeRulesTest)
         r = self.server.api("POST", "/admin/connections/",
                             {"name": "untyped_root", "type": "Filesystem", "params": {"root": 5}})

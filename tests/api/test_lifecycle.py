@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The connection lifecycle beyond CRUD (API.md §4.3 delete, §4.5, §6): usages, the delete
+"""The connection lifecycle beyond CRUD (docs/API.md §4.3 delete, §4.5, §6): usages, the delete
 guard, changing the connection of a project's datasets (the developer guide's "mass-change"
 walk, and the server-side action), history and revert, and bulk import."""
 
@@ -36,7 +36,7 @@ def connection_names(server):
 
 
 class UsagesAndDeleteGuardTest(ServerTestCase):
-    """Usages, and the delete guard of --write-guards (API.md §4.7). DeleteInUseTest covers the
+    """Usages, and the delete guard of --write-guards (docs/API.md §4.7). DeleteInUseTest covers the
     default, DSS's behaviour."""
 
     server_options = {"extra_args": ["--write-guards"]}

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Projects and datasets (API.md §6) and project variables (§7): project CRUD, who may read
+"""Projects and datasets (docs/API.md §6) and project variables (§7): project CRUD, who may read
 and write a project, the dataset round trip, every rule a dataset's connection must obey, and
 variables resolved through /connections/{name}/info?contextualProjectKey=.
 

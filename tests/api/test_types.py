@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The connection type registry (API.md §4.6): GET /connection-types, unknown types, required
-params (400 with write guards; stored and reported by /test without, API.md §4.7), param
+"""The connection type registry (docs/API.md §4.6): GET /connection-types, unknown types, required
+params (400 with write guards; stored and reported by /test without, docs/API.md §4.7), param
 defaults on create and update, and registry secrets sealed at rest."""
 
 import unittest
 
 from server import ServerTestCase, random_key
 
-# The types API.md §4.6 requires, with the params each one requires.
+# The types docs/API.md §4.6 requires, with the params each one requires.
 SPEC_REQUIRED = {
     "Filesystem": {"root"},
     "HDFS": {"root"},
@@ -34,7 +34,7 @@ SPEC_REQUIRED = {
     "Kafka": {"bootstrapServers"},
 }
 
-# API.md §4.6: live testers at least for these.
+# docs/API.md §4.6: live testers at least for these.
 SPEC_TESTABLE = {"Filesystem", "PostgreSQL", "MySql", "HTTP", "FTP", "SFTP"}
 
 # The MySql example of the DSS developer guide.
@@ -137,7 +137,7 @@ class ConnectionTypesEndpointTest(ServerTestCase):
 
 
 class TypeRulesTest(ServerTestCase):
-    """The registry's rules with write guards on (API.md §4.7): a missing required param is a
+    """The registry's rules with write guards on (docs/API.md §4.7): a missing required param is a
     400. MissingParamsWithoutGuardsTest covers the default, DSS's behaviour."""
 
     server_options = {"extra_args": ["--write-guards"]}
@@ -328,7 +328,7 @@ class TypeRulesTest(ServerTestCase):
 
 class MissingParamsWithoutGuardsTest(ServerTestCase):
     """Write guards off (the default, as DSS): a definition with required params still to fill
-    in is stored; /test and /admin/connection-status name what is missing (API.md §4.7)."""
+    in is stored; /test and /admin/connection-status name what is missing (docs/API.md §4.7)."""
 
     def test_create_connection_with_type_only_is_stored_with_defaults(self):
         # what create_connection(name, type) sends: params {} and nulls for the rest

@@ -12,7 +12,7 @@ LIST_FIELDS = {"login", "displayName", "email", "groups", "sourceType", "userPro
                "enabled", "creationDate"}
 SETTINGS_FIELDS = LIST_FIELDS | {"credentials", "secrets", "adminProperties",
                                  "userProperties", "preferences"}
-# every key DSSUserPreferences reads, with DSS's default for a new user (API.md §5.3)
+# every key DSSUserPreferences reads, with DSS's default for a new user (docs/API.md §5.3)
 DEFAULT_PREFERENCES = {"uiLanguage": "en", **{k: True for k in (
     "mentionEmails", "discussionEmails", "accessRequestEmails", "grantedAccessEmails",
     "grantedPluginRequestEmails", "pluginRequestEmails", "instanceAccessRequestsEmails",

@@ -234,7 +234,7 @@ static void test_defaults_without_flags_or_environment(void **state)
     settings_free(&cfg);
 }
 
-/* --write-guards (API.md §4.7): off by default; the flag alone turns it on, and it takes
+/* --write-guards (docs/API.md §4.7): off by default; the flag alone turns it on, and it takes
  * on/off, true/false, yes/no, 1/0 from "=VALUE" or the environment */
 static void test_write_guards_switch(void **state)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of src/core/types.c, the connection type registry (API.md §4.6): the types it
+/* Unit tests of src/core/types.c, the connection type registry (docs/API.md §4.6): the types it
  * knows, their required params and defaults, the 400s of types_apply and types_unknown, the
  * JSON served by GET /connection-types, that every registry secret is sealed by
  * src/core/secrets.c, the testers, and how src/core/conn.c uses the registry (credential
@@ -28,7 +28,7 @@
 #define NOW_MS INT64_C(1700000000123)
 #define LATER_MS INT64_C(1700000999456)
 
-/* The types API.md §4.6 requires, with the params each one requires (comma-separated, in
+/* The types docs/API.md §4.6 requires, with the params each one requires (comma-separated, in
  * registry order; "" for none). */
 static const struct {
     const char *type;
@@ -155,7 +155,7 @@ static void create_rejected(const char *body_text, struct sb_err *err)
     free(after);
 }
 
-/* --- the types of API.md §4.6 --- */
+/* --- the types of docs/API.md §4.6 --- */
 
 static void test_every_type_of_the_spec_is_registered(void **state)
 {
