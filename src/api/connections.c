@@ -94,6 +94,11 @@ void api_connections_create(struct request *req)
     reply_json(req, 200, def);
 }
 
+static void release_entry(void *cls)
+{
+    catalog_entry_release(cls);
+}
+
 void api_connections_get(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
@@ -107,8 +112,8 @@ void api_connections_get(struct request *req)
         return;
     }
     snprintf(req->etag, sizeof(req->etag), "%lld", (long long)e->version);
-    reply_text(req, 200, "application/json; charset=utf-8", xstrndup(e->json, e->json_len));
-    catalog_entry_release(e);
+    /* the entry's bytes as they are: the answer holds the reference until it is sent */
+    reply_shared(req, 200, e->json, e->json_len, release_entry, e);
 }
 
 /* The version named by an If-Match header (docs/API.md §4.7) into *VERSION: -1 when there is none

@@ -119,6 +119,7 @@ static struct route routes[] = {
  * the highest bit, so that comparing masks prefers literals that come first. */
 static struct route_shape {
     const char *segs[SB_ROUTE_MAX_SEGMENTS];
+    size_t seg_lens[SB_ROUTE_MAX_SEGMENTS];
     int n_segs;
     unsigned literal_mask;
 } shapes[N_ROUTES];
@@ -152,6 +153,7 @@ void routes_init(void)
             if (p == start)
                 break;
             r->segs[r->n_segs] = start;
+            r->seg_lens[r->n_segs] = (size_t)(p - start);
             if (*start != '{')
                 r->literal_mask |= 1u << (SB_ROUTE_MAX_SEGMENTS - 1 - r->n_segs);
             r->n_segs++;
@@ -194,22 +196,41 @@ char *routes_percent_decode(const char *in, size_t len, bool plus_is_space, size
     return out;
 }
 
-static size_t seg_len(const char *seg)
+/* Percent-decodes IN (LEN bytes) into OUT, which has room for LEN bytes; returns the decoded
+ * length, or -1 for a malformed escape. */
+static long decode_into(const char *in, size_t len, char *out)
 {
-    const char *end = strchr(seg, '/');
-    return end ? (size_t)(end - seg) : strlen(seg);
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (in[i] == '%') {
+            if (i + 2 >= len || hexval(in[i + 1]) < 0 || hexval(in[i + 2]) < 0)
+                return -1;
+            out[n++] = (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+            i += 2;
+        } else {
+            out[n++] = in[i];
+        }
+    }
+    return (long)n;
 }
 
 enum route_result routes_match(const char *method, const char *path, const struct route **out,
                                char **params, int *n_params, char *allow, size_t allow_size,
                                struct sb_err *err)
 {
+    /* the decoded segments, side by side in one buffer (on the stack for the usual paths): no
+     * allocation but the parameters handed to the caller */
+    char stack_buf[1024];
+    size_t path_len = strlen(path);
+    char *buf = path_len < sizeof(stack_buf) ? stack_buf : xmalloc(path_len + 1);
     char *segs[SB_ROUTE_MAX_SEGMENTS];
+    size_t lens[SB_ROUTE_MAX_SEGMENTS], used = 0;
     int n = 0;
     const char *p = path;
-    enum route_result result = ROUTE_NOT_FOUND;
     int best = -1;
     const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    enum route_result result = ROUTE_NOT_FOUND;
 
     /* split and decode; a trailing slash is ignored, an empty inner segment matches nothing */
     while (*p == '/') {
@@ -218,23 +239,23 @@ enum route_result routes_match(const char *method, const char *path, const struc
             p++;
         if (p == start && *p == '\0')
             break;
-        if (n == SB_ROUTE_MAX_SEGMENTS) {
-            result = ROUTE_NOT_FOUND;
+        if (n == SB_ROUTE_MAX_SEGMENTS)
             goto out;
-        }
-        size_t len;
-        segs[n] = routes_percent_decode(start, (size_t)(p - start), false, &len);
-        if (!segs[n]) {
+        long len = decode_into(start, (size_t)(p - start), buf + used);
+        if (len < 0) {
             sb_err_set(err, SB_ERR_BAD_REQUEST, "The request path has a malformed %%-escape.");
             result = ROUTE_BAD_PATH;
             goto out;
         }
-        n++;
-        if (strlen(segs[n - 1]) != len) {
+        if (memchr(buf + used, '\0', (size_t)len)) {
             sb_err_set(err, SB_ERR_BAD_REQUEST, "The request path must not contain a NUL byte.");
             result = ROUTE_BAD_PATH;
             goto out;
         }
+        segs[n] = buf + used;
+        lens[n++] = (size_t)len;
+        used += (size_t)len;
+        buf[used++] = '\0';
     }
     if (*p != '\0')
         goto out; /* a path that does not start with '/' */
@@ -244,10 +265,9 @@ enum route_result routes_match(const char *method, const char *path, const struc
         bool ok = r->n_segs == n;
         for (int s = 0; ok && s < n; s++) {
             if (r->segs[s][0] == '{')
-                ok = segs[s][0] != '\0';
+                ok = lens[s] > 0;
             else
-                ok = strlen(segs[s]) == seg_len(r->segs[s]) &&
-                     strncmp(segs[s], r->segs[s], seg_len(r->segs[s])) == 0;
+                ok = lens[s] == r->seg_lens[s] && memcmp(segs[s], r->segs[s], lens[s]) == 0;
         }
         if (ok && (best < 0 || r->literal_mask > shapes[best].literal_mask))
             best = (int)i;
@@ -274,13 +294,11 @@ enum route_result routes_match(const char *method, const char *path, const struc
     if (result == ROUTE_FOUND) {
         *n_params = 0;
         for (int s = 0; s < n; s++)
-            if (shapes[best].segs[s][0] == '{') {
-                params[(*n_params)++] = segs[s];
-                segs[s] = NULL;
-            }
+            if (shapes[best].segs[s][0] == '{')
+                params[(*n_params)++] = xstrndup(segs[s], lens[s]);
     }
 out:
-    for (int s = 0; s < n; s++)
-        free(segs[s]);
+    if (buf != stack_buf)
+        free(buf);
     return result;
 }

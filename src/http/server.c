@@ -62,20 +62,10 @@ static const struct {
 
 /* ---- answering ---- */
 
-static void reply_raw_typed(struct request *req, unsigned status, char *text, const char *allow,
-                            const char *content_type)
+/* Adds the headers every answer carries and queues RESP (the caller still destroys it). */
+static void queue_answer(struct request *req, unsigned status, struct MHD_Response *resp,
+                         const char *allow, const char *content_type)
 {
-    struct MHD_Response *resp;
-
-    if (req->replied) {
-        free(text);
-        return;
-    }
-    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return;
-    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
@@ -93,6 +83,23 @@ static void reply_raw_typed(struct request *req, unsigned status, char *text, co
         req->replied = true;
         req->status = status;
     }
+}
+
+static void reply_raw_typed(struct request *req, unsigned status, char *text, const char *allow,
+                            const char *content_type)
+{
+    struct MHD_Response *resp;
+
+    if (req->replied) {
+        free(text);
+        return;
+    }
+    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return;
+    }
+    queue_answer(req, status, resp, allow, content_type);
     MHD_destroy_response(resp);
 }
 
@@ -104,6 +111,22 @@ static void reply_raw(struct request *req, unsigned status, char *text, const ch
 void reply_text(struct request *req, unsigned status, const char *content_type, char *text)
 {
     reply_raw_typed(req, status, text, NULL, content_type);
+}
+
+void reply_shared(struct request *req, unsigned status, const char *data, size_t len,
+                  void (*release)(void *cls), void *cls)
+{
+    struct MHD_Response *resp = NULL;
+
+    if (!req->replied)
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)(uintptr_t)data,
+                                                                      release, cls);
+    if (!resp) {
+        release(cls);
+        return;
+    }
+    queue_answer(req, status, resp, NULL, "application/json; charset=utf-8");
+    MHD_destroy_response(resp);
 }
 
 struct stream {
