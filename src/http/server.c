@@ -351,6 +351,61 @@ static enum sb_err_kind resolve_principal(struct request *req, const json_t *rec
     return SB_OK;
 }
 
+/* What a keep-alive connection remembers of its last Authorization header: the header and the
+ * key hash it gave, so that the next request with the same header skips the parsing and the
+ * keyed BLAKE2b (the principal is still looked up by the hash, under the auth generation).
+ * Created on the connection's first authenticated request, wiped when it closes. */
+struct conn_auth {
+    size_t header_len;
+    char header[SB_AUTH_HEADER_REMEMBERED];
+    uint8_t hash[APIKEY_HASH_BYTES];
+};
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct conn_auth *ca = *socket_context;
+    (void)cls;
+    (void)conn;
+
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED && ca) {
+        sodium_memzero(ca, sizeof(*ca));
+        free(ca);
+        *socket_context = NULL;
+    }
+}
+
+/* Sets HASH to the key hash of HEADER, from the connection's memory when it is the header of
+ * its previous request (compared in constant time). */
+static enum sb_err_kind header_key_hash(struct request *req, const char *header,
+                                        uint8_t hash[APIKEY_HASH_BYTES], struct sb_err *err)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    void **slot = info ? info->socket_context : NULL;
+    struct conn_auth *ca = slot ? *slot : NULL;
+    size_t len = header ? strlen(header) : 0;
+    char *key;
+
+    if (ca && len && len == ca->header_len && sodium_memcmp(header, ca->header, len) == 0) {
+        memcpy(hash, ca->hash, APIKEY_HASH_BYTES);
+        return SB_OK;
+    }
+    if (auth_parse_header(header, &key, err) != SB_OK)
+        return err->kind;
+    apikey_hash(req->app->apikey_hash_key, key, hash);
+    sodium_memzero(key, strlen(key));
+    free(key);
+    if (slot && len <= sizeof(ca->header)) {
+        if (!ca)
+            *slot = ca = xmalloc(sizeof(*ca));
+        memcpy(ca->header, header, len);
+        ca->header_len = len;
+        memcpy(ca->hash, hash, APIKEY_HASH_BYTES);
+    }
+    return SB_OK;
+}
+
 static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
 {
     const char *header =
@@ -359,14 +414,10 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
     enum store_key_kind kind;
     enum sb_err_kind rc;
     json_t *rec;
-    char *key;
     uint64_t gen = store_auth_generation(req->app->store); /* before reading what it guards */
 
-    if (auth_parse_header(header, &key, err) != SB_OK)
+    if (header_key_hash(req, header, hash, err) != SB_OK)
         return err->kind;
-    apikey_hash(req->app->apikey_hash_key, key, hash);
-    sodium_memzero(key, strlen(key));
-    free(key);
     if (authcache_get(req->app->authcache, hash, gen, &req->principal)) {
         req->authenticated = true;
         if (req->principal.type == PRINCIPAL_USER)
@@ -703,6 +754,7 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg->connection_timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,

@@ -23,6 +23,9 @@
  * (measured with perf; docs/PERFORMANCE.md) */
 #define SB_CONN_MEMORY (128 * 1024)
 
+/* the longest Authorization header a keep-alive connection remembers (src/http/server.c) */
+#define SB_AUTH_HEADER_REMEMBERED 384
+
 #define SB_API_KEY_RANDOM_CHARS 40 /* base62 characters: about 238 random bits */
 #define SB_API_KEY_MIN_CHARS 16    /* a key given through SWITCHBOARD_ADMIN_KEY */
 #define SB_API_KEY_MAX_CHARS 256
