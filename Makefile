@@ -13,7 +13,7 @@
 #   make clean
 
 CC       ?= cc
-PKGS     := libmicrohttpd jansson sqlite3 libsodium libpq libmariadb libcurl inih
+PKGS     := libmicrohttpd jansson sqlite3 libsodium libpq libmariadb libcurl inih libidn2
 WARN     := -std=c11 -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
             -Wshadow -Wvla -Werror
 DEFS     := -D_GNU_SOURCE

@@ -36,10 +36,23 @@ enum sb_err_kind fence_parse_list(const char *text, const char *what, struct cid
  * are checked as IPv4. */
 bool fence_allows(const struct fence *f, const struct sockaddr *addr, char *why, size_t why_size);
 
-/* Resolves HOST (name or literal) once and checks the first address. On success writes its
- * numeric form to IP (size INET6_ADDRSTRLEN). Failures are written to MSG as a sentence: name
- * not resolved, or denied by policy. */
-bool fence_resolve(const struct fence *f, const char *host, char *ip, size_t ip_size, char *msg,
-                   size_t msg_size);
+/* Whether ADDR (4 or 16 bytes of FAMILY) is unspecified: 0.0.0.0/8 or ::. Such addresses reach
+ * the local host and are refused whatever the lists say. */
+bool fence_unspecified(int family, const unsigned char *addr);
+
+/* Whether S has only ASCII bytes. */
+bool fence_is_ascii(const char *s);
+
+/* Writes HOST to OUT as the ASCII name to resolve: unchanged when ASCII, else converted with
+ * libidn2 (IDNA 2008, UTS #46). Refuses (false, a sentence in MSG) a name with spaces or
+ * control characters, one that does not convert, or one longer than OUT_SIZE - 1. */
+bool fence_host_ascii(const char *host, char *out, size_t out_size, char *msg, size_t msg_size);
+
+/* Converts HOST (name or literal) to ASCII (written to ASCII, the name drivers must use),
+ * resolves it once and checks the first address. On success writes its numeric form to IP
+ * (size INET6_ADDRSTRLEN). Failures are written to MSG as a sentence: invalid name, name not
+ * resolved, or denied by policy. */
+bool fence_resolve(const struct fence *f, const char *host, char *ascii, size_t ascii_size,
+                   char *ip, size_t ip_size, char *msg, size_t msg_size);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* HTTP(S), FTP and SFTP through libcurl. The URL's host is resolved by the fence and pinned
- * with CURLOPT_RESOLVE, redirects are never followed, protocols are limited to the type's, and
+ * with CURLOPT_CONNECT_TO, redirects are never followed, protocols are limited to the type's, and
  * SSH authentication is by password only (libcurl would otherwise try key files in ~/.ssh). */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -28,13 +28,10 @@ static void classify(CURLcode rc, const char *what, struct probe_result *out)
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-        probe_fail(out, "%s: TLS failure (%s).", what, text);
-        return;
+    case CURLE_SSL_CACERT_BADFILE: probe_fail(out, "%s: TLS failure (%s).", what, text); return;
     default: probe_fail(out, "%s: failed (%s).", what, text); return;
     }
 }
-
 
 static size_t discard(char *ptr, size_t size, size_t n, void *ud)
 {
@@ -50,20 +47,23 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
     const char *user = probe_param(t, "user", NULL);
     const char *password = probe_param(t, "password", NULL);
     const char *token = probe_param(t, "token", NULL);
-    char url[2048], resolve[512], ip[64], auth_header[1024] = "", what[16];
+    char url[2048], connect_to[512], ip[64], auth_header[1024] = "", what[16];
     char *host = NULL, *port = NULL, *url_scheme = NULL;
-    struct curl_slist *resolve_list = NULL, *headers = NULL;
+    struct curl_slist *connect_list = NULL, *headers = NULL;
     CURLU *u = curl_url();
     CURL *c = NULL;
     CURLcode rc;
     long status = 0;
 
     snprintf(what, sizeof(what), "%s", t->type->name);
-    if (strcmp(scheme, "http") == 0)
+    if (strcmp(scheme, "http") == 0) {
         snprintf(url, sizeof(url), "%s", probe_param(t, "url", ""));
-    else
-        snprintf(url, sizeof(url), "%s://%s:%s/", scheme, probe_param(t, "host", ""),
+    } else {
+        const char *h = probe_param(t, "host", "");
+        bool v6 = strchr(h, ':') && h[0] != '['; /* an IPv6 literal goes in brackets */
+        snprintf(url, sizeof(url), "%s://%s%s%s:%s/", scheme, v6 ? "[" : "", h, v6 ? "]" : "",
                  probe_param(t, "port", strcmp(scheme, "ftp") == 0 ? "21" : "22"));
+    }
     if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &url_scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
@@ -78,19 +78,23 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
     }
     {
         /* curl gives IPv6 literals in brackets; the resolver wants them bare */
-        char bare[256];
+        char bare[256], name[256];
         size_t len = strlen(host);
-        if (host[0] == '[' && len > 2 && len < sizeof(bare)) {
+        if (host[0] == '[' && len > 2 && len < sizeof(bare))
             snprintf(bare, sizeof(bare), "%.*s", (int)(len - 2), host + 1);
-        } else {
+        else
             snprintf(bare, sizeof(bare), "%s", host);
-        }
-        if (!fence_resolve(&s->fence, bare, ip, sizeof(ip), out->message, sizeof(out->message)))
+        if (!fence_resolve(&s->fence, bare, name, sizeof(name), ip, sizeof(ip), out->message,
+                           sizeof(out->message)))
             goto out;
-        snprintf(resolve, sizeof(resolve), strchr(ip, ':') ? "%s:%s:[%s]" : "%s:%s:%s", bare,
-                 port, ip);
+        /* pin the connection to the address the fence checked, whatever the URL names:
+         * CONNECT_TO with an empty host and port applies to this one request (redirects are
+         * not followed), takes an IPv6 address in brackets, and needs no lookup of its own
+         * (CURLOPT_RESOLVE cannot name an IPv6 literal host in this libcurl) */
+        snprintf(connect_to, sizeof(connect_to), strchr(ip, ':') ? "::[%s]:%s" : "::%s:%s", ip,
+                 port);
     }
-    resolve_list = curl_slist_append(NULL, resolve);
+    connect_list = curl_slist_append(NULL, connect_to);
 
     c = curl_easy_init();
     if (!c) {
@@ -98,16 +102,19 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
         goto out;
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_RESOLVE, resolve_list);
+    curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_list);
+    curl_easy_setopt(c, CURLOPT_FTP_SKIP_PASV_IP, 1L); /* never a data address from the peer */
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, strcmp(scheme, "http") == 0 ? "http,https" : scheme);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never a proxy from http_proxy & co */
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(s->timeout_s * 1000));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(s->timeout_s * 1000));
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-    curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES, (long)(CURLSSH_AUTH_PASSWORD | CURLSSH_AUTH_KEYBOARD));
+    curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES,
+                     (long)(CURLSSH_AUTH_PASSWORD | CURLSSH_AUTH_KEYBOARD));
     curl_easy_setopt(c, CURLOPT_USERAGENT, "switchboard-probe");
     if (user)
         curl_easy_setopt(c, CURLOPT_USERNAME, user);
@@ -131,17 +138,15 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
     } else {
         out->ok = true;
         if (strcmp(scheme, "http") == 0)
-            snprintf(out->message, sizeof(out->message),
-                     "%s: %s answered HTTP %ld%s.", what, ip, status,
-                     status >= 300 && status < 400 ? " (redirects are not followed)" : "");
+            snprintf(out->message, sizeof(out->message), "%s: %s answered HTTP %ld%s.", what, ip,
+                     status, status >= 300 && status < 400 ? " (redirects are not followed)" : "");
         else
-            snprintf(out->message, sizeof(out->message), "%s: logged in to %s:%s.", what, ip,
-                     port);
+            snprintf(out->message, sizeof(out->message), "%s: logged in to %s:%s.", what, ip, port);
     }
 out:
     explicit_bzero(auth_header, sizeof(auth_header));
     curl_slist_free_all(headers);
-    curl_slist_free_all(resolve_list);
+    curl_slist_free_all(connect_list);
     curl_easy_cleanup(c);
     curl_free(host);
     curl_free(port);

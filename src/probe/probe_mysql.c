@@ -52,7 +52,7 @@ void probe_mysql(const struct probe_settings *s, const struct probe_target *t,
     unsigned timeout = (unsigned)(s->timeout_s > 0 ? s->timeout_s : 1);
     unsigned port = (unsigned)strtoul(port_s, NULL, 10);
     unsigned local_infile = 0;
-    char ip[64];
+    char ip[64], name[256];
     MYSQL *m;
 
     if (!host) {
@@ -63,7 +63,8 @@ void probe_mysql(const struct probe_settings *s, const struct probe_target *t,
         probe_fail(out, "Param 'port' must be a number from 1 to 65535.");
         return;
     }
-    if (!fence_resolve(&s->fence, host, ip, sizeof(ip), out->message, sizeof(out->message)))
+    if (!fence_resolve(&s->fence, host, name, sizeof(name), ip, sizeof(ip), out->message,
+                       sizeof(out->message)))
         return;
     m = mysql_init(NULL);
     if (!m) {

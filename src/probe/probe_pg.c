@@ -61,7 +61,7 @@ void probe_pg(const struct probe_settings *s, const struct probe_target *t,
     const char *db = probe_param(t, "db", "postgres");
     const char *user = probe_param(t, "user", "");
     const char *password = probe_param(t, "password", "");
-    char ip[64], timeout[32], options[64];
+    char ip[64], name[256], timeout[32], options[64];
     long long deadline_us;
     PGconn *conn;
     PGresult *res;
@@ -70,14 +70,15 @@ void probe_pg(const struct probe_settings *s, const struct probe_target *t,
         probe_fail(out, "Param 'host' is missing.");
         return;
     }
-    if (!fence_resolve(&s->fence, host, ip, sizeof(ip), out->message, sizeof(out->message)))
+    if (!fence_resolve(&s->fence, host, name, sizeof(name), ip, sizeof(ip), out->message,
+                       sizeof(out->message)))
         return;
     snprintf(timeout, sizeof(timeout), "%lld", s->timeout_s < 2 ? 2 : s->timeout_s);
     snprintf(options, sizeof(options), "-c statement_timeout=%lld", s->timeout_s * 1000);
     const char *keys[] = {"host", "hostaddr", "port", "dbname", "user", "password",
                           "connect_timeout", "options", "passfile", "application_name",
                           "sslmode", NULL};
-    const char *values[] = {host, ip, port, db, user, password, timeout, options, "/dev/null",
+    const char *values[] = {name, ip, port, db, user, password, timeout, options, "/dev/null",
                             "switchboard-probe", "prefer", NULL};
 
     deadline_us = clock_mono_us() + s->timeout_s * 1000000LL;
