@@ -88,7 +88,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory build/switchboard
-	mkdir -p data
+	mkdir -p -m 700 data
 	exec build/switchboard serve --listen 127.0.0.1:11200 --data-dir ./data
 
 test: deps

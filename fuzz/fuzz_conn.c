@@ -40,7 +40,7 @@ static json_t *create_fixed(const char *text)
     struct sb_err err;
 
     if (!body || conn_prepare_create(body, WHO, NOW_MS, &def, &err) != SB_OK ||
-        secrets_seal_params(&keys, json_object_get(def, "params"), &err) != SB_OK)
+        secrets_seal_params(&keys, "fuzz", json_object_get(def, "params"), &err) != SB_OK)
         abort();
     json_decref(body);
     return def;
@@ -101,7 +101,7 @@ static bool seal_round_trip(json_t *def)
 
     CHECK(json_is_object(params));
     before = json_deep_copy(params);
-    rc = secrets_seal_params(&keys, params, &err);
+    rc = secrets_seal_params(&keys, "fuzz", params, &err);
     if (rc != SB_OK) {
         check_error(rc, &err);
         CHECK(rc == SB_ERR_BAD_REQUEST);
@@ -109,7 +109,7 @@ static bool seal_round_trip(json_t *def)
         return false;
     }
     /* every value sealed here opens again */
-    rc = secrets_open_params(&keys, params, &opened, &err);
+    rc = secrets_open_params(&keys, "fuzz", params, &opened, &err);
     CHECK(rc == SB_OK && opened != NULL);
 
     /* sealing and opening change nothing but the secret slots */
@@ -126,7 +126,7 @@ static bool seal_round_trip(json_t *def)
 
     /* sealed values are kept byte for byte when sent back */
     again = json_deep_copy(params);
-    CHECK(secrets_seal_params(&keys, again, &err) == SB_OK);
+    CHECK(secrets_seal_params(&keys, "fuzz", again, &err) == SB_OK);
     CHECK(json_equal(again, params));
 
     json_decref(again);

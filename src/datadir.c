@@ -15,7 +15,14 @@
  *
  * API keys are hashed under their own random key, kept sealed in the store (meta
  * apikey_hash_key), so that a rotation of the master key re-seals it instead of invalidating
- * every API key. */
+ * every API key.
+ *
+ * Binding (core/secrets.c): every sealed value names its place in its additional data. A store
+ * written before that holds values sealed for no place; the first start after the upgrade
+ * re-seals each for its place, in one transaction that also records meta secrets_binding, so
+ * that a crash leaves either all old values or all new ones, and a second run finds nothing to
+ * do (values already bound are left byte for byte). This needs the master key, so it runs here
+ * rather than as a schema migration in SQL. A rotation binds as it re-seals. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -33,6 +40,11 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
+
+/* The place of the sealed API-key hash key. */
+static const struct secrets_place hash_key_at = {SECRETS_META, "apikey_hash_key", "value"};
+
+static int bind_stored_secrets(struct store *st, const struct secrets *secrets);
 
 void datadir_path(const struct config *cfg, const char *file, char *out, size_t size)
 {
@@ -67,6 +79,27 @@ static int make_dirs(const char *dir)
     return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Whether PATH (a directory when DIR) is private: neither readable nor writable by group or
+ * others. Logs the refusal, with the chmod that fixes it, and returns false otherwise. A PATH
+ * that does not exist is private (it will be created so). */
+static bool is_private(const char *path, bool dir)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return errno == ENOENT;
+    if ((st.st_mode & 066) == 0)
+        return true;
+    log_error("refusing to start: the %s '%s' is %s by group or others (mode %04o), and it holds "
+              "the store's secrets; fix it with: chmod %s '%s'",
+              dir ? "data directory" : "master key file", path,
+              (st.st_mode & 044) && (st.st_mode & 022) ? "readable and writable"
+              : (st.st_mode & 044)                     ? "readable"
+                                                       : "writable",
+              (unsigned)(st.st_mode & 07777), dir ? "700" : "600", path);
+    return false;
+}
+
 int datadir_lock(const struct config *cfg)
 {
     char path[4096];
@@ -76,6 +109,8 @@ int datadir_lock(const struct config *cfg)
         log_error("cannot create the data directory '%s': %s", cfg->data_dir, strerror(errno));
         return -1;
     }
+    if (!is_private(cfg->data_dir, true))
+        return -1;
     datadir_path(cfg, "switchboard.lock", path, sizeof(path));
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -124,6 +159,8 @@ static int load_checked_key(const struct config *cfg, const char *stored_check,
 
     key_path(cfg, path, sizeof(path));
     snprintf(fresh, sizeof(fresh), "%s.new", path);
+    if (!is_private(path, false))
+        return -1;
     if (stored_check && access(fresh, F_OK) == 0) {
         uint8_t candidate[MASTERKEY_BYTES];
         if (masterkey_load(fresh, false, candidate, &created, &err) == SB_OK) {
@@ -134,8 +171,7 @@ static int load_checked_key(const struct config *cfg, const char *stored_check,
                 if (install_new_key(path) != 0)
                     return -1;
             } else {
-                log_warn("removing %s, left over from a key rotation that did not commit",
-                         fresh);
+                log_warn("removing %s, left over from a key rotation that did not commit", fresh);
                 unlink(fresh);
             }
         }
@@ -202,7 +238,7 @@ static int load_apikey_hash_key(struct store *st, const struct secrets *secrets,
     if (!sealed) {
         randombytes_buf(fresh, sizeof(fresh));
         sodium_bin2hex(fresh_hex, sizeof(fresh_hex), fresh, sizeof(fresh));
-        sealed = secrets_seal(secrets, fresh_hex);
+        sealed = secrets_seal(secrets, &hash_key_at, fresh_hex);
         sodium_memzero(fresh_hex, sizeof(fresh_hex));
         sodium_memzero(fresh, sizeof(fresh));
         if (store_meta_init(st, "apikey_hash_key", sealed, &was_set, &err) != SB_OK)
@@ -212,7 +248,7 @@ static int load_apikey_hash_key(struct store *st, const struct secrets *secrets,
         if (store_meta_get(st, "apikey_hash_key", &sealed, &err) != SB_OK)
             goto store_fail;
     }
-    if (secrets_open(secrets, sealed, "apikey_hash_key", &hex, &err) != SB_OK ||
+    if (secrets_open(secrets, &hash_key_at, sealed, "apikey_hash_key", &hex, &err) != SB_OK ||
         sodium_hex2bin(out, APIKEY_HASH_KEY_BYTES, hex, strlen(hex), NULL, &len, NULL) != 0 ||
         len != APIKEY_HASH_KEY_BYTES) {
         log_error("the store's API-key hash key cannot be read with this master key");
@@ -251,7 +287,8 @@ int datadir_open(const struct config *cfg, struct app *app)
     }
     secrets_init(&app->secrets, master);
     sodium_memzero(master, sizeof(master));
-    if (load_apikey_hash_key(app->store, &app->secrets, app->apikey_hash_key) != 0)
+    if (bind_stored_secrets(app->store, &app->secrets) != 0 ||
+        load_apikey_hash_key(app->store, &app->secrets, app->apikey_hash_key) != 0)
         goto fail;
     free(stored_check);
     return 0;
@@ -269,24 +306,88 @@ struct rotation {
     int count, history_count;
 };
 
+/* Re-seals the secrets of one stored record from R->from to R->to, each bound to its place: a
+ * connection's (or a version's) by the connection's name, a user's by the login. */
 static enum sb_err_kind reseal_record(void *ctx, int coll, json_t *rec, struct sb_err *err)
 {
     struct rotation *r = ctx;
+    const char *name = json_string_value(json_object_get(rec, "name"));
+    const char *login = json_string_value(json_object_get(rec, "login"));
 
-    if (coll == STORE_RESEAL_HISTORY)
-        return secrets_reseal_params(&r->from, &r->to, json_object_get(rec, "params"),
-                                     &r->history_count, err);
-    if (coll == 0)
-        return secrets_reseal_params(&r->from, &r->to, json_object_get(rec, "params"),
-                                     &r->count, err);
-    return secrets_reseal_user(&r->from, &r->to, rec, &r->count, err);
+    if (coll == STORE_RESEAL_HISTORY || coll == 0)
+        return secrets_reseal_params(&r->from, &r->to, name ? name : "",
+                                     json_object_get(rec, "params"),
+                                     coll == 0 ? &r->count : &r->history_count, err);
+    return secrets_reseal_user(&r->from, &r->to, login ? login : "", rec, &r->count, err);
+}
+
+/* Re-seals, under R->to, the sealed hash key of store ST (from R->from) and adds it to META.
+ * A store without one yet is left alone. Returns 0, or -1 after logging why. */
+static int reseal_hash_key(struct store *st, struct rotation *r, json_t *meta)
+{
+    char *sealed = NULL, *resealed = NULL;
+    struct sb_err err;
+    int rc = -1;
+
+    if (store_meta_get(st, "apikey_hash_key", &sealed, &err) != SB_OK) {
+        log_error("cannot read the store: %s", err.msg);
+        return -1;
+    }
+    if (sealed &&
+        secrets_reseal_value(&r->from, &r->to, &hash_key_at, sealed, &resealed, &err) != SB_OK) {
+        log_error("the store's API-key hash key cannot be read with this master key");
+        goto out;
+    }
+    if (resealed)
+        json_object_set_new(meta, "apikey_hash_key", xcheck(json_string(resealed)));
+    rc = 0;
+out:
+    free(resealed);
+    free(sealed);
+    return rc;
+}
+
+/* Binds every value of ST sealed before binding to its place (see the top of this file).
+ * Returns 0, or -1 after logging why. */
+static int bind_stored_secrets(struct store *st, const struct secrets *secrets)
+{
+    struct rotation r = {.from = *secrets, .to = *secrets};
+    char *done = NULL;
+    struct sb_err err;
+    json_t *meta;
+    int rc = -1;
+
+    if (store_meta_get(st, "secrets_binding", &done, &err) != SB_OK) {
+        log_error("cannot read the store: %s", err.msg);
+        return -1;
+    }
+    if (done && strcmp(done, SECRETS_BINDING_VERSION) == 0) {
+        free(done);
+        return 0;
+    }
+    free(done);
+    meta = xcheck(json_pack("{s:s}", "secrets_binding", SECRETS_BINDING_VERSION));
+    if (reseal_hash_key(st, &r, meta) != 0)
+        goto out;
+    if (store_reseal_all(st, reseal_record, &r, meta, &err) != SB_OK) {
+        log_error("cannot bind the stored secrets to their places, nothing changed: %s", err.msg);
+        goto out;
+    }
+    if (r.count + r.history_count > 0)
+        log_info("bound %d stored secrets (and %d in connection history) to their places", r.count,
+                 r.history_count);
+    rc = 0;
+out:
+    json_decref(meta);
+    secrets_clear(&r.from);
+    secrets_clear(&r.to);
+    return rc;
 }
 
 int datadir_rotate_key(const struct config *cfg)
 {
     uint8_t old_master[MASTERKEY_BYTES], new_master[MASTERKEY_BYTES];
     char path[4096], fresh[4200], new_check[65], *stored_check = NULL;
-    char *sealed_hash_key = NULL, *hash_key_hex = NULL, *resealed = NULL;
     struct rotation r = {.count = 0, .history_count = 0};
     struct store *st;
     struct sb_err err;
@@ -313,14 +414,13 @@ int datadir_rotate_key(const struct config *cfg)
     secrets_init(&r.from, old_master);
     secrets_init(&r.to, new_master);
     masterkey_check_value(new_master, new_check);
-    if (store_meta_get(st, "apikey_hash_key", &sealed_hash_key, &err) != SB_OK || !sealed_hash_key ||
-        secrets_open(&r.from, sealed_hash_key, "apikey_hash_key", &hash_key_hex, &err) != SB_OK) {
+    meta = xcheck(json_pack("{s:s, s:s}", "key_check", new_check, "secrets_binding",
+                            SECRETS_BINDING_VERSION));
+    if (reseal_hash_key(st, &r, meta) != 0 || !json_object_get(meta, "apikey_hash_key")) {
         log_error("cannot read the store's API-key hash key; nothing changed");
         unlink(fresh);
         goto out;
     }
-    resealed = secrets_seal(&r.to, hash_key_hex);
-    meta = xcheck(json_pack("{s:s, s:s}", "key_check", new_check, "apikey_hash_key", resealed));
     if (store_reseal_all(st, reseal_record, &r, meta, &err) != SB_OK) {
         log_error("key rotation failed, nothing changed: %s", err.msg);
         unlink(fresh);
@@ -333,11 +433,6 @@ int datadir_rotate_key(const struct config *cfg)
     rc = 0;
 out:
     json_decref(meta);
-    free(resealed);
-    if (hash_key_hex)
-        sodium_memzero(hash_key_hex, strlen(hash_key_hex));
-    free(hash_key_hex);
-    free(sealed_hash_key);
     sodium_memzero(old_master, sizeof(old_master));
     sodium_memzero(new_master, sizeof(new_master));
     secrets_clear(&r.from);

@@ -6,8 +6,8 @@
 #include "api/sync.h"
 #include "core/conn.h"
 #include "core/secrets.h"
-#include "http/request.h"
 #include "core/variables.h"
+#include "http/request.h"
 #include "store/store.h"
 
 const char *api_conn_name_or_reply(struct request *req)
@@ -25,8 +25,9 @@ bool api_catalog_ready_or_reply(struct request *req)
 {
     if (sync_catalog_ready(req->app->sync))
         return true;
-    reply_errorf(req, SB_ERR_UNAVAILABLE, "This node is resynchronising with the store; try "
-                                          "again in a moment.");
+    reply_errorf(req, SB_ERR_UNAVAILABLE,
+                 "This node is resynchronising with the store; try "
+                 "again in a moment.");
     return false;
 }
 
@@ -39,7 +40,8 @@ enum sb_err_kind api_resolve_params(struct app *app, const json_t *def, const js
 
     if (store_meta_get(app->store, "variables", &text, err) != SB_OK)
         return err->kind;
-    if (secrets_open_params(&app->secrets, json_object_get(def, "params"), out, err) != SB_OK) {
+    if (secrets_open_params(&app->secrets, json_string_value(json_object_get(def, "name")),
+                            json_object_get(def, "params"), out, err) != SB_OK) {
         free(text);
         return err->kind;
     }

@@ -82,7 +82,8 @@ void api_connections_create(struct request *req)
     }
     json_decref(body);
     name = json_string_value(json_object_get(def, "name"));
-    if (secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &err) != SB_OK ||
+    if (secrets_seal_params(&req->app->secrets, name, json_object_get(def, "params"), &err) !=
+            SB_OK ||
         store_conn_insert(req->app->store, name, def, "create", &err) != SB_OK) {
         audit_record(req, "connection.create", name, "failed");
         json_decref(def);
@@ -179,7 +180,8 @@ void api_connections_update(struct request *req)
             rc = conn_prepare_update(stored, body, name, req->principal.login, clock_epoch_ms(),
                                      guards, &def, &err);
         if (rc == SB_OK)
-            rc = secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &err);
+            rc =
+                secrets_seal_params(&req->app->secrets, name, json_object_get(def, "params"), &err);
         if (rc == SB_OK)
             rc = store_conn_replace(req->app->store, name, def, conn_version(stored), "update",
                                     &err);
@@ -319,7 +321,8 @@ static json_t *own_credential_or_reply(struct request *req, const char *name)
     } else {
         json_t *holder = xcheck(json_pack("{s:{s:O}}", "credentials", name, cred));
         json_t *open_holder;
-        if (secrets_open_user(&req->app->secrets, holder, &open_holder, &err) != SB_OK) {
+        if (secrets_open_user(&req->app->secrets, req->principal.login, holder, &open_holder,
+                              &err) != SB_OK) {
             reply_error(req, &err);
         } else {
             opened = json_incref(json_object_get(json_object_get(open_holder, "credentials"), name));

@@ -79,7 +79,8 @@ void api_connections_revert(struct request *req)
                                          "login", req->principal.login, "lastModifiedOn",
                                          (json_int_t)clock_epoch_ms())));
     /* the version's secrets come back as they were; they must still open under this key */
-    if (secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &err) != SB_OK ||
+    if (secrets_seal_params(&req->app->secrets, name, json_object_get(def, "params"), &err) !=
+            SB_OK ||
         (current ? store_conn_replace(req->app->store, name, def, current_version, "revert", &err)
                  : store_conn_insert(req->app->store, name, def, "revert", &err)) != SB_OK) {
         reply_error(req, &err);
@@ -129,8 +130,8 @@ static enum sb_err_kind import_one(struct request *req, const json_t *item, size
     sb_err_clear(err);
     if (conn_prepare_create(item, req->principal.login, now, req->app->cfg->write_guards, &def,
                             &item_err) != SB_OK ||
-        secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &item_err) !=
-            SB_OK) {
+        secrets_seal_params(&req->app->secrets, json_string_value(json_object_get(def, "name")),
+                            json_object_get(def, "params"), &item_err) != SB_OK) {
         import_error(r, item, i, item_err.msg);
         goto out;
     }
@@ -158,8 +159,8 @@ static enum sb_err_kind import_one(struct request *req, const json_t *item, size
         json_object_del(clean, "creationTag");
         if (conn_prepare_update(stored, clean, name, req->principal.login, now,
                                 req->app->cfg->write_guards, &def, &item_err) != SB_OK ||
-            secrets_seal_params(&req->app->secrets, json_object_get(def, "params"), &item_err) !=
-                SB_OK)
+            secrets_seal_params(&req->app->secrets, name, json_object_get(def, "params"),
+                                &item_err) != SB_OK)
             import_error(r, item, i, item_err.msg);
         else if (store_conn_replace(req->app->store, name, def, conn_version(stored), "update",
                                     err) == SB_OK) {

@@ -29,7 +29,7 @@ static enum sb_err_kind own_secrets(struct request *req, json_t **out, struct sb
         return SB_OK;
     if (store_obj_get(req->app->store, STORE_USERS, req->principal.login, &rec, err) != SB_OK)
         return err->kind;
-    if (secrets_open_user(&req->app->secrets, rec, &open, err) != SB_OK) {
+    if (secrets_open_user(&req->app->secrets, req->principal.login, rec, &open, err) != SB_OK) {
         json_decref(rec);
         return err->kind;
     }

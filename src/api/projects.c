@@ -2,6 +2,7 @@
 /* /projects (docs/API.md §6): projects, their datasets and variables, and the change-connection
  * action. A dataset that names a connection is checked against it on every create, and on
  * every update that changes its connection or type. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "http/request.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/limits.h"
 #include "util/mem.h"
 
 /* The project of the {key} path parameter when P may read it (WRITE: write it); otherwise
@@ -177,8 +179,25 @@ void api_projects_permissions_set(struct request *req)
 
 static json_t *datasets_list_view(const json_t *all, char *tag);
 
-/* Checks the connection DS names, if any. Answers and returns false on failure. */
-static bool dataset_connection_ok_or_reply(struct request *req, const json_t *ds)
+/* Records a dataset change as connection changes are: ACTION on "<project>.<dataset>". A
+ * request refused for want of rights (ERR_KIND SB_ERR_FORBIDDEN) is "denied", other failures
+ * "failed"; a dataset that does not exist is not recorded. */
+static void audit_dataset(struct request *req, const char *action, const char *key,
+                          const char *name, enum sb_err_kind err_kind)
+{
+    char object[2 * SB_NAME_MAX + 8];
+
+    if (err_kind == SB_ERR_NOT_FOUND || !name)
+        return;
+    snprintf(object, sizeof(object), "%s.%s", key, name);
+    audit_record(req, action, object,
+                 err_kind == SB_OK              ? "success"
+                 : err_kind == SB_ERR_FORBIDDEN ? "denied"
+                                                : "failed");
+}
+
+/* Checks the connection DS names, if any. Answers on failure and returns the error's kind. */
+static enum sb_err_kind dataset_connection_check_or_reply(struct request *req, const json_t *ds)
 {
     const char *conn_name = datasets_connection(ds);
     struct sb_err err;
@@ -186,18 +205,19 @@ static bool dataset_connection_ok_or_reply(struct request *req, const json_t *ds
     bool ok;
 
     if (!conn_name)
-        return true;
+        return SB_OK;
     if (store_conn_get(req->app->store, conn_name, &conn, &err) != SB_OK &&
         err.kind != SB_ERR_NOT_FOUND) {
         reply_error(req, &err);
-        return false;
+        return err.kind;
     }
     ok = datasets_check_connection(ds, conn_name, conn, &req->principal, SB_ERR_FORBIDDEN,
                                    &err) == SB_OK;
     json_decref(conn);
-    if (!ok)
-        reply_error(req, &err);
-    return ok;
+    if (ok)
+        return SB_OK;
+    reply_error(req, &err);
+    return err.kind == SB_ERR_NOT_FOUND ? SB_ERR_BAD_REQUEST : err.kind;
 }
 
 void api_datasets_list(struct request *req)
@@ -219,7 +239,8 @@ void api_datasets_list(struct request *req)
 void api_datasets_create(struct request *req)
 {
     json_t *project = project_or_reply(req, true), *body = NULL, *ds = NULL;
-    const char *key = req_param(req, 0);
+    const char *key = req_param(req, 0), *name;
+    enum sb_err_kind kind;
     struct sb_err err;
 
     if (!project)
@@ -231,13 +252,17 @@ void api_datasets_create(struct request *req)
         reply_error(req, &err);
         goto out;
     }
-    if (!dataset_connection_ok_or_reply(req, ds))
+    name = json_string_value(json_object_get(ds, "name"));
+    if ((kind = dataset_connection_check_or_reply(req, ds)) != SB_OK) {
+        audit_dataset(req, "dataset.create", key, name, kind);
         goto out;
-    if (store_ds_insert(req->app->store, key, json_string_value(json_object_get(ds, "name")), ds,
-                        &err) != SB_OK) {
+    }
+    if (store_ds_insert(req->app->store, key, name, ds, &err) != SB_OK) {
+        audit_dataset(req, "dataset.create", key, name, err.kind);
         reply_error(req, &err);
         goto out;
     }
+    audit_dataset(req, "dataset.create", key, name, SB_OK);
     reply_json(req, 200, datasets_view(ds));
 out:
     json_decref(body);
@@ -334,10 +359,14 @@ static void dataset_patch(struct request *req,
     if (!req_json_body_or_reply(req, &body))
         goto out;
     if (apply(ds, body, &rec, &err) != SB_OK ||
-        store_ds_update(req->app->store, req_param(req, 0), req_param(req, 1), rec, &err) != SB_OK)
+        store_ds_update(req->app->store, req_param(req, 0), req_param(req, 1), rec, &err) !=
+            SB_OK) {
+        audit_dataset(req, "dataset.update", req_param(req, 0), req_param(req, 1), err.kind);
         reply_error(req, &err);
-    else
+    } else {
+        audit_dataset(req, "dataset.update", req_param(req, 0), req_param(req, 1), SB_OK);
         reply_json(req, 200, answer(rec));
+    }
 out:
     json_decref(ds);
     json_decref(body);
@@ -364,6 +393,7 @@ void api_datasets_update(struct request *req)
     json_t *project = project_or_reply(req, true), *body = NULL, *ds = NULL, *stored = NULL;
     const char *key = req_param(req, 0), *name = req_param(req, 1);
     const char *old_conn, *new_conn;
+    enum sb_err_kind kind;
     struct sb_err err;
 
     if (!project)
@@ -373,20 +403,26 @@ void api_datasets_update(struct request *req)
         return;
     if (store_ds_get(req->app->store, key, name, &stored, &err) != SB_OK ||
         datasets_prepare(body, key, name, &ds, &err) != SB_OK) {
+        audit_dataset(req, "dataset.update", key, name, err.kind);
         reply_error(req, &err);
         goto out;
     }
     old_conn = datasets_connection(stored);
     new_conn = datasets_connection(ds);
-    if (new_conn && (!old_conn || strcmp(old_conn, new_conn) != 0 ||
-                     !json_equal(json_object_get(stored, "type"), json_object_get(ds, "type")) ||
-                     !json_equal(json_object_get(stored, "managed"), json_object_get(ds, "managed"))) &&
-        !dataset_connection_ok_or_reply(req, ds))
+    if (new_conn &&
+        (!old_conn || strcmp(old_conn, new_conn) != 0 ||
+         !json_equal(json_object_get(stored, "type"), json_object_get(ds, "type")) ||
+         !json_equal(json_object_get(stored, "managed"), json_object_get(ds, "managed"))) &&
+        (kind = dataset_connection_check_or_reply(req, ds)) != SB_OK) {
+        audit_dataset(req, "dataset.update", key, name, kind);
         goto out;
+    }
     if (store_ds_update(req->app->store, key, name, ds, &err) != SB_OK) {
+        audit_dataset(req, "dataset.update", key, name, err.kind);
         reply_error(req, &err);
         goto out;
     }
+    audit_dataset(req, "dataset.update", key, name, SB_OK);
     reply_json(req, 200, datasets_view(ds));
 out:
     json_decref(body);
@@ -403,9 +439,11 @@ void api_datasets_delete(struct request *req)
         return;
     json_decref(project);
     if (store_ds_delete(req->app->store, req_param(req, 0), req_param(req, 1), &err) != SB_OK) {
+        audit_dataset(req, "dataset.delete", req_param(req, 0), req_param(req, 1), err.kind);
         reply_error(req, &err);
         return;
     }
+    audit_dataset(req, "dataset.delete", req_param(req, 0), req_param(req, 1), SB_OK);
     reply_json(req, 200, xcheck(json_object()));
 }
 

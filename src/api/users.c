@@ -267,7 +267,7 @@ static enum sb_err_kind bulk_create_one(struct request *req, const json_t *entry
         return err->kind;
     sb_err_clear(err);
     if (users_prepare_create(entry, clock_epoch_ms(), &rec, err) == SB_OK &&
-        secrets_seal_user(&req->app->secrets, rec, err) == SB_OK)
+        secrets_seal_user(&req->app->secrets, login, rec, NULL, err) == SB_OK)
         store_obj_insert(req->app->store, STORE_USERS, login, rec, err);
     json_decref(rec);
     return err->kind;
@@ -285,7 +285,7 @@ static enum sb_err_kind bulk_edit_one(struct request *req, const json_t *entry, 
     if (json_is_object(entry))
         json_object_update(merged, (json_t *)entry);
     if (users_prepare_update(stored, merged, login, false, &rec, err) == SB_OK &&
-        secrets_seal_user(&req->app->secrets, rec, err) == SB_OK)
+        secrets_seal_user(&req->app->secrets, login, rec, NULL, err) == SB_OK)
         store_obj_update(req->app->store, STORE_USERS, login, rec, err);
     json_decref(rec);
     json_decref(merged);
@@ -367,10 +367,10 @@ void api_users_create(struct request *req)
     if (!req_json_body_or_reply(req, &body))
         return;
     if (users_prepare_create(body, clock_epoch_ms(), &rec, &err) != SB_OK ||
-        secrets_seal_user(&req->app->secrets, rec, &err) != SB_OK ||
-        store_obj_insert(req->app->store, STORE_USERS,
-                         login = json_string_value(json_object_get(rec, "login")), rec,
-                         &err) != SB_OK) {
+        secrets_seal_user(&req->app->secrets,
+                          login = json_string_value(json_object_get(rec, "login")), rec, NULL,
+                          &err) != SB_OK ||
+        store_obj_insert(req->app->store, STORE_USERS, login, rec, &err) != SB_OK) {
         if (login)
             audit_record(req, "user.create", login, "failed");
         reply_error(req, &err);
@@ -408,7 +408,7 @@ static void update_user(struct request *req, const char *login, bool self)
         return;
     if (store_obj_get(req->app->store, STORE_USERS, login, &stored, &err) != SB_OK ||
         users_prepare_update(stored, body, login, self, &rec, &err) != SB_OK ||
-        secrets_seal_user(&req->app->secrets, rec, &err) != SB_OK ||
+        secrets_seal_user(&req->app->secrets, login, rec, self ? stored : NULL, &err) != SB_OK ||
         store_obj_update(req->app->store, STORE_USERS, login, rec, &err) != SB_OK) {
         if (err.kind != SB_ERR_NOT_FOUND)
             audit_record(req, self ? "user.update-self" : "user.update", login,
@@ -563,14 +563,48 @@ void api_groups_update(struct request *req)
     json_decref(rec);
 }
 
+/* Removes group NAME from every user and global API key, inside the open transaction, so that
+ * a group later created with the same name grants nothing to those who were in this one. */
+static enum sb_err_kind forget_group(struct store *st, const char *name, struct sb_err *err)
+{
+    json_t *all, *rec;
+    size_t i;
+
+    if (store_obj_list(st, STORE_USERS, &all, err) != SB_OK)
+        return err->kind;
+    json_array_foreach (all, i, rec) {
+        if (users_remove_group(rec, name) &&
+            store_obj_update(st, STORE_USERS, json_string_value(json_object_get(rec, "login")), rec,
+                             err) != SB_OK)
+            break;
+    }
+    json_decref(all);
+    if (err->kind != SB_OK || store_key_list(st, STORE_KEY_GLOBAL, NULL, &all, err) != SB_OK)
+        return err->kind;
+    json_array_foreach (all, i, rec) {
+        if (users_remove_group(rec, name) &&
+            store_key_update(st, STORE_KEY_GLOBAL, json_string_value(json_object_get(rec, "id")),
+                             rec, err) != SB_OK)
+            break;
+    }
+    json_decref(all);
+    return err->kind;
+}
+
 void api_groups_delete(struct request *req)
 {
     const char *name = id_param_or_reply(req, "name");
+    struct store *st;
     struct sb_err err;
 
     if (!name)
         return;
-    if (store_obj_delete(req->app->store, STORE_GROUPS, name, &err) != SB_OK) {
+    st = req->app->store;
+    sb_err_clear(&err);
+    if (store_tx_begin(st, &err) != SB_OK ||
+        store_obj_delete(st, STORE_GROUPS, name, &err) != SB_OK ||
+        forget_group(st, name, &err) != SB_OK || store_tx_commit(st, &err) != SB_OK) {
+        store_tx_rollback(st);
         reply_error(req, &err);
         return;
     }

@@ -32,8 +32,7 @@ static bool check_user_fields(const json_t *b, struct sb_err *err)
            fields_string(b, "", "userProfile", err) && fields_string_array(b, "", "groups", err) &&
            fields_bool(b, "", "enabled", err) && fields_object(b, "", "credentials", err) &&
            fields_object(b, "", "adminProperties", err) &&
-           fields_object(b, "", "userProperties", err) &&
-           fields_object(b, "", "preferences", err);
+           fields_object(b, "", "userProperties", err) && fields_object(b, "", "preferences", err);
 }
 
 /* credentials: object of objects; secrets: array of {"name","value"} objects */
@@ -44,7 +43,7 @@ static bool check_user_secrets(const json_t *b, struct sb_err *err)
     size_t i;
 
     if (json_is_object(creds))
-        json_object_foreach(creds, key, v)
+        json_object_foreach (creds, key, v)
             if (!json_is_object(v) && !json_is_null(v))
                 return sb_err_set(err, SB_ERR_BAD_REQUEST,
                                   "Field 'credentials' must map connection names to objects "
@@ -54,11 +53,12 @@ static bool check_user_secrets(const json_t *b, struct sb_err *err)
         return sb_err_set(err, SB_ERR_BAD_REQUEST,
                           "Field 'secrets' must be an array of {\"name\", \"value\"} objects."),
                false;
-    json_array_foreach(list, i, v)
+    json_array_foreach (list, i, v)
         if (!json_is_object(v) || !json_is_string(json_object_get(v, "name")))
             return sb_err_set(err, SB_ERR_BAD_REQUEST,
                               "Field 'secrets' must be an array of {\"name\", \"value\"} objects; "
-                              "entry %zu is not.", i),
+                              "entry %zu is not.",
+                              i),
                    false;
     return true;
 }
@@ -128,9 +128,8 @@ enum sb_err_kind users_prepare_create(const json_t *body, int64_t now_ms, json_t
     return SB_OK;
 }
 
-static const char *const self_editable[] = {"credentials",    "secrets",     "preferences",
-                                            "userProperties", "displayName", "email",
-                                            NULL};
+static const char *const self_editable[] = {
+    "credentials", "secrets", "preferences", "userProperties", "displayName", "email", NULL};
 static const char *const self_fixed[] = {"groups", "enabled", "adminProperties", NULL};
 
 enum sb_err_kind users_prepare_update(const json_t *stored, const json_t *body, const char *login,
@@ -153,7 +152,8 @@ enum sb_err_kind users_prepare_update(const json_t *stored, const json_t *body, 
             if (v && !json_is_null(v) && !json_equal(v, json_object_get(stored, *k)))
                 return sb_err_set(err, SB_ERR_FORBIDDEN,
                                   "Field '%s' cannot be changed by the user themselves; an "
-                                  "administrator must change it.", *k);
+                                  "administrator must change it.",
+                                  *k);
         }
         rec = xcheck(json_deep_copy(stored));
         for (const char *const *k = self_editable; *k; k++)
@@ -324,15 +324,33 @@ json_t *users_authorization_matrix(const json_t *users, const json_t *groups, co
 
 json_t *users_list_view(const json_t *rec)
 {
-    static const char *const keys[] = {"login",      "displayName", "email",   "groups",
-                                       "sourceType", "userProfile", "enabled", "creationDate",
-                                       NULL};
+    static const char *const keys[] = {"login",   "displayName",  "email",
+                                       "groups",  "sourceType",   "userProfile",
+                                       "enabled", "creationDate", NULL};
     json_t *view = xcheck(json_object());
 
     for (const char *const *k = keys; *k; k++)
         if (json_object_get(rec, *k))
             json_object_set(view, *k, json_object_get(rec, *k));
     return view;
+}
+
+bool users_remove_group(json_t *rec, const char *group)
+{
+    json_t *groups = json_object_get(rec, "groups");
+    bool removed = false;
+    size_t i = 0;
+
+    while (i < json_array_size(groups)) {
+        const char *name = json_string_value(json_array_get(groups, i));
+        if (name && strcmp(name, group) == 0) {
+            json_array_remove(groups, i);
+            removed = true;
+        } else {
+            i++;
+        }
+    }
+    return removed;
 }
 
 static bool check_group_fields(const json_t *b, struct sb_err *err)

@@ -50,6 +50,10 @@ json_t *users_authorization_matrix(const json_t *users, const json_t *groups, co
  * creationDate. New reference. */
 json_t *users_list_view(const json_t *rec);
 
+/* Removes GROUP from the "groups" array of REC (a user or a global API key), in place; true when
+ * it was there. */
+bool users_remove_group(json_t *rec, const char *group);
+
 /* Builds a group record from a create BODY. New reference in *OUT. */
 enum sb_err_kind groups_prepare_create(const json_t *body, json_t **out, struct sb_err *err);
 

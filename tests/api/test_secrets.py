@@ -215,12 +215,16 @@ class SecretsTest(ServerTestCase):
         b = self.pg("sec_nonce_b", pw)["params"]["password"]
         self.assertNotEqual(a, b, "encryption is deterministic (no random nonce)")
 
-    def test_encrypted_value_copied_to_another_connection_is_kept(self):
+    def test_encrypted_value_copied_to_another_connection_is_bad_request(self):
+        # each ciphertext is bound to its connection and field (API.md §4.2)
         pw = self.secret("pw")
         enc = self.pg("sec_copy_src", pw)["params"]["password"]
-        self.pg("sec_copy_dst", enc)
-        self.assertTrue(self.info("sec_copy_dst")["resolvedParams"]["password"] == pw,
-                        "an e: value of this server was not taken as the same secret")
+        r = self.server.api("POST", "/admin/connections/", {
+            "name": "sec_copy_dst", "type": "PostgreSQL",
+            "params": {"host": "h", "user": "u", "password": enc}})
+        self.assertError(r, 400, "BadRequest", mentions="params.password")
+        self.assertNoSecret(r.raw, pw, "the refusal")
+        self.assertStatus(self.server.api("GET", "/admin/connections/sec_copy_dst"), 404)
 
     # ---- values that must be refused ---------------------------------------------------
 

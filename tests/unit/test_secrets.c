@@ -27,6 +27,11 @@
 
 static struct secrets key_a, key_b;
 
+/* Places of sealed values: connection "c", user "alice", and the one the envelope tests use. */
+#define CONN_AT(field) (&(const struct secrets_place){SECRETS_CONNECTION, "c", (field)})
+#define USER_AT(field) (&(const struct secrets_place){SECRETS_USER, "alice", (field)})
+#define T_AT CONN_AT("params.password")
+
 /* Asserts that ERR is KIND and that its message quotes 'FIELD'. */
 static void assert_err_names(const struct sb_err *err, enum sb_err_kind kind, const char *field)
 {
@@ -40,9 +45,10 @@ static void assert_err_names(const struct sb_err *err, enum sb_err_kind kind, co
 }
 
 /* Seals PLAIN under S into a JSON string (new reference). */
-static json_t *sealed_json(const struct secrets *s, const char *plain)
+static json_t *sealed_json(const struct secrets *s, const struct secrets_place *at,
+                           const char *plain)
 {
-    char *sealed = secrets_seal(s, plain);
+    char *sealed = secrets_seal(s, at, plain);
     json_t *v = json_string(sealed);
 
     assert_non_null(v);
@@ -51,14 +57,15 @@ static json_t *sealed_json(const struct secrets *s, const char *plain)
 }
 
 /* Asserts that SEALED opens under S to EXPECTED. */
-static void assert_opens_to(const struct secrets *s, const char *sealed, const char *expected)
+static void assert_opens_to(const struct secrets *s, const struct secrets_place *at,
+                            const char *sealed, const char *expected)
 {
     struct sb_err err;
     char *plain = NULL;
 
     assert_non_null(sealed);
     sb_err_clear(&err);
-    if (secrets_open(s, sealed, "x", &plain, &err) != SB_OK)
+    if (secrets_open(s, at, sealed, "x", &plain, &err) != SB_OK)
         fail_msg("cannot open %s: %s", sealed, err.msg);
     assert_non_null(plain);
     assert_string_equal(plain, expected);
@@ -66,7 +73,8 @@ static void assert_opens_to(const struct secrets *s, const char *sealed, const c
 }
 
 /* Asserts that SEALED has the sealed form and does not open under S. */
-static void assert_does_not_open(const struct secrets *s, const char *sealed)
+static void assert_does_not_open(const struct secrets *s, const struct secrets_place *at,
+                                 const char *sealed)
 {
     struct sb_err err;
     char *plain = (char *)"sentinel";
@@ -74,7 +82,7 @@ static void assert_does_not_open(const struct secrets *s, const char *sealed)
     assert_non_null(sealed);
     assert_true(strncmp(sealed, PREFIX, strlen(PREFIX)) == 0);
     sb_err_clear(&err);
-    assert_int_equal(secrets_open(s, sealed, "x", &plain, &err), SB_ERR_BAD_REQUEST);
+    assert_int_equal(secrets_open(s, at, sealed, "x", &plain, &err), SB_ERR_BAD_REQUEST);
     assert_null(plain);
 }
 
@@ -95,14 +103,14 @@ static const char *entry_value(const json_t *obj, const char *key, size_t i)
 
 static void round_trip(const char *plain)
 {
-    char *sealed = secrets_seal(&key_a, plain);
+    char *sealed = secrets_seal(&key_a, T_AT, plain);
 
     assert_non_null(sealed);
     assert_true(strncmp(sealed, PREFIX, strlen(PREFIX)) == 0);
     assert_true(secrets_is_sealed(sealed));
     if (strlen(plain) >= 6)
         assert_null(strstr(sealed, plain)); /* the plaintext does not show through */
-    assert_opens_to(&key_a, sealed, plain);
+    assert_opens_to(&key_a, T_AT, sealed, plain);
     free(sealed);
 }
 
@@ -144,7 +152,7 @@ static void test_seal_open_round_trip_of_long_value(void **state)
 
 static void test_sealed_form_starts_with_scheme_and_is_base64(void **state)
 {
-    char *sealed = secrets_seal(&key_a, "pw");
+    char *sealed = secrets_seal(&key_a, T_AT, "pw");
     uint8_t raw[256];
     size_t raw_len = 0;
     const char *b64 = sealed + strlen(PREFIX);
@@ -172,13 +180,13 @@ static void test_is_sealed_recognises_the_e_prefix_only(void **state)
 
 static void test_two_seals_of_same_value_differ(void **state)
 {
-    char *s1 = secrets_seal(&key_a, "same value");
-    char *s2 = secrets_seal(&key_a, "same value");
+    char *s1 = secrets_seal(&key_a, T_AT, "same value");
+    char *s2 = secrets_seal(&key_a, T_AT, "same value");
     (void)state;
 
     assert_string_not_equal(s1, s2);
-    assert_opens_to(&key_a, s1, "same value");
-    assert_opens_to(&key_a, s2, "same value");
+    assert_opens_to(&key_a, T_AT, s1, "same value");
+    assert_opens_to(&key_a, T_AT, s2, "same value");
     free(s1);
     free(s2);
 }
@@ -191,13 +199,13 @@ static void test_keys_from_different_master_keys_differ(void **state)
 
 static void test_open_with_other_key_is_bad_request_naming_field(void **state)
 {
-    char *sealed = secrets_seal(&key_a, "pw");
+    char *sealed = secrets_seal(&key_a, T_AT, "pw");
     char *plain = (char *)"sentinel";
     struct sb_err err;
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_open(&key_b, sealed, "params.password", &plain, &err),
+    assert_int_equal(secrets_open(&key_b, T_AT, sealed, "params.password", &plain, &err),
                      SB_ERR_BAD_REQUEST);
     assert_null(plain);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.password");
@@ -232,7 +240,7 @@ static char *tamper(const char *sealed, size_t at)
 
 static void test_tampered_ciphertext_nonce_or_tag_fails(void **state)
 {
-    char *sealed = secrets_seal(&key_a, "a secret value");
+    char *sealed = secrets_seal(&key_a, T_AT, "a secret value");
     size_t raw_len = 24 + strlen("a secret value") + 16;
     size_t spots[] = {0, 23, 24, 30, raw_len - 1};
     struct sb_err err;
@@ -243,19 +251,19 @@ static void test_tampered_ciphertext_nonce_or_tag_fails(void **state)
         char *plain = (char *)"sentinel";
 
         sb_err_clear(&err);
-        assert_int_equal(secrets_open(&key_a, bad, "params.token", &plain, &err),
+        assert_int_equal(secrets_open(&key_a, T_AT, bad, "params.token", &plain, &err),
                          SB_ERR_BAD_REQUEST);
         assert_null(plain);
         assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.token");
         free(bad);
     }
-    assert_opens_to(&key_a, sealed, "a secret value");
+    assert_opens_to(&key_a, T_AT, sealed, "a secret value");
     free(sealed);
 }
 
 static void test_truncated_sealed_value_fails(void **state)
 {
-    char *sealed = secrets_seal(&key_a, "a secret value");
+    char *sealed = secrets_seal(&key_a, T_AT, "a secret value");
     struct sb_err err;
     char *plain = (char *)"sentinel";
     (void)state;
@@ -263,7 +271,7 @@ static void test_truncated_sealed_value_fails(void **state)
     /* drop the last 4 base64 characters: still valid base64, 3 bytes of tag missing */
     sealed[strlen(sealed) - 4] = '\0';
     sb_err_clear(&err);
-    assert_int_equal(secrets_open(&key_a, sealed, "params.password", &plain, &err),
+    assert_int_equal(secrets_open(&key_a, T_AT, sealed, "params.password", &plain, &err),
                      SB_ERR_BAD_REQUEST);
     assert_null(plain);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.password");
@@ -272,7 +280,7 @@ static void test_truncated_sealed_value_fails(void **state)
 
 static void test_open_unknown_scheme_fails(void **state)
 {
-    char *sealed = secrets_seal(&key_a, "pw");
+    char *sealed = secrets_seal(&key_a, T_AT, "pw");
     char other[512];
     struct sb_err err;
     char *plain = (char *)"sentinel";
@@ -281,7 +289,7 @@ static void test_open_unknown_scheme_fails(void **state)
     /* the same payload under another scheme name */
     snprintf(other, sizeof(other), "e:zz:%s", sealed + strlen(PREFIX));
     sb_err_clear(&err);
-    assert_int_equal(secrets_open(&key_a, other, "params.password", &plain, &err),
+    assert_int_equal(secrets_open(&key_a, T_AT, other, "params.password", &plain, &err),
                      SB_ERR_BAD_REQUEST);
     assert_null(plain);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.password");
@@ -289,7 +297,7 @@ static void test_open_unknown_scheme_fails(void **state)
 
     plain = (char *)"sentinel";
     sb_err_clear(&err);
-    assert_int_equal(secrets_open(&key_a, "e:xc2:AAAA", "params.secretKey", &plain, &err),
+    assert_int_equal(secrets_open(&key_a, T_AT, "e:xc2:AAAA", "params.secretKey", &plain, &err),
                      SB_ERR_BAD_REQUEST);
     assert_null(plain);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.secretKey");
@@ -303,7 +311,7 @@ static void test_open_plaintext_is_bad_request(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_open(&key_a, "not sealed", "params.password", &plain, &err),
+    assert_int_equal(secrets_open(&key_a, T_AT, "not sealed", "params.password", &plain, &err),
                      SB_ERR_BAD_REQUEST);
     assert_null(plain);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.password");
@@ -314,8 +322,8 @@ static void test_open_malformed_base64_fails(void **state)
     static const char *const bad[] = {
         "e:xc1:!!!not base64!!!",
         "e:xc1:AAAA=AAA",
-        "e:xc1:AAA",        /* missing padding */
-        "e:xc1:",           /* nothing at all */
+        "e:xc1:AAA",          /* missing padding */
+        "e:xc1:",             /* nothing at all */
         "e:xc1:AAAAAAAAAAAA", /* valid base64, far too short for nonce and tag */
         "e:xc1:YWJj\n",
         NULL,
@@ -327,44 +335,351 @@ static void test_open_malformed_base64_fails(void **state)
         char *plain = (char *)"sentinel";
 
         sb_err_clear(&err);
-        if (secrets_open(&key_a, *p, "params.password", &plain, &err) != SB_ERR_BAD_REQUEST)
+        if (secrets_open(&key_a, T_AT, *p, "params.password", &plain, &err) != SB_ERR_BAD_REQUEST)
             fail_msg("opening %s did not fail with SB_ERR_BAD_REQUEST", *p);
         assert_null(plain);
         assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.password");
     }
 }
 
+/* The additional data secrets.c documents for a place: "switchboard-secret/2", then kind,
+ * object and field, each as a 4-byte big-endian length and its bytes. *LEN its length. */
+static size_t ad_by_hand(const struct secrets_place *at, uint8_t *out)
+{
+    const char *parts[3] = {at->kind, at->object, at->field};
+    size_t off = strlen("switchboard-secret/2");
+
+    memcpy(out, "switchboard-secret/2", off);
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(parts[i]);
+        out[off++] = 0;
+        out[off++] = 0;
+        out[off++] = (uint8_t)(n >> 8);
+        out[off++] = (uint8_t)n;
+        memcpy(out + off, parts[i], n);
+        off += n;
+    }
+    return off;
+}
+
+/* Seals PLAIN (LEN bytes) under S with additional data AD by hand, as secrets.c documents the
+ * envelope; caller frees. */
+static char *seal_by_hand(const struct secrets *s, const uint8_t *ad, size_t ad_len,
+                          const uint8_t *plain, size_t len)
+{
+    size_t raw_len = 24 + len + 16;
+    uint8_t *raw = malloc(raw_len);
+    size_t text_len = 6 + sodium_base64_ENCODED_LEN(raw_len, sodium_base64_VARIANT_ORIGINAL);
+    char *text = malloc(text_len);
+
+    assert_non_null(raw);
+    assert_non_null(text);
+    randombytes_buf(raw, 24);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + 24, NULL, plain, len, ad, ad_len, NULL, raw,
+                                               s->key);
+    memcpy(text, PREFIX, 6);
+    sodium_bin2base64(text + 6, text_len - 6, raw, raw_len, sodium_base64_VARIANT_ORIGINAL);
+    free(raw);
+    return text;
+}
+
+/* A value sealed as versions before binding did: additional data "switchboard-secret". */
+static char *seal_legacy(const struct secrets *s, const char *plain)
+{
+    return seal_by_hand(s, (const uint8_t *)"switchboard-secret", strlen("switchboard-secret"),
+                        (const uint8_t *)plain, strlen(plain));
+}
+
 static void test_open_refuses_value_that_decrypts_to_nul_byte(void **state)
 {
-    static const char *const AD = "switchboard-secret";
     const uint8_t plain[] = {'a', 0, 'b'};
-    uint8_t raw[24 + sizeof(plain) + 16];
-    char text[6 + sodium_base64_ENCODED_LEN(sizeof(raw), sodium_base64_VARIANT_ORIGINAL)];
-    char *out = (char *)"sentinel";
+    uint8_t ad[256];
+    size_t ad_len = ad_by_hand(T_AT, ad);
+    char *text, *out = (char *)"sentinel";
     struct sb_err err;
     (void)state;
 
     /* built by hand as secrets.c documents the envelope, with a NUL inside the value */
-    randombytes_buf(raw, 24);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + 24, NULL, plain, sizeof(plain),
-                                               (const uint8_t *)AD, strlen(AD), NULL, raw,
-                                               key_a.key);
-    memcpy(text, PREFIX, 6);
-    sodium_bin2base64(text + 6, sizeof(text) - 6, raw, sizeof(raw),
-                      sodium_base64_VARIANT_ORIGINAL);
+    text = seal_by_hand(&key_a, ad, ad_len, plain, sizeof(plain));
     sb_err_clear(&err);
-    assert_int_equal(secrets_open(&key_a, text, "params.password", &out, &err),
+    assert_int_equal(secrets_open(&key_a, T_AT, text, "params.password", &out, &err),
                      SB_ERR_BAD_REQUEST);
     assert_null(out);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.password");
+    free(text);
 
     /* the same envelope around a value without NUL opens: the construction is right */
-    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + 24, NULL, (const uint8_t *)"a-b", 3,
-                                               (const uint8_t *)AD, strlen(AD), NULL, raw,
-                                               key_a.key);
-    sodium_bin2base64(text + 6, sizeof(text) - 6, raw, sizeof(raw),
-                      sodium_base64_VARIANT_ORIGINAL);
-    assert_opens_to(&key_a, text, "a-b");
+    text = seal_by_hand(&key_a, ad, ad_len, (const uint8_t *)"a-b", 3);
+    assert_opens_to(&key_a, T_AT, text, "a-b");
+    free(text);
+}
+
+/* --- binding to the place --- */
+
+static void test_value_opens_only_at_its_own_place(void **state)
+{
+    static const struct secrets_place elsewhere[] = {
+        {SECRETS_CONNECTION, "d", "params.password"},
+        {SECRETS_CONNECTION, "c", "params.token"},
+        {SECRETS_CONNECTION, "c", "params.properties.password.value"},
+        {SECRETS_USER, "c", "params.password"},
+        {SECRETS_USER, "alice", "credentials.c.password"},
+        {SECRETS_META, "c", "params.password"},
+        /* no ambiguity between where one part ends and the next begins */
+        {SECRETS_CONNECTION, "cparams.password", ""},
+        {SECRETS_CONNECTION, "", "cparams.password"},
+    };
+    char *sealed = secrets_seal(&key_a, CONN_AT("params.password"), "pw");
+    (void)state;
+
+    assert_opens_to(&key_a, CONN_AT("params.password"), sealed, "pw");
+    for (size_t i = 0; i < sizeof(elsewhere) / sizeof(elsewhere[0]); i++)
+        assert_does_not_open(&key_a, &elsewhere[i], sealed);
+    free(sealed);
+}
+
+static void test_legacy_unbound_value_is_refused_and_never_served(void **state)
+{
+    char *legacy = seal_legacy(&key_a, "pw");
+    json_t *params = json_pack("{s:s}", "password", legacy), *out = NULL;
+    struct sb_err err;
+    (void)state;
+
+    assert_does_not_open(&key_a, T_AT, legacy);
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_ERR_BAD_REQUEST);
+    assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.password");
+    sb_err_clear(&err);
+    assert_int_equal(secrets_open_params(&key_a, "c", params, &out, &err), SB_ERR_INTERNAL);
+    assert_null(out);
+    json_decref(params);
+    free(legacy);
+}
+
+static void test_seal_params_refuses_value_sealed_for_another_connection(void **state)
+{
+    json_t *theirs = js("{'password':'their secret'}");
+    json_t *mine = js("{'host':'h'}");
+    struct sb_err err;
+    (void)state;
+
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_params(&key_a, "theirs", theirs, &err), SB_OK);
+    json_object_set(mine, "password", json_object_get(theirs, "password"));
+    assert_int_equal(secrets_seal_params(&key_a, "mine", mine, &err), SB_ERR_BAD_REQUEST);
+    assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.password");
+    assert_null(strstr(err.msg, "their secret"));
+
+    /* nor into another field of the same connection */
+    json_object_del(mine, "password");
+    json_object_set(mine, "token", json_object_get(theirs, "password"));
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_params(&key_a, "theirs", mine, &err), SB_ERR_BAD_REQUEST);
+    assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.token");
+    json_decref(theirs);
+    json_decref(mine);
+}
+
+static void test_secret_properties_are_bound_by_name_not_position(void **state)
+{
+    json_t *params = js("{'properties':[{'name':'a','value':'va','secret':true},"
+                        "{'name':'b','value':'vb','secret':true}]}");
+    json_t *props = json_object_get(params, "properties"), *first, *out = NULL;
+    struct sb_err err;
+    (void)state;
+
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
+    /* reordered: each value is still where it belongs */
+    first = json_incref(json_array_get(props, 0));
+    json_array_remove(props, 0);
+    json_array_append_new(props, first);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
+    assert_int_equal(secrets_open_params(&key_a, "c", params, &out, &err), SB_OK);
+    assert_string_equal(entry_value(out, "properties", 0), "vb");
+    assert_string_equal(entry_value(out, "properties", 1), "va");
+    json_decref(out);
+    /* renamed: it is another place */
+    json_object_set_new(json_array_get(props, 0), "name", json_string("z"));
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_ERR_BAD_REQUEST);
+    assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.properties[0].value");
+    json_decref(params);
+}
+
+static void test_seal_user_refuses_a_connection_password_pasted_into_a_credential(void **state)
+{
+    json_t *conn = js("{'password':'the connection password'}");
+    json_t *settings = js("{'credentials':{'pg':{'type':'BASIC','user':'bob'}}}");
+    json_t *cred = json_object_get(json_object_get(settings, "credentials"), "pg"), *stored;
+    struct sb_err err;
+    (void)state;
+
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_params(&key_a, "pg", conn, &err), SB_OK);
+    json_object_set(cred, "password", json_object_get(conn, "password"));
+    /* as an administrator would send it, and as the user themselves would */
+    assert_int_equal(secrets_seal_user(&key_a, "bob", settings, NULL, &err), SB_ERR_BAD_REQUEST);
+    assert_err_names(&err, SB_ERR_BAD_REQUEST, "credentials.pg.password");
+    stored = js("{'credentials':{'pg':{'type':'BASIC','user':'bob'}}}");
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_user(&key_a, "bob", settings, stored, &err), SB_ERR_BAD_REQUEST);
+    assert_err_names(&err, SB_ERR_BAD_REQUEST, "credentials.pg.password");
+    json_decref(stored);
+    json_decref(conn);
+    json_decref(settings);
+}
+
+static void test_seal_user_refuses_another_users_credential(void **state)
+{
+    json_t *alice = js("{'credentials':{'pg':{'user':'alice','password':'alice pw'}}}");
+    json_t *bob = js("{'credentials':{'pg':{'user':'alice'}}}");
+    struct sb_err err;
+    (void)state;
+
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", alice, NULL, &err), SB_OK);
+    json_object_set(
+        json_object_get(json_object_get(bob, "credentials"), "pg"), "password",
+        json_object_get(json_object_get(json_object_get(alice, "credentials"), "pg"), "password"));
+    assert_int_equal(secrets_seal_user(&key_a, "bob", bob, NULL, &err), SB_ERR_BAD_REQUEST);
+    assert_err_names(&err, SB_ERR_BAD_REQUEST, "credentials.pg.password");
+    json_decref(alice);
+    json_decref(bob);
+}
+
+static void test_seal_user_self_accepts_only_the_value_stored_in_that_slot(void **state)
+{
+    json_t *stored = js("{'credentials':{'pg':{'user':'u','password':'pw'}},"
+                        "'secrets':[{'name':'s1','value':'v1'},{'name':'s2','value':'v2'}]}");
+    json_t *sent, *cred;
+    char *fresh;
+    struct sb_err err;
+    (void)state;
+
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", stored, NULL, &err), SB_OK);
+    /* get -> set of one's own settings keeps every value */
+    sent = json_deep_copy(stored);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", sent, stored, &err), SB_OK);
+    assert_json_eq(sent, stored);
+    json_decref(sent);
+
+    /* a value sealed for this very slot, but not the stored one, is refused */
+    sent = json_deep_copy(stored);
+    cred = json_object_get(json_object_get(sent, "credentials"), "pg");
+    fresh = secrets_seal(&key_a, USER_AT("credentials.pg.password"), "older");
+    json_object_set_new(cred, "password", json_string(fresh));
+    free(fresh);
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", sent, stored, &err), SB_ERR_BAD_REQUEST);
+    assert_err_names(&err, SB_ERR_BAD_REQUEST, "credentials.pg.password");
+    /* an administrator may send it: it opens where it is */
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", sent, NULL, &err), SB_OK);
+    json_decref(sent);
+
+    /* the stored value of another slot, swapped in, is refused */
+    sent = json_deep_copy(stored);
+    json_object_set(
+        json_array_get(json_object_get(sent, "secrets"), 0), "value",
+        json_object_get(json_array_get(json_object_get(stored, "secrets"), 1), "value"));
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", sent, stored, &err), SB_ERR_BAD_REQUEST);
+    assert_err_names(&err, SB_ERR_BAD_REQUEST, "secrets[0].value");
+    json_decref(sent);
+
+    /* a sealed value in a slot that holds nothing yet is refused; plaintext is sealed */
+    sent = js("{'credentials':{'new':{'user':'n','password':'plain'}}}");
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", sent, stored, &err), SB_OK);
+    cred = json_object_get(json_object_get(sent, "credentials"), "new");
+    assert_opens_to(&key_a, USER_AT("credentials.new.password"), str_member(cred, "password"),
+                    "plain");
+    json_object_set(
+        cred, "password",
+        json_object_get(json_object_get(json_object_get(stored, "credentials"), "pg"), "password"));
+    sb_err_clear(&err);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", sent, stored, &err), SB_ERR_BAD_REQUEST);
+    assert_err_names(&err, SB_ERR_BAD_REQUEST, "credentials.new.password");
+    json_decref(sent);
+    json_decref(stored);
+}
+
+static void test_reseal_binds_legacy_values_once(void **state)
+{
+    char *l1 = seal_legacy(&key_a, "pw"), *l2 = seal_legacy(&key_a, "pv");
+    char *l3 = seal_legacy(&key_a, "cred"), *l4 = seal_legacy(&key_a, "sv");
+    json_t *params = json_pack("{s:s, s:[{s:s, s:s, s:b}]}", "password", l1, "properties", "name",
+                               "p", "value", l2, "secret", 1);
+    json_t *user = json_pack("{s:{s:{s:s}}, s:[{s:s, s:s}]}", "credentials", "pg", "password", l3,
+                             "secrets", "name", "s1", "value", l4);
+    json_t *bound_params, *bound_user;
+    int count = 0;
+    struct sb_err err;
+    (void)state;
+
+    sb_err_clear(&err);
+    assert_int_equal(secrets_reseal_params(&key_a, &key_a, "c", params, &count, &err), SB_OK);
+    assert_int_equal(secrets_reseal_user(&key_a, &key_a, "alice", user, &count, &err), SB_OK);
+    assert_int_equal(count, 4);
+    assert_opens_to(&key_a, CONN_AT("params.password"), str_member(params, "password"), "pw");
+    assert_opens_to(&key_a, CONN_AT("params.properties.p.value"),
+                    entry_value(params, "properties", 0), "pv");
+    assert_opens_to(
+        &key_a, USER_AT("credentials.pg.password"),
+        str_member(json_object_get(json_object_get(user, "credentials"), "pg"), "password"),
+        "cred");
+    assert_opens_to(&key_a, USER_AT("secrets.s1.value"), entry_value(user, "secrets", 0), "sv");
+
+    /* a second run finds nothing to do and leaves every byte */
+    bound_params = json_deep_copy(params);
+    bound_user = json_deep_copy(user);
+    count = 0;
+    assert_int_equal(secrets_reseal_params(&key_a, &key_a, "c", params, &count, &err), SB_OK);
+    assert_int_equal(secrets_reseal_user(&key_a, &key_a, "alice", user, &count, &err), SB_OK);
+    assert_int_equal(count, 0);
+    assert_json_eq(params, bound_params);
+    assert_json_eq(user, bound_user);
+
+    /* a rotation binds too: legacy values under the old key come out bound under the new */
+    json_object_set_new(params, "token", json_string(l1));
+    count = 0;
+    assert_int_equal(secrets_reseal_params(&key_a, &key_b, "c", params, &count, &err), SB_OK);
+    assert_int_equal(count, 3);
+    assert_opens_to(&key_b, CONN_AT("params.token"), str_member(params, "token"), "pw");
+    assert_opens_to(&key_b, CONN_AT("params.password"), str_member(params, "password"), "pw");
+    json_decref(bound_params);
+    json_decref(bound_user);
+    json_decref(params);
+    json_decref(user);
+    free(l1);
+    free(l2);
+    free(l3);
+    free(l4);
+}
+
+static void test_reseal_value_binds_a_meta_value(void **state)
+{
+    static const struct secrets_place at = {SECRETS_META, "apikey_hash_key", "value"};
+    char *legacy = seal_legacy(&key_a, "hash key"), *bound = NULL, *again = NULL;
+    struct sb_err err;
+    (void)state;
+
+    sb_err_clear(&err);
+    assert_int_equal(secrets_reseal_value(&key_a, &key_a, &at, legacy, &bound, &err), SB_OK);
+    assert_non_null(bound);
+    assert_opens_to(&key_a, &at, bound, "hash key");
+    assert_int_equal(secrets_reseal_value(&key_a, &key_a, &at, bound, &again, &err), SB_OK);
+    assert_null(again);
+    assert_int_equal(secrets_reseal_value(&key_a, &key_b, &at, bound, &again, &err), SB_OK);
+    assert_opens_to(&key_b, &at, again, "hash key");
+    free(bound);
+    assert_int_not_equal(
+        secrets_reseal_value(&key_b, &key_b, CONN_AT("value"), again, &bound, &err), SB_OK);
+    assert_null(bound);
+    free(legacy);
+    free(again);
 }
 
 /* --- secrets_is_secret_param --- */
@@ -386,8 +701,8 @@ static void test_secret_param_names(void **state)
 static void test_non_secret_param_names(void **state)
 {
     static const char *const plain[] = {
-        "host", "user", "port", "db", "namingRule", "properties", "accessKey", "",
-        "Password", "passwords", "PASSWORD", "my_password", "tokens", NULL,
+        "host", "user",     "port",      "db",       "namingRule",  "properties", "accessKey",
+        "",     "Password", "passwords", "PASSWORD", "my_password", "tokens",     NULL,
     };
     (void)state;
 
@@ -405,12 +720,12 @@ static void test_seal_params_seals_plaintext_password_only(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
     assert_string_equal(str_member(params, "host"), "db");
     assert_string_equal(str_member(params, "user"), "u");
     assert_int_equal(json_integer_value(json_object_get(params, "port")), 5432);
     assert_true(strncmp(str_member(params, "password"), PREFIX, strlen(PREFIX)) == 0);
-    assert_opens_to(&key_a, str_member(params, "password"), "pw");
+    assert_opens_to(&key_a, CONN_AT("params.password"), str_member(params, "password"), "pw");
     assert_int_equal(json_object_size(params), 4);
     json_decref(params);
 }
@@ -423,12 +738,12 @@ static void test_seal_params_seals_every_secret_name(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
-    assert_opens_to(&key_a, str_member(params, "secretKey"), "s1");
-    assert_opens_to(&key_a, str_member(params, "privateKey"), "s2");
-    assert_opens_to(&key_a, str_member(params, "token"), "s3");
-    assert_opens_to(&key_a, str_member(params, "apiKey"), "s4");
-    assert_opens_to(&key_a, str_member(params, "keyPassword"), "");
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
+    assert_opens_to(&key_a, CONN_AT("params.secretKey"), str_member(params, "secretKey"), "s1");
+    assert_opens_to(&key_a, CONN_AT("params.privateKey"), str_member(params, "privateKey"), "s2");
+    assert_opens_to(&key_a, CONN_AT("params.token"), str_member(params, "token"), "s3");
+    assert_opens_to(&key_a, CONN_AT("params.apiKey"), str_member(params, "apiKey"), "s4");
+    assert_opens_to(&key_a, CONN_AT("params.keyPassword"), str_member(params, "keyPassword"), "");
     assert_string_equal(str_member(params, "host"), "h");
     json_decref(params);
 }
@@ -442,19 +757,19 @@ static void test_seal_params_keeps_value_sealed_under_same_key_byte_for_byte(voi
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
     first = strdup(str_member(params, "password"));
 
     /* get -> set: the client sends back exactly what it read */
     again = json_deep_copy(params);
-    assert_int_equal(secrets_seal_params(&key_a, again, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", again, &err), SB_OK);
     assert_string_equal(str_member(again, "password"), first);
     assert_json_eq(again, params);
 
     /* and once more, on the same object */
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
     assert_string_equal(str_member(params, "password"), first);
-    assert_opens_to(&key_a, first, "pw");
+    assert_opens_to(&key_a, T_AT, first, "pw");
     assert_int_equal(err.kind, SB_OK);
     free(first);
     json_decref(again);
@@ -464,7 +779,7 @@ static void test_seal_params_keeps_value_sealed_under_same_key_byte_for_byte(voi
 static void test_seal_params_refuses_value_sealed_under_other_key(void **state)
 {
     json_t *params = js("{'host':'db'}");
-    json_t *foreign = sealed_json(&key_b, "pw");
+    json_t *foreign = sealed_json(&key_b, T_AT, "pw");
     char *before, *after;
     struct sb_err err;
     (void)state;
@@ -472,7 +787,7 @@ static void test_seal_params_refuses_value_sealed_under_other_key(void **state)
     json_object_set(params, "password", foreign);
     before = dump(params);
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_ERR_BAD_REQUEST);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_ERR_BAD_REQUEST);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.password");
     /* the message never quotes the value */
     assert_null(strstr(err.msg, json_string_value(foreign)));
@@ -491,13 +806,13 @@ static void test_seal_params_refuses_unknown_scheme_and_garbage(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_ERR_BAD_REQUEST);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_ERR_BAD_REQUEST);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.token");
     json_decref(params);
 
     params = js("{'apiKey':'e:xc1:###'}");
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_ERR_BAD_REQUEST);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_ERR_BAD_REQUEST);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.apiKey");
     json_decref(params);
 }
@@ -526,11 +841,13 @@ static void test_seal_params_seals_secret_properties_only(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
     props = json_object_get(params, "properties");
     assert_int_equal(json_array_size(props), 9);
-    assert_opens_to(&key_a, entry_value(params, "properties", 0), "va");
-    assert_opens_to(&key_a, entry_value(params, "properties", 8), "vi");
+    assert_opens_to(&key_a, CONN_AT("params.properties.a.value"),
+                    entry_value(params, "properties", 0), "va");
+    assert_opens_to(&key_a, CONN_AT("params.properties.i.value"),
+                    entry_value(params, "properties", 8), "vi");
     assert_string_equal(str_member(json_array_get(props, 0), "name"), "a");
     assert_true(json_is_true(json_object_get(json_array_get(props, 0), "secret")));
     for (size_t i = 1; i < 8; i++)
@@ -544,20 +861,20 @@ static void test_seal_params_keeps_sealed_secret_property_and_refuses_foreign(vo
 {
     json_t *params = js("{'properties':[{'name':'a','value':'va','secret':true},"
                         "{'name':'b','value':'vb','secret':true}]}");
-    json_t *foreign = sealed_json(&key_b, "x");
+    json_t *foreign = sealed_json(&key_b, T_AT, "x");
     char *first;
     struct sb_err err;
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
     first = strdup(entry_value(params, "properties", 1));
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
     assert_string_equal(entry_value(params, "properties", 1), first);
 
     json_object_set(json_array_get(json_object_get(params, "properties"), 1), "value", foreign);
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_ERR_BAD_REQUEST);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_ERR_BAD_REQUEST);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "params.properties[1].value");
     free(first);
     json_decref(foreign);
@@ -567,9 +884,13 @@ static void test_seal_params_keeps_sealed_secret_property_and_refuses_foreign(vo
 static void test_seal_params_refuses_non_string_secrets(void **state)
 {
     static const char *const bodies[] = {
-        "{'password':123}", "{'secretKey':{'a':'b'}}", "{'apiKey':['x']}",
-        "{'passphrase':true}", "{'privateKey':1.5}",
-        "{'properties':[{'name':'f','value':42,'secret':true}]}", NULL,
+        "{'password':123}",
+        "{'secretKey':{'a':'b'}}",
+        "{'apiKey':['x']}",
+        "{'passphrase':true}",
+        "{'privateKey':1.5}",
+        "{'properties':[{'name':'f','value':42,'secret':true}]}",
+        NULL,
     };
     (void)state;
 
@@ -578,7 +899,7 @@ static void test_seal_params_refuses_non_string_secrets(void **state)
         struct sb_err err;
 
         sb_err_clear(&err);
-        assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_ERR_BAD_REQUEST);
+        assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_ERR_BAD_REQUEST);
         assert_non_null(strstr(err.msg, "must be a string"));
         assert_json_eq(params, want);
         json_decref(want);
@@ -594,7 +915,7 @@ static void test_seal_params_accepts_null_secrets(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
     assert_json_eq(params, want);
     json_decref(want);
     json_decref(params);
@@ -608,17 +929,17 @@ static void test_seal_params_tolerates_properties_given_as_object(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
-    assert_opens_to(&key_a, str_member(params, "password"), "pw");
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
+    assert_opens_to(&key_a, CONN_AT("params.password"), str_member(params, "password"), "pw");
     assert_json_eq(json_object_get(params, "properties"), want_props);
     json_decref(want_props);
     json_decref(params);
 
     params = js("{'properties':'a string','token':'t'}");
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
     assert_string_equal(str_member(params, "properties"), "a string");
-    assert_opens_to(&key_a, str_member(params, "token"), "t");
+    assert_opens_to(&key_a, CONN_AT("params.token"), str_member(params, "token"), "t");
     json_decref(params);
 }
 
@@ -630,9 +951,9 @@ static void test_seal_params_of_non_object_or_empty_is_ok(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, v, &err), SB_OK);
-    assert_int_equal(secrets_seal_params(&key_a, empty, &err), SB_OK);
-    assert_int_equal(secrets_seal_params(&key_a, NULL, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", v, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", empty, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", NULL, &err), SB_OK);
     assert_int_equal(json_object_size(empty), 0);
     json_decref(empty);
     json_decref(v);
@@ -675,7 +996,7 @@ static void test_strip_params_of_sealed_params(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
     stripped = secrets_strip_params(params);
     assert_json_eq(stripped, want);
     assert_non_null(json_object_get(params, "password"));
@@ -697,9 +1018,9 @@ static void test_open_params_gives_back_plaintext(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
     sealed_text = dump(params);
-    assert_int_equal(secrets_open_params(&key_a, params, &out, &err), SB_OK);
+    assert_int_equal(secrets_open_params(&key_a, "c", params, &out, &err), SB_OK);
     assert_non_null(out);
     assert_ptr_not_equal(out, params);
     assert_int_equal(out->refcount, 1);
@@ -724,7 +1045,7 @@ static void test_open_params_leaves_plaintext_stored_values_as_is(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_open_params(&key_a, params, &out, &err), SB_OK);
+    assert_int_equal(secrets_open_params(&key_a, "c", params, &out, &err), SB_OK);
     assert_json_eq(out, params);
     json_decref(out);
     json_decref(params);
@@ -738,8 +1059,8 @@ static void test_open_params_with_wrong_key_fails_naming_field(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
-    assert_int_equal(secrets_open_params(&key_b, params, &out, &err), SB_ERR_INTERNAL);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
+    assert_int_equal(secrets_open_params(&key_b, "c", params, &out, &err), SB_ERR_INTERNAL);
     assert_null(out);
     assert_err_names(&err, SB_ERR_INTERNAL, "params.password");
     json_decref(params);
@@ -760,12 +1081,14 @@ static void test_seal_user_seals_credentials_and_secret_values(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_user(&key_a, settings, &err), SB_OK);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", settings, NULL, &err), SB_OK);
     creds = json_object_get(settings, "credentials");
-    assert_opens_to(&key_a, str_member(json_object_get(creds, "pg"), "password"), "pw");
+    assert_opens_to(&key_a, USER_AT("credentials.pg.password"),
+                    str_member(json_object_get(creds, "pg"), "password"), "pw");
     assert_string_equal(str_member(json_object_get(creds, "pg"), "user"), "u");
     assert_string_equal(str_member(json_object_get(creds, "pg"), "type"), "BASIC");
-    assert_opens_to(&key_a, str_member(json_object_get(creds, "s3"), "secretKey"), "sk");
+    assert_opens_to(&key_a, USER_AT("credentials.s3.secretKey"),
+                    str_member(json_object_get(creds, "s3"), "secretKey"), "sk");
     assert_string_equal(str_member(json_object_get(creds, "s3"), "accessKey"), "ak");
     assert_true(json_is_null(json_object_get(creds, "none")));
     assert_string_equal(json_string_value(json_object_get(creds, "odd")), "str");
@@ -773,13 +1096,11 @@ static void test_seal_user_seals_credentials_and_secret_values(void **state)
     assert_json_eq(json_object_get(creds, "nopw"), want_rest);
     json_decref(want_rest);
 
-    assert_opens_to(&key_a, entry_value(settings, "secrets", 0), "v1");
-    assert_opens_to(&key_a, entry_value(settings, "secrets", 1), "");
-    assert_string_equal(str_member(json_array_get(json_object_get(settings, "secrets"), 0),
-                                   "name"),
+    assert_opens_to(&key_a, USER_AT("secrets.s1.value"), entry_value(settings, "secrets", 0), "v1");
+    assert_opens_to(&key_a, USER_AT("secrets.s2.value"), entry_value(settings, "secrets", 1), "");
+    assert_string_equal(str_member(json_array_get(json_object_get(settings, "secrets"), 0), "name"),
                         "s1");
-    assert_null(json_object_get(json_array_get(json_object_get(settings, "secrets"), 2),
-                                "value"));
+    assert_null(json_object_get(json_array_get(json_object_get(settings, "secrets"), 2), "value"));
 
     /* only credentials and secrets are secret slots in user settings */
     assert_string_equal(str_member(settings, "password"), "not touched here");
@@ -796,9 +1117,9 @@ static void test_seal_user_keeps_sealed_values_byte_for_byte(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_user(&key_a, settings, &err), SB_OK);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", settings, NULL, &err), SB_OK);
     copy = json_deep_copy(settings);
-    assert_int_equal(secrets_seal_user(&key_a, copy, &err), SB_OK);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", copy, NULL, &err), SB_OK);
     assert_json_eq(copy, settings);
     json_decref(copy);
     json_decref(settings);
@@ -807,14 +1128,14 @@ static void test_seal_user_keeps_sealed_values_byte_for_byte(void **state)
 static void test_seal_user_refuses_values_sealed_under_other_key(void **state)
 {
     json_t *settings = js("{'credentials':{'pg':{'user':'u'}}}");
-    json_t *foreign = sealed_json(&key_b, "pw");
+    json_t *foreign = sealed_json(&key_b, T_AT, "pw");
     struct sb_err err;
     (void)state;
 
     json_object_set(json_object_get(json_object_get(settings, "credentials"), "pg"), "password",
                     foreign);
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_user(&key_a, settings, &err), SB_ERR_BAD_REQUEST);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", settings, NULL, &err), SB_ERR_BAD_REQUEST);
     assert_non_null(strstr(err.msg, "pg"));
     assert_non_null(strstr(err.msg, "password"));
     json_decref(settings);
@@ -822,7 +1143,7 @@ static void test_seal_user_refuses_values_sealed_under_other_key(void **state)
     settings = js("{'secrets':[{'name':'s0','value':'ok'},{'name':'s1'}]}");
     json_object_set(json_array_get(json_object_get(settings, "secrets"), 1), "value", foreign);
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_user(&key_a, settings, &err), SB_ERR_BAD_REQUEST);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", settings, NULL, &err), SB_ERR_BAD_REQUEST);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "secrets[1].value");
     json_decref(settings);
     json_decref(foreign);
@@ -842,7 +1163,8 @@ static void test_seal_user_refuses_non_string_secrets(void **state)
         struct sb_err err;
 
         sb_err_clear(&err);
-        assert_int_equal(secrets_seal_user(&key_a, settings, &err), SB_ERR_BAD_REQUEST);
+        assert_int_equal(secrets_seal_user(&key_a, "alice", settings, NULL, &err),
+                         SB_ERR_BAD_REQUEST);
         assert_non_null(strstr(err.msg, "must be a string"));
         json_decref(settings);
     }
@@ -865,7 +1187,7 @@ static void test_seal_user_tolerates_missing_or_odd_shapes(void **state)
         struct sb_err err;
 
         sb_err_clear(&err);
-        assert_int_equal(secrets_seal_user(&key_a, settings, &err), SB_OK);
+        assert_int_equal(secrets_seal_user(&key_a, "alice", settings, NULL, &err), SB_OK);
         assert_json_eq(settings, want);
         json_decref(want);
         json_decref(settings);
@@ -883,13 +1205,12 @@ static void test_open_user_gives_back_plaintext_without_touching_input(void **st
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_user(&key_a, settings, &err), SB_OK);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", settings, NULL, &err), SB_OK);
     /* a value stored before sealing applied: left as is on open */
-    json_object_set_new(
-        json_object_get(json_object_get(settings, "credentials"), "legacy"), "password",
-        json_string("stored plain"));
+    json_object_set_new(json_object_get(json_object_get(settings, "credentials"), "legacy"),
+                        "password", json_string("stored plain"));
     sealed_text = dump(settings);
-    assert_int_equal(secrets_open_user(&key_a, settings, &out, &err), SB_OK);
+    assert_int_equal(secrets_open_user(&key_a, "alice", settings, &out, &err), SB_OK);
     assert_non_null(out);
     assert_int_equal(out->refcount, 1);
     assert_json_eq(out, plain);
@@ -901,7 +1222,7 @@ static void test_open_user_gives_back_plaintext_without_touching_input(void **st
 
     out = NULL;
     sb_err_clear(&err);
-    assert_int_equal(secrets_open_user(&key_b, settings, &out, &err), SB_ERR_INTERNAL);
+    assert_int_equal(secrets_open_user(&key_b, "alice", settings, &out, &err), SB_ERR_INTERNAL);
     assert_null(out);
     json_decref(settings);
     json_decref(plain);
@@ -920,31 +1241,33 @@ static void test_reseal_params_moves_values_from_key_a_to_key_b(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
-    assert_int_equal(secrets_reseal_params(&key_a, &key_b, params, &count, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
+    assert_int_equal(secrets_reseal_params(&key_a, &key_b, "c", params, &count, &err), SB_OK);
     assert_int_equal(count, 3);
 
-    assert_does_not_open(&key_a, str_member(params, "password"));
-    assert_does_not_open(&key_a, str_member(params, "token"));
-    assert_does_not_open(&key_a, entry_value(params, "properties", 0));
-    assert_opens_to(&key_b, str_member(params, "password"), "pw");
-    assert_opens_to(&key_b, str_member(params, "token"), "t");
-    assert_opens_to(&key_b, entry_value(params, "properties", 0), "va");
+    assert_does_not_open(&key_a, CONN_AT("params.password"), str_member(params, "password"));
+    assert_does_not_open(&key_a, CONN_AT("params.token"), str_member(params, "token"));
+    assert_does_not_open(&key_a, CONN_AT("params.properties.a.value"),
+                         entry_value(params, "properties", 0));
+    assert_opens_to(&key_b, CONN_AT("params.password"), str_member(params, "password"), "pw");
+    assert_opens_to(&key_b, CONN_AT("params.token"), str_member(params, "token"), "t");
+    assert_opens_to(&key_b, CONN_AT("params.properties.a.value"),
+                    entry_value(params, "properties", 0), "va");
     assert_string_equal(entry_value(params, "properties", 1), "vb");
     assert_string_equal(str_member(params, "host"), "db");
 
-    assert_int_equal(secrets_open_params(&key_b, params, &out, &err), SB_OK);
+    assert_int_equal(secrets_open_params(&key_b, "c", params, &out, &err), SB_OK);
     assert_json_eq(out, plain);
     json_decref(out);
     out = NULL;
-    assert_int_equal(secrets_open_params(&key_a, params, &out, &err), SB_ERR_INTERNAL);
+    assert_int_equal(secrets_open_params(&key_a, "c", params, &out, &err), SB_ERR_INTERNAL);
     assert_null(out);
 
     /* the new key now accepts its own sealed values on a round trip */
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_b, params, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_b, "c", params, &err), SB_OK);
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_ERR_BAD_REQUEST);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_ERR_BAD_REQUEST);
     json_decref(params);
     json_decref(plain);
 }
@@ -952,19 +1275,21 @@ static void test_reseal_params_moves_values_from_key_a_to_key_b(void **state)
 static void test_reseal_params_adds_to_count_and_seals_leftover_plaintext(void **state)
 {
     json_t *params = js("{'password':'left over','apiKey':'ak'}");
-    json_t *sealed = sealed_json(&key_a, "was sealed");
+    json_t *sealed = sealed_json(&key_a, CONN_AT("params.secretKey"), "was sealed");
     int count = 10;
     struct sb_err err;
     (void)state;
 
     json_object_set(params, "secretKey", sealed);
     sb_err_clear(&err);
-    assert_int_equal(secrets_reseal_params(&key_a, &key_b, params, &count, &err), SB_OK);
+    assert_int_equal(secrets_reseal_params(&key_a, &key_b, "c", params, &count, &err), SB_OK);
     assert_int_equal(count, 13);
-    assert_opens_to(&key_b, str_member(params, "password"), "left over");
-    assert_opens_to(&key_b, str_member(params, "apiKey"), "ak");
-    assert_opens_to(&key_b, str_member(params, "secretKey"), "was sealed");
-    assert_does_not_open(&key_a, str_member(params, "password"));
+    assert_opens_to(&key_b, CONN_AT("params.password"), str_member(params, "password"),
+                    "left over");
+    assert_opens_to(&key_b, CONN_AT("params.apiKey"), str_member(params, "apiKey"), "ak");
+    assert_opens_to(&key_b, CONN_AT("params.secretKey"), str_member(params, "secretKey"),
+                    "was sealed");
+    assert_does_not_open(&key_a, CONN_AT("params.password"), str_member(params, "password"));
     json_decref(sealed);
     json_decref(params);
 }
@@ -978,7 +1303,7 @@ static void test_reseal_params_without_secrets_counts_nothing(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_reseal_params(&key_a, &key_b, params, &count, &err), SB_OK);
+    assert_int_equal(secrets_reseal_params(&key_a, &key_b, "c", params, &count, &err), SB_OK);
     assert_int_equal(count, 0);
     assert_json_eq(params, want);
     json_decref(want);
@@ -988,14 +1313,14 @@ static void test_reseal_params_without_secrets_counts_nothing(void **state)
 static void test_reseal_params_fails_when_value_is_not_under_from_key(void **state)
 {
     json_t *params = js("{}");
-    json_t *foreign = sealed_json(&key_b, "pw");
+    json_t *foreign = sealed_json(&key_b, T_AT, "pw");
     int count = 0;
     struct sb_err err;
     (void)state;
 
     json_object_set(params, "password", foreign);
     sb_err_clear(&err);
-    assert_int_not_equal(secrets_reseal_params(&key_a, &key_b, params, &count, &err), SB_OK);
+    assert_int_not_equal(secrets_reseal_params(&key_a, &key_b, "c", params, &count, &err), SB_OK);
     assert_int_not_equal(err.kind, SB_OK);
     assert_non_null(strstr(err.msg, "params.password"));
     assert_int_equal(count, 0);
@@ -1015,28 +1340,31 @@ static void test_reseal_user_moves_values_from_key_a_to_key_b(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_user(&key_a, settings, &err), SB_OK);
+    assert_int_equal(secrets_seal_user(&key_a, "alice", settings, NULL, &err), SB_OK);
     /* one value left in plaintext, as if stored before sealing */
     json_object_set_new(json_array_get(json_object_get(settings, "secrets"), 1), "value",
                         json_string("v2"));
-    assert_int_equal(secrets_reseal_user(&key_a, &key_b, settings, &count, &err), SB_OK);
+    assert_int_equal(secrets_reseal_user(&key_a, &key_b, "alice", settings, &count, &err), SB_OK);
     assert_int_equal(count, 1 + 4);
 
     creds = json_object_get(settings, "credentials");
-    assert_opens_to(&key_b, str_member(json_object_get(creds, "pg"), "password"), "pw");
-    assert_opens_to(&key_b, str_member(json_object_get(creds, "other"), "token"), "tk");
-    assert_opens_to(&key_b, entry_value(settings, "secrets", 0), "v1");
-    assert_opens_to(&key_b, entry_value(settings, "secrets", 1), "v2");
-    assert_does_not_open(&key_a, str_member(json_object_get(creds, "pg"), "password"));
-    assert_does_not_open(&key_a, entry_value(settings, "secrets", 0));
-    assert_does_not_open(&key_a, entry_value(settings, "secrets", 1));
+    assert_opens_to(&key_b, USER_AT("credentials.pg.password"),
+                    str_member(json_object_get(creds, "pg"), "password"), "pw");
+    assert_opens_to(&key_b, USER_AT("credentials.other.token"),
+                    str_member(json_object_get(creds, "other"), "token"), "tk");
+    assert_opens_to(&key_b, USER_AT("secrets.s1.value"), entry_value(settings, "secrets", 0), "v1");
+    assert_opens_to(&key_b, USER_AT("secrets.s2.value"), entry_value(settings, "secrets", 1), "v2");
+    assert_does_not_open(&key_a, USER_AT("credentials.pg.password"),
+                         str_member(json_object_get(creds, "pg"), "password"));
+    assert_does_not_open(&key_a, USER_AT("secrets.s1.value"), entry_value(settings, "secrets", 0));
+    assert_does_not_open(&key_a, USER_AT("secrets.s2.value"), entry_value(settings, "secrets", 1));
     assert_string_equal(str_member(json_object_get(creds, "pg"), "user"), "u");
 
-    assert_int_equal(secrets_open_user(&key_b, settings, &out, &err), SB_OK);
+    assert_int_equal(secrets_open_user(&key_b, "alice", settings, &out, &err), SB_OK);
     assert_json_eq(out, plain);
     json_decref(out);
     out = NULL;
-    assert_int_equal(secrets_open_user(&key_a, settings, &out, &err), SB_ERR_INTERNAL);
+    assert_int_equal(secrets_open_user(&key_a, "alice", settings, &out, &err), SB_ERR_INTERNAL);
     assert_null(out);
     json_decref(settings);
     json_decref(plain);
@@ -1050,12 +1378,12 @@ static void test_reseal_back_from_b_to_a_restores_key_a(void **state)
     (void)state;
 
     sb_err_clear(&err);
-    assert_int_equal(secrets_seal_params(&key_a, params, &err), SB_OK);
-    assert_int_equal(secrets_reseal_params(&key_a, &key_b, params, &count, &err), SB_OK);
-    assert_int_equal(secrets_reseal_params(&key_b, &key_a, params, &count, &err), SB_OK);
+    assert_int_equal(secrets_seal_params(&key_a, "c", params, &err), SB_OK);
+    assert_int_equal(secrets_reseal_params(&key_a, &key_b, "c", params, &count, &err), SB_OK);
+    assert_int_equal(secrets_reseal_params(&key_b, &key_a, "c", params, &count, &err), SB_OK);
     assert_int_equal(count, 2);
-    assert_opens_to(&key_a, str_member(params, "password"), "pw");
-    assert_does_not_open(&key_b, str_member(params, "password"));
+    assert_opens_to(&key_a, CONN_AT("params.password"), str_member(params, "password"), "pw");
+    assert_does_not_open(&key_b, CONN_AT("params.password"), str_member(params, "password"));
     json_decref(params);
 }
 
@@ -1075,8 +1403,8 @@ static void test_init_is_deterministic_and_clear_wipes(void **state)
     assert_memory_equal(s1.key, s2.key, SECRETS_KEY_BYTES);
     assert_memory_equal(s1.key, key_a.key, SECRETS_KEY_BYTES);
     assert_memory_not_equal(s1.key, master, SECRETS_KEY_BYTES);
-    sealed = secrets_seal(&s1, "shared");
-    assert_opens_to(&s2, sealed, "shared");
+    sealed = secrets_seal(&s1, T_AT, "shared");
+    assert_opens_to(&s2, T_AT, sealed, "shared");
     free(sealed);
     secrets_clear(&s1);
     assert_memory_equal(s1.key, zero, SECRETS_KEY_BYTES);
@@ -1101,6 +1429,15 @@ int main(void)
         cmocka_unit_test(test_open_plaintext_is_bad_request),
         cmocka_unit_test(test_open_malformed_base64_fails),
         cmocka_unit_test(test_open_refuses_value_that_decrypts_to_nul_byte),
+        cmocka_unit_test(test_value_opens_only_at_its_own_place),
+        cmocka_unit_test(test_legacy_unbound_value_is_refused_and_never_served),
+        cmocka_unit_test(test_seal_params_refuses_value_sealed_for_another_connection),
+        cmocka_unit_test(test_secret_properties_are_bound_by_name_not_position),
+        cmocka_unit_test(test_seal_user_refuses_a_connection_password_pasted_into_a_credential),
+        cmocka_unit_test(test_seal_user_refuses_another_users_credential),
+        cmocka_unit_test(test_seal_user_self_accepts_only_the_value_stored_in_that_slot),
+        cmocka_unit_test(test_reseal_binds_legacy_values_once),
+        cmocka_unit_test(test_reseal_value_binds_a_meta_value),
         cmocka_unit_test(test_secret_param_names),
         cmocka_unit_test(test_non_secret_param_names),
         cmocka_unit_test(test_seal_params_seals_plaintext_password_only),
