@@ -323,7 +323,11 @@ class LegacyStoreTest(OwnServerTestCase):
         self.assertStatus(r, 200, "lena's personal key (the API-key hash key was re-sealed)")
         self.assertTrue(r.json["resolvedBasicCredential"]["password"] == v["lena_pw"],
                         "lena's credential does not resolve")
-        # lena's secret: an administrator's get -> set opens every value where it is
+        r = s.api("GET", "/auth/info?withSecrets=true", key=self.lena_key)
+        self.assertStatus(r, 200)
+        self.assertTrue(r.json.get("secrets") == [{"key": "tok", "value": v["lena_secret"]}],
+                        "lena's secret does not resolve")
+        # an administrator's get -> set opens every value where it is
         lena = s.api("GET", "/admin/users/lena").json
         self.assertStatus(s.api("PUT", "/admin/users/lena", lena), 200,
                           "get -> set of lena's settings")
@@ -331,8 +335,8 @@ class LegacyStoreTest(OwnServerTestCase):
     def test_first_start_binds_every_stored_value_once(self):
         s = self.server
         s.start()
-        self.assertTrue(s.log_contains("bound 4 stored secrets (and 6 in connection history)"),
-                        s.redact(s.log_tail()))
+        want = "bound 4 stored secrets (and 6 in connection history)"
+        self.assertIn(want, s.wait_for_log(lambda text: want in text), s.redact(s.log_tail()))
         self.assertEverythingResolves()
         bound = self.legacy_values()
         # history: version 1 of legacy_pg, and the deleted legacy_gone, come back
