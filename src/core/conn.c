@@ -3,6 +3,7 @@
  * `known_fields` below with their check and default; every other member a client sends is kept
  * as is, because clients do get -> modify -> set on whole objects. The server owns
  * `creationTag`, and `id`/`label` exist only in list answers, so neither is taken from a body. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/conn.h"
@@ -137,6 +138,42 @@ static json_t *creation_tag(int64_t version, const char *who, int64_t now_ms)
                             "lastModifiedBy", "login", who, "lastModifiedOn", (json_int_t)now_ms));
 }
 
+/* Whether V (a string, or strings inside an array or object) holds a CR or LF. */
+static bool has_line_break(const json_t *v)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    if (json_is_string(v))
+        return strpbrk(json_string_value(v), "\r\n") != NULL;
+    json_array_foreach(v, i, item) {
+        if (has_line_break(item))
+            return true;
+    }
+    json_object_foreach((json_t *)v, key, item) {
+        if (strpbrk(key, "\r\n") || has_line_break(item))
+            return true;
+    }
+    return false;
+}
+
+bool conn_params_header_safe(const struct conn_type *t, const json_t *params, char *bad,
+                             size_t bad_size)
+{
+    static const char *const names[] = {"url", "host", "port", "user", "password", "token",
+                                        "headers"};
+
+    if (!t || t->tester != TESTER_CURL)
+        return true;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (has_line_break(json_object_get(params, names[i]))) {
+            snprintf(bad, bad_size, "%s", names[i]);
+            return false;
+        }
+    return true;
+}
+
 /* Checks BODY (nulls already dropped) and builds the stored definition with NAME and TYPE.
  * New reference in *OUT. */
 static enum sb_err_kind build_definition(const json_t *body, const char *name, const char *type,
@@ -168,6 +205,15 @@ static enum sb_err_kind build_definition(const json_t *body, const char *name, c
     json_object_foreach((json_t *)body, key, v)
         if (!is_known(key) && !is_server_owned(key))
             json_object_set(def, key, v);
+    {
+        char bad[16];
+        if (!conn_params_header_safe(t, json_object_get(def, "params"), bad, sizeof(bad))) {
+            json_decref(def);
+            return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                              "Param '%s' must not contain a line break (CR or LF): it ends up "
+                              "in a request line or header of the live test.", bad);
+        }
+    }
     if (t && guards && types_apply(t, json_object_get(def, "params"), err) != SB_OK) {
         json_decref(def);
         return err->kind;

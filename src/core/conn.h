@@ -41,6 +41,14 @@ bool conn_usable_by(const json_t *def, const struct principal *p);
  * ALLOWED with a group in common. Usability is checked separately. */
 bool conn_details_readable(const json_t *def, const struct principal *p);
 
+struct conn_type;
+
+/* Whether the params of a connection of type T are free of CR and LF where a live test puts
+ * them in a URL, a request line or a header (url, host, port, user, password, token, headers,
+ * for the curl-tested types). When not, writes the param's name to BAD. */
+bool conn_params_header_safe(const struct conn_type *t, const json_t *params, char *bad,
+                             size_t bad_size);
+
 enum conn_credential { CONN_CREDENTIAL_NONE, CONN_CREDENTIAL_BASIC, CONN_CREDENTIAL_AWS };
 
 /* The credential shape of DEF: its type's (src/core/types.c); for a type the registry does not

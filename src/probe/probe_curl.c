@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conn.h"
 #include "probe/probe.h"
 #include "util/limits.h"
 
@@ -56,6 +57,15 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
     long status = 0;
 
     snprintf(what, sizeof(what), "%s", t->type->name);
+    {
+        /* checked at write time too; variables and sealed values are only known here */
+        char bad[16];
+        if (!conn_params_header_safe(t->type, t->params, bad, sizeof(bad))) {
+            probe_fail(out, "%s: param '%s' contains a line break (CR or LF); the test was "
+                            "refused.", what, bad);
+            goto out;
+        }
+    }
     if (strcmp(scheme, "http") == 0) {
         snprintf(url, sizeof(url), "%s", probe_param(t, "url", ""));
     } else {
