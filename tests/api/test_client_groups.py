@@ -71,9 +71,16 @@ class GroupsClientTest(ServerTestCase, WireMixin):
 
     def test_delete_group(self):
         group = self.admin.create_group("gc_gone")
+        self.server.create_group("gc_stays")
+        key = self.server.user_with_key("gc_gone_member", groups=["gc_gone", "gc_stays"])
+        self.assertEqual(self.client(key).get_auth_info()["groups"], ["gc_gone", "gc_stays"])
         # DSSGroup.delete: DELETE /admin/groups/{name}, answer ignored
         self.assertIsNone(group.delete())
         self.assertWire(self.admin, "DELETE", "/admin/groups/gc_gone")
+        # as in DSS, the group leaves every user's groups
+        member = self.admin.get_user("gc_gone_member").get_settings().get_raw()
+        self.assertEqual(member["groups"], ["gc_stays"])
+        self.assertEqual(self.client(key).get_auth_info()["groups"], ["gc_stays"])
         with self.assertRaises(DataikuException) as cm:
             group.get_definition()
         self.assertTrue(str(cm.exception).startswith("NotFound: "), str(cm.exception))

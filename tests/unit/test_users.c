@@ -847,6 +847,63 @@ static void test_preferences_defaults_fill_every_key_and_keep_stored_values(void
     json_decref(empty);
 }
 
+static void test_info_views_show_only_the_short_profile(void **state)
+{
+    json_t *user = js("{'login':'ana','displayName':'Ana','email':'a@x','groups':['g'],"
+                      "'enabled':true,'passwordHash':'h','credentials':{'c':{}},"
+                      "'secrets':[],'adminProperties':{'k':1},'sourceType':'LOCAL',"
+                      "'userProfile':'DATA_SCIENTIST','preferences':{}}");
+    json_t *group = js("{'name':'g','description':'d','sourceType':'LOCAL','admin':true}");
+    json_t *uv = users_info_view(user), *gv = groups_info_view(group);
+    json_t *want_u = js("{'login':'ana','displayName':'Ana','email':'a@x','groups':['g'],"
+                        "'enabled':true,'sourceType':'LOCAL','userProfile':'DATA_SCIENTIST'}");
+    json_t *want_g = js("{'name':'g','description':'d','sourceType':'LOCAL'}");
+    (void)state;
+
+    assert_json_eq(uv, want_u);
+    assert_json_eq(gv, want_g);
+    json_decref(user);
+    json_decref(group);
+    json_decref(uv);
+    json_decref(gv);
+    json_decref(want_u);
+    json_decref(want_g);
+}
+
+static void test_authorization_matrix_from_groups_users_and_connections(void **state)
+{
+    json_t *users = js("[{'login':'ana','groups':['team'],'enabled':true},"
+                       "{'login':'boss','groups':['admins']},"
+                       "{'login':'off','groups':['team'],'enabled':false},"
+                       "{'login':'solo','groups':[]}]");
+    json_t *groups = js("[{'name':'team','admin':false},{'name':'admins','admin':true}]");
+    json_t *conns = js("{'open':{'usableBy':'ALL','detailsReadability':{'readableBy':'ALL'}},"
+                       "'closed':{'usableBy':'ALLOWED','allowedGroups':['team'],"
+                       "'detailsReadability':{'readableBy':'ALLOWED','allowedGroups':['other']}}}");
+    json_t *m = users_authorization_matrix(users, groups, conns);
+    json_t *want = js(
+        "{'perGroup':{"
+        "'team':{'globalPermissions':{'admin':false},'connections':{"
+        "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':false}}},"
+        "'admins':{'globalPermissions':{'admin':true},'connections':{"
+        "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':true}}}},"
+        "'perUser':{"
+        "'ana':{'groups':['team'],'globalPermissions':{'admin':false},'connections':{"
+        "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':false}}},"
+        "'boss':{'groups':['admins'],'globalPermissions':{'admin':true},'connections':{"
+        "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':true}}},"
+        "'solo':{'groups':[],'globalPermissions':{'admin':false},'connections':{"
+        "'open':{'use':true,'readDetails':true},'closed':{'use':false,'readDetails':false}}}}}");
+    (void)state;
+
+    assert_json_eq(m, want);
+    json_decref(users);
+    json_decref(groups);
+    json_decref(conns);
+    json_decref(m);
+    json_decref(want);
+}
+
 static void test_list_view_has_exactly_the_list_fields(void **state)
 {
     static const char *const keys[] = {"login",      "displayName", "email",   "groups",
@@ -1115,6 +1172,8 @@ int main(void)
         cmocka_unit_test(test_self_update_with_login_mismatch_is_bad_request),
         cmocka_unit_test(test_settings_view_has_everything_but_password_hash),
         cmocka_unit_test(test_preferences_defaults_fill_every_key_and_keep_stored_values),
+        cmocka_unit_test(test_info_views_show_only_the_short_profile),
+        cmocka_unit_test(test_authorization_matrix_from_groups_users_and_connections),
         cmocka_unit_test(test_list_view_has_exactly_the_list_fields),
         cmocka_unit_test(test_list_view_of_sparse_record_has_only_present_fields),
         cmocka_unit_test(test_group_create_minimal_gets_defaults),
