@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -75,6 +76,13 @@ enum sbc_status sbc_client_new(const char *url, const char *api_key,
 
 /* Closes the connection, wipes the copy of the key and frees CLIENT (NULL is fine). */
 void sbc_client_free(struct sbc_client *client);
+
+/* Called while a request body is being sent: SENT of TOTAL bytes so far (several times a
+ * second, and once at the end); CTX is the one given to sbc_client_set_progress. */
+typedef void (*sbc_progress_fn)(void *ctx, uint64_t sent, uint64_t total);
+
+/* Reports the upload progress of CLIENT's request bodies to PROGRESS (NULL: no more). */
+void sbc_client_set_progress(struct sbc_client *client, sbc_progress_fn progress, void *ctx);
 
 /* The base URL the handle talks to, without a trailing slash; owned by CLIENT. */
 const char *sbc_client_url(const struct sbc_client *client);

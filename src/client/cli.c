@@ -65,6 +65,11 @@ static const struct cli_option opt_on_conflict = {
     .name = "on-conflict", .type = CLI_VALUE, .metavar = "MODE",
     .choices = "fail skip overwrite",
     .help = "when a connection exists: fail (the default: nothing is imported), skip, overwrite"};
+static const struct cli_option opt_all = {
+    .name = "all", .type = CLI_FLAG, .help = "test every connection the key may use"};
+static const struct cli_option opt_quiet = {
+    .name = "quiet", .short_name = 'q', .type = CLI_FLAG,
+    .help = "no progress line, even on a terminal"};
 static const struct cli_option opt_dry_run = {
     .name = "dry-run", .type = CLI_FLAG, .help = "report what would change, change nothing"};
 static const struct cli_option opt_label = {
@@ -136,8 +141,9 @@ static const struct cli_command commands[] = {
      cli_edit_connection},
     {"connections", "delete", "NAME", 1, 1, NULL, false, true, "delete a connection",
      OPTS(&opt_force), cli_connections_delete},
-    {"connections", "test", "NAME", 1, 1, NULL, false, true,
-     "test a connection live (exit 0 if it works, 1 if not)", NULL, cli_connections_test},
+    {"connections", "test", "NAME|--all", 0, 1, NULL, false, true,
+     "test a connection live, or --all of them (exit 0 if every one works, 1 if not)",
+     OPTS(&opt_all, &opt_type_filter, &opt_quiet), cli_connections_test},
     {"connections", "info", "NAME", 1, 1, NULL, false, true,
      "print the resolved details, plaintext credentials included", OPTS(&opt_project),
      cli_connections_info},
@@ -152,7 +158,7 @@ static const struct cli_command commands[] = {
      OPTS(&opt_with_secrets, &opt_output), cli_transfer_export},
     {"connections", "import", "FILE|-", 1, 1, NULL, true, true,
      "create or update the connections of an export, all or nothing",
-     OPTS(&opt_on_conflict, &opt_dry_run), cli_transfer_import},
+     OPTS(&opt_on_conflict, &opt_dry_run, &opt_quiet), cli_transfer_import},
     {"keys", "list", "", 0, 0, NULL, false, true, "list the global API keys", NULL,
      cli_admin_keys_list},
     {"keys", "create", "", 0, 0, NULL, false, true,

@@ -245,9 +245,16 @@ int cli_connections_delete(struct cli_ctx *ctx)
     return CLI_EXIT_OK;
 }
 
-int cli_connections_test(struct cli_ctx *ctx)
+/* Prints MSG on OUT with control characters as spaces: server text must not drive the
+ * terminal. */
+static void print_message(FILE *out, const char *msg)
 {
-    const char *name = ctx->args->args[0];
+    for (const char *p = msg; *p; p++)
+        fputc((unsigned char)*p < 0x20 ? ' ' : *p, out);
+}
+
+static int test_one(struct cli_ctx *ctx, const char *name)
+{
     struct sbc_error err;
     json_t *result;
     bool ok;
@@ -263,13 +270,112 @@ int cli_connections_test(struct cli_ctx *ctx)
                 (long long)json_integer_value(json_object_get(result, "durationMs")),
                 msg && *msg ? ": " : "\n");
         if (msg && *msg) {
-            for (const char *p = msg; *p; p++)
-                fputc((unsigned char)*p < 0x20 ? ' ' : *p, ctx->out);
+            print_message(ctx->out, msg);
             fputc('\n', ctx->out);
         }
     }
     json_decref(result);
     return ok ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
+}
+
+/* One line on a terminal, rewritten in place: "testing 3/12 pg_main". */
+static void test_progress(struct cli_ctx *ctx, size_t done, size_t total, const char *name)
+{
+    if (!ctx->progress || cli_flag(ctx->args, "quiet"))
+        return;
+    if (name)
+        fprintf(ctx->err, "\r\033[Ktesting %zu/%zu %.60s", done + 1, total, name);
+    else
+        fputs("\r\033[K", ctx->err);
+    fflush(ctx->err);
+}
+
+/* connections test --all [--type T]: every connection the key may use (of type T), one at a
+ * time; a type without a live tester is SKIPPED, not a failure. A table, or with --json an
+ * array of {name, connectionOK, message, durationMs} ("skipped": true for the skipped). */
+static int test_all(struct cli_ctx *ctx)
+{
+    const char *type = cli_opt_value(ctx->args, "type");
+    size_t n_ok = 0, n_failed = 0, n_skipped = 0, i;
+    struct cli_table *t = NULL;
+    struct sbc_error err;
+    json_t *names, *name, *results = NULL;
+    int rc = CLI_EXIT_OK;
+
+    if (sbc_connection_names(ctx->client, type, &names, &err) != SBC_OK)
+        return cli_fail(ctx, &err);
+    if (ctx->args->json)
+        results = xcheck(json_array());
+    else
+        t = cli_out_table_new(4, "NAME", "RESULT", "TIME", "MESSAGE");
+    json_array_foreach (names, i, name) {
+        const char *n = json_string_value(name);
+        json_t *result = NULL;
+        char ms[32] = "";
+        const char *verdict, *msg;
+        if (!n)
+            continue;
+        test_progress(ctx, i, json_array_size(names), n);
+        if (sbc_connection_test(ctx->client, n, &result, &err) != SBC_OK) {
+            if (err.status == SBC_ERR_UNREACHABLE || err.http_status == 401 ||
+                err.http_status == 0) {
+                test_progress(ctx, i, 0, NULL);
+                rc = cli_fail(ctx, &err);
+                goto out;
+            }
+            /* 400: no live tester for the type; 403/404: not usable, or deleted meanwhile */
+            bool skipped = err.http_status == 400;
+            result = xcheck(json_pack("{s:b, s:s, s:b}", "connectionOK", 0, "message", err.message,
+                                      "skipped", skipped));
+        }
+        bool ok = json_is_true(json_object_get(result, "connectionOK"));
+        bool skipped = json_is_true(json_object_get(result, "skipped"));
+        n_ok += ok;
+        n_skipped += skipped;
+        n_failed += !ok && !skipped;
+        verdict = ok ? "OK" : skipped ? "SKIPPED" : "FAILED";
+        msg = json_string_value(json_object_get(result, "message"));
+        if (json_object_get(result, "durationMs"))
+            snprintf(ms, sizeof(ms), "%lld ms",
+                     (long long)json_integer_value(json_object_get(result, "durationMs")));
+        if (results) {
+            json_object_set_new(result, "name", json_string(n));
+            json_array_append(results, result);
+        } else {
+            cli_out_table_add(t, n, verdict, ms, msg ? msg : "");
+        }
+        json_decref(result);
+    }
+    test_progress(ctx, 0, 0, NULL);
+    if (results) {
+        cli_out_json(ctx->out, results);
+    } else {
+        cli_out_table_print(t, ctx->out);
+        fprintf(ctx->out, "%zu tested: %zu OK, %zu failed, %zu skipped (no live test)\n",
+                n_ok + n_failed + n_skipped, n_ok, n_failed, n_skipped);
+    }
+    rc = n_failed ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+out:
+    cli_out_table_free(t);
+    json_decref(results);
+    json_decref(names);
+    return rc;
+}
+
+int cli_connections_test(struct cli_ctx *ctx)
+{
+    bool all = cli_flag(ctx->args, "all");
+
+    if (all && ctx->args->n_args > 0)
+        return cli_usage_error(ctx, "run 'switchboard connections test --help'",
+                               "give a connection NAME or --all, not both");
+    if (!all && ctx->args->n_args == 0)
+        return cli_usage_error(ctx, "run 'switchboard connections test --help'",
+                               "missing argument: expected NAME, or --all");
+    if (!all && cli_opt_value(ctx->args, "type"))
+        return cli_usage_error(ctx, "run 'switchboard connections test --help'",
+                               "--type goes with --all");
+    return all ? test_all(ctx) : test_one(ctx, ctx->args->args[0]);
 }
 
 int cli_connections_info(struct cli_ctx *ctx)

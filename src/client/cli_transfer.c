@@ -92,6 +92,27 @@ static void progress(struct cli_ctx *ctx, const char *verb, size_t done, size_t 
     fflush(ctx->err);
 }
 
+struct upload {
+    struct cli_ctx *ctx;
+    bool finished; /* the whole body is sent: nothing more to show */
+};
+
+/* "uploading: 1.2 of 3.4 MiB (35%)" in place on the terminal; a newline once all is sent. */
+static void upload_progress(void *arg, uint64_t sent, uint64_t total)
+{
+    struct upload *up = arg;
+
+    if (up->finished)
+        return;
+    fprintf(up->ctx->err, "\ruploading: %.1f of %.1f MiB (%u%%)", (double)sent / (1 << 20),
+            (double)total / (1 << 20), (unsigned)(total ? sent * 100 / total : 100));
+    if (sent == total) {
+        fputs(", waiting for the server\n", up->ctx->err);
+        up->finished = true;
+    }
+    fflush(up->ctx->err);
+}
+
 /* Writes DOC to PATH, created or truncated with mode 0600 (also when it existed). */
 static int write_private(struct cli_ctx *ctx, const char *path, const json_t *doc)
 {
@@ -225,16 +246,23 @@ int cli_transfer_import(struct cli_ctx *ctx)
     struct sbc_error err;
     json_t *doc = NULL, *items = NULL, *result = NULL, *errors, *e;
     bool conflicts = false;
+    struct upload up = {.ctx = ctx};
     size_t i;
     int rc;
 
     if ((rc = cli_out_read_json(ctx, ctx->args->args[0], &doc)) != 0 ||
         (rc = import_items(ctx, doc, &items)) != 0)
         goto out;
-    if (ctx->progress)
-        fprintf(ctx->err, "importing %zu connections%s...\n", json_array_size(items),
+    if (ctx->progress && !cli_flag(ctx->args, "quiet")) {
+        fprintf(ctx->err, "importing %zu connections%s\n", json_array_size(items),
                 dry_run ? " (dry run)" : "");
-    if (sbc_connections_import(ctx->client, items, mode, dry_run, &result, &err) != SBC_OK) {
+        sbc_client_set_progress(ctx->client, upload_progress, &up);
+    }
+    rc = sbc_connections_import(ctx->client, items, mode, dry_run, &result, &err);
+    sbc_client_set_progress(ctx->client, NULL, NULL);
+    if (rc != SBC_OK) {
+        if (ctx->progress && !cli_flag(ctx->args, "quiet") && !up.finished)
+            fputs("\r\033[K", ctx->err);
         rc = cli_fail(ctx, &err);
         goto out;
     }

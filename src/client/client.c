@@ -24,7 +24,29 @@ struct sbc_client {
     char *auth;                 /* "Authorization: Bearer <key>"; wiped on free */
     struct curl_slist *headers; /* holds a copy of auth; wiped on free */
     char errbuf[CURL_ERROR_SIZE];
+    sbc_progress_fn progress; /* upload progress of request bodies, or NULL */
+    void *progress_ctx;
 };
+
+static int on_xfer(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                   curl_off_t ulnow)
+{
+    struct sbc_client *c = clientp;
+    (void)dltotal;
+    (void)dlnow;
+    if (c->progress && ultotal > 0)
+        c->progress(c->progress_ctx, (uint64_t)ulnow, (uint64_t)ultotal);
+    return 0;
+}
+
+void sbc_client_set_progress(struct sbc_client *client, sbc_progress_fn progress, void *ctx)
+{
+    client->progress = progress;
+    client->progress_ctx = ctx;
+    curl_easy_setopt(client->curl, CURLOPT_XFERINFOFUNCTION, progress ? on_xfer : NULL);
+    curl_easy_setopt(client->curl, CURLOPT_XFERINFODATA, client);
+    curl_easy_setopt(client->curl, CURLOPT_NOPROGRESS, progress ? 0L : 1L);
+}
 
 struct answer {
     char *data;

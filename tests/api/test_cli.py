@@ -523,6 +523,101 @@ class CliBasicsTest(CliTestCase):
         self.assertEqual(out[5].split(), ["bash", "zsh"])
 
 
+class CliTestAllTest(CliTestCase):
+    """`connections test --all` and the progress lines of `test --all` and `import`, which show
+    only when stderr is a terminal (a pty here) and not with --quiet."""
+
+    def run_on_tty(self, *args):
+        """Runs the CLI with stderr on a pseudo-terminal; returns (exit code, stdout, what the
+        terminal showed)."""
+        import pty
+        master, slave = pty.openpty()
+        env = cli_env(self.cli.home, self.cli.tmpdir, self.server, self.server.admin_key)
+        proc = subprocess.Popen([BIN] + list(args), stdout=subprocess.PIPE, stderr=slave,
+                                stdin=subprocess.DEVNULL, env=env)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        out = proc.stdout.read().decode()
+        proc.stdout.close()
+        rc = proc.wait(60)
+        os.close(master)
+        text = shown.decode("utf-8", "replace")
+        self.cli.check_stderr(text, args)
+        return rc, out, text
+
+    def setUp(self):
+        super().setUp()
+        if getattr(type(self), "made", False):
+            return
+        type(self).made = True
+        root = tempfile.mkdtemp(prefix="switchboard-test-all-")
+        self.addClassCleanup(shutil.rmtree, root, True)
+        self.server.create_connection("all_fs_ok", params={"root": root})
+        self.server.create_connection("all_fs_broken",
+                                      params={"root": os.path.join(root, "missing")})
+        # EC2 has no live tester: skipped, not failed
+        self.server.create_connection("all_s3", type="EC2", params={"accessKey": "AKIA1"})
+
+    def test_all_prints_a_table_and_a_summary_and_exits_1_when_one_fails(self):
+        proc = self.run_cli("connections", "test", "--all", expect=1)
+        lines = proc.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["NAME", "RESULT", "TIME", "MESSAGE"])
+        rows = {l.split()[0]: l.split()[1] for l in lines[1:-1]}
+        self.assertEqual(rows, {"all_fs_ok": "OK", "all_fs_broken": "FAILED",
+                                "all_s3": "SKIPPED"})
+        self.assertEqual(lines[-1], "3 tested: 1 OK, 1 failed, 1 skipped (no live test)")
+        self.assertNotIn("testing", proc.stderr)  # not a terminal: no progress
+
+    def test_all_of_one_type_and_as_json(self):
+        out = json.loads(self.run_cli("connections", "test", "--all", "--type", "Filesystem",
+                                      "--json", expect=1).stdout)
+        self.assertEqual(sorted(r["name"] for r in out), ["all_fs_broken", "all_fs_ok"])
+        self.assertEqual({r["name"]: r["connectionOK"] for r in out},
+                         {"all_fs_ok": True, "all_fs_broken": False})
+        proc = self.run_cli("connections", "test", "--all", "--type", "EC2")
+        self.assertTrue(proc.stdout.splitlines()[-1].startswith("1 tested: 0 OK, 0 failed"))
+
+    def test_name_and_all_are_exclusive(self):
+        for args, words in ((("all_fs_ok", "--all"), "not both"), ((), "expected NAME"),
+                            (("all_fs_ok", "--type", "Filesystem"), "--type goes with --all")):
+            with self.subTest(args=args):
+                proc = self.run_cli("connections", "test", *args, expect=2)
+                self.assertUsage(proc, words)
+
+    def test_progress_line_on_a_terminal_and_none_with_quiet(self):
+        rc, out, shown = self.run_on_tty("connections", "test", "--all")
+        self.assertEqual(rc, 1)
+        self.assertIn("testing 1/3 ", shown)
+        self.assertIn("testing 3/3 ", shown)
+        self.assertIn("3 tested:", out)
+        rc, out, shown = self.run_on_tty("connections", "test", "--all", "--quiet")
+        self.assertEqual(rc, 1)
+        self.assertNotIn("testing", shown)
+
+    def test_import_shows_upload_progress_on_a_terminal_only(self):
+        items = [{"name": "imp_progress_%03d" % i, "type": "Filesystem",
+                  "description": "x" * 2000, "params": {"root": "/srv/%d" % i}}
+                 for i in range(200)]
+        path = self.cli.write("big.json", json.dumps({"connections": items}))
+        rc, out, shown = self.run_on_tty("connections", "import", path, "--dry-run")
+        self.assertEqual(rc, 0, shown)
+        self.assertIn("uploading:", shown)
+        self.assertIn("(100%)", shown)
+        self.assertIn("created  200", out)
+        proc = self.run_cli("connections", "import", path, "--dry-run")
+        self.assertNotIn("uploading", proc.stderr)
+        rc, out, shown = self.run_on_tty("connections", "import", path, "--dry-run", "-q")
+        self.assertNotIn("uploading", shown)
+
+
 class CliEditTest(CliTestCase):
     """`connections edit` with EDITOR set to small scripts."""
 
