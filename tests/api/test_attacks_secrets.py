@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Attacks on sealed secrets (issue 12, point 1; API.md §4.2, §5.3).
+"""Attacks on sealed secrets (issue 12, point 1; docs/API.md §4.2, §5.3).
 
 Every `e:xc1:` value is bound to its place (object kind, object name, field path; for a user
 credential the login and the connection). The attack these tests replay: a non-admin user `bob`

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The probe fence has no holes (issue 12 point 3, API.md §4.6).
+"""The probe fence has no holes (issue 12 point 3, docs/API.md §4.6).
 
 A listener on 127.0.0.1 and ::1 (same port) must never be contacted under
 --probe-deny 127.0.0.0/8,::1/128, whatever the spelling of the target: the unspecified

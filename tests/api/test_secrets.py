@@ -216,7 +216,7 @@ class SecretsTest(ServerTestCase):
         self.assertNotEqual(a, b, "encryption is deterministic (no random nonce)")
 
     def test_encrypted_value_copied_to_another_connection_is_bad_request(self):
-        # each ciphertext is bound to its connection and field (API.md §4.2)
+        # each ciphertext is bound to its connection and field (docs/API.md §4.2)
         pw = self.secret("pw")
         enc = self.pg("sec_copy_src", pw)["params"]["password"]
         r = self.server.api("POST", "/admin/connections/", {
