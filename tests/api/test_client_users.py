@@ -10,12 +10,15 @@ out of scope (directory resync and provisioning) must answer a DSS-shaped 404 na
 feature."""
 
 import datetime
+import json
+import os
+import sqlite3
 import time
 import unittest
 
 from client_wire import WireMixin
 from dss import PREFERENCE_KEYS, DataikuException, DSSClient, DSSUser
-from server import OwnServerTestCase, ServerTestCase, random_key
+from server import STORE, OwnServerTestCase, ServerTestCase, random_key
 
 INFO_FIELDS = {"login", "displayName", "email", "groups", "enabled"}
 ACTIVITY_FIELDS = {"login", "enabled", "lastSuccessfulLogin", "lastFailedLogin",
@@ -500,6 +503,34 @@ class UsersClientTest(ServerTestCase, WireMixin):
 
 
 class ActivityDurabilityTest(OwnServerTestCase):
+
+    def stored_activity(self):
+        """The users' activity as the store holds it (SQLite only), or None."""
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "switchboard.db"))
+        try:
+            row = db.execute("SELECT value FROM meta WHERE name = 'users.activity'").fetchone()
+        finally:
+            db.close()
+        return json.loads(row[0]) if row else None
+
+    @unittest.skipIf(STORE != "sqlite", "reads the SQLite file")
+    def test_activity_is_not_a_durable_write_per_request(self):
+        s = self.server
+        s.create_user("uc_batch")
+        key = s.create_personal_key("uc_batch")["key"]
+        self.assertStatus(s.api("GET", "/auth/info", key=key), 200)
+        first = s.api("GET", "/admin/users/uc_batch/activity").json["lastSuccessfulLogin"]
+        time.sleep(0.01)
+        for _ in range(5):
+            self.assertStatus(s.api("GET", "/auth/info", key=key), 200)
+        latest = s.api("GET", "/admin/users/uc_batch/activity").json["lastSuccessfulLogin"]
+        self.assertGreater(latest, first)
+        # the first authentication was written at once; the next ones wait for the interval
+        stored = self.stored_activity()
+        self.assertEqual(stored["uc_batch"][0], first)
+        s.stop()
+        self.assertEqual(self.stored_activity()["uc_batch"][0], latest)  # written at shutdown
+        s.start()
 
     def test_activity_is_written_at_shutdown_and_read_back(self):
         s = self.server
