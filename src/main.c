@@ -82,6 +82,7 @@ static int bootstrap_admin_key(const struct config *cfg, struct app *app)
                            "created at the first start of this store", "globalPermissions",
                            "admin", 1, "groups", "createdOn", (json_int_t)clock_epoch_ms(),
                            "createdBy", "switchboard"));
+    apikey_set_hint(rec, key);
     if (store_key_bootstrap(app->store, hash, rec, &done, &err) != SB_OK) {
         json_decref(rec);
         log_error("cannot create the admin key: %s", err.msg);
@@ -260,6 +261,7 @@ static int admin_create_key_main(int argc, char **argv)
                            "minted offline by 'switchboard admin create-key'",
                            "globalPermissions", "admin", 1, "groups", "createdOn",
                            (json_int_t)clock_epoch_ms(), "createdBy", "switchboard-admin"));
+    apikey_set_hint(rec, key);
     if (store_key_insert(app.store, STORE_KEY_GLOBAL, hash, rec, &err) != SB_OK) {
         log_error("cannot create the key: %s", err.msg);
     } else {

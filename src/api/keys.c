@@ -11,6 +11,48 @@
 #include "util/clock.h"
 #include "util/mem.h"
 
+/* Every key answer after creation carries "key" as a hint (API.md §5.1); records stored before
+ * hints existed get one that shows nothing of the key. Returns REC. */
+static json_t *with_hint(json_t *rec)
+{
+    if (!json_is_string(json_object_get(rec, "key")))
+        apikey_set_hint(rec, "");
+    return rec;
+}
+
+static json_t *all_with_hints(json_t *all)
+{
+    size_t i;
+    json_t *rec;
+
+    json_array_foreach(all, i, rec)
+        with_hint(rec);
+    return all;
+}
+
+/* Whether the dssUserForImpersonation of REC, if any, names a user; otherwise answers 400. */
+static bool impersonated_user_exists_or_reply(struct request *req, const json_t *rec)
+{
+    const char *login = json_string_value(json_object_get(rec, "dssUserForImpersonation"));
+    struct sb_err err;
+    json_t *user;
+
+    if (!login)
+        return true;
+    if (store_obj_get(req->app->store, STORE_USERS, login, &user, &err) == SB_OK) {
+        json_decref(user);
+        return true;
+    }
+    if (err.kind == SB_ERR_NOT_FOUND)
+        reply_errorf(req, SB_ERR_BAD_REQUEST,
+                     "Field 'dssUserForImpersonation' must name an existing user; there is no "
+                     "user '%s'.",
+                     login);
+    else
+        reply_error(req, &err);
+    return false;
+}
+
 /* The {id} path parameter when it has the shape of a key id; otherwise answers 404. */
 static const char *id_param_or_reply(struct request *req, const char *noun)
 {
@@ -34,7 +76,7 @@ void api_keys_global_list(struct request *req)
         reply_error(req, &err);
         return;
     }
-    reply_json(req, 200, all);
+    reply_json(req, 200, all_with_hints(all));
 }
 
 void api_keys_global_create(struct request *req)
@@ -54,8 +96,13 @@ void api_keys_global_create(struct request *req)
         return;
     }
     json_decref(body);
+    if (!impersonated_user_exists_or_reply(req, rec)) {
+        json_decref(rec);
+        return;
+    }
     apikey_generate(key);
     apikey_hash(req->app->apikey_hash_key, key, hash);
+    apikey_set_hint(rec, key);
     if (store_key_insert(req->app->store, STORE_KEY_GLOBAL, hash, rec, &err) != SB_OK) {
         json_decref(rec);
         reply_error(req, &err);
@@ -78,7 +125,7 @@ void api_keys_global_get(struct request *req)
         reply_error(req, &err);
         return;
     }
-    reply_json(req, 200, rec);
+    reply_json(req, 200, with_hint(rec));
 }
 
 void api_keys_global_update(struct request *req)
@@ -90,13 +137,18 @@ void api_keys_global_update(struct request *req)
     if (!id || !req_json_body_or_reply(req, &body))
         return;
     if (store_key_get(req->app->store, STORE_KEY_GLOBAL, id, &stored, &err) != SB_OK ||
-        apikey_prepare_global_update(stored, body, &rec, &err) != SB_OK ||
-        store_key_update(req->app->store, STORE_KEY_GLOBAL, id, rec, &err) != SB_OK) {
+        apikey_prepare_global_update(stored, body, &rec, &err) != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    if (!impersonated_user_exists_or_reply(req, rec))
+        goto out;
+    if (store_key_update(req->app->store, STORE_KEY_GLOBAL, id, rec, &err) != SB_OK) {
         reply_error(req, &err);
         goto out;
     }
     audit_record(req, "global-api-key.update", id, "success");
-    reply_json(req, 200, json_incref(rec));
+    reply_json(req, 200, with_hint(json_incref(rec)));
 out:
     json_decref(body);
     json_decref(stored);
@@ -138,7 +190,7 @@ void api_keys_global_by_secret(struct request *req)
         reply_errorf(req, SB_ERR_NOT_FOUND, "No global API key has this secret.");
         return;
     }
-    reply_json(req, 200, rec);
+    reply_json(req, 200, with_hint(rec));
 }
 
 /* ---- personal keys ---- */
@@ -158,6 +210,7 @@ static void create_personal(struct request *req, const char *user, const json_t 
     }
     apikey_generate(key);
     apikey_hash(req->app->apikey_hash_key, key, hash);
+    apikey_set_hint(rec, key);
     if (store_key_insert(req->app->store, STORE_KEY_PERSONAL, hash, rec, &err) != SB_OK) {
         json_decref(rec);
         reply_error(req, &err);
@@ -200,7 +253,7 @@ void api_keys_personal_admin_list(struct request *req)
         reply_error(req, &err);
         return;
     }
-    reply_json(req, 200, all);
+    reply_json(req, 200, all_with_hints(all));
 }
 
 /* REQ's principal when it is a user; otherwise answers 403. */
@@ -225,7 +278,7 @@ void api_keys_personal_list(struct request *req)
         reply_error(req, &err);
         return;
     }
-    reply_json(req, 200, all);
+    reply_json(req, 200, all_with_hints(all));
 }
 
 void api_keys_personal_create(struct request *req)
@@ -266,7 +319,7 @@ void api_keys_personal_get(struct request *req)
     json_t *rec = own_personal_key_or_reply(req);
 
     if (rec)
-        reply_json(req, 200, rec);
+        reply_json(req, 200, with_hint(rec));
 }
 
 void api_keys_personal_update(struct request *req)
@@ -285,7 +338,7 @@ void api_keys_personal_update(struct request *req)
         goto out;
     }
     audit_record(req, "personal-api-key.update", id, "success");
-    reply_json(req, 200, json_incref(rec));
+    reply_json(req, 200, with_hint(json_incref(rec)));
 out:
     json_decref(stored);
     json_decref(body);

@@ -32,6 +32,20 @@ void principal_from_user(struct principal *p, const json_t *user, const char *ke
     p->groups = json_is_array(groups) ? json_incref(groups) : xcheck(json_array());
 }
 
+void principal_act_as(struct principal *p, const json_t *user, const char *real_login)
+{
+    char real[sizeof(p->real)], id[sizeof(p->id)];
+    long long expires = p->expires_ms;
+
+    snprintf(real, sizeof(real), "%s", real_login);
+    snprintf(id, sizeof(id), "%s", p->id);
+    principal_clear(p);
+    principal_from_user(p, user, "");
+    snprintf(p->id, sizeof(p->id), "%.40s/as:%.32s", id, p->login);
+    snprintf(p->real, sizeof(p->real), "%s", real);
+    p->expires_ms = expires;
+}
+
 void principal_apply_group(struct principal *p, const json_t *group)
 {
     if (json_is_true(json_object_get(group, "admin")))

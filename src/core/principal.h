@@ -14,6 +14,9 @@ struct principal {
     char login[160]; /* who, as recorded in creationTag.lastModifiedBy.login */
     bool admin;
     json_t *groups;  /* array of group names; owned */
+    long long expires_ms; /* when the key used expires (epoch ms); 0: never */
+    char real[160]; /* when acting as user LOGIN (impersonation, API.md §2): who authenticated,
+                       as recorded in the audit; "" otherwise */
 };
 
 /* Fills P from a stored global API key record. */
@@ -21,6 +24,11 @@ void principal_from_global_key(struct principal *p, const json_t *record);
 
 /* Fills P from a user record reached through one of their personal API keys (KEY_ID). */
 void principal_from_user(struct principal *p, const json_t *user, const char *key_id);
+
+/* Makes P, who authenticated as REAL_LOGIN, act as USER: the user's login and groups, nothing
+ * of P's own rights (the admin flag is the user's own, from their groups: principal_apply_group
+ * again). P's groups are released. */
+void principal_act_as(struct principal *p, const json_t *user, const char *real_login);
 
 /* Makes P admin when GROUP (a group record) has "admin": true. */
 void principal_apply_group(struct principal *p, const json_t *group);

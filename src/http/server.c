@@ -307,36 +307,13 @@ bool req_json_body_or_reply(struct request *req, json_t **out)
 
 /* ---- authentication ---- */
 
-/* Resolves the principal of a stored key record: the key's own permissions for a global key,
- * its user's for a personal key; admin also through any admin group. */
-static enum sb_err_kind resolve_principal(struct request *req, const json_t *rec,
-                                          enum store_key_kind kind, struct sb_err *err)
+/* Makes P admin when one of its groups is an admin group. */
+static enum sb_err_kind apply_groups(struct request *req, struct principal *p, struct sb_err *err)
 {
-    struct principal *p = &req->principal;
-    json_t *user = NULL, *group;
     const char *name;
+    json_t *g, *group;
     size_t i;
-    json_t *g;
 
-    if (kind == STORE_KEY_GLOBAL) {
-        principal_from_global_key(p, rec);
-    } else {
-        const char *login = json_string_value(json_object_get(rec, "user"));
-        if (!login || store_obj_get(req->app->store, STORE_USERS, login, &user, err) != SB_OK) {
-            if (login && err->kind != SB_ERR_NOT_FOUND)
-                return err->kind;
-            return sb_err_set(err, SB_ERR_UNAUTHORIZED,
-                              "The API key is not valid: its user no longer exists.");
-        }
-        if (json_is_false(json_object_get(user, "enabled"))) {
-            json_decref(user);
-            return sb_err_set(err, SB_ERR_UNAUTHORIZED,
-                              "The API key is not valid: its user is disabled.");
-        }
-        principal_from_user(p, user, json_string_value(json_object_get(rec, "id")));
-        json_decref(user);
-    }
-    req->authenticated = true;
     json_array_foreach(p->groups, i, g) {
         if (!(name = json_string_value(g)))
             continue;
@@ -350,6 +327,67 @@ static enum sb_err_kind resolve_principal(struct request *req, const json_t *rec
     sb_err_clear(err);
     return SB_OK;
 }
+
+/* The enabled user LOGIN that a key acts as; otherwise a 401 (the key is not usable). */
+static enum sb_err_kind key_user(struct request *req, const char *login, json_t **user,
+                                 struct sb_err *err)
+{
+    if (!login || store_obj_get(req->app->store, STORE_USERS, login, user, err) != SB_OK) {
+        if (login && err->kind != SB_ERR_NOT_FOUND)
+            return err->kind;
+        return sb_err_set(err, SB_ERR_UNAUTHORIZED,
+                          "The API key is not valid: its user no longer exists.");
+    }
+    if (json_is_false(json_object_get(*user, "enabled"))) {
+        json_decref(*user);
+        return sb_err_set(err, SB_ERR_UNAUTHORIZED,
+                          "The API key is not valid: its user is disabled.");
+    }
+    return SB_OK;
+}
+
+/* Resolves the principal of a stored key record: the key's own permissions for a global key
+ * (its dssUserForImpersonation's when set), its user's for a personal key; admin also through
+ * any admin group. */
+static enum sb_err_kind resolve_principal(struct request *req, const json_t *rec,
+                                          enum store_key_kind kind, struct sb_err *err)
+{
+    struct principal *p = &req->principal;
+    const char *as = json_string_value(json_object_get(rec, "dssUserForImpersonation"));
+    json_t *user = NULL;
+
+    if (kind == STORE_KEY_GLOBAL) {
+        if (as && *as && key_user(req, as, &user, err) != SB_OK)
+            return err->kind;
+        principal_from_global_key(p, rec);
+        if (user) {
+            char real[sizeof(p->login)];
+            snprintf(real, sizeof(real), "%s", p->login);
+            principal_act_as(p, user, real);
+            json_decref(user);
+        }
+    } else {
+        if (key_user(req, json_string_value(json_object_get(rec, "user")), &user, err) != SB_OK)
+            return err->kind;
+        principal_from_user(p, user, json_string_value(json_object_get(rec, "id")));
+        json_decref(user);
+    }
+    p->expires_ms = json_integer_value(json_object_get(rec, "expiresOn"));
+    req->authenticated = true;
+    return apply_groups(req, p, err);
+}
+
+/* A key past its expiresOn is refused like an unknown key (API.md §2). */
+static enum sb_err_kind refuse_if_expired(struct request *req, struct sb_err *err)
+{
+    if (req->principal.expires_ms <= 0 || req->principal.expires_ms > clock_epoch_ms())
+        return SB_OK;
+    principal_clear(&req->principal);
+    req->authenticated = false;
+    return sb_err_set(err, SB_ERR_UNAUTHORIZED,
+                      "The API key is not valid: it expired (see its expiresOn).");
+}
+
 
 /* What a keep-alive connection remembers of its last Authorization header: the header and the
  * key hash it gave, so that the next request with the same header skips the parsing and the
@@ -420,9 +458,14 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
         return err->kind;
     if (authcache_get(req->app->authcache, hash, gen, &req->principal)) {
         req->authenticated = true;
-        if (req->principal.type == PRINCIPAL_USER)
-            api_activity_note(req->app, req->principal.login, true);
-        return SB_OK;
+        if (req->principal.type == PRINCIPAL_USER) {
+            char login[sizeof(req->principal.login)];
+            snprintf(login, sizeof(login), "%s", req->principal.login);
+            rc = refuse_if_expired(req, err);
+            api_activity_note(req->app, login, rc == SB_OK);
+            return rc;
+        }
+        return refuse_if_expired(req, err);
     }
     if (store_key_by_hash(req->app->store, hash, &rec, &kind, err) != SB_OK) {
         if (err->kind == SB_ERR_NOT_FOUND)
@@ -431,14 +474,50 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
         return err->kind;
     }
     rc = resolve_principal(req, rec, kind, err);
+    if (rc == SB_OK) {
+        authcache_put(req->app->authcache, hash, gen, &req->principal);
+        rc = refuse_if_expired(req, err);
+    }
     /* users' activity: a personal key's success or refusal counts for its user */
     if (kind == STORE_KEY_PERSONAL && (rc == SB_OK || rc == SB_ERR_UNAUTHORIZED))
         api_activity_note(req->app, json_string_value(json_object_get(rec, "user")),
                           rc == SB_OK);
     json_decref(rec);
-    if (rc == SB_OK)
-        authcache_put(req->app->authcache, hash, gen, &req->principal);
     return rc;
+}
+
+/* X-DKU-ProxyUser: <login> (what DSSUser.get_client_as() sends, API.md §2): an admin principal
+ * acts as that user for this request, with the user's groups and rights and nothing more. */
+static enum sb_err_kind impersonate(struct request *req, struct sb_err *err)
+{
+    const char *login = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-DKU-ProxyUser");
+    struct principal *p = &req->principal;
+    char echo[SB_ECHO_MAX + 4];
+    json_t *user;
+
+    if (!login || !*login)
+        return SB_OK;
+    sb_err_echo(echo, sizeof(echo), login);
+    if (!p->admin)
+        return sb_err_set(err, SB_ERR_FORBIDDEN,
+                          "Only an administrator may act as another user (header "
+                          "X-DKU-ProxyUser); '%s' is not one.",
+                          p->login);
+    if (store_obj_get(req->app->store, STORE_USERS, login, &user, err) != SB_OK) {
+        if (err->kind == SB_ERR_NOT_FOUND)
+            return sb_err_set(err, SB_ERR_NOT_FOUND,
+                              "Header X-DKU-ProxyUser names user '%s', who does not exist.", echo);
+        return err->kind;
+    }
+    if (json_is_false(json_object_get(user, "enabled"))) {
+        json_decref(user);
+        return sb_err_set(err, SB_ERR_FORBIDDEN,
+                          "Header X-DKU-ProxyUser names user '%s', who is disabled.", echo);
+    }
+    /* a key already acting as a user (dssUserForImpersonation) keeps its real principal */
+    principal_act_as(p, user, p->real[0] ? p->real : p->login);
+    json_decref(user);
+    return apply_groups(req, p, err);
 }
 
 /* ---- lifecycle ---- */
@@ -511,7 +590,7 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
     }
     req->route = route;
     if (route->access != ROUTE_PUBLIC) {
-        if (authenticate(req, &err) != SB_OK) {
+        if (authenticate(req, &err) != SB_OK || impersonate(req, &err) != SB_OK) {
             reply_error(req, &err);
             return;
         }

@@ -23,6 +23,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -676,6 +677,9 @@ class Server:
         return r.json
 
 
+KEY_HINT = re.compile("[0-9A-Za-z]{4}\u2026[0-9A-Za-z]{4}")
+
+
 class ApiTestCase(unittest.TestCase):
     """Assertions about answers of `self.server` that never print a key or a secret."""
 
@@ -725,6 +729,16 @@ class ApiTestCase(unittest.TestCase):
             text = text.decode("utf-8", "replace")
         if secret in text:
             self.fail("a secret value appears in %s (value not shown)" % what)
+
+    def assertKeyHint(self, item, secret=None, what="key object"):
+        """A key object after its creation carries `key` as a hint: the first 4 and last 4
+        characters of the secret around "\u2026" (API.md §5.1), never the secret."""
+        hint = item.get("key") if isinstance(item, dict) else None
+        if not isinstance(hint, str) or not KEY_HINT.fullmatch(hint):
+            self.fail("%s: 'key' is not a hint of 4 + '\u2026' + 4 characters (value not shown)"
+                      % what)
+        if secret is not None and hint != secret[:4] + "\u2026" + secret[-4:]:
+            self.fail("%s: 'key' is not the hint of this key (value not shown)" % what)
 
 
 class ServerTestCase(ApiTestCase):

@@ -149,7 +149,7 @@ class AuthorizationTest(ServerTestCase):
         r = self.server.api("GET", "/admin/globalAPIKeys/" + self.server.admin_key)
         self.assertStatus(r, 200)
         self.assertIs(r.json["globalPermissions"]["admin"], True)
-        self.assertNotIn("key", r.json)
+        self.assertKeyHint(r.json, self.server.admin_key)
 
 
 class GeneratedAdminKeyTest(OwnServerTestCase):

@@ -353,7 +353,7 @@ class CliBasicsTest(CliTestCase):
         mine = [k for k in listed if k["label"] == "cli ci"]
         self.assertEqual(len(mine), 1)
         self.assertEqual(mine[0]["groups"], ["cli_keys_team"])
-        self.assertNotIn("key", mine[0])
+        self.assertKeyHint(mine[0], key)
         self.assertIs(mine[0]["globalPermissions"]["admin"], False)
         table = self.run_cli("keys", "list").stdout
         self.assertIn(mine[0]["id"], table)

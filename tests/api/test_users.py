@@ -299,7 +299,7 @@ class PersonalKeysAdminTest(ServerTestCase):
         finally:
             client.close()
         self.server.remember_secret(created["key"])
-        self.assertEqual(set(created), PERSONAL_KEY_FIELDS | {"key"})
+        self.assertEqual(set(created), PERSONAL_KEY_FIELDS | {"key", "expiresOn"})
         self.assertEqual(created["user"], "pk_ana")
         self.assertEqual(created["label"], "laptop")
         self.assertEqual(created["description"], "for tests")
@@ -318,10 +318,11 @@ class PersonalKeysAdminTest(ServerTestCase):
         self.assertStatus(r, 200)
         listed = [k for k in r.json if k["id"] == created["id"]]
         self.assertEqual(len(listed), 1)
-        self.assertSameJson(listed[0], {k: v for k, v in created.items() if k != "key"},
-                            "list item")
+        self.assertSameJson({k: v for k, v in listed[0].items() if k != "key"},
+                            {k: v for k, v in created.items() if k != "key"}, "list item")
+        self.assertKeyHint(listed[0], created["key"])
         for item in r.json:
-            self.assertNotIn("key", item)
+            self.assertKeyHint(item)
         self.assertNoSecret(r.raw, created["key"], "the admin key list")
 
     def test_each_personal_key_is_different(self):

@@ -300,7 +300,7 @@ static void test_prepare_global_of_empty_body_gets_defaults(void **state)
 
     assert_json_eq(out, "{'id':'0123456789abcdef','label':'','description':'',"
                         "'globalPermissions':{'admin':false},'groups':[],"
-                        "'createdOn':1700000000123,'createdBy':'admin:boot'}");
+                        "'createdOn':1700000000123,'createdBy':'admin:boot','expiresOn':0}");
     json_decref(out);
 }
 
@@ -312,7 +312,7 @@ static void test_prepare_global_null_fields_mean_absent(void **state)
 
     assert_json_eq(out, "{'id':'0123456789abcdef','label':'','description':'',"
                         "'globalPermissions':{'admin':false},'groups':[],"
-                        "'createdOn':1700000000123,'createdBy':'admin:boot'}");
+                        "'createdOn':1700000000123,'createdBy':'admin:boot','expiresOn':0}");
     json_decref(out);
 }
 
@@ -324,7 +324,7 @@ static void test_prepare_global_keeps_given_values(void **state)
 
     assert_json_eq(out, "{'id':'0123456789abcdef','label':'ci','description':'for CI',"
                         "'globalPermissions':{'admin':true,'other':1},'groups':['ops','dev'],"
-                        "'createdOn':1700000000123,'createdBy':'admin:boot'}");
+                        "'createdOn':1700000000123,'createdBy':'admin:boot','expiresOn':0}");
     json_decref(out);
 }
 
@@ -347,7 +347,7 @@ static void test_prepare_global_ignores_unknown_and_server_owned_fields(void **s
 
     assert_json_eq(out, "{'id':'0123456789abcdef','label':'','description':'',"
                         "'globalPermissions':{'admin':false},'groups':[],"
-                        "'createdOn':1700000000123,'createdBy':'admin:boot'}");
+                        "'createdOn':1700000000123,'createdBy':'admin:boot','expiresOn':0}");
     json_decref(out);
 }
 
@@ -397,6 +397,74 @@ static void test_prepare_global_does_not_modify_body(void **state)
     free(after);
     free(before);
     json_decref(body);
+}
+
+/* --- hints, expiry, dssUserForImpersonation --- */
+
+static void test_hint_is_first_four_ellipsis_last_four(void **state)
+{
+    char hint[APIKEY_HINT_MAX];
+    (void)state;
+
+    apikey_hint("ABCDefghijklmnopqrstuvwxyz0123456789WXYZ", hint);
+    assert_string_equal(hint, "ABCD\xe2\x80\xa6WXYZ");
+    apikey_hint("", hint); /* a record older than hints: nothing of the key */
+    assert_string_equal(hint, "\xe2\x80\xa6");
+    apikey_hint("short-key", hint);
+    assert_string_equal(hint, "\xe2\x80\xa6");
+}
+
+static void test_prepare_global_lifetime_sets_expires_on(void **state)
+{
+    static const char *const bodies[] = {"{'lifetime':2}", "{'expiry':2}",
+                                         "{'lifetime':2,'expiresOn':5}"};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        json_t *body = js(bodies[i]), *out = NULL;
+        struct sb_err err;
+        assert_int_equal(apikey_prepare_global(body, "0123456789abcdef", "w", NOW_MS, &out, &err),
+                         SB_OK);
+        assert_int_equal(json_integer_value(json_object_get(out, "expiresOn")),
+                         NOW_MS + 2LL * 86400000);
+        assert_int_equal(json_integer_value(json_object_get(out, "expiry")), 2);
+        json_decref(out);
+        json_decref(body);
+    }
+}
+
+static void test_prepare_global_keeps_expires_on_and_user_for_impersonation(void **state)
+{
+    json_t *body = js("{'expiresOn':1800000000000,'dssUserForImpersonation':'ana'}"), *out;
+    struct sb_err err;
+    (void)state;
+
+    assert_int_equal(apikey_prepare_global(body, "0123456789abcdef", "w", NOW_MS, &out, &err),
+                     SB_OK);
+    assert_int_equal(json_integer_value(json_object_get(out, "expiresOn")), 1800000000000LL);
+    assert_string_equal(json_string_value(json_object_get(out, "dssUserForImpersonation")), "ana");
+    json_decref(out);
+    json_decref(body);
+}
+
+static void test_prepare_global_with_bad_expiry_fields_is_bad_request(void **state)
+{
+    static const char *const bodies[] = {"{'lifetime':'30'}", "{'lifetime':-1}",
+                                         "{'expiry':1.5}", "{'expiresOn':'x'}",
+                                         "{'dssUserForImpersonation':3}"};
+    static const char *const fields[] = {"lifetime", "lifetime", "expiry", "expiresOn",
+                                         "dssUserForImpersonation"};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        json_t *body = js(bodies[i]), *out = NULL;
+        struct sb_err err;
+        assert_int_equal(apikey_prepare_global(body, "0123456789abcdef", "w", NOW_MS, &out, &err),
+                         SB_ERR_BAD_REQUEST);
+        assert_non_null(strstr(err.msg, fields[i]));
+        assert_null(out);
+        json_decref(body);
+    }
 }
 
 /* --- apikey_prepare_global_update --- */
@@ -456,6 +524,40 @@ static void test_global_update_with_empty_or_null_fields_changes_nothing(void **
     assert_json_eq(out2, stored_text);
     json_decref(out);
     json_decref(out2);
+    json_decref(stored);
+}
+
+static void test_global_update_of_expiry_and_user_for_impersonation(void **state)
+{
+    json_t *stored = js(stored_text), *out, *again;
+    (void)state;
+
+    /* a new expiresOn is taken as is */
+    out = update_ok(stored, "{'expiresOn':1700000000000}");
+    assert_int_equal(json_integer_value(json_object_get(out, "expiresOn")), 1700000000000LL);
+    /* a new lifetime counts from creation; the same definition saved again changes nothing */
+    again = update_ok(out, "{'expiry':3,'expiresOn':1700000000000}");
+    assert_int_equal(json_integer_value(json_object_get(again, "expiresOn")),
+                     1600000000000LL + 3LL * 86400000);
+    json_decref(out);
+    out = update_ok(again, "{'expiry':3,'expiresOn':1600259200000}");
+    assert_true(json_equal(out, again));
+    json_decref(out);
+    /* lifetime 0: never */
+    out = update_ok(again, "{'lifetime':0}");
+    assert_int_equal(json_integer_value(json_object_get(out, "expiresOn")), 0);
+    json_decref(out);
+    json_decref(again);
+    out = update_ok(stored, "{'dssUserForImpersonation':'ana'}");
+    assert_string_equal(json_string_value(json_object_get(out, "dssUserForImpersonation")), "ana");
+    again = update_ok(out, "{'dssUserForImpersonation':null}");
+    assert_null(json_object_get(again, "dssUserForImpersonation"));
+    json_decref(again);
+    again = update_ok(out, "{'label':'kept'}");
+    assert_string_equal(json_string_value(json_object_get(again, "dssUserForImpersonation")),
+                        "ana");
+    json_decref(again);
+    json_decref(out);
     json_decref(stored);
 }
 
@@ -523,6 +625,11 @@ int main(void)
         cmocka_unit_test(test_global_update_keeps_id_and_creation_facts),
         cmocka_unit_test(test_global_update_with_empty_or_null_fields_changes_nothing),
         cmocka_unit_test(test_global_update_with_wrong_types_is_bad_request),
+        cmocka_unit_test(test_global_update_of_expiry_and_user_for_impersonation),
+        cmocka_unit_test(test_hint_is_first_four_ellipsis_last_four),
+        cmocka_unit_test(test_prepare_global_lifetime_sets_expires_on),
+        cmocka_unit_test(test_prepare_global_keeps_expires_on_and_user_for_impersonation),
+        cmocka_unit_test(test_prepare_global_with_bad_expiry_fields_is_bad_request),
         cmocka_unit_test(test_global_update_does_not_modify_stored),
     };
 
