@@ -90,6 +90,29 @@ void audit_record(struct request *req, const char *action, const char *object, c
     json_decref(rec);
 }
 
+enum sb_err_kind audit_change(struct request *req, const char *action, const char *object,
+                              enum sb_err_kind (*change)(void *ctx, struct sb_err *err), void *ctx,
+                              struct sb_err *err)
+{
+    struct store *st = req->app->store;
+    json_t *rec = NULL;
+
+    if (store_tx_begin(st, err) != SB_OK)
+        return err->kind;
+    if (change(ctx, err) != SB_OK)
+        goto fail;
+    rec = make_record(req, action, object, "success");
+    if (store_audit_append(st, rec, err) != SB_OK || store_tx_commit(st, err) != SB_OK)
+        goto fail;
+    write_lines(req->app, &rec, 1);
+    json_decref(rec);
+    return SB_OK;
+fail:
+    store_tx_rollback(st);
+    json_decref(rec);
+    return err->kind;
+}
+
 void audit_record_read(struct request *req, const char *action, const char *object,
                        const char *outcome)
 {

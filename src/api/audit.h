@@ -4,6 +4,8 @@
 #ifndef SB_API_AUDIT_H
 #define SB_API_AUDIT_H
 
+#include "core/err.h"
+
 struct app;
 struct request;
 struct audit_queue;
@@ -11,6 +13,14 @@ struct audit_queue;
 /* Records that REQ's principal did ACTION ("connection.create"...) on OBJECT with OUTCOME
  * ("success", "denied", "failed"). A failure to record is logged, not answered. */
 void audit_record(struct request *req, const char *action, const char *object, const char *outcome);
+
+/* Runs CHANGE(CTX, ERR), a store write, and stores the record of its success in the same
+ * transaction: the change and its audit record commit together, with one commit (one fsync)
+ * for both. The audit.log line follows the commit. On failure nothing is recorded (the caller
+ * records "failed" as before) and the error kind is returned. */
+enum sb_err_kind audit_change(struct request *req, const char *action, const char *object,
+                              enum sb_err_kind (*change)(void *ctx, struct sb_err *err), void *ctx,
+                              struct sb_err *err);
 
 /* The same for a read that changes nothing (a credential read): the record is queued and
  * written with the others queued meanwhile, in one transaction, by the flusher thread. */

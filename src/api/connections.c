@@ -62,6 +62,27 @@ static bool name_taken_or_reply(struct request *req, const json_t *body)
     return true;
 }
 
+/* A connection write for audit_change: the change and its audit record in one transaction. */
+struct conn_write {
+    struct store *st;
+    const char *name;
+    json_t *def;
+    int64_t expected_version;
+    const char *action;
+};
+
+static enum sb_err_kind conn_insert_change(void *ctx, struct sb_err *err)
+{
+    struct conn_write *w = ctx;
+    return store_conn_insert(w->st, w->name, w->def, w->action, err);
+}
+
+static enum sb_err_kind conn_replace_change(void *ctx, struct sb_err *err)
+{
+    struct conn_write *w = ctx;
+    return store_conn_replace(w->st, w->name, w->def, w->expected_version, w->action, err);
+}
+
 void api_connections_create(struct request *req)
 {
     struct sb_err err;
@@ -82,16 +103,16 @@ void api_connections_create(struct request *req)
     }
     json_decref(body);
     name = json_string_value(json_object_get(def, "name"));
+    struct conn_write w = {req->app->store, name, def, 0, "create"};
     if (secrets_seal_params(&req->app->secrets, name, json_object_get(def, "params"), &err) !=
             SB_OK ||
-        store_conn_insert(req->app->store, name, def, "create", &err) != SB_OK) {
+        audit_change(req, "connection.create", name, conn_insert_change, &w, &err) != SB_OK) {
         audit_record(req, "connection.create", name, "failed");
         json_decref(def);
         reply_error(req, &err);
         return;
     }
     catalog_put_def(req->app->catalog, def);
-    audit_record(req, "connection.create", name, "success");
     reply_json(req, 200, def);
 }
 
@@ -182,9 +203,10 @@ void api_connections_update(struct request *req)
         if (rc == SB_OK)
             rc =
                 secrets_seal_params(&req->app->secrets, name, json_object_get(def, "params"), &err);
-        if (rc == SB_OK)
-            rc = store_conn_replace(req->app->store, name, def, conn_version(stored), "update",
-                                    &err);
+        if (rc == SB_OK) {
+            struct conn_write w = {req->app->store, name, def, conn_version(stored), "update"};
+            rc = audit_change(req, "connection.update", name, conn_replace_change, &w, &err);
+        }
         if (rc == SB_OK)
             break;
         if (rc == SB_ERR_CONFLICT && if_match >= 0) /* changed between our read and write */
@@ -201,7 +223,6 @@ void api_connections_update(struct request *req)
         goto out;
     }
     catalog_put_def(req->app->catalog, def);
-    audit_record(req, "connection.update", name, "success");
     reply_json(req, 200, json_incref(def));
 out:
     json_decref(body);
@@ -233,6 +254,24 @@ static enum sb_err_kind delete_if_match(struct request *req, const char *name, i
     return rc;
 }
 
+struct conn_delete {
+    struct request *req;
+    const char *name;
+    int64_t if_match;
+    bool force;
+    int64_t *version;
+};
+
+static enum sb_err_kind conn_delete_change(void *ctx, struct sb_err *err)
+{
+    struct conn_delete *d = ctx;
+
+    if (d->if_match >= 0)
+        return delete_if_match(d->req, d->name, d->if_match, d->force, d->version, err);
+    return store_conn_delete(d->req->app->store, d->name, d->force, d->req->principal.login,
+                             clock_epoch_ms(), d->version, err);
+}
+
 void api_connections_delete(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
@@ -245,11 +284,8 @@ void api_connections_delete(struct request *req)
         return;
     /* DSS deletes a connection that datasets use (they keep naming it); guards refuse it */
     force = !req->app->cfg->write_guards || req_query_bool(req, "force");
-    if (if_match >= 0)
-        rc = delete_if_match(req, name, if_match, force, &version, &err);
-    else
-        rc = store_conn_delete(req->app->store, name, force, req->principal.login, clock_epoch_ms(),
-                               &version, &err);
+    struct conn_delete d = {req, name, if_match, force, &version};
+    rc = audit_change(req, "connection.delete", name, conn_delete_change, &d, &err);
     if (rc != SB_OK) {
         if (err.kind == SB_ERR_CONFLICT || err.kind == SB_ERR_PRECONDITION_FAILED)
             audit_record(req, "connection.delete", name, "failed");
@@ -258,7 +294,6 @@ void api_connections_delete(struct request *req)
     }
     catalog_delete(req->app->catalog, name, version);
     probes_forget(req->app->probes, name);
-    audit_record(req, "connection.delete", name, "success");
     reply_json(req, 200, xcheck(json_object()));
 }
 
