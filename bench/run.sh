@@ -325,7 +325,7 @@ raw_sqlite() {
 
 bench_size() {
     local n=$1 data=$work/data-$1 load_s rss restart_rss
-    mkdir -p "$data"
+    mkdir -p -m 700 "$data"
     log "N=$n: loading"
     start_server "$data"
     load_s=$(BENCH_KEY=$key python3 bench/bench.py load "$port" "$n")
@@ -363,7 +363,7 @@ bench_size() {
 
 bench_change_connection() {
     local data=$work/data-change-connection line
-    mkdir -p "$data"
+    mkdir -p -m 700 "$data"
     log "change-connection: creating $n_datasets datasets"
     start_server "$data"
     line=$(BENCH_KEY=$key python3 bench/bench.py change-connection "$port" "$n_datasets")
@@ -377,7 +377,7 @@ bench_change_connection() {
 bench_pg() {
     local n=$1 data=$work/data-pg
     start_pg
-    mkdir -p "$data"
+    mkdir -p -m 700 "$data"
     log "PostgreSQL store, N=$n: loading"
     start_server "$data" "$pg_url"
     BENCH_KEY=$key python3 bench/bench.py load "$port" "$n" >/dev/null
