@@ -39,7 +39,7 @@ static json_t *create_fixed(const char *text)
     json_t *body = json_loads(text, 0, NULL), *def = NULL;
     struct sb_err err;
 
-    if (!body || conn_prepare_create(body, WHO, NOW_MS, &def, &err) != SB_OK ||
+    if (!body || conn_prepare_create(body, WHO, NOW_MS, true, &def, &err) != SB_OK ||
         secrets_seal_params(&keys, "fuzz", json_object_get(def, "params"), &err) != SB_OK)
         abort();
     json_decref(body);
@@ -138,6 +138,9 @@ static bool seal_round_trip(json_t *def)
     return true;
 }
 
+/* write guards (docs/API.md §4.7) on for odd-sized inputs, off for even ones */
+static bool guards;
+
 static void check_update(const json_t *stored, const json_t *body)
 {
     const char *name = json_string_value(json_object_get(stored, "name"));
@@ -145,7 +148,7 @@ static void check_update(const json_t *stored, const json_t *body)
     json_t *def = NULL;
     enum sb_err_kind rc;
 
-    rc = conn_prepare_update(stored, body, name, WHO, NOW_MS + 1, &def, &err);
+    rc = conn_prepare_update(stored, body, name, WHO, NOW_MS + 1, guards, &def, &err);
     if (rc != SB_OK) {
         check_error(rc, &err);
         return;
@@ -170,7 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
 
-    rc = conn_prepare_create(body, WHO, NOW_MS, &def, &err);
+    guards = size & 1;
+    rc = conn_prepare_create(body, WHO, NOW_MS, guards, &def, &err);
     if (rc != SB_OK) {
         check_error(rc, &err);
     } else {
@@ -181,7 +185,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)conn_credential_shape(def);
         if (seal_round_trip(def)) {
             /* get -> set: the definition as read back is accepted unchanged */
-            rc = conn_prepare_update(def, def, name, WHO, NOW_MS + 1, &def2, &err);
+            rc = conn_prepare_update(def, def, name, WHO, NOW_MS + 1, guards, &def2, &err);
             CHECK(rc == SB_OK);
             CHECK(conn_version(def2) == 2);
             CHECK(seal_round_trip(def2));

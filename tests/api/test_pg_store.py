@@ -69,9 +69,9 @@ def pg_query(database, sql):
     return out.stdout.strip()
 
 
-def make_node(url, key_file, admin_key):
+def make_node(url, key_file, admin_key, extra_args=()):
     """A server on the shared store URL with the shared master key file and admin key."""
-    s = Server(admin_key=admin_key, extra_args=["--secret-key-file", key_file])
+    s = Server(admin_key=admin_key, extra_args=["--secret-key-file", key_file] + list(extra_args))
     if s.pg_database:
         # SWITCHBOARD_TEST_STORE=postgresql gave it a database of its own: it shares ours
         drop_database(s.pg_database)
@@ -150,6 +150,7 @@ class NodesTestCase(ApiTestCase):
     """Two nodes, A and B, on one fresh database for the class."""
 
     nodes = 2
+    node_args = ()
 
     @classmethod
     def setUpClass(cls):
@@ -160,7 +161,7 @@ class NodesTestCase(ApiTestCase):
         cls.addClassCleanup(shutil.rmtree, cls.keydir, True)
         cls.servers = []
         for _ in range(cls.nodes):
-            s = make_node(cls.url, cls.key_file, cls.admin_key)
+            s = make_node(cls.url, cls.key_file, cls.admin_key, cls.node_args)
             cls.addClassCleanup(s.cleanup)
             cls.servers.append(s)
         for s in cls.servers:
@@ -178,6 +179,8 @@ class NodesTestCase(ApiTestCase):
 
 @needs_pg
 class TwoNodesTest(NodesTestCase):
+    # version checks across nodes are the strict rules of --write-guards (docs/API.md §4.7)
+    node_args = ("--write-guards",)
 
     def get_on(self, node, name):
         return node.api("GET", "/admin/connections/" + name)
