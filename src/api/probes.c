@@ -147,12 +147,17 @@ static void test_done(struct probe_job *job)
 static void test_answer(struct request *req)
 {
     struct probe_job *job = req->async;
+    char brief[128];
 
     audit_record(req, "connection.test", job->conn_name, job->result.ok ? "success" : "failed");
-    reply_json(
-        req, 200,
-        xcheck(json_pack("{s:b, s:s, s:I}", "connectionOK", job->result.ok, "message",
-                         job->result.message, "durationMs", (json_int_t)job->result.duration_ms)));
+    /* a caller who may use the connection but not read its details learns the outcome and
+     * its category, never the host, port, database, path or server version */
+    if (job->brief)
+        probe_brief_message(&job->result, brief, sizeof(brief));
+    reply_json(req, 200,
+               xcheck(json_pack("{s:b, s:s, s:I}", "connectionOK", job->result.ok, "message",
+                                job->brief ? brief : job->result.message, "durationMs",
+                                (json_int_t)job->result.duration_ms)));
     req->async = NULL;
     job_free(job);
 }
@@ -189,6 +194,8 @@ void api_connections_test(struct request *req)
         return;
     }
     job = job_new(p, def, &err);
+    if (job)
+        job->brief = !conn_details_readable(def, &req->principal);
     json_decref(def);
     if (!job) {
         reply_error(req, &err);

@@ -73,6 +73,47 @@ size_t probe_scrub(char *msg, size_t size, const char *const *secrets, size_t n)
     return runs;
 }
 
+const char *probe_category(const struct probe_result *r)
+{
+    /* the testers' sentences use these words for these outcomes (probe_*.c, fence.c); the
+     * first that matches wins, so the more specific come first */
+    static const struct {
+        const char *word, *category;
+    } rules[] = {
+        {"policy", "denied by policy"},
+        {"shutting down", "server shutting down"},
+        {"line break", "invalid parameters"},
+        {"internationalised", "invalid parameters"},
+        {"Param '", "invalid parameters"},
+        {"not valid", "invalid parameters"},
+        {"must be", "invalid parameters"},
+        {"timed out", "timeout"},
+        {"authentication", "authentication"},
+        {"database missing", "missing database"},
+        {"TLS", "TLS"},
+        {"host key", "TLS"},
+        {"not resolved", "name not resolved"},
+        {"refused", "connection refused"},
+        {"irectory", "directory not accessible"},
+        {"not a directory", "directory not accessible"},
+    };
+
+    if (r->ok)
+        return "succeeded";
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+        if (strstr(r->message, rules[i].word))
+            return rules[i].category;
+    return "failed";
+}
+
+void probe_brief_message(const struct probe_result *r, char *out, size_t size)
+{
+    if (r->ok)
+        snprintf(out, size, "The connection test succeeded.");
+    else
+        snprintf(out, size, "The connection test failed: %s.", probe_category(r));
+}
+
 void probe_run(const struct probe_settings *s, const struct probe_target *t,
                struct probe_result *out)
 {

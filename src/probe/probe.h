@@ -53,6 +53,16 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
  * pass: it ends for any input. Returns how many were replaced. */
 size_t probe_scrub(char *msg, size_t size, const char *const *secrets, size_t n);
 
+/* The category of a result, for callers who may use a connection but not read its details
+ * (docs/API.md §4.4): "succeeded", "denied by policy", "timeout", "connection refused",
+ * "authentication", "missing database", "TLS", "name not resolved", "directory not
+ * accessible", "invalid parameters", "server shutting down" or "failed". Static text. */
+const char *probe_category(const struct probe_result *r);
+
+/* Writes to OUT (SIZE bytes) the outcome of R and its category only, without the details the
+ * full message may carry (host, port, database, path, server version). */
+void probe_brief_message(const struct probe_result *r, char *out, size_t size);
+
 /* Sets OUT to a failure with a printf-style sentence. */
 void probe_fail(struct probe_result *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -66,6 +76,7 @@ struct probe_job {
     struct probe_target target;
     json_t *params; /* owned: target.params points here */
     char conn_name[160];
+    bool brief; /* answer with the outcome and category only (probe_brief_message) */
     struct probe_result result;
     void (*done)(struct probe_job *job); /* called on a worker thread; owns the job from then */
     void *ctx;

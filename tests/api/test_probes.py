@@ -664,6 +664,72 @@ class ScrubTests(ProbeCase):
         self.assertNoSecret(body["message"], b[:len(b) // 2], "the message")
 
 
+class BriefMessageTests(ProbeCase):
+    """Issue 12 point 5 (API.md §4.4): a caller who may use a connection but not read its
+    details gets the outcome and a category only; admins and readers the full message."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="switchboard-brief-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.server.create_group("brief_users")
+        cls.user_key = cls.server.user_with_key("brief_user", groups=["brief_users"])
+
+    def make_pair(self, name, type, params):
+        """The same target twice: details hidden from users, and readable by all."""
+        self.make(name, type, params)
+        self.make(name + "_r", type, params,
+                  detailsReadability={"readableBy": "ALL", "allowedGroups": []})
+
+    def check(self, name, ok, category, hidden):
+        user = self.assertProbe(name, ok, key=self.user_key)
+        expected = ("The connection test succeeded." if ok else
+                    "The connection test failed: %s." % category)
+        self.assertEqual(user["message"], expected)
+        for word in hidden:
+            self.assertNotIn(word, user["message"])
+        full = self.assertProbe(name, ok)  # the admin
+        reader = self.assertProbe(name + "_r", ok, key=self.user_key)
+        for body in (full, reader):
+            self.assertIn(hidden[0], body["message"], "the full message lost its detail")
+
+    def test_filesystem_path_is_not_told(self):
+        root = os.path.join(self.tmp, "secret-place", "missing")
+        self.make_pair("brief_fs", "Filesystem", {"root": root})
+        self.check("brief_fs", False, "directory not accessible", ["secret-place", self.tmp])
+        self.make_pair("brief_fs_ok", "Filesystem", {"root": self.tmp})
+        self.check("brief_fs_ok", True, None, [self.tmp])
+
+    def test_refused_port_is_not_told(self):
+        port = str(free_port())
+        self.make_pair("brief_refused", "PostgreSQL", {"host": "127.0.0.1", "port": port,
+                                                       "user": "u", "db": "brief_db"})
+        user = self.assertProbe("brief_refused", False, key=self.user_key)
+        self.assertEqual(user["message"], "The connection test failed: connection refused.")
+        self.assertNotIn(port, user["message"])
+
+    def test_denied_target_is_not_told(self):
+        self.make_pair("brief_denied", "HTTP", {"url": "http://%s:9/" % DENIED_HOST})
+        self.check("brief_denied", False, "denied by policy", [DENIED_HOST])
+
+    @needs_peers
+    def test_postgresql_success_tells_no_version_host_or_database(self):
+        params = {"host": "127.0.0.1", "port": PEERS["PG_PORT"], "user": PEERS["PG_USER"],
+                  "password": PEERS["PG_PASSWORD"], "db": PEERS["PG_DB"]}
+        self.make_pair("brief_pg", "PostgreSQL", params)
+        self.check("brief_pg", True, None, [PEERS["PG_PORT"], "127.0.0.1", PEERS["PG_USER"]])
+        self.make_pair("brief_pg_db", "PostgreSQL", dict(params, db="brief_missing_db"))
+        self.check("brief_pg_db", False, "missing database", ["brief_missing_db"])
+
+    @needs_peers
+    def test_mysql_authentication_failure_tells_no_user(self):
+        params = {"host": "127.0.0.1", "port": PEERS["MYSQL_PORT"], "user": "brief_nobody",
+                  "password": "pw-" + random_key(12), "db": PEERS["MYSQL_DB"]}
+        self.make_pair("brief_my", "MySql", params)
+        self.check("brief_my", False, "authentication", ["brief_nobody"])
+
+
 class OtherTesterTests(ProbeCase):
     """Types without a tester, Filesystem, HTTP, permissions, the status table, /metrics."""
 
