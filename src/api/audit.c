@@ -42,11 +42,10 @@ static json_t *make_record(struct request *req, const char *action, const char *
     char addr[64];
 
     req_remote_addr(req, addr, sizeof(addr));
-    json_t *rec = xcheck(json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s, s:s}", "ts",
-                                   (json_int_t)clock_epoch_ms(), "principal",
-                                   req->authenticated ? req->principal.login : "-", "action",
-                                   action, "object", object, "outcome", outcome, "remoteAddr",
-                                   addr, "requestId", req->request_id));
+    json_t *rec = xcheck(json_pack(
+        "{s:I, s:s, s:s, s:s?, s:s, s:s, s:s}", "ts", (json_int_t)clock_epoch_ms(), "principal",
+        req->authenticated ? req->principal.login : "-", "action", action, "object", object,
+        "outcome", outcome, "remoteAddr", addr, "requestId", req->request_id));
 
     /* impersonation (API.md §2): the principal who authenticated, and the user acted as */
     if (req->authenticated && req->principal.real[0]) {

@@ -16,9 +16,13 @@
 struct catalog {
     pthread_rwlock_t lock;
     struct catalog_entry **slots;
-    size_t cap, used;               /* used counts live entries and tombstones */
-    struct catalog_snapshot *snap;  /* NULL when stale */
+    size_t cap, used;              /* used counts live entries and tombstones */
+    struct catalog_snapshot *snap; /* NULL when stale */
+    pthread_mutex_t groups_lock;
+    json_t *groups; /* allowedGroups arrays by their JSON text, shared */
 };
+
+#define CATALOG_SHARED_GROUPS_MAX 4096 /* distinct allowedGroups arrays shared; more are copied */
 
 static uint64_t hash_name(const char *s)
 {
@@ -28,14 +32,13 @@ static uint64_t hash_name(const char *s)
     return h;
 }
 
+/* An entry is one allocation: the struct, then its name, type, definition text and quoted name
+ * and type (entry_new); its allowedGroups array is shared by every entry with the same groups
+ * (shared_groups). Measured at 100,000 connections: about 1,170 bytes per entry as seven
+ * allocations and a jansson array of its own, against 830 this way. */
 static void entry_free(struct catalog_entry *e)
 {
-    free(e->name);
-    free(e->type);
     json_decref(e->allowed_groups);
-    free(e->json);
-    free(e->qname);
-    free(e->qtype);
     free(e);
 }
 
@@ -60,6 +63,8 @@ struct catalog *catalog_new(void)
     struct catalog *c = xcalloc(1, sizeof(*c));
 
     pthread_rwlock_init(&c->lock, NULL);
+    pthread_mutex_init(&c->groups_lock, NULL);
+    c->groups = xcheck(json_object());
     c->cap = 1024;
     c->slots = xcalloc(c->cap, sizeof(*c->slots));
     return c;
@@ -73,6 +78,8 @@ void catalog_free(struct catalog *c)
         catalog_entry_release(c->slots[i]);
     catalog_snapshot_release(c->snap);
     free(c->slots);
+    json_decref(c->groups);
+    pthread_mutex_destroy(&c->groups_lock);
     pthread_rwlock_destroy(&c->lock);
     free(c);
 }
@@ -123,15 +130,21 @@ static void publish(struct catalog *c, struct catalog_entry *e)
     pthread_rwlock_unlock(&c->lock);
 }
 
-/* S as a JSON string (quotes, escapes; UTF-8 passes through) in a new buffer; *LEN its length. */
-static char *json_quote(const char *s, size_t *len)
+/* The length of S as a JSON string (quotes, escapes; UTF-8 passes through). */
+static size_t quoted_len(const char *s)
 {
     size_t n = 2;
-    char *out, *p;
 
     for (const unsigned char *c = (const unsigned char *)s; *c; c++)
         n += (*c == '"' || *c == '\\') ? 2 : *c < 0x20 ? 6 : 1;
-    out = p = xmalloc(n + 1);
+    return n;
+}
+
+/* Writes S as a JSON string and a NUL at OUT (quoted_len(S) + 1 bytes); returns OUT. */
+static char *quote_into(const char *s, char *out)
+{
+    char *p = out;
+
     *p++ = '"';
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c == '"' || *c == '\\') {
@@ -145,18 +158,70 @@ static char *json_quote(const char *s, size_t *len)
     }
     *p++ = '"';
     *p = '\0';
-    *len = n;
     return out;
 }
 
-/* Fills the serialised forms of E from its definition text. */
-static void entry_finish(struct catalog_entry *e, const char *text)
+/* A new entry, in one allocation: NAME, TYPE (may be NULL), VERSION and the definition TEXT
+ * (NULL for a tombstone) with their serialised forms. */
+static struct catalog_entry *entry_new(const char *name, const char *type, int64_t version,
+                                       const char *text)
 {
-    e->json_len = strlen(text);
-    e->json = xmalloc(e->json_len + 1);
-    memcpy(e->json, text, e->json_len + 1);
-    e->qname = json_quote(e->name, &e->qname_len);
-    e->qtype = json_quote(e->type, &e->qtype_len);
+    size_t name_len = strlen(name), type_len, text_len = text ? strlen(text) : 0;
+    size_t qname_len = quoted_len(name), qtype_len;
+    struct catalog_entry *e;
+    char *p;
+
+    type = type ? type : "";
+    type_len = strlen(type);
+    qtype_len = quoted_len(type);
+    e = xmalloc(sizeof(*e) + name_len + 1 + type_len + 1 + text_len + 1 + qname_len + 1 +
+                qtype_len + 1);
+    memset(e, 0, sizeof(*e));
+    p = (char *)(e + 1);
+    atomic_init(&e->refs, 1);
+    e->version = version;
+    e->usable_by_all = true;
+    e->name = memcpy(p, name, name_len + 1);
+    p += name_len + 1;
+    e->type = memcpy(p, type, type_len + 1);
+    p += type_len + 1;
+    if (text) {
+        e->json = memcpy(p, text, text_len + 1);
+        e->json_len = text_len;
+        p += text_len + 1;
+    }
+    e->qname = quote_into(name, p);
+    e->qname_len = qname_len;
+    p += qname_len + 1;
+    e->qtype = quote_into(type, p);
+    e->qtype_len = qtype_len;
+    return e;
+}
+
+/* The shared array for allowedGroups of JSON text TEXT (parsed from it, or GROUPS when given),
+ * new reference; an empty array for anything that is not an array of groups. */
+static json_t *shared_groups(struct catalog *c, const char *text, const json_t *groups)
+{
+    json_t *g;
+
+    if (!text || !*text)
+        text = "[]";
+    pthread_mutex_lock(&c->groups_lock);
+    g = json_object_get(c->groups, text);
+    if (g) {
+        json_incref(g);
+        pthread_mutex_unlock(&c->groups_lock);
+        return g;
+    }
+    g = groups ? json_deep_copy(groups) : json_loads(text, 0, NULL);
+    if (!json_is_array(g)) {
+        json_decref(g);
+        g = xcheck(json_array());
+    }
+    if (json_object_size(c->groups) < CATALOG_SHARED_GROUPS_MAX)
+        json_object_set(c->groups, text, g);
+    pthread_mutex_unlock(&c->groups_lock);
+    return g;
 }
 
 /* The segments of E's list item, preceded by a comma when COMMA; returns their count. */
@@ -197,34 +262,23 @@ size_t catalog_entry_list_item(const struct catalog_entry *e, char *out)
     return total + 1;
 }
 
-static struct catalog_entry *entry_new(const char *name, const char *type, int64_t version)
-{
-    struct catalog_entry *e = xcalloc(1, sizeof(*e));
-
-    atomic_init(&e->refs, 1);
-    e->name = xstrdup(name);
-    e->type = xstrdup(type ? type : "");
-    e->version = version;
-    e->usable_by_all = true;
-    return e;
-}
-
 void catalog_put_def(struct catalog *c, const json_t *def)
 {
     const char *usable = json_string_value(json_object_get(def, "usableBy"));
     json_t *groups = json_object_get(def, "allowedGroups");
     struct catalog_entry *e;
-    char *text;
+    char *text = xcheck(json_dumps(def, JSON_COMPACT));
+    char *groups_text = json_is_array(groups) ? json_dumps(groups, JSON_COMPACT) : NULL;
 
-    e = entry_new(json_string_value(json_object_get(def, "name")),
-                  json_string_value(json_object_get(def, "type")),
-                  json_integer_value(json_object_get(json_object_get(def, "creationTag"),
-                                                     "versionNumber")));
+    e = entry_new(
+        json_string_value(json_object_get(def, "name")),
+        json_string_value(json_object_get(def, "type")),
+        json_integer_value(json_object_get(json_object_get(def, "creationTag"), "versionNumber")),
+        text);
     e->usable_by_all = !usable || strcmp(usable, "ALL") == 0; /* as conn_usable_by */
-    /* a copy: the entry must not change with the caller's definition */
-    e->allowed_groups = xcheck(json_is_array(groups) ? json_deep_copy(groups) : json_array());
-    text = xcheck(json_dumps(def, JSON_COMPACT));
-    entry_finish(e, text);
+    /* shared, never the caller's: the entry must not change with the caller's definition */
+    e->allowed_groups = shared_groups(c, groups_text, groups_text ? groups : NULL);
+    free(groups_text);
     free(text);
     publish(c, e);
 }
@@ -232,24 +286,18 @@ void catalog_put_def(struct catalog *c, const json_t *def)
 void catalog_put_raw(struct catalog *c, const char *name, const char *type, int64_t version,
                      const char *usable_by, const char *allowed_groups, const char *text)
 {
-    struct catalog_entry *e = entry_new(name, type, version);
-    json_t *groups = allowed_groups && strcmp(allowed_groups, "[]") != 0
-                         ? json_loads(allowed_groups, 0, NULL)
-                         : NULL;
+    struct catalog_entry *e = entry_new(name, type, version, text);
 
     e->usable_by_all = !usable_by || strcmp(usable_by, "ALL") == 0;
-    e->allowed_groups = json_is_array(groups) ? groups : xcheck(json_array());
-    if (!json_is_array(groups))
-        json_decref(groups);
-    entry_finish(e, text);
+    e->allowed_groups = shared_groups(c, allowed_groups, NULL);
     publish(c, e);
 }
 
 void catalog_delete(struct catalog *c, const char *name, int64_t version)
 {
-    struct catalog_entry *e = entry_new(name, NULL, version);
+    struct catalog_entry *e = entry_new(name, NULL, version, NULL);
 
-    e->deleted = true;
+    e->deleted = true; /* no groups: a tombstone is never asked whether it is usable */
     publish(c, e);
 }
 
