@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The audit trail: recording, and GET /admin/audit. The store copy is the one served; the file
- * copy is for log shippers. Each is written after the change it records commits, so a crash in
- * between can lose a record but never records a change that did not happen.
+ * copy is for log shippers. A change's record is appended inside the change's own transaction
+ * (service/write.h), so that it commits with the change or not at all; its audit.log line is
+ * written once that transaction committed.
  *
  * Records of reads (audit_record_read: credential reads) change nothing, so they need not cost
  * a transaction and an fsync each: they are queued, and one flusher thread writes whatever has
@@ -17,6 +18,7 @@
 #include "api/api.h"
 #include "api/audit.h"
 #include "http/request.h"
+#include "service/write.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -55,37 +57,21 @@ static json_t *make_record(struct request *req, const char *action, const char *
     return rec;
 }
 
-/* Appends the JSON lines of RECS to audit.log in one write. */
-static void write_lines(struct app *app, json_t *const *recs, size_t n)
-{
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-
-    if (app->audit_fd < 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        char *line = xcheck(json_dumps(recs[i], JSON_COMPACT));
-        size_t l = strlen(line);
-        if (len + l + 1 > cap)
-            buf = xrealloc(buf, cap = (len + l + 1) * 2);
-        memcpy(buf + len, line, l);
-        buf[len + l] = '\n';
-        len += l + 1;
-        free(line);
-    }
-    if (write(app->audit_fd, buf, len) != (ssize_t)len)
-        log_error("audit: cannot append %zu record(s) to audit.log", n);
-    free(buf);
-}
-
 void audit_record(struct request *req, const char *action, const char *object, const char *outcome)
 {
     struct sb_err err;
     json_t *rec = make_record(req, action, object, outcome);
 
-    if (store_audit_append(req->app->store, rec, &err) != SB_OK)
+    if (store_audit_append(req->app->store, rec, &err) != SB_OK) {
         log_error("audit: cannot store a record of %s: %s", action, err.msg);
-    write_lines(req->app, &rec, 1);
+        if (req->write)
+            write_fail(req->write, &err); /* the change may not commit without its record */
+    } else if (req->write) {
+        write_note_record(req->write, rec); /* audit.log once the write commits */
+        json_decref(rec);
+        return;
+    }
+    write_audit_lines(req->app, &rec, 1);
     json_decref(rec);
 }
 
@@ -96,6 +82,12 @@ enum sb_err_kind audit_change(struct request *req, const char *action, const cha
     struct store *st = req->app->store;
     json_t *rec = NULL;
 
+    if (req->write) { /* the route's write holds the transaction and commits the record */
+        if (change(ctx, err) != SB_OK)
+            return err->kind;
+        audit_record(req, action, object, "success");
+        return SB_OK;
+    }
     if (store_tx_begin(st, err) != SB_OK)
         return err->kind;
     if (change(ctx, err) != SB_OK)
@@ -103,7 +95,7 @@ enum sb_err_kind audit_change(struct request *req, const char *action, const cha
     rec = make_record(req, action, object, "success");
     if (store_audit_append(st, rec, err) != SB_OK || store_tx_commit(st, err) != SB_OK)
         goto fail;
-    write_lines(req->app, &rec, 1);
+    write_audit_lines(req->app, &rec, 1);
     json_decref(rec);
     return SB_OK;
 fail:
@@ -150,7 +142,7 @@ static void write_batch(struct app *app, json_t **recs, size_t n)
     if (i < n)
         log_error("audit: cannot store %zu record(s) of reads: %s", n, err.msg);
     else
-        write_lines(app, recs, n);
+        write_audit_lines(app, recs, n);
 }
 
 static void *flusher(void *arg)

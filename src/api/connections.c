@@ -9,8 +9,8 @@
 
 #include "api/api.h"
 #include "api/audit.h"
-#include "api/probes.h"
 #include "api/common.h"
+#include "api/probes.h"
 #include "api/sync.h"
 #include "core/catalog.h"
 #include "core/conn.h"
@@ -18,6 +18,7 @@
 #include "core/secrets.h"
 #include "core/types.h"
 #include "http/request.h"
+#include "service/write.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -107,12 +108,11 @@ void api_connections_create(struct request *req)
     if (secrets_seal_params(&req->app->secrets, name, json_object_get(def, "params"), &err) !=
             SB_OK ||
         audit_change(req, "connection.create", name, conn_insert_change, &w, &err) != SB_OK) {
-        audit_record(req, "connection.create", name, "failed");
         json_decref(def);
         reply_error(req, &err);
         return;
     }
-    catalog_put_def(req->app->catalog, def);
+    write_publish_def(req->write, req->app, def);
     reply_json(req, 200, def);
 }
 
@@ -217,12 +217,10 @@ void api_connections_update(struct request *req)
             stored = def = NULL;
             continue;
         }
-        if (err.kind != SB_ERR_NOT_FOUND)
-            audit_record(req, "connection.update", name, "failed");
         reply_error(req, &err);
         goto out;
     }
-    catalog_put_def(req->app->catalog, def);
+    write_publish_def(req->write, req->app, def);
     reply_json(req, 200, json_incref(def));
 out:
     json_decref(body);
@@ -287,13 +285,10 @@ void api_connections_delete(struct request *req)
     struct conn_delete d = {req, name, if_match, force, &version};
     rc = audit_change(req, "connection.delete", name, conn_delete_change, &d, &err);
     if (rc != SB_OK) {
-        if (err.kind == SB_ERR_CONFLICT || err.kind == SB_ERR_PRECONDITION_FAILED)
-            audit_record(req, "connection.delete", name, "failed");
         reply_error(req, &err);
         return;
     }
-    catalog_delete(req->app->catalog, name, version);
-    probes_forget(req->app->probes, name);
+    write_publish_delete(req->write, req->app, name, version);
     reply_json(req, 200, xcheck(json_object()));
 }
 

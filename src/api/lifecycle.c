@@ -12,6 +12,7 @@
 #include "core/fields.h"
 #include "core/secrets.h"
 #include "http/request.h"
+#include "service/write.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -86,7 +87,7 @@ void api_connections_revert(struct request *req)
         reply_error(req, &err);
         goto out;
     }
-    catalog_put_def(req->app->catalog, def);
+    write_publish_def(req->write, req->app, def);
     audit_record(req, "connection.revert", name, "success");
     reply_json(req, 200, json_incref(def));
 out:
@@ -246,7 +247,7 @@ void api_connections_import(struct request *req)
     } else {
         json_t *def;
         json_array_foreach(r.written, i, def)
-            catalog_put_def(req->app->catalog, def);
+            write_publish_def(req->write, req->app, def);
         audit_names(req, "connection.create", r.created);
         audit_names(req, "connection.update", r.updated);
     }

@@ -371,8 +371,6 @@ void api_users_create(struct request *req)
                           login = json_string_value(json_object_get(rec, "login")), rec, NULL,
                           &err) != SB_OK ||
         store_obj_insert(req->app->store, STORE_USERS, login, rec, &err) != SB_OK) {
-        if (login)
-            audit_record(req, "user.create", login, "failed");
         reply_error(req, &err);
     } else {
         audit_record(req, "user.create", login, "success");
@@ -410,9 +408,6 @@ static void update_user(struct request *req, const char *login, bool self)
         users_prepare_update(stored, body, login, self, &rec, &err) != SB_OK ||
         secrets_seal_user(&req->app->secrets, login, rec, self ? stored : NULL, &err) != SB_OK ||
         store_obj_update(req->app->store, STORE_USERS, login, rec, &err) != SB_OK) {
-        if (err.kind != SB_ERR_NOT_FOUND)
-            audit_record(req, self ? "user.update-self" : "user.update", login,
-                         err.kind == SB_ERR_FORBIDDEN ? "denied" : "failed");
         reply_error(req, &err);
     } else {
         audit_record(req, self ? "user.update-self" : "user.update", login, "success");

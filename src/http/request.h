@@ -17,6 +17,7 @@
 
 struct MHD_Connection;
 struct route;
+struct write_tx;
 
 struct request {
     struct app *app;
@@ -38,6 +39,10 @@ struct request {
     void (*async_free)(void *async); /* frees it if the request ends before answering */
 
     char etag[32]; /* when set, the answer carries ETag: "<etag>" */
+
+    struct write_tx *write; /* the open write of an audited route (service/write.h) */
+    void *held;             /* its answer, held until the write commits */
+    char audit_object[128]; /* what the change is about, when no path parameter says */
 
     bool replied;
     unsigned status;

@@ -114,6 +114,56 @@ static struct route routes[] = {
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
+/* The changes, by what the audit trail calls them: the dispatcher runs each of these routes as
+ * one write (src/service/write.h) and records its failures (403, 409...) the same way for
+ * every resource. A route that changes anything belongs here. */
+static const struct {
+    const char *method, *pattern, *action;
+} audited[] = {
+    {"POST", API "/admin/connections", "connection.create"},
+    {"PUT", API "/admin/connections/{name}", "connection.update"},
+    {"DELETE", API "/admin/connections/{name}", "connection.delete"},
+    {"POST", API "/admin/connections/{name}/actions/revert", "connection.revert"},
+    {"POST", API "/admin/connections/actions/import", "connection.import"},
+    {"POST", API "/admin/global-api-keys", "global-api-key.create"},
+    {"PUT", API "/admin/global-api-keys/{id}", "global-api-key.update"},
+    {"DELETE", API "/admin/global-api-keys/{id}", "global-api-key.delete"},
+    {"POST", API "/admin/personal-api-keys", "personal-api-key.create"},
+    {"POST", API "/personal-api-keys", "personal-api-key.create"},
+    {"PUT", API "/personal-api-keys/{id}", "personal-api-key.update"},
+    {"DELETE", API "/personal-api-keys/{id}", "personal-api-key.delete"},
+    {"POST", API "/admin/users", "user.create"},
+    {"PUT", API "/admin/users/{login}", "user.update"},
+    {"DELETE", API "/admin/users/{login}", "user.delete"},
+    {"POST", API "/admin/users/actions/bulk", "user.bulk-create"},
+    {"PUT", API "/admin/users/actions/bulk", "user.bulk-update"},
+    {"DELETE", API "/admin/users/actions/bulk", "user.bulk-delete"},
+    {"PUT", API "/current-user", "user.update-self"},
+    {"POST", API "/admin/groups", "group.create"},
+    {"PUT", API "/admin/groups/{name}", "group.update"},
+    {"DELETE", API "/admin/groups/{name}", "group.delete"},
+    {"PUT", API "/admin/variables", "variables.update"},
+    {"POST", API "/projects", "project.create"},
+    {"DELETE", API "/projects/{key}", "project.delete"},
+    {"PUT", API "/projects/{key}/metadata", "project.update"},
+    {"PUT", API "/projects/{key}/permissions", "project.update"},
+    {"PUT", API "/projects/{key}/variables", "project.variables.update"},
+    {"POST", API "/projects/{key}/actions/change-connection", "project.change-connection"},
+    {"POST", API "/projects/{key}/datasets", "dataset.create"},
+    {"PUT", API "/projects/{key}/datasets/{name}", "dataset.update"},
+    {"DELETE", API "/projects/{key}/datasets/{name}", "dataset.delete"},
+    {"PUT", API "/projects/{key}/datasets/{name}/metadata", "dataset.update"},
+    {"PUT", API "/projects/{key}/datasets/{name}/schema", "dataset.update"},
+};
+
+/* The audit action of each route, by routes_init; NULL for a route that changes nothing. */
+static const char *audit_action[N_ROUTES];
+
+const char *routes_audit_action(const struct route *route)
+{
+    return audit_action[routes_index(route)];
+}
+
 /* The patterns split into segments, by routes_init. A segment points into its pattern and ends
  * at the next '/' or NUL; literal_mask has one bit per literal segment, the first segment in
  * the highest bit, so that comparing masks prefers literals that come first. */
@@ -141,6 +191,11 @@ int routes_index(const struct route *route)
 
 void routes_init(void)
 {
+    for (size_t a = 0; a < sizeof(audited) / sizeof(audited[0]); a++)
+        for (size_t i = 0; i < N_ROUTES; i++)
+            if (strcmp(routes[i].method, audited[a].method) == 0 &&
+                strcmp(routes[i].pattern, audited[a].pattern) == 0)
+                audit_action[i] = audited[a].action;
     for (size_t i = 0; i < N_ROUTES; i++) {
         const char *p = routes[i].pattern;
         struct route_shape *r = &shapes[i];

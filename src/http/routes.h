@@ -33,6 +33,10 @@ int routes_count(void);
 const struct route *routes_at(int i);
 int routes_index(const struct route *route);
 
+/* What the audit trail calls the change ROUTE makes ("connection.create"); NULL when it
+ * changes nothing. Such a route runs as one write (src/service/write.h). */
+const char *routes_audit_action(const struct route *route);
+
 /* Splits the patterns of the table; call once at start. */
 void routes_init(void);
 

@@ -21,12 +21,14 @@
 
 #include "core/apikeys.h"
 #include "api/activity.h"
+#include "api/audit.h"
 #include "http/auth.h"
 #include "http/authcache.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/routes.h"
 #include "http/server.h"
+#include "service/write.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -62,7 +64,38 @@ static const struct {
 
 /* ---- answering ---- */
 
-/* Adds the headers every answer carries and queues RESP (the caller still destroys it). */
+/* Queues RESP (and destroys it), or holds it while the request's write is open (it goes out
+ * once the write commits: see run_write). */
+static void queue_or_hold(struct request *req, unsigned status, struct MHD_Response *resp)
+{
+    if (req->write && !req->held) {
+        req->held = resp;
+        req->replied = true;
+        req->status = status;
+        return;
+    }
+    if (MHD_queue_response(req->conn, status, resp) == MHD_YES) {
+        req->replied = true;
+        req->status = status;
+    }
+    MHD_destroy_response(resp);
+}
+
+/* Sends the held answer (SEND), or drops it. */
+static void release_held(struct request *req, bool send)
+{
+    struct MHD_Response *resp = req->held;
+
+    if (!resp)
+        return;
+    req->held = NULL;
+    req->replied = false;
+    if (send && MHD_queue_response(req->conn, req->status, resp) == MHD_YES)
+        req->replied = true;
+    MHD_destroy_response(resp);
+}
+
+/* Adds the headers every answer carries and queues RESP (or holds it: queue_or_hold). */
 static void queue_answer(struct request *req, unsigned status, struct MHD_Response *resp,
                          const char *allow, const char *content_type)
 {
@@ -79,10 +112,7 @@ static void queue_answer(struct request *req, unsigned status, struct MHD_Respon
         snprintf(etag, sizeof(etag), "\"%s\"", req->etag);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     }
-    if (MHD_queue_response(req->conn, status, resp) == MHD_YES) {
-        req->replied = true;
-        req->status = status;
-    }
+    queue_or_hold(req, status, resp);
 }
 
 static void reply_raw_typed(struct request *req, unsigned status, char *text, const char *allow,
@@ -100,7 +130,6 @@ static void reply_raw_typed(struct request *req, unsigned status, char *text, co
         return;
     }
     queue_answer(req, status, resp, allow, content_type);
-    MHD_destroy_response(resp);
 }
 
 static void reply_raw(struct request *req, unsigned status, char *text, const char *allow)
@@ -126,7 +155,6 @@ void reply_shared(struct request *req, unsigned status, const char *data, size_t
         return;
     }
     queue_answer(req, status, resp, NULL, "application/json; charset=utf-8");
-    MHD_destroy_response(resp);
 }
 
 struct stream {
@@ -167,11 +195,7 @@ void reply_stream(struct request *req, unsigned status, uint64_t size,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
-    if (MHD_queue_response(req->conn, status, resp) == MHD_YES) {
-        req->replied = true;
-        req->status = status;
-    }
-    MHD_destroy_response(resp);
+    queue_or_hold(req, status, resp);
 }
 
 void reply_json(struct request *req, unsigned status, json_t *body)
@@ -551,6 +575,81 @@ static size_t target_length(struct MHD_Connection *conn, const char *url)
     return total;
 }
 
+/* What a change is about, for its audit record: what the handler said, else the path
+ * parameters (joined by '/'), else the name the body gives, else "-". */
+static const char *audit_object(struct request *req, char *buf, size_t size)
+{
+    static const char *const fields[] = {"name", "login", "projectKey", "id", NULL};
+    json_t *body;
+
+    if (req->audit_object[0])
+        return req->audit_object;
+    if (req->n_params > 0) {
+        size_t len = 0;
+        buf[0] = '\0';
+        for (int i = 0; i < req->n_params && len < size; i++)
+            len += snprintf(buf + len, size - len, "%s%s", i ? "/" : "", req->params[i]);
+        return buf;
+    }
+    body = req->body ? json_loads(req->body, 0, NULL) : NULL;
+    snprintf(buf, size, "-");
+    for (int i = 0; fields[i] && json_is_object(body); i++)
+        if (json_is_string(json_object_get(body, fields[i]))) {
+            snprintf(buf, size, "%s", json_string_value(json_object_get(body, fields[i])));
+            break;
+        }
+    json_decref(body);
+    return buf;
+}
+
+/* Records the refused or failed attempt at ACTION (a route that changes something) that REQ
+ * answered: one place for every resource. Unauthenticated requests are not recorded. */
+static void audit_failure(struct request *req, const char *action)
+{
+    char buf[256];
+
+    if (!action || !req->replied || req->status < 400 || req->status == 401)
+        return;
+    audit_record(req, action, audit_object(req, buf, sizeof(buf)),
+                 req->status == 403 ? "denied" : "failed");
+}
+
+/* Runs the handler of an audited ROUTE as one write: its changes and their audit record
+ * commit together, its answer goes out only once they did, and a failure leaves nothing
+ * behind but the record of the attempt. */
+static void run_write(struct request *req, const struct route *route)
+{
+    const char *action = routes_audit_action(route);
+    struct write_tx w;
+    struct sb_err err;
+    char buf[256];
+
+    if (write_begin(&w, req->app, &err) != SB_OK) {
+        reply_error(req, &err);
+        audit_failure(req, action);
+        return;
+    }
+    req->write = &w;
+    route->handler(req);
+    if (req->replied && req->status < 400) {
+        if (w.records == 0) /* the handler said nothing more specific */
+            audit_record(req, action, audit_object(req, buf, sizeof(buf)), "success");
+        if (write_commit(&w, &err) == SB_OK) {
+            req->write = NULL;
+            release_held(req, true);
+            return;
+        }
+        req->write = NULL;
+        release_held(req, false);
+        reply_error(req, &err);
+    } else {
+        write_rollback(&w);
+        req->write = NULL;
+        release_held(req, true);
+    }
+    audit_failure(req, action);
+}
+
 static void dispatch(struct http_server *srv, struct request *req, const char *url)
 {
     struct sb_err err;
@@ -594,10 +693,15 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
             reply_error(req, &err);
             return;
         }
-        if (route->access == ROUTE_ADMIN && !req_require_admin_or_reply(req))
+        if (route->access == ROUTE_ADMIN && !req_require_admin_or_reply(req)) {
+            audit_failure(req, routes_audit_action(route));
             return;
+        }
     }
-    route->handler(req);
+    if (routes_audit_action(route))
+        run_write(req, route);
+    else
+        route->handler(req);
     if (!req->replied && !req->resume) {
         log_error("handler for %s %s returned without answering", route->method, route->pattern);
         reply_errorf(req, SB_ERR_INTERNAL, "The server failed to answer this request.");

@@ -7,7 +7,7 @@ import os
 import time
 import unittest
 
-from server import ServerTestCase, random_key
+from server import OwnServerTestCase, ServerTestCase, random_key
 
 FIELDS = {"ts", "principal", "action", "object", "outcome", "remoteAddr", "requestId"}
 
@@ -250,6 +250,79 @@ class AuditTest(ServerTestCase):
             r = self.server.api("GET", "/admin/audit?limit=5", key=key)
             self.assertError(r, 403, "Forbidden")
         self.assertError(self.server.api("GET", "/admin/audit", key=None), 401, "Unauthorized")
+
+    # ---- failed attempts, recorded alike for every resource -----------------------------
+
+    def test_refused_and_failed_writes_are_recorded_for_every_resource(self):
+        s = self.server
+        t0 = self.now_ms()
+        s.create_group("aud_dup_group")
+        s.api("POST", "/projects", {"projectKey": "AUDP", "name": "AUDP"})
+        s.create_connection("aud_ds_conn")
+        ds = {"name": "aud_ds", "type": "Filesystem", "params": {"connection": "aud_ds_conn"}}
+        self.assertStatus(s.api("POST", "/projects/AUDP/datasets", ds), 200)
+        refused = [  # (method, path, body, object, status) as a principal who is not admin
+            ("POST", "/admin/users", {"login": "aud_x", "password": "p-" + random_key(20)},
+             "aud_x", 403),
+            ("POST", "/admin/groups", {"name": "aud_g"}, "aud_g", 403),
+            ("DELETE", "/admin/global-api-keys/aud_k", None, "aud_k", 403),
+            ("POST", "/admin/connections", {"name": "aud_c", "type": "Filesystem"}, "aud_c",
+             403),
+            ("DELETE", "/projects/AUDP", None, "AUDP", 403),
+        ]
+        for method, path, body, obj, status in refused:
+            with self.subTest(path=path):
+                self.assertStatus(s.api(method, path, body, key=self.ana_key), status)
+        failed = [  # as the admin
+            ("POST", "/admin/groups", {"name": "aud_dup_group"}, "aud_dup_group", 409),
+            ("POST", "/projects/AUDP/datasets", ds, "AUDP", 409),  # (object: the project)
+            ("DELETE", "/admin/users/aud_nobody", None, "aud_nobody", 404),
+            ("PUT", "/admin/connections/aud_none", {"name": "aud_none", "type": "Filesystem"},
+             "aud_none", 404),
+        ]
+        for method, path, body, obj, status in failed:
+            with self.subTest(path=path):
+                self.assertStatus(s.api(method, path, body), status)
+        recs = self.since(t0)
+        for method, path, body, obj, status in refused:
+            rec = self.find(recs, "", obj, "denied", "aud_ana")
+            self.assertRecord(rec, t0, self.now_ms())
+        for method, path, body, obj, status in failed:
+            self.find(recs, "", obj, "failed", self.admin_ident)
+        # and a failure changed nothing: the refused group does not exist
+        self.assertError(s.api("GET", "/admin/groups/aud_g"), 404, "NotFound")
+
+
+class AuditCommitsWithTheChangeTest(OwnServerTestCase):
+    """A change and its audit record commit together: killed right after its answers, the
+    server comes back with a record for every acknowledged write."""
+
+    def test_every_acknowledged_write_has_its_record_after_sigkill(self):
+        s = self.server
+        ident = s.auth_info()["authIdentifier"]
+        writes = []  # (action word, object) of each acknowledged write
+        for i in range(6):
+            name = "kill_c%d" % i
+            s.create_connection(name)
+            writes.append(("connection.create", name))
+            r = s.api("PUT", "/admin/connections/" + name,
+                      {"name": name, "type": "Filesystem", "params": {"root": "/tmp/x"},
+                       "description": "v2"})
+            self.assertStatus(r, 200)
+            writes.append(("connection.update", name))
+        s.create_group("kill_g")
+        writes.append(("group.create", "kill_g"))
+        key = s.create_key(label="kill_k")
+        writes.append(("global-api-key.create", key["id"]))
+        self.assertStatus(s.api("DELETE", "/admin/connections/kill_c0"), 200)
+        writes.append(("connection.delete", "kill_c0"))
+        s.kill()  # right after the last answer: nothing gets a chance to catch up
+        s.start()
+        recs = s.api("GET", "/admin/audit?limit=1000").json
+        have = {(r["action"], r["object"]) for r in recs
+                if r["outcome"] == "success" and r["principal"] == ident}
+        missing = [w for w in writes if w not in have]
+        self.assertEqual(missing, [], "acknowledged writes without an audit record")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One write, one transaction: see write.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/probes.h"
+#include "app.h"
+#include "core/catalog.h"
+#include "service/write.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+static void write_clear(struct write_tx *w)
+{
+    json_decref(w->lines);
+    json_decref(w->defs);
+    json_decref(w->deleted);
+    w->lines = w->defs = w->deleted = NULL;
+    w->open = false;
+    w->records = 0;
+    w->failed = false;
+}
+
+enum sb_err_kind write_begin(struct write_tx *w, struct app *app, struct sb_err *err)
+{
+    memset(w, 0, sizeof(*w));
+    w->app = app;
+    if (store_tx_begin(app->store, err) != SB_OK)
+        return err->kind;
+    w->open = true;
+    w->lines = xcheck(json_array());
+    w->defs = xcheck(json_array());
+    w->deleted = xcheck(json_array());
+    return SB_OK;
+}
+
+static void publish_delete(struct app *app, const char *name, int64_t version)
+{
+    catalog_delete(app->catalog, name, version);
+    probes_forget(app->probes, name);
+}
+
+enum sb_err_kind write_commit(struct write_tx *w, struct sb_err *err)
+{
+    json_t *v;
+    size_t i;
+
+    if (!w->open)
+        return sb_err_set(err, SB_ERR_INTERNAL, "The write was not open.");
+    if (w->failed) {
+        *err = w->why;
+        write_rollback(w);
+        return err->kind;
+    }
+    if (store_tx_commit(w->app->store, err) != SB_OK) {
+        write_rollback(w);
+        return err->kind;
+    }
+    json_array_foreach (w->defs, i, v)
+        catalog_put_def(w->app->catalog, v);
+    json_array_foreach (w->deleted, i, v)
+        publish_delete(w->app, json_string_value(json_array_get(v, 0)),
+                       json_integer_value(json_array_get(v, 1)));
+    if (json_array_size(w->lines) > 0) {
+        json_t **recs = xmalloc(json_array_size(w->lines) * sizeof(*recs));
+        json_array_foreach (w->lines, i, v)
+            recs[i] = v;
+        write_audit_lines(w->app, recs, json_array_size(w->lines));
+        free(recs);
+    }
+    write_clear(w);
+    return SB_OK;
+}
+
+void write_rollback(struct write_tx *w)
+{
+    if (w->open)
+        store_tx_rollback(w->app->store);
+    write_clear(w);
+}
+
+void write_publish_def(struct write_tx *w, struct app *app, const json_t *def)
+{
+    if (w && w->open)
+        json_array_append_new(w->defs, xcheck(json_deep_copy(def)));
+    else
+        catalog_put_def(app->catalog, def);
+}
+
+void write_publish_delete(struct write_tx *w, struct app *app, const char *name, int64_t version)
+{
+    if (w && w->open)
+        json_array_append_new(w->deleted, xcheck(json_pack("[s, I]", name, (json_int_t)version)));
+    else
+        publish_delete(app, name, version);
+}
+
+void write_fail(struct write_tx *w, const struct sb_err *err)
+{
+    if (!w->failed)
+        w->why = *err;
+    w->failed = true;
+}
+
+void write_note_record(struct write_tx *w, json_t *rec)
+{
+    w->records++;
+    json_array_append(w->lines, rec);
+}
+
+void write_audit_lines(struct app *app, json_t *const *recs, size_t n)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+
+    if (app->audit_fd < 0 || n == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char *line = xcheck(json_dumps(recs[i], JSON_COMPACT));
+        size_t l = strlen(line);
+        if (len + l + 1 > cap)
+            buf = xrealloc(buf, cap = (len + l + 1) * 2);
+        memcpy(buf + len, line, l);
+        buf[len + l] = '\n';
+        len += l + 1;
+        free(line);
+    }
+    if (write(app->audit_fd, buf, len) != (ssize_t)len)
+        log_error("audit: cannot append %zu record(s) to audit.log", n);
+    free(buf);
+}
