@@ -19,9 +19,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/apikeys.h"
 #include "api/activity.h"
 #include "api/audit.h"
+#include "core/apikeys.h"
 #include "http/auth.h"
 #include "http/authcache.h"
 #include "http/metrics.h"
