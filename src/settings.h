@@ -28,6 +28,8 @@ struct config {
     long long connection_timeout;
     long long max_connections;
     long long max_connections_per_ip;
+    long long max_personal_keys;    /* per user */
+    long long audit_retention_days; /* 0: keep audit records for ever */
     long long shutdown_grace;
     long long probe_timeout;
     long long probe_concurrency;

@@ -9,10 +9,14 @@
  * queued in one transaction (which joins the store's group commit) and the matching audit.log
  * lines in one write(2); while it commits, the next batch gathers. GET /admin/audit and the
  * server's shutdown drain the queue first, so that the API always lists every read answered
- * before it, and no queued record is dropped at a clean stop. */
+ * before it, and no queued record is dropped at a clean stop.
+ *
+ * Retention: records older than --audit-retention-days are deleted from the store at start and
+ * then hourly by the flusher thread (audit.log is left to logrotate). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -24,7 +28,8 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define AUDIT_BATCH_MAX 1024 /* records per transaction of the flusher */
+#define AUDIT_BATCH_MAX 1024              /* records per transaction of the flusher */
+#define AUDIT_PURGE_EVERY_US 3600000000LL /* how often old records are deleted: hourly */
 
 struct audit_queue {
     struct app *app;
@@ -145,14 +150,58 @@ static void write_batch(struct app *app, json_t **recs, size_t n)
         write_audit_lines(app, recs, n);
 }
 
+/* Deletes the records older than --audit-retention-days (none when it is 0). */
+static void purge_old(struct app *app)
+{
+    long long days = app->cfg->audit_retention_days;
+    struct sb_err err;
+    long deleted = 0;
+
+    if (days <= 0)
+        return;
+    if (store_audit_purge(app->store, clock_epoch_ms() - days * 86400000LL, &deleted, &err) !=
+        SB_OK)
+        log_error("audit: cannot delete the records older than %lld days: %s", days, err.msg);
+    else if (deleted > 0)
+        log_info("audit: deleted %ld records older than %lld days (--audit-retention-days)",
+                 deleted, days);
+}
+
+/* Waits on Q->wake (Q->lock held) until woken or until the monotonic time DEADLINE_US. */
+static void wait_until(struct audit_queue *q, int64_t deadline_us)
+{
+    int64_t left = deadline_us - clock_mono_us();
+    struct timespec ts;
+
+    if (left <= 0)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(left / 1000000);
+    ts.tv_nsec += (long)(left % 1000000) * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&q->wake, &q->lock, &ts);
+}
+
 static void *flusher(void *arg)
 {
     struct audit_queue *q = arg;
+    int64_t next_purge = clock_mono_us() + AUDIT_PURGE_EVERY_US;
 
     pthread_mutex_lock(&q->lock);
     for (;;) {
-        while (q->n == 0 && !q->stop)
-            pthread_cond_wait(&q->wake, &q->lock);
+        if (clock_mono_us() >= next_purge && !q->stop) {
+            pthread_mutex_unlock(&q->lock);
+            purge_old(q->app);
+            pthread_mutex_lock(&q->lock);
+            next_purge = clock_mono_us() + AUDIT_PURGE_EVERY_US;
+        }
+        if (q->n == 0 && !q->stop) {
+            wait_until(q, next_purge);
+            continue;
+        }
         if (q->n == 0 && q->stop)
             break;
         size_t n = q->n < AUDIT_BATCH_MAX ? q->n : AUDIT_BATCH_MAX;
@@ -179,6 +228,7 @@ struct audit_queue *audit_start(struct app *app)
 {
     struct audit_queue *q = xcalloc(1, sizeof(*q));
 
+    purge_old(app);
     q->app = app;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->wake, NULL);

@@ -30,6 +30,7 @@ void audit_record_read(struct request *req, const char *action, const char *obje
 /* Starts the flusher of records of reads (NULL if no thread could start: then each is written
  * at once). Stop it after the HTTP server and before the store closes: audit_stop writes what
  * is still queued. */
+/* Deletes the records past their retention first (and hourly from then on). */
 struct audit_queue *audit_start(struct app *app);
 void audit_stop(struct audit_queue *q);
 

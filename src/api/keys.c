@@ -195,6 +195,38 @@ void api_keys_global_by_secret(struct request *req)
 
 /* ---- personal keys ---- */
 
+/* Inserts personal key REC of USER unless they already have --max-personal-keys, counted in
+ * the same transaction. */
+static enum sb_err_kind insert_personal(struct request *req, const char *user, const uint8_t *hash,
+                                        const json_t *rec, struct sb_err *err)
+{
+    struct store *st = req->app->store;
+    long long max = req->app->cfg->max_personal_keys;
+    json_t *mine = NULL;
+
+    if (store_tx_begin(st, err) != SB_OK ||
+        store_key_list(st, STORE_KEY_PERSONAL, user, &mine, err) != SB_OK)
+        goto fail;
+    if ((long long)json_array_size(mine) >= max) {
+        sb_err_set(err, SB_ERR_BAD_REQUEST,
+                   "User '%s' already has %lld personal API keys, the most one user may have "
+                   "(--max-personal-keys); delete one first.",
+                   user, max);
+        goto fail;
+    }
+    json_decref(mine);
+    if (store_key_insert(st, STORE_KEY_PERSONAL, hash, rec, err) != SB_OK ||
+        store_tx_commit(st, err) != SB_OK) {
+        store_tx_rollback(st);
+        return err->kind;
+    }
+    return SB_OK;
+fail:
+    json_decref(mine);
+    store_tx_rollback(st);
+    return err->kind;
+}
+
 static void create_personal(struct request *req, const char *user, const json_t *body)
 {
     struct sb_err err;
@@ -211,7 +243,7 @@ static void create_personal(struct request *req, const char *user, const json_t 
     apikey_generate(key);
     apikey_hash(req->app->apikey_hash_key, key, hash);
     apikey_set_hint(rec, key);
-    if (store_key_insert(req->app->store, STORE_KEY_PERSONAL, hash, rec, &err) != SB_OK) {
+    if (insert_personal(req, user, hash, rec, &err) != SB_OK) {
         json_decref(rec);
         reply_error(req, &err);
         return;

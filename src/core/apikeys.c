@@ -127,7 +127,7 @@ static bool check_global_body(const json_t *body, struct sb_err *err)
     json_t *perms;
 
     if (!fields_require_object(body, "global API key definition", err) ||
-        !fields_string(body, "", "label", err) || !fields_string(body, "", "description", err) ||
+        !fields_text(body, "", "label", err) || !fields_text(body, "", "description", err) ||
         !fields_object(body, "", "globalPermissions", err) ||
         !fields_string_array(body, "", "groups", err) || !check_expiry_fields(body, err) ||
         !fields_string(body, "", "dssUserForImpersonation", err))
@@ -213,7 +213,7 @@ enum sb_err_kind apikey_prepare_personal(const json_t *body, const char *id, con
                                          struct sb_err *err)
 {
     if (!fields_require_object(body, "personal API key definition", err) ||
-        !fields_string(body, "", "label", err) || !fields_string(body, "", "description", err) ||
+        !fields_text(body, "", "label", err) || !fields_text(body, "", "description", err) ||
         !check_expiry_fields(body, err))
         return err->kind;
     *out = xcheck(json_pack("{s:s, s:s, s:o, s:o, s:I, s:s}", "id", id, "user", user, "label",
@@ -230,7 +230,7 @@ enum sb_err_kind apikey_prepare_personal_update(const json_t *stored, const json
     json_t *rec, *v;
 
     if (!fields_require_object(body, "personal API key definition", err) ||
-        !fields_string(body, "", "label", err) || !fields_string(body, "", "description", err) ||
+        !fields_text(body, "", "label", err) || !fields_text(body, "", "description", err) ||
         !check_expiry_fields(body, err))
         return err->kind;
     rec = xcheck(json_copy((json_t *)stored));

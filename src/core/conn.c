@@ -16,8 +16,18 @@ static const char *const usable_by_values[] = {"ALL", "ALLOWED", NULL};
 static const char *const credentials_mode_values[] = {"GLOBAL", "PER_USER", NULL};
 static const char *const readable_by_values[] = {"NONE", "ALL", "ALLOWED", NULL};
 
-enum field_check { CHECK_NONE, CHECK_STRING, CHECK_OBJECT, CHECK_BOOL, CHECK_STRINGS, CHECK_COUNT,
-                   CHECK_USABLE_BY, CHECK_CREDENTIALS_MODE, CHECK_READABILITY };
+enum field_check {
+    CHECK_NONE,
+    CHECK_STRING,
+    CHECK_TEXT,
+    CHECK_OBJECT,
+    CHECK_BOOL,
+    CHECK_STRINGS,
+    CHECK_COUNT,
+    CHECK_USABLE_BY,
+    CHECK_CREDENTIALS_MODE,
+    CHECK_READABILITY
+};
 
 struct known_field {
     const char *key;
@@ -27,7 +37,7 @@ struct known_field {
 
 /* In the order definitions are written back. name and type are handled before. */
 static const struct known_field known_fields[] = {
-    {"description", CHECK_STRING, "\"\""},
+    {"description", CHECK_TEXT, "\"\""},
     {"params", CHECK_OBJECT, "{}"},
     {"usableBy", CHECK_USABLE_BY, "\"ALL\""},
     {"allowedGroups", CHECK_STRINGS, "[]"},
@@ -103,6 +113,7 @@ static bool check_field(const json_t *body, const struct known_field *f, struct 
 
     switch (f->check) {
     case CHECK_STRING: return fields_string(body, "", f->key, err);
+    case CHECK_TEXT: return fields_text(body, "", f->key, err);
     case CHECK_OBJECT: return fields_object(body, "", f->key, err);
     case CHECK_BOOL: return fields_bool(body, "", f->key, err);
     case CHECK_STRINGS: return fields_string_array(body, "", f->key, err);

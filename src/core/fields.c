@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/fields.h"
+#include "util/limits.h"
 #include "util/mem.h"
 
 static json_t *member(const json_t *obj, const char *key)
@@ -21,6 +22,28 @@ bool fields_string(const json_t *obj, const char *prefix, const char *key, struc
 {
     json_t *v = member(obj, key);
     return !v || json_is_string(v) || wrong(err, prefix, key, "a string");
+}
+
+bool fields_text(const json_t *obj, const char *prefix, const char *key, struct sb_err *err)
+{
+    json_t *v = member(obj, key);
+    const unsigned char *p;
+    size_t chars = 0;
+
+    if (!v)
+        return true;
+    if (!json_is_string(v))
+        return wrong(err, prefix, key, "a string");
+    /* characters, not bytes: count the bytes that start one (jansson holds valid UTF-8) */
+    for (p = (const unsigned char *)json_string_value(v); *p; p++)
+        chars += (*p & 0xC0) != 0x80;
+    if (chars <= SB_TEXT_MAX)
+        return true;
+    sb_err_set(err, SB_ERR_BAD_REQUEST,
+               "Field '%s%s' must be at most %d characters long (it has "
+               "%zu).",
+               prefix, key, SB_TEXT_MAX, chars);
+    return false;
 }
 
 bool fields_nonempty_string(const json_t *obj, const char *prefix, const char *key,

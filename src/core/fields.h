@@ -12,6 +12,8 @@
 #include "core/err.h"
 
 bool fields_string(const json_t *obj, const char *prefix, const char *key, struct sb_err *err);
+/* A string of at most SB_TEXT_MAX characters (a label or a description). */
+bool fields_text(const json_t *obj, const char *prefix, const char *key, struct sb_err *err);
 bool fields_nonempty_string(const json_t *obj, const char *prefix, const char *key,
                             struct sb_err *err);
 bool fields_bool(const json_t *obj, const char *prefix, const char *key, struct sb_err *err);

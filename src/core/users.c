@@ -27,7 +27,7 @@ bool users_validate_id(const char *id, const char *what, struct sb_err *err)
 
 static bool check_user_fields(const json_t *b, struct sb_err *err)
 {
-    return fields_string(b, "", "password", err) && fields_string(b, "", "displayName", err) &&
+    return fields_string(b, "", "password", err) && fields_text(b, "", "displayName", err) &&
            fields_string(b, "", "email", err) && fields_string(b, "", "sourceType", err) &&
            fields_string(b, "", "userProfile", err) && fields_string_array(b, "", "groups", err) &&
            fields_bool(b, "", "enabled", err) && fields_object(b, "", "credentials", err) &&
@@ -355,7 +355,7 @@ bool users_remove_group(json_t *rec, const char *group)
 
 static bool check_group_fields(const json_t *b, struct sb_err *err)
 {
-    return fields_string(b, "", "description", err) && fields_string(b, "", "sourceType", err) &&
+    return fields_text(b, "", "description", err) && fields_string(b, "", "sourceType", err) &&
            fields_bool(b, "", "admin", err);
 }
 

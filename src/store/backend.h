@@ -32,6 +32,7 @@ enum stmt_id {
     ST_OBJ_DELETE,
     ST_AUDIT_APPEND,
     ST_AUDIT_LIST,
+    ST_AUDIT_PURGE,
     ST_CONN_LIST,
     ST_CONN_SCAN,
     ST_CONN_GET,

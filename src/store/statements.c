@@ -35,6 +35,7 @@ const struct stmt_def store_stmts[N_STMTS] = {
     [ST_AUDIT_LIST] = {"SELECT record FROM audit WHERE ts < ?1 ORDER BY ts DESC, seq DESC"
                        " LIMIT ?2",
                        .what = "read the audit trail", .flags = STMT_READ},
+    [ST_AUDIT_PURGE] = {"DELETE FROM audit WHERE ts < ?1", .what = "delete old audit records"},
 
     [ST_CONN_LIST] = {"SELECT name, definition FROM connections ORDER BY name",
                       .what = "list connections", .flags = STMT_READ},

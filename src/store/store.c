@@ -550,6 +550,21 @@ enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, j
     return read_rows(c, ST_AUDIT_LIST, &a, out, err);
 }
 
+enum sb_err_kind store_audit_purge(struct store *st, int64_t before, long *deleted,
+                                   struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    long n;
+
+    a_int(&a, before);
+    if (run(c, ST_AUDIT_PURGE, &a, NULL, NULL, &n, err) != SB_OK)
+        return err->kind;
+    if (deleted)
+        *deleted = n;
+    return SB_OK;
+}
+
 /* ---- connections ---- */
 
 static enum sb_err_kind row_conn_list(void *ctx, const struct row *r, struct sb_err *err)

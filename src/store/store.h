@@ -106,6 +106,10 @@ enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct 
 enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, json_t **out,
                                   struct sb_err *err);
 
+/* Deletes the audit records with ts < BEFORE; *DELETED (may be NULL) is how many. */
+enum sb_err_kind store_audit_purge(struct store *st, int64_t before, long *deleted,
+                                   struct sb_err *err);
+
 /* --- key rotation --- */
 
 #define STORE_RESEAL_HISTORY (-1)

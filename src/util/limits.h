@@ -13,6 +13,7 @@
 #define SB_DISCARD_SLACK (64 * 1024 * 1024)
 
 #define SB_NAME_MAX 128          /* connection name, characters */
+#define SB_TEXT_MAX 1024         /* label or description of a key, user, group, connection */
 #define SB_ECHO_MAX 64           /* longest piece of client input quoted back in a message */
 #define SB_ERR_MSG_MAX 4096      /* detailedMessage, bytes */
 #define SB_ROUTE_MAX_SEGMENTS 12 /* path segments after the API prefix */
@@ -32,6 +33,9 @@
 #define SB_KEY_ID_BYTES 8          /* id of an API key: 16 hex characters */
 
 #define SB_STORE_BUSY_TIMEOUT_MS 5000
+
+#define SB_DEFAULT_MAX_PERSONAL_KEYS 100    /* personal API keys of one user */
+#define SB_DEFAULT_AUDIT_RETENTION_DAYS 365 /* audit records older than this are deleted */
 
 #define SB_REQUEST_ID_MAX 128 /* X-Request-Id taken from a request, characters */
 

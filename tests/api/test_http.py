@@ -247,10 +247,11 @@ class BodyLimitTest(ServerTestCase):
         self.assertError(r, 413, "PayloadTooLarge")
 
     def test_body_exactly_at_the_limit_is_accepted(self):
+        # a field of its own: a description holds at most 1024 characters
         body = {"name": "exact_limit", "type": "Filesystem", "params": {"root": "/tmp"},
-                "description": ""}
+                "notes": ""}
         size = len(json.dumps(body).encode())
-        body["description"] = "d" * (LIMIT - size)
+        body["notes"] = "d" * (LIMIT - size)
         data = json.dumps(body).encode()
         self.assertEqual(len(data), LIMIT)
         r = self.server.api("POST", "/admin/connections/", raw_body=data)
@@ -274,7 +275,7 @@ class BodyLimitTest(ServerTestCase):
         with self.server.connect(timeout=10) as s:
             s.sendall(self.post_head(["Transfer-Encoding: chunked"]))
             start = (b'{"name":"%s","type":"Filesystem","params":{"root":"/tmp"},'
-                     b'"description":"' % name.encode())
+                     b'"notes":"' % name.encode())
             try:
                 s.sendall(b"%x\r\n%s\r\n" % (len(start), start))
                 for _ in range(pieces):
@@ -329,7 +330,7 @@ class DefaultBodyLimitTest(ServerTestCase):
     def test_body_of_a_few_kilobytes_is_accepted_by_default(self):
         r = self.server.api("POST", "/admin/connections/",
                             {"name": "eight_kb", "type": "Filesystem",
-                             "params": {"root": "/tmp"}, "description": "d" * 8192})
+                             "params": {"root": "/tmp", "notes": "d" * 8192}})
         self.assertStatus(r, 200)
 
 

@@ -163,13 +163,13 @@ class StalledReaderTest(LatencyMixin, OwnServerTestCase):
     STALLED = 10
 
     def fill(self, megabytes):
-        """Imports connections with large descriptions until the list is MEGABYTES long."""
+        """Imports connections with large notes until the list is MEGABYTES long."""
         per_import, size = 28, 30000
         n = 0
         while n * size < megabytes * 1024 * 1024:
             items = [{"name": "big_%04d" % (n + i), "type": "Filesystem",
                       "params": {"root": "/big/%d" % (n + i)},
-                      "description": "%d:%s" % (n + i, "d" * size)}
+                      "notes": "%d:%s" % (n + i, "d" * size)}
                      for i in range(per_import)]
             r = self.server.api("POST", "/admin/connections/actions/import",
                                 {"connections": items})

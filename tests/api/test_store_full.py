@@ -15,7 +15,7 @@ import unittest
 from server import ApiTestCase, Server, sqlite_only
 
 SIZE = "4m"
-DESCRIPTION = "x" * 60000  # large rows make the WAL grow, so that a full disk shows at once
+NOTES = "x" * 60000  # large rows make the WAL grow, so that a full disk shows at once
 
 
 def mount_tmpfs(path):
@@ -80,7 +80,7 @@ class StoreFullTest(ApiTestCase):
 
     def conn_body(self, name, **fields):
         body = {"name": name, "type": "Filesystem", "params": {"root": "/srv/" + name},
-                "description": DESCRIPTION}
+                "notes": NOTES}
         body.update(fields)
         return body
 
@@ -111,7 +111,7 @@ class StoreFullTest(ApiTestCase):
         s = self.server
         acked = {}
         for i in range(3):
-            d = s.create_connection("before_%d" % i, description=DESCRIPTION)
+            d = s.create_connection("before_%d" % i, notes=NOTES)
             acked[d["name"]] = d
         r = s.api("PUT", "/admin/connections/before_0", dict(acked["before_0"], description="v2"))
         self.assertStatus(r, 200)
@@ -135,7 +135,7 @@ class StoreFullTest(ApiTestCase):
 
         # updates and deletes fail whole too
         r = s.api("PUT", "/admin/connections/before_1",
-                  dict(acked["before_1"], description="lost " + DESCRIPTION))
+                  dict(acked["before_1"], notes="lost " + NOTES))
         self.assertError(r, 503, "ServiceUnavailable")
         r = s.api("DELETE", "/admin/connections/before_2")
         self.assertError(r, 503, "ServiceUnavailable")
