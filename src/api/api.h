@@ -37,6 +37,7 @@ void api_projects_get(struct request *req);
 void api_projects_delete(struct request *req);
 void api_datasets_list(struct request *req);
 void api_datasets_create(struct request *req);
+void api_datasets_create_managed(struct request *req);
 void api_datasets_get(struct request *req);
 void api_datasets_update(struct request *req);
 void api_datasets_delete(struct request *req);
@@ -95,6 +96,7 @@ void api_users_bulk_create(struct request *req);
 void api_users_bulk_edit(struct request *req);
 void api_users_bulk_delete(struct request *req);
 void api_users_directory_unsupported(struct request *req);
+void api_users_trial_expired(struct request *req);
 void api_hdfs_acl_unsupported(struct request *req);
 
 /* src/api/variables.c */

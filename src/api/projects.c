@@ -236,18 +236,14 @@ void api_datasets_list(struct request *req)
     json_decref(all);
 }
 
-void api_datasets_create(struct request *req)
+/* Creates the dataset of BODY (a create body) in the project of the path; answers. */
+static void create_dataset(struct request *req, const json_t *body)
 {
-    json_t *project = project_or_reply(req, true), *body = NULL, *ds = NULL;
     const char *key = req_param(req, 0), *name;
+    json_t *ds = NULL;
     enum sb_err_kind kind;
     struct sb_err err;
 
-    if (!project)
-        return;
-    json_decref(project);
-    if (!req_json_body_or_reply(req, &body))
-        return;
     if (datasets_prepare(body, key, NULL, &ds, &err) != SB_OK) {
         reply_error(req, &err);
         goto out;
@@ -265,8 +261,52 @@ void api_datasets_create(struct request *req)
     audit_dataset(req, "dataset.create", key, name, SB_OK);
     reply_json(req, 200, datasets_view(ds));
 out:
-    json_decref(body);
     json_decref(ds);
+}
+
+void api_datasets_create(struct request *req)
+{
+    json_t *project = project_or_reply(req, true), *body;
+
+    if (!project)
+        return;
+    json_decref(project);
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    create_dataset(req, body);
+    json_decref(body);
+}
+
+/* POST /projects/{key}/datasets/managed (DSSManagedDatasetCreationHelper.create): a managed
+ * dataset stored into creationSettings.connectionId, typed after that connection. */
+void api_datasets_create_managed(struct request *req)
+{
+    json_t *project = project_or_reply(req, true), *body = NULL, *conn = NULL, *create = NULL;
+    const char *conn_name;
+    struct sb_err err;
+
+    if (!project)
+        return;
+    json_decref(project);
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    conn_name = datasets_managed_connection(body);
+    if (conn_name && store_conn_get(req->app->store, conn_name, &conn, &err) != SB_OK &&
+        err.kind != SB_ERR_NOT_FOUND) {
+        reply_error(req, &err);
+        goto out;
+    }
+    if (datasets_managed_body(body, req_param(req, 0),
+                              json_string_value(json_object_get(conn, "type")), &create,
+                              &err) != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+    create_dataset(req, create);
+out:
+    json_decref(body);
+    json_decref(conn);
+    json_decref(create);
 }
 
 void api_datasets_get(struct request *req)

@@ -341,6 +341,13 @@ void api_users_bulk_delete(struct request *req)
     json_decref(body);
 }
 
+/* GET /admin/list-trial-expired-users: Switchboard has no trial licences, so no user's trial
+ * ever expires (DSSClient.list_expired_trial_users). */
+void api_users_trial_expired(struct request *req)
+{
+    reply_json(req, 200, xcheck(json_array()));
+}
+
 /* ---- DSS features that need an external directory or a Hadoop cluster ---- */
 
 void api_users_directory_unsupported(struct request *req)

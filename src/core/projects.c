@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Projects and datasets. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -343,6 +344,54 @@ enum sb_err_kind datasets_apply_schema(const json_t *ds, const json_t *schema, j
     if (!json_object_get(json_object_get(rec, "schema"), "userModified"))
         json_object_set_new(json_object_get(rec, "schema"), "userModified", json_true());
     *out = rec;
+    return SB_OK;
+}
+
+const char *datasets_managed_connection(const json_t *body)
+{
+    return json_string_value(
+        json_object_get(json_object_get(body, "creationSettings"), "connectionId"));
+}
+
+/* Types whose managed datasets are files under a path rather than tables. */
+static bool file_like(const char *type)
+{
+    static const char *const types[] = {"Filesystem", "HDFS", "EC2", "S3",  "Azure",
+                                        "GCS",        "FTP",  "SFTP", "HTTP", NULL};
+    for (const char *const *t = types; *t; t++)
+        if (strcmp(*t, type) == 0)
+            return true;
+    return false;
+}
+
+enum sb_err_kind datasets_managed_body(const json_t *body, const char *project,
+                                       const char *conn_type, json_t **out, struct sb_err *err)
+{
+    const char *name, *conn = datasets_managed_connection(body);
+    const char *type = conn_type ? conn_type : "Filesystem";
+    char where[2 * SB_NAME_MAX + 8];
+
+    if (!fields_require_object(body, "managed dataset", err) ||
+        !fields_object(body, "", "creationSettings", err))
+        return err->kind;
+    if (!json_is_string(json_object_get(body, "name")))
+        return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'name' is required (a string).");
+    if (!conn)
+        return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'creationSettings.connectionId' is "
+                          "required: the connection to store the managed dataset into.");
+    name = json_string_value(json_object_get(body, "name"));
+    if (strcmp(type, "EC2") == 0)
+        type = "S3";
+    *out = xcheck(json_pack("{s:s, s:s, s:s, s:b, s:{s:s}}", "name", name, "projectKey", project,
+                            "type", type, "managed", 1, "params", "connection", conn));
+    if (file_like(type)) {
+        snprintf(where, sizeof(where), "/%s/%.*s", project, SB_NAME_MAX, name);
+        json_object_set_new(json_object_get(*out, "params"), "path", json_string(where));
+    } else {
+        snprintf(where, sizeof(where), "%s_%.*s", project, SB_NAME_MAX, name);
+        json_object_set_new(json_object_get(*out, "params"), "mode", json_string("table"));
+        json_object_set_new(json_object_get(*out, "params"), "table", json_string(where));
+    }
     return SB_OK;
 }
 

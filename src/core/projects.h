@@ -74,6 +74,17 @@ enum sb_err_kind projects_apply_permissions(const json_t *project, const json_t 
 json_t *projects_resolved_variables(const json_t *instance, const json_t *project_vars,
                                     bool typed);
 
+/* The connection a managed-dataset creation BODY ({"name", "creationSettings":
+ * {"connectionId", ...}}) names, or NULL. */
+const char *datasets_managed_connection(const json_t *body);
+
+/* *OUT: the create body of the managed dataset BODY asks for in PROJECT, on a connection of
+ * type CONN_TYPE (NULL when it does not exist: the create then says so): "managed": true, the
+ * connection's dataset type (S3 for EC2), params.connection, and a path (file-like types) or
+ * table (others) named after the project and the dataset, as DSS does. New reference. */
+enum sb_err_kind datasets_managed_body(const json_t *body, const char *project,
+                                       const char *conn_type, json_t **out, struct sb_err *err);
+
 /* The connection a dataset names (params.connection), or NULL. */
 const char *datasets_connection(const json_t *ds);
 

@@ -56,6 +56,7 @@ static struct route routes[] = {
     {"GET", API "/admin/users/{login}/activity", api_users_activity_get, ROUTE_ADMIN},
     {"GET", API "/admin/users-activity", api_users_activity_list, ROUTE_ADMIN},
     {"GET", API "/admin/authorization-matrix", api_users_authorization_matrix, ROUTE_ADMIN},
+    {"GET", API "/admin/list-trial-expired-users", api_users_trial_expired, ROUTE_ADMIN},
     {"POST", API "/admin/users/actions/bulk", api_users_bulk_create, ROUTE_ADMIN},
     {"PUT", API "/admin/users/actions/bulk", api_users_bulk_edit, ROUTE_ADMIN},
     {"DELETE", API "/admin/users/actions/bulk", api_users_bulk_delete, ROUTE_ADMIN},
@@ -92,6 +93,7 @@ static struct route routes[] = {
     {"GET", API "/projects/{key}/datasets/{name}", api_datasets_get, ROUTE_AUTH},
     {"PUT", API "/projects/{key}/datasets/{name}", api_datasets_update, ROUTE_AUTH},
     {"DELETE", API "/projects/{key}/datasets/{name}", api_datasets_delete, ROUTE_AUTH},
+    {"POST", API "/projects/{key}/datasets/managed", api_datasets_create_managed, ROUTE_AUTH},
     {"GET", API "/projects/{key}/datasets/{name}/metadata", api_datasets_metadata_get,
      ROUTE_AUTH},
     {"PUT", API "/projects/{key}/datasets/{name}/metadata", api_datasets_metadata_set,
@@ -283,7 +285,7 @@ enum route_result routes_match(const char *method, const char *path, const struc
     size_t lens[SB_ROUTE_MAX_SEGMENTS], used = 0;
     int n = 0;
     const char *p = path;
-    int best = -1;
+    int best = -1, best_with_method = -1;
     const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     enum route_result result = ROUTE_NOT_FOUND;
 
@@ -326,9 +328,16 @@ enum route_result routes_match(const char *method, const char *path, const struc
         }
         if (ok && (best < 0 || r->literal_mask > shapes[best].literal_mask))
             best = (int)i;
+        if (ok && strcmp(routes[i].method, want) == 0 &&
+            (best_with_method < 0 || r->literal_mask > shapes[best_with_method].literal_mask))
+            best_with_method = (int)i;
     }
     if (best < 0)
         goto out;
+    /* a more literal pattern without this method does not hide one with it: POST
+     * .../datasets/managed is an action, GET .../datasets/managed the dataset named so */
+    if (best_with_method >= 0)
+        best = best_with_method;
 
     /* the best pattern is found; now its method */
     allow[0] = '\0';

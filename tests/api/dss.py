@@ -217,6 +217,10 @@ class DSSClient:
                                     params={"enabledUsersOnly": enabled_users_only})
         return [DSSUserActivity(self, a["login"], a) for a in answer]
 
+    def list_expired_trial_users(self):
+        # DSSClient.list_expired_trial_users
+        return self._perform_json("GET", "/admin/list-trial-expired-users")
+
     def get_authorization_matrix(self):
         # DSSClient.get_authorization_matrix
         return DSSAuthorizationMatrix(self._perform_json("GET", "/admin/authorization-matrix"))
@@ -1206,6 +1210,17 @@ class DSSProject:
             obj["params"]["uploadConnection"] = connection
         return self._post_dataset(obj)
 
+    def create_sample_dataset(self, dataset_name, plugin, sample):
+        # DSSProject.create_sample_dataset
+        return self._post_dataset({
+            "name": dataset_name, "projectKey": self.project_key,
+            "type": "Sample_" + plugin + "_" + sample,
+            "params": {"pluginId": plugin, "sampleName": sample}})
+
+    def new_managed_dataset(self, dataset_name):
+        # DSSProject.new_managed_dataset (no request)
+        return DSSManagedDatasetCreationHelper(self, dataset_name)
+
     def create_filesystem_dataset(self, dataset_name, connection, path_in_connection):
         # DSSProject.create_filesystem_dataset
         return self.create_fslike_dataset(dataset_name, "Filesystem", connection,
@@ -1270,6 +1285,48 @@ class DSSProject:
         current = self.get_variables()
         current[type].update(variables)
         self.set_variables(current)
+
+
+class DSSManagedDatasetCreationHelper:
+    # dataset.DSSManagedDatasetCreationHelper
+    def __init__(self, project, dataset_name):
+        self.project = project
+        self.dataset_name = dataset_name
+        self.creation_settings = {"specificSettings": {}}
+
+    def get_creation_settings(self):
+        return self.creation_settings
+
+    def with_store_into(self, connection, type_option_id=None, format_option_id=None):
+        self.creation_settings["connectionId"] = connection
+        if type_option_id is not None:
+            self.creation_settings["typeOptionId"] = type_option_id
+        if format_option_id is not None:
+            self.creation_settings["specificSettings"]["formatOptionId"] = format_option_id
+        return self
+
+    def with_copy_partitioning_from(self, dataset_ref, object_type='DATASET'):
+        code = "dataset" if object_type == "DATASET" else "folder"
+        self.creation_settings["partitioningOptionId"] = "copy:%s:%s" % (code, dataset_ref)
+        return self
+
+    def create(self, overwrite=False):
+        # DSSManagedDatasetCreationHelper.create: with overwrite, an existing dataset is
+        # deleted first (drop_data=True); then POST /projects/{key}/datasets/managed
+        if overwrite and self.already_exists():
+            self.project.get_dataset(self.dataset_name).delete(drop_data=True)
+        self.project.client._perform_json(
+            "POST", "/projects/%s/datasets/managed" % self.project.project_key,
+            body={"name": self.dataset_name, "creationSettings": self.creation_settings})
+        return DSSDataset(self.project.client, self.project.project_key, self.dataset_name)
+
+    def already_exists(self):
+        # DSSManagedDatasetCreationHelper.already_exists: whether get_metadata answers
+        try:
+            self.project.get_dataset(self.dataset_name).get_metadata()
+            return True
+        except Exception:
+            return False
 
 
 class DSSDatasetListItem(dict):

@@ -208,6 +208,57 @@ class ProjectsClientTest(ServerTestCase, WireMixin):
             "d_bad", "pc_fs", "/x"))
         self.assertFalse(project.get_dataset("d_bad").exists())
 
+    def test_sample_dataset(self):
+        project = self.project("PC_SAMPLE")
+        # DSSProject.create_sample_dataset: type Sample_<plugin>_<sample>, no connection
+        ds = project.create_sample_dataset("smp", "plug", "iris")
+        self.assertWire(self.admin, "POST", "/projects/PC_SAMPLE/datasets/", {
+            "name": "smp", "projectKey": "PC_SAMPLE", "type": "Sample_plug_iris",
+            "params": {"pluginId": "plug", "sampleName": "iris"}})
+        self.assertEqual(ds.get_settings().get_raw_params(),
+                         {"pluginId": "plug", "sampleName": "iris"})
+
+    def test_managed_datasets(self):
+        s = self.server
+        s.create_connection("pc_nomanaged", allowManagedDatasets=False)
+        project = self.project("PC_MANAGED")
+        # DSSProject.new_managed_dataset -> DSSManagedDatasetCreationHelper.create: POST
+        # /projects/{key}/datasets/managed {"name", "creationSettings"}
+        helper = project.new_managed_dataset("m_fs").with_store_into("pc_fs")
+        self.assertFalse(helper.already_exists())
+        ds = helper.create()
+        self.assertWire(self.admin, "POST", "/projects/PC_MANAGED/datasets/managed", {
+            "name": "m_fs", "creationSettings": {"specificSettings": {}, "connectionId": "pc_fs"}})
+        raw = ds.get_settings().get_raw()
+        self.assertEqual((raw["type"], raw["managed"], raw["params"]),
+                         ("Filesystem", True, {"connection": "pc_fs", "path": "/PC_MANAGED/m_fs"}))
+        sql = project.new_managed_dataset("m_sql").with_store_into(
+            "pc_pg", type_option_id="x", format_option_id="y").create()
+        self.assertWire(self.admin, "POST", "/projects/PC_MANAGED/datasets/managed", {
+            "name": "m_sql", "creationSettings": {"specificSettings": {"formatOptionId": "y"},
+                                                  "connectionId": "pc_pg", "typeOptionId": "x"}})
+        params = sql.get_settings().get_raw_params()
+        self.assertEqual((params["connection"], params["table"]), ("pc_pg", "PC_MANAGED_m_sql"))
+        s3 = project.new_managed_dataset("m_s3").with_store_into("pc_s3").create()
+        self.assertEqual(s3.get_settings().type, "S3")
+        # a connection that refuses managed datasets, one that does not exist, none at all
+        self.assertRaisesDss("BadRequest", project.new_managed_dataset("m_no").with_store_into(
+            "pc_nomanaged").create)
+        self.assertRaisesDss("BadRequest", project.new_managed_dataset("m_no").with_store_into(
+            "pc_nothing").create)
+        self.assertRaisesDss("BadRequest", project.new_managed_dataset("m_no").create)
+        self.assertFalse(project.get_dataset("m_no").exists())
+        # create(overwrite=True): exists? -> delete(drop_data=True) -> create
+        again = project.new_managed_dataset("m_fs").with_store_into("pc_s3")
+        self.assertTrue(again.already_exists())
+        self.assertRaisesDss("Conflict", again.create)
+        again.create(overwrite=True)
+        self.assertEqual(project.get_dataset("m_fs").get_settings().type, "S3")
+        # a dataset may be named "managed": GET and PUT reach it, POST is the action
+        project.create_dataset("managed", "Inline")
+        self.assertTrue(project.get_dataset("managed").exists())
+        self.assertEqual(project.get_dataset("managed").get_settings().type, "Inline")
+
     # ---- reading datasets ----------------------------------------------------------------
 
     def test_list_datasets_items_read_every_field(self):

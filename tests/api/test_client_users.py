@@ -433,6 +433,11 @@ class UsersClientTest(ServerTestCase, WireMixin):
         self.assertStatus(r, 200)
         self.assertEqual(r.json[0]["status"], "FAILURE")
 
+    def test_list_expired_trial_users_is_empty(self):
+        # DSSClient.list_expired_trial_users: GET /admin/list-trial-expired-users (no trials)
+        self.assertEqual(self.admin.list_expired_trial_users(), [])
+        self.assertWire(self.admin, "GET", "/admin/list-trial-expired-users")
+
     # ---- authorization matrix ------------------------------------------------------------
 
     def test_authorization_matrix(self):

@@ -430,6 +430,29 @@ static void test_literal_segments_are_case_sensitive(void **state)
     match_free(&m);
 }
 
+/* A literal pattern without the method does not hide a {param} pattern with it. */
+static void test_literal_pattern_without_the_method_falls_back_to_a_parameter(void **state)
+{
+    struct match m;
+    (void)state;
+
+    match(&m, "POST", API "/projects/P/datasets/managed");
+    assert_int_equal(m.result, ROUTE_FOUND);
+    assert_ptr_equal(m.route->handler, api_datasets_create_managed);
+    assert_int_equal(m.n_params, 1);
+    match_free(&m);
+    match(&m, "GET", API "/projects/P/datasets/managed");
+    assert_int_equal(m.result, ROUTE_FOUND);
+    assert_ptr_equal(m.route->handler, api_datasets_get);
+    assert_int_equal(m.n_params, 2);
+    assert_string_equal(m.params[1], "managed");
+    match_free(&m);
+    match(&m, "PATCH", API "/projects/P/datasets/managed");
+    assert_int_equal(m.result, ROUTE_WRONG_METHOD);
+    assert_non_null(strstr(m.allow, "POST"));
+    match_free(&m);
+}
+
 static void test_percent_encoded_literal_segment_matches(void **state)
 {
     struct match m;
@@ -568,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_match_global_key_by_id_gives_id_param),
         cmocka_unit_test(test_unknown_path_is_not_found),
         cmocka_unit_test(test_literal_segments_are_case_sensitive),
+        cmocka_unit_test(test_literal_pattern_without_the_method_falls_back_to_a_parameter),
         cmocka_unit_test(test_percent_encoded_literal_segment_matches),
         cmocka_unit_test(test_malformed_escape_in_path_is_bad_path),
         cmocka_unit_test(test_nul_byte_in_path_is_bad_path),
