@@ -131,12 +131,18 @@ class ProjectsClientTest(ServerTestCase, WireMixin):
         self.assertRaisesDss("NotFound", project.get_summary)
         self.assertFalse(project.get_dataset("d").exists())
 
-    def test_sync_datasets_acls_is_out_of_scope(self):
+    def test_hdfs_acl_sync_is_out_of_scope(self):
         project = self.project("PC_HDFS")
         # DSSProject.sync_datasets_acls: POST /projects/{key}/actions/sync without a body
         message = self.assertRaisesDss("NotFound", project.sync_datasets_acls)
         self.assertWire(self.admin, "POST", "/projects/PC_HDFS/actions/sync")
         self.assertIn("HDFS", message)
+        conn = self.admin.get_connection("pc_fs")
+        # DSSConnection.sync_root_acls and .sync_datasets_acls: both POST {"root": true}
+        for call in (conn.sync_root_acls, conn.sync_datasets_acls):
+            message = self.assertRaisesDss("NotFound", call)
+            self.assertWire(self.admin, "POST", "/admin/connections/pc_fs/sync", {"root": True})
+            self.assertIn("HDFS", message)
 
     # ---- creating datasets -------------------------------------------------------------------
 
