@@ -81,7 +81,12 @@ build/test/unit/%: tests/unit/%.c $(TEST_LIB_OBJS)
 	    $(TEST_LDFLAGS) $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
 test-bin: build/test/switchboard
-unit-bins: $(UNIT_BINS)
+unit-bins: $(UNIT_BINS) build/test/powercut.so
+
+# the power-cut shim of the durability tests (tests/powercut.c), preloaded into the server
+build/test/powercut.so: tests/powercut.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fPIC -shared -o $@ $< -ldl -lpthread
 
 deps:
 	@scripts/deps.sh

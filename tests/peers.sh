@@ -13,6 +13,11 @@
 #                              `sbtest_...` database is "unknown database", not "access denied".
 #   tests/peers.sh stop DIR    stops both; safe to call twice, or after a failed start.
 #
+# PostgreSQL runs with fsync=on and full_page_writes=on, so that a commit it flushed survives a
+# power loss; synchronous_commit is off by default, for speed, and a test that checks
+# durability turns it on for its own database (ALTER DATABASE ... SET synchronous_commit = on:
+# tests/api/server.py, Server(durable_store=True)).
+#
 # Runs as root (PostgreSQL is run as `postgres` with runuser, MariaDB with --user=mysql) or as
 # an ordinary user (both then run as that user). Passwords are never printed: they go to the
 # servers on standard input and to DIR/peers.env only. Needs the Debian packages postgresql,
@@ -179,7 +184,7 @@ as_pg "$bindir/initdb" -D "$dir/pg/data" -U postgres --auth-host=scram-sha-256 \
 }
 as_pg "$bindir/pg_ctl" -D "$dir/pg/data" -l "$pg_log" -w -t "$START_TIMEOUT" \
     -o "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir/pg \
--c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=50 \
+-c fsync=on -c full_page_writes=on -c synchronous_commit=off -c max_connections=50 \
 -c password_encryption=scram-sha-256" start >/dev/null 2>&1 || {
     log_tail "$pg_log"
     die "PostgreSQL did not start on 127.0.0.1:$pg_port (log: $pg_log)"

@@ -75,11 +75,14 @@ def pg_admin(sql):
                    check=True, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def pg_new_database():
-    """Creates an empty database; returns (name, URL)."""
+def pg_new_database(durable=False):
+    """Creates an empty database; returns (name, URL). DURABLE: its commits wait for the WAL
+    to be flushed (the peer's default is synchronous_commit=off, see tests/peers.sh)."""
     env = peers_env()
     name = "sb_" + random_key(12).lower()
     pg_admin("CREATE DATABASE %s" % name)
+    if durable:
+        pg_admin("ALTER DATABASE %s SET synchronous_commit = on" % name)
     url = "postgresql://%s:%s@%s:%s/%s" % (env["PG_USER"], env["PG_PASSWORD"], env["PG_HOST"],
                                            env["PG_PORT"], name)
     return name, url
@@ -204,11 +207,12 @@ class Server:
     """A live switchboard process with its own port and data directory."""
 
     def __init__(self, admin_key=True, max_body_size=None, extra_args=(), tls_cert=None,
-                 tls_key=None):
+                 tls_key=None, durable_store=False):
         """admin_key: True = a random key passed as SWITCHBOARD_ADMIN_KEY at first start;
         None = let the server generate one (read back from <data-dir>/admin.key).
         tls_cert/tls_key: PEM files; the server is started with --tls-cert/--tls-key and the
-        harness then speaks HTTPS, trusting tls_cert as its only CA."""
+        harness then speaks HTTPS, trusting tls_cert as its only CA.
+        durable_store: on PostgreSQL, a database whose commits are flushed (durability tests)."""
         self.binary = os.environ.get("SWITCHBOARD_BIN", DEFAULT_BIN)
         self.tmp = tempfile.mkdtemp(prefix="switchboard-api-")
         self.data_dir = os.path.join(self.tmp, "data")
@@ -227,9 +231,10 @@ class Server:
             self.args += ["--tls-cert", tls_cert]
         if tls_key is not None:
             self.args += ["--tls-key", tls_key]
+        self.extra_env = {}
         self.pg_database = None
         if STORE == "postgresql":
-            self.pg_database, self.store_url = pg_new_database()
+            self.pg_database, self.store_url = pg_new_database(durable_store)
             self.args += ["--store", self.store_url]
         self.proc = None
         self._killed = False
@@ -294,6 +299,7 @@ class Server:
         if self.starts == 0 and self.given_admin_key:
             env["SWITCHBOARD_ADMIN_KEY"] = self.given_admin_key
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        env.update(self.extra_env)  # what a test adds for the next start (LD_PRELOAD...)
         # no configuration file but the test's own (the machine may have /etc/switchboard/)
         env.setdefault("SWITCHBOARD_CONFIG", "")
         return env

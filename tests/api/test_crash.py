@@ -96,6 +96,8 @@ class Writer(threading.Thread):
 
 class CrashSafetyTest(OwnServerTestCase):
 
+    server_options = {"durable_store": True}
+
     def integrity_check(self):
         """PRAGMA integrity_check of the embedded store, read-only; ["ok"] on another store."""
         if STORE != "sqlite":

@@ -3,16 +3,19 @@
 
 import http.client
 import json
+import os
 import threading
 import time
 import unittest
 
-from server import PREFIX, OwnServerTestCase, basic_auth
+from server import PREFIX, STORE, OwnServerTestCase, basic_auth, peers_env
 
 SECRET_PASSWORD = "s3cr3t-value"
 
 
 class RestartTest(OwnServerTestCase):
+
+    server_options = {"durable_store": True}
 
     def snapshot(self):
         conns = self.server.api("GET", "/admin/connections/")
@@ -94,8 +97,23 @@ class RestartTest(OwnServerTestCase):
                              "params": {"root": "/tmp"}})
         self.assertError(r, 409, "Conflict")
 
+    @unittest.skipIf(STORE != "postgresql", "about the PostgreSQL peer")
+    def test_the_postgresql_peer_flushes_what_it_commits_for_these_tests(self):
+        import subprocess
+        env = peers_env()
+        out = subprocess.run(
+            ["psql", "-X", "-q", "-tA", "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U",
+             env["PG_USER"], "-d", self.server.pg_database, "-c",
+             "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit')"
+             " || ' ' || current_setting('full_page_writes')"],
+            check=True, capture_output=True, text=True,
+            env=dict(os.environ, PGPASSWORD=env["PG_PASSWORD"])).stdout.strip()
+        self.assertEqual(out, "on on on")
+
 
 class CrashTest(OwnServerTestCase):
+
+    server_options = {"durable_store": True}
 
     def test_sigkill_during_writes_loses_no_acknowledged_connection(self):
         port = self.server.port
