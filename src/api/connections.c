@@ -135,7 +135,10 @@ void api_connections_get(struct request *req)
     }
     snprintf(req->etag, sizeof(req->etag), "%lld", (long long)e->version);
     /* the entry's bytes as they are: the answer holds the reference until it is sent */
-    reply_shared(req, 200, e->json, e->json_len, release_entry, e);
+    const char *part[3];
+    size_t len[3];
+    int n = catalog_entry_json_parts(e, part, len);
+    reply_shared(req, 200, part, len, n, release_entry, e);
 }
 
 /* The version named by an If-Match header (docs/API.md §4.7) into *VERSION: -1 when there is none
@@ -417,7 +420,9 @@ static json_t *info_definition_or_reply(struct request *req, const char *name)
         reply_errorf(req, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
         return NULL;
     }
-    def = json_loadb(e->json, e->json_len, 0, NULL);
+    char *text = catalog_entry_json_copy(e);
+    def = json_loadb(text, e->json_len, 0, NULL);
+    free(text);
     catalog_entry_release(e);
     if (!def)
         reply_errorf(req, SB_ERR_INTERNAL, "The definition of connection '%s' cannot be read.",

@@ -24,11 +24,24 @@ struct catalog_entry {
     char *name;
     char *type;
     json_t *allowed_groups; /* array of strings (ALLOWED connections) */
-    char *json;             /* the definition, compact JSON; NULL for a tombstone */
+    /* the definition, compact JSON (NULL for a tombstone), json_len bytes in all: JSON_MID
+     * (JSON_MID_LEN bytes) is a run shared with other entries, held once by the catalog; when
+     * it is not NULL, the text is json's first JSON_HEAD_LEN bytes, then JSON_MID, then the
+     * rest of json. Read it through catalog_entry_json_parts or catalog_entry_json_copy. */
+    char *json;
     size_t json_len;
+    const char *json_mid;
+    size_t json_head_len, json_mid_len;
+    json_t *mid_ref; /* the reference that keeps json_mid alive */
     char *qname, *qtype;    /* name and type as JSON strings (quoted, escaped) */
     size_t qname_len, qtype_len;
 };
+
+/* The definition text of E as 1 or 3 consecutive parts; returns their count. */
+int catalog_entry_json_parts(const struct catalog_entry *e, const char *part[3], size_t len[3]);
+
+/* The definition text of E in one new NUL-terminated buffer (caller frees). */
+char *catalog_entry_json_copy(const struct catalog_entry *e);
 
 /* Writes E's item of the list body, "name":{definition...,"id":"name","label":"type"}, to OUT
  * when OUT is not NULL; returns its length either way. */

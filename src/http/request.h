@@ -73,10 +73,11 @@ void reply_json(struct request *req, unsigned status, json_t *body);
 /* Answers STATUS with TEXT (steals it: malloc'd, freed by the HTTP layer) as CONTENT_TYPE. */
 void reply_text(struct request *req, unsigned status, const char *content_type, char *text);
 
-/* Answers STATUS with the LEN bytes of JSON at DATA, sent from where they are (no copy);
- * RELEASE(CLS) runs once the answer no longer needs them, also when it could not be queued. */
-void reply_shared(struct request *req, unsigned status, const char *data, size_t len,
-                  void (*release)(void *cls), void *cls);
+/* Answers STATUS with the JSON made of the N parts PART[i] (LEN[i] bytes each), sent from
+ * where they are (no copy); RELEASE(CLS) runs once the answer no longer needs them, also when
+ * it could not be queued. */
+void reply_shared(struct request *req, unsigned status, const char *const *part,
+                  const size_t *len, int n, void (*release)(void *cls), void *cls);
 
 /* Answers STATUS with a JSON body of SIZE bytes produced by READ(CLS, pos, buf, max) as the
  * client takes it (no copy of the whole body); FREE_CLS(CLS) runs when the answer is done. */

@@ -142,16 +142,34 @@ void reply_text(struct request *req, unsigned status, const char *content_type, 
     reply_raw_typed(req, status, text, NULL, content_type);
 }
 
-void reply_shared(struct request *req, unsigned status, const char *data, size_t len,
-                  void (*release)(void *cls), void *cls)
+void reply_shared(struct request *req, unsigned status, const char *const *part,
+                  const size_t *len, int n, void (*release)(void *cls), void *cls)
 {
     struct MHD_Response *resp = NULL;
 
-    if (!req->replied)
-        resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)(uintptr_t)data,
-                                                                      release, cls);
-    if (!resp) {
+    if (!req->replied && n == 1) {
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            len[0], (void *)(uintptr_t)part[0], release, cls);
+    } else if (!req->replied) {
+        /* one buffer: libmicrohttpd sends an iovec answer's headers with a send(2) of their
+         * own, a buffer's with the body in one sendmsg(2) */
+        size_t total = 0, at = 0;
+        for (int i = 0; i < n; i++)
+            total += len[i];
+        char *text = xmalloc(total + 1);
+        for (int i = 0; i < n; i++) {
+            memcpy(text + at, part[i], len[i]);
+            at += len[i];
+        }
         release(cls);
+        release = NULL;
+        resp = MHD_create_response_from_buffer(total, text, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+            free(text);
+    }
+    if (!resp) {
+        if (release)
+            release(cls);
         return;
     }
     queue_answer(req, status, resp, NULL, "application/json; charset=utf-8");

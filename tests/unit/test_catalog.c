@@ -1027,6 +1027,64 @@ static void test_concurrent_publication_and_reading_keeps_max_versions(void **st
     catalog_free(shared.c);
 }
 
+/* Definitions with the same run from "usableBy" to "lastModifiedOn" share it: the catalog holds
+ * it once, and the text still reads back byte for byte, alone and in the list. */
+static json_t *full_def(const char *name, int64_t modified_on)
+{
+    return json_pack("{s:s, s:s, s:{s:s}, s:s, s:[s], s:b, s:{s:I, s:{s:s}, s:I}}", "name", name,
+                     "type", "PostgreSQL", "params", "host", name, "usableBy", "ALLOWED",
+                     "allowedGroups", "data_team", "allowWrite", 1, "creationTag",
+                     "versionNumber", (json_int_t)1, "lastModifiedBy", "login", "bob",
+                     "lastModifiedOn", (json_int_t)modified_on);
+}
+
+static void test_common_run_of_definitions_is_shared_and_reads_back(void **state)
+{
+    struct catalog *c = catalog_new();
+    json_t *a = full_def("pg-a", 1000), *b = full_def("pg-b", 2000);
+    char *want_a = json_dumps(a, JSON_COMPACT), *want_b = json_dumps(b, JSON_COMPACT);
+    struct catalog_entry *ea, *eb;
+    struct catalog_snapshot *snap;
+    (void)state;
+
+    catalog_put_def(c, a);
+    catalog_put_def(c, b);
+    ea = catalog_get(c, "pg-a");
+    eb = catalog_get(c, "pg-b");
+    assert_non_null(ea);
+    assert_non_null(eb);
+    assert_non_null(ea->json_mid);
+    assert_ptr_equal(ea->json_mid, eb->json_mid); /* held once */
+    assert_true(ea->json_mid_len > 50);
+    char *got_a = catalog_entry_json_copy(ea), *got_b = catalog_entry_json_copy(eb);
+    assert_string_equal(got_a, want_a);
+    assert_string_equal(got_b, want_b);
+    assert_int_equal(ea->json_len, strlen(want_a));
+    /* the list body, from the shared parts, is the definitions with id and label */
+    snap = catalog_snapshot(c);
+    char *body = read_body(snap, 7);
+    json_t *list = parse_body(body), *item = json_object_get(list, "pg-a");
+    json_object_del(item, "id");
+    json_object_del(item, "label");
+    assert_true(json_equal(item, a));
+    json_decref(list);
+    free(body);
+    catalog_snapshot_release(snap);
+    free(got_a);
+    free(got_b);
+    catalog_entry_release(ea);
+    /* an entry outlives the catalog, its shared run with it */
+    catalog_free(c);
+    got_b = catalog_entry_json_copy(eb);
+    assert_string_equal(got_b, want_b);
+    free(got_b);
+    catalog_entry_release(eb);
+    free(want_a);
+    free(want_b);
+    json_decref(a);
+    json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1058,6 +1116,7 @@ int main(void)
         cmocka_unit_test(test_reader_restarts_on_a_read_at_another_position),
         cmocka_unit_test(test_grow_keeps_every_entry),
         cmocka_unit_test(test_concurrent_publication_and_reading_keeps_max_versions),
+        cmocka_unit_test(test_common_run_of_definitions_is_shared_and_reads_back),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
