@@ -89,9 +89,14 @@ static int bootstrap_admin_key(const struct config *cfg, struct app *app)
         return -1;
     }
     json_decref(rec);
-    if (done && key == generated) {
+    if (done && key == generated && isatty(STDOUT_FILENO)) {
         printf("Admin API key (shown once; also saved in %s):\n%s\n", path, key);
         fflush(stdout);
+    } else if (done && key == generated) {
+        /* under systemd standard output is the journal: the key stays in its file */
+        log_info("created the bootstrap admin API key; it is in %s (mode 0600), and not shown "
+                 "because standard output is not a terminal",
+                 path);
     } else if (done) {
         log_info("admin API key taken from SWITCHBOARD_ADMIN_KEY (also saved in %s)", path);
     }
@@ -236,6 +241,35 @@ out:
     return rc;
 }
 
+/* The audit record of ACTION on OBJECT by an offline admin command, in the store and in
+ * audit.log, as the server writes them. A failure is logged: the change is made already. */
+static void audit_offline(const struct config *cfg, struct app *app, const char *action,
+                          const char *object)
+{
+    char path[4096];
+    struct sb_err err;
+    json_t *rec = xcheck(json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "ts",
+                                   (json_int_t)clock_epoch_ms(), "principal", "switchboard-admin",
+                                   "action", action, "object", object, "outcome", "success",
+                                   "remoteAddr", "local", "requestId", "-"));
+    char *line = xcheck(json_dumps(rec, JSON_COMPACT));
+    int fd;
+
+    if (store_audit_append(app->store, rec, &err) != SB_OK)
+        log_error("audit: cannot store the record of %s: %s", action, err.msg);
+    datadir_path(cfg, "audit.log", path, sizeof(path));
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        size_t len = strlen(line);
+        line[len] = '\n'; /* json_dumps's NUL: the line is written by length */
+        if (write(fd, line, len + 1) != (ssize_t)(len + 1))
+            log_error("audit: cannot append the record of %s to %s", action, path);
+        close(fd);
+    }
+    free(line);
+    json_decref(rec);
+}
+
 static int admin_create_key_main(int argc, char **argv)
 {
     struct config cfg;
@@ -244,13 +278,21 @@ static int admin_create_key_main(int argc, char **argv)
     char key[SB_API_KEY_RANDOM_CHARS + 1], id[APIKEY_ID_CHARS + 1];
     uint8_t hash[APIKEY_HASH_BYTES];
     json_t *rec;
-    int rc = 1;
+    int rc = 1, lock_fd = -1;
 
     if (settings_load(&cfg, argc, argv) != 0) {
         settings_free(&cfg);
         return EXIT_USAGE;
     }
     log_threshold = LOG_WARN;
+    /* the lock: a running server caches principals and writes the same store */
+    lock_fd = datadir_lock(&cfg);
+    if (lock_fd < 0) {
+        fputs("hint: with the server running, create an admin key through it: switchboard keys "
+              "create --admin\n",
+              stderr);
+        goto out;
+    }
     if (datadir_open(&cfg, &app) != 0)
         goto out;
     apikey_generate(key);
@@ -265,12 +307,15 @@ static int admin_create_key_main(int argc, char **argv)
     if (store_key_insert(app.store, STORE_KEY_GLOBAL, hash, rec, &err) != SB_OK) {
         log_error("cannot create the key: %s", err.msg);
     } else {
+        audit_offline(&cfg, &app, "global-api-key.create", id);
         printf("%s\n", key);
         rc = 0;
     }
     json_decref(rec);
     sodium_memzero(key, sizeof(key));
 out:
+    if (lock_fd >= 0)
+        close(lock_fd);
     store_close(app.store);
     secrets_clear(&app.secrets);
     settings_free(&cfg);

@@ -92,6 +92,10 @@ static const struct setting settings[] = {
     {"write-guards", "SWITCHBOARD_WRITE_GUARDS", "off", BOOL(write_guards), "on/off",
      "stricter than DSS: 409 on a stale creationTag.versionNumber or on deleting a connection "
      "datasets use (without force=true), 400 on a missing required parameter"},
+    {"metrics-listen", "SWITCHBOARD_METRICS_LISTEN", "", STR(metrics_listen), "ADDR:PORT",
+     "serve GET /metrics on this address only (no key needed there) instead of the API's"},
+    {"metrics-key", "SWITCHBOARD_METRICS_KEY", "off", BOOL(metrics_key), "on/off",
+     "GET /metrics on the API's address needs an admin API key"},
     {"log-format", "SWITCHBOARD_LOG_FORMAT", "text", STR(log_format), "FORMAT",
      "text, or json for one JSON object per line"},
     {"log-file", "SWITCHBOARD_LOG_FILE", "", STR(log_file), "FILE",

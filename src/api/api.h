@@ -10,6 +10,11 @@ struct request;
 void api_meta_healthz(struct request *req);
 void api_meta_metrics(struct request *req);
 void api_meta_auth_info(struct request *req);
+void api_meta_readyz(struct request *req);
+/* The Prometheus text of GET /metrics (also served by the --metrics-listen listener); caller
+ * frees. */
+struct app;
+char *api_meta_metrics_text(struct app *app);
 
 /* src/api/openapi.c */
 void api_meta_openapi(struct request *req);

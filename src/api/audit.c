@@ -54,7 +54,7 @@ static json_t *make_record(struct request *req, const char *action, const char *
         req->authenticated ? req->principal.login : "-", "action", action, "object", object,
         "outcome", outcome, "remoteAddr", addr, "requestId", req->request_id));
 
-    /* impersonation (API.md §2): the principal who authenticated, and the user acted as */
+    /* impersonation (docs/API.md §2): the principal who authenticated, and the user acted as */
     if (req->authenticated && req->principal.real[0]) {
         json_object_set_new(rec, "principal", xcheck(json_string(req->principal.real)));
         json_object_set_new(rec, "actingAs", xcheck(json_string(req->principal.login)));
@@ -240,6 +240,18 @@ struct audit_queue *audit_start(struct app *app)
         return NULL;
     }
     return q;
+}
+
+uint64_t audit_backlog(struct audit_queue *q)
+{
+    uint64_t n;
+
+    if (!q)
+        return 0;
+    pthread_mutex_lock(&q->lock);
+    n = q->queued - q->written;
+    pthread_mutex_unlock(&q->lock);
+    return n;
 }
 
 void audit_flush(struct audit_queue *q)

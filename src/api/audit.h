@@ -7,6 +7,8 @@
 #include "core/err.h"
 
 struct app;
+#include <stdint.h>
+
 struct request;
 struct audit_queue;
 
@@ -36,5 +38,8 @@ void audit_stop(struct audit_queue *q);
 
 /* Returns once every record queued before the call is written. Q may be NULL. */
 void audit_flush(struct audit_queue *q);
+
+/* Records of reads queued and not written yet (for /metrics). */
+uint64_t audit_backlog(struct audit_queue *q);
 
 #endif

@@ -11,7 +11,7 @@
 #include "util/clock.h"
 #include "util/mem.h"
 
-/* Every key answer after creation carries "key" as a hint (API.md §5.1); records stored before
+/* Every key answer after creation carries "key" as a hint (docs/API.md §5.1); records stored before
  * hints existed get one that shows nothing of the key. Returns REC. */
 static json_t *with_hint(json_t *rec)
 {

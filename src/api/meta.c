@@ -5,6 +5,8 @@
 
 #include "api/api.h"
 #include "api/audit.h"
+#include "api/sync.h"
+#include "util/clock.h"
 #include "core/secrets.h"
 #include "api/probes.h"
 #include "http/metrics.h"
@@ -67,16 +69,92 @@ void api_meta_auth_info(struct request *req)
     reply_json(req, 200, out);
 }
 
-void api_meta_metrics(struct request *req)
+/* Reads (or, WRITE, writes) one meta value of the store, timed: whether the store answered. */
+static bool store_answers(struct app *app, bool write, double *seconds, struct sb_err *err)
 {
-    char *http = metrics_render(store_size_bytes(req->app->store));
-    char *probes = probes_metrics(req->app->probes);
-    size_t a = strlen(http), b = strlen(probes);
-    char *text = xmalloc(a + b + 1);
+    long long start = clock_mono_us();
+    char *value = NULL, stamp[32];
+    enum sb_err_kind rc;
+
+    if (write) {
+        snprintf(stamp, sizeof(stamp), "%lld", (long long)clock_epoch_ms());
+        rc = store_meta_set(app->store, "readiness_checked_on", stamp, err);
+    } else {
+        rc = store_meta_get(app->store, "bootstrap_admin_key", &value, err);
+    }
+    free(value);
+    *seconds = (double)(clock_mono_us() - start) / 1e6;
+    return rc == SB_OK;
+}
+
+/* /readyz: 503 while the store cannot be written (unreachable, read-only, full) or the change
+ * feed of a shared store is down; a load balancer sends traffic elsewhere meanwhile. */
+void api_meta_readyz(struct request *req)
+{
+    bool feed = sync_catalog_ready(req->app->sync);
+    struct sb_err err;
+    double seconds;
+    bool store = store_answers(req->app, true, &seconds, &err);
+    json_t *checks = xcheck(json_pack("{s:s, s:s}", "store", store ? "ok" : "failed",
+                                      "changeFeed",
+                                      !store_is_shared(req->app->store) ? "not shared"
+                                      : feed                            ? "ok"
+                                                                        : "down"));
+
+    if (store && feed) {
+        reply_json(req, 200, xcheck(json_pack("{s:s, s:o}", "status", "ready", "checks", checks)));
+        return;
+    }
+    char reason[SB_ERR_MSG_MAX + 64];
+    if (!store)
+        snprintf(reason, sizeof(reason), "The store cannot be written: %s", err.msg);
+    else
+        snprintf(reason, sizeof(reason), "The change feed of the shared store is down: this "
+                                         "node cannot vouch for what it would serve.");
+    reply_json(req, 503,
+               xcheck(json_pack("{s:s, s:s, s:o}", "status", "unavailable", "reason", reason,
+                                "checks", checks)));
+}
+
+char *api_meta_metrics_text(struct app *app)
+{
+    struct sb_err err;
+    double seconds;
+    bool store = store_answers(app, false, &seconds, &err);
+    char *http = metrics_render(store_size_bytes(app->store));
+    char *probes = probes_metrics(app->probes);
+    char own[1024];
+    int c = snprintf(own, sizeof(own),
+                     "# HELP switchboard_store_up Whether the store answered a read just now.\n"
+                     "# TYPE switchboard_store_up gauge\nswitchboard_store_up %d\n"
+                     "# HELP switchboard_store_latency_seconds Time of that read.\n"
+                     "# TYPE switchboard_store_latency_seconds gauge\n"
+                     "switchboard_store_latency_seconds %.6f\n"
+                     "# HELP switchboard_change_feed_up Whether this node follows the changes of "
+                     "other nodes (1 for a store that is not shared).\n"
+                     "# TYPE switchboard_change_feed_up gauge\nswitchboard_change_feed_up %d\n"
+                     "# HELP switchboard_audit_backlog Audit records queued, not written yet.\n"
+                     "# TYPE switchboard_audit_backlog gauge\nswitchboard_audit_backlog %llu\n",
+                     store, seconds, sync_catalog_ready(app->sync) ? 1 : 0,
+                     (unsigned long long)audit_backlog(app->audit));
+    size_t a = strlen(http), b = strlen(probes), o = c > 0 ? (size_t)c : 0;
+    char *text = xmalloc(a + b + o + 1);
 
     memcpy(text, http, a);
-    memcpy(text + a, probes, b + 1);
+    memcpy(text + a, own, o);
+    memcpy(text + a + o, probes, b + 1);
     free(http);
     free(probes);
-    reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text);
+    return text;
+}
+
+void api_meta_metrics(struct request *req)
+{
+    if (*req->app->cfg->metrics_listen) {
+        reply_errorf(req, SB_ERR_NOT_FOUND, "The metrics are served on the --metrics-listen "
+                                            "address, not here.");
+        return;
+    }
+    reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+               api_meta_metrics_text(req->app));
 }

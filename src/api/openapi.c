@@ -29,6 +29,7 @@ struct note {
 /* clang-format off */
 static const struct note notes[] = {
     {"GET", "/healthz", "meta", "Liveness: the process answers", NULL, "Status", true},
+    {"GET", "/readyz", "meta", "Readiness: 503 with a reason while the store or the change feed is down", NULL, "Readiness", true},
     {"GET", "/metrics", "meta", "Prometheus metrics (text format)", NULL, NULL, true},
     {"GET", "/openapi.json", "meta", "This document", NULL, NULL, true},
     {"GET", "/auth/info", "meta", "Who the caller is (withSecrets=true: own secrets, audited)", NULL, "AuthInfo", false},
@@ -130,6 +131,9 @@ static const char schemas_text[] =
     "'Empty': {'type': 'object', 'description': 'an empty object'},"
     "'Object': {'type': 'object', 'additionalProperties': true},"
     "'Status': {'type': 'object', 'properties': {'status': {'type': 'string'}}},"
+    "'Readiness': {'type': 'object', 'properties': {'status': {'enum': ['ready', 'unavailable']},"
+    "  'reason': {'type': 'string'}, 'checks': {'type': 'object', 'properties': {"
+    "    'store': {'enum': ['ok', 'failed']}, 'changeFeed': {'enum': ['ok', 'down', 'not shared']}}}}},"
     "'Names': {'type': 'array', 'items': {'type': 'string'}},"
     "'AuthInfo': {'type': 'object', 'properties': {'authIdentifier': {'type': 'string'},"
     "  'principalType': {'enum': ['USER', 'GLOBAL_API_KEY']}, 'groups': {'$ref': '#/components/schemas/Names'},"

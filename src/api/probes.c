@@ -247,6 +247,11 @@ char *probes_metrics(struct probes *p)
                                         "%llu\n",
                                         types_at(t)->name, ok ? "ok" : "failed", n);
         }
+    len += (size_t)snprintf(text + len, cap - len,
+                            "# HELP switchboard_probe_queue_depth Live tests waiting or running.\n"
+                            "# TYPE switchboard_probe_queue_depth gauge\n"
+                            "switchboard_probe_queue_depth %d\n",
+                            probe_pool_pending(p->pool));
     return text;
 }
 

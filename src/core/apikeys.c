@@ -71,7 +71,7 @@ enum sb_err_kind apikey_check_supplied(const char *key, struct sb_err *err)
     return SB_OK;
 }
 
-/* lifetime (API.md) and expiry (what DSSGlobalApiKeyDefinition.lifetime sets) are days;
+/* lifetime (docs/API.md) and expiry (what DSSGlobalApiKeyDefinition.lifetime sets) are days;
  * expiresOn is epoch ms, 0 for never */
 static bool check_expiry_fields(const json_t *body, struct sb_err *err)
 {

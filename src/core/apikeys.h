@@ -15,7 +15,7 @@
 #define APIKEY_HASH_KEY_BYTES 32
 #define APIKEY_ID_CHARS (SB_KEY_ID_BYTES * 2)
 
-/* The hint of a key every answer after its creation carries as "key" (API.md §5.1): its first
+/* The hint of a key every answer after its creation carries as "key" (docs/API.md §5.1): its first
  * 4 and last 4 characters around "…" (UTF-8), enough to tell keys apart, useless to guess. */
 #define APIKEY_HINT_MAX 16
 void apikey_hint(const char *key, char out[APIKEY_HINT_MAX]);

@@ -15,7 +15,7 @@ struct principal {
     bool admin;
     json_t *groups;  /* array of group names; owned */
     long long expires_ms; /* when the key used expires (epoch ms); 0: never */
-    char real[160]; /* when acting as user LOGIN (impersonation, API.md §2): who authenticated,
+    char real[160]; /* when acting as user LOGIN (impersonation, docs/API.md §2): who authenticated,
                        as recorded in the audit; "" otherwise */
 };
 

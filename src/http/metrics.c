@@ -23,6 +23,12 @@ static const double bucket_ms[] = {0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 10
 static atomic_ullong counts[MAX_ROUTES + 1][N_STATUSES];
 static atomic_ullong buckets[N_BUCKETS + 1];
 static atomic_ullong duration_sum_us;
+static atomic_int connections_open;
+
+void metrics_connections_add(int delta)
+{
+    atomic_fetch_add_explicit(&connections_open, delta, memory_order_relaxed);
+}
 
 void metrics_count(const struct route *route, unsigned status, long long duration_us)
 {
@@ -110,5 +116,9 @@ char *metrics_render(long long store_bytes)
     emit(&t, "# HELP switchboard_store_bytes Size of the store on disk, write-ahead log included.\n"
              "# TYPE switchboard_store_bytes gauge\n"
              "switchboard_store_bytes %lld\n", store_bytes);
+    emit(&t, "# HELP switchboard_http_connections_open Client connections open now.\n"
+             "# TYPE switchboard_http_connections_open gauge\n"
+             "switchboard_http_connections_open %d\n",
+         atomic_load_explicit(&connections_open, memory_order_relaxed));
     return t.data;
 }

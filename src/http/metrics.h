@@ -11,6 +11,9 @@ struct route;
  * DURATION_US. Lock-free; callable from any thread. */
 void metrics_count(const struct route *route, unsigned status, long long duration_us);
 
+/* An HTTP connection opened (+1) or closed (-1): the switchboard_http_connections_open gauge. */
+void metrics_connections_add(int delta);
+
 /* Writes the metrics in Prometheus text format; STORE_BYTES is the size of the store on disk.
  * Returns a new string (caller frees). */
 char *metrics_render(long long store_bytes);

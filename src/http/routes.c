@@ -11,6 +11,7 @@
 
 static struct route routes[] = {
     {"GET", "/healthz", api_meta_healthz, ROUTE_PUBLIC},
+    {"GET", "/readyz", api_meta_readyz, ROUTE_PUBLIC},
     {"GET", "/metrics", api_meta_metrics, ROUTE_PUBLIC},
 
     {"GET", API "/auth/info", api_meta_auth_info, ROUTE_AUTH},

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api/activity.h"
+#include "api/api.h"
 #include "api/audit.h"
 #include "core/apikeys.h"
 #include "http/auth.h"
@@ -39,7 +40,8 @@ struct http_server {
     struct app *app;
     atomic_int active;  /* requests between first callback and completion */
     atomic_bool stopping;
-    char *tls_cert, *tls_key; /* PEM text, kept for the daemon's lifetime */
+    char *tls_cert, *tls_key;   /* PEM text, kept for the daemon's lifetime */
+    struct MHD_Daemon *metrics; /* the --metrics-listen listener, or NULL */
 };
 
 /* ---- error kinds to HTTP ---- */
@@ -419,7 +421,7 @@ static enum sb_err_kind resolve_principal(struct request *req, const json_t *rec
     return apply_groups(req, p, err);
 }
 
-/* A key past its expiresOn is refused like an unknown key (API.md §2). */
+/* A key past its expiresOn is refused like an unknown key (docs/API.md §2). */
 static enum sb_err_kind refuse_if_expired(struct request *req, struct sb_err *err)
 {
     if (req->principal.expires_ms <= 0 || req->principal.expires_ms > clock_epoch_ms())
@@ -448,6 +450,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     (void)cls;
     (void)conn;
 
+    metrics_connections_add(code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
     if (code == MHD_CONNECTION_NOTIFY_CLOSED && ca) {
         sodium_memzero(ca, sizeof(*ca));
         free(ca);
@@ -528,7 +531,7 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
     return rc;
 }
 
-/* X-DKU-ProxyUser: <login> (what DSSUser.get_client_as() sends, API.md §2): an admin principal
+/* X-DKU-ProxyUser: <login> (what DSSUser.get_client_as() sends, docs/API.md §2): an admin principal
  * acts as that user for this request, with the user's groups and rights and nothing more. */
 static enum sb_err_kind impersonate(struct request *req, struct sb_err *err)
 {
@@ -706,12 +709,14 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
         return;
     }
     req->route = route;
-    if (route->access != ROUTE_PUBLIC) {
+    /* --metrics-key: /metrics, public in the table, then needs an admin key */
+    bool admin_metrics = route->handler == api_meta_metrics && srv->app->cfg->metrics_key;
+    if (route->access != ROUTE_PUBLIC || admin_metrics) {
         if (authenticate(req, &err) != SB_OK || impersonate(req, &err) != SB_OK) {
             reply_error(req, &err);
             return;
         }
-        if (route->access == ROUTE_ADMIN && !req_require_admin_or_reply(req)) {
+        if ((route->access == ROUTE_ADMIN || admin_metrics) && !req_require_admin_or_reply(req)) {
             audit_failure(req, routes_audit_action(route));
             return;
         }
@@ -910,6 +915,72 @@ static char *read_pem(const char *path, struct sb_err *err)
     return buf;
 }
 
+/* The --metrics-listen listener: GET /metrics and nothing else, no key (the address is the
+ * operator's to protect), one thread. */
+static enum MHD_Result on_metrics_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                         const char *method, const char *version,
+                                         const char *upload_data, size_t *upload_data_size,
+                                         void **con_cls)
+{
+    static int started;
+    struct http_server *srv = cls;
+    struct MHD_Response *resp;
+    enum MHD_Result rc;
+    bool metrics = strcmp(method, "GET") == 0 && strcmp(url, "/metrics") == 0;
+    char *text;
+    (void)version;
+    (void)upload_data;
+
+    if (!*con_cls) {
+        *con_cls = &started;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        *upload_data_size = 0; /* a body is read and dropped */
+        return MHD_YES;
+    }
+    text = metrics ? api_meta_metrics_text(srv->app)
+                   : xstrdup("{\"errorType\":\"NotFound\",\"message\":\"Not found\","
+                             "\"detailedMessage\":\"This address serves GET /metrics only.\"}");
+    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            metrics ? "text/plain; version=0.0.4; charset=utf-8"
+                                    : "application/json; charset=utf-8");
+    rc = MHD_queue_response(conn, metrics ? 200 : 404, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static struct MHD_Daemon *metrics_start(struct http_server *srv, struct sb_err *err)
+{
+    const char *listen = srv->app->cfg->metrics_listen;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d;
+
+    if (parse_listen(listen, &addr, &addr_len, err) != SB_OK)
+        return NULL;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_metrics_access, srv,
+                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                         MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+    if (!d)
+        sb_err_set(err, SB_ERR_UNAVAILABLE,
+                   "Cannot listen on %s (--metrics-listen): the address is in use or not "
+                   "available here.",
+                   listen);
+    else
+        log_info("metrics on http://%s/metrics", listen);
+    return d;
+}
+
 struct http_server *http_server_start(struct app *app, struct sb_err *err)
 {
     struct http_server *srv;
@@ -975,6 +1046,13 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
                    (flags & MHD_USE_TLS) ? ", or the TLS certificate and key do not match" : "");
         return NULL;
     }
+    if (*app->cfg->metrics_listen && !(srv->metrics = metrics_start(srv, err))) {
+        MHD_stop_daemon(srv->daemon);
+        free(srv->tls_cert);
+        free(srv->tls_key);
+        free(srv);
+        return NULL;
+    }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     log_info("listening on %s://%s (port %u, %ld threads)", (flags & MHD_USE_TLS) ? "https" : "http",
              app->cfg->listen, info ? (unsigned)info->port : 0u, threads);
@@ -1003,6 +1081,8 @@ void http_server_stop(struct http_server *srv)
     if (!atomic_load(&srv->stopping))
         http_server_drain(srv, clock_mono_us() + srv->app->cfg->shutdown_grace * 1000000LL);
     MHD_stop_daemon(srv->daemon);
+    if (srv->metrics)
+        MHD_stop_daemon(srv->metrics);
     if (srv->tls_key)
         sodium_memzero(srv->tls_key, strlen(srv->tls_key));
     free(srv->tls_cert);

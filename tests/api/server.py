@@ -738,7 +738,7 @@ class ApiTestCase(unittest.TestCase):
 
     def assertKeyHint(self, item, secret=None, what="key object"):
         """A key object after its creation carries `key` as a hint: the first 4 and last 4
-        characters of the secret around "\u2026" (API.md §5.1), never the secret."""
+        characters of the secret around "\u2026" (docs/API.md §5.1), never the secret."""
         hint = item.get("key") if isinstance(item, dict) else None
         if not isinstance(hint, str) or not KEY_HINT.fullmatch(hint):
             self.fail("%s: 'key' is not a hint of 4 + '\u2026' + 4 characters (value not shown)"

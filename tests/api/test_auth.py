@@ -3,11 +3,16 @@
 /auth/info, and the bootstrap admin key."""
 
 import base64
+import json
 import os
+import select
+import signal
 import stat
+import subprocess
+import time
 import unittest
 
-from server import OwnServerTestCase, ServerTestCase, random_key
+from server import OwnServerTestCase, Server, ServerTestCase, free_port, random_key
 
 PROTECTED = (
     ("GET", "/admin/connections/"),
@@ -175,19 +180,92 @@ class GeneratedAdminKeyTest(OwnServerTestCase):
         self.assertIs(r.json["admin"], True)
         self.assertStatus(self.server.api("GET", "/admin/connections/", key=key), 200)
 
-    def test_generated_admin_key_is_printed_on_stdout(self):
-        _, key = self.key_from_file()
-        self.assertTrue(key in self.server.stdout_text(), "stdout does not show the admin key")
+    def test_generated_admin_key_is_not_printed_when_stdout_is_not_a_terminal(self):
+        # under systemd stdout is the journal: the key stays in admin.key, the log says where
+        path, key = self.key_from_file()
+        log = self.server.wait_for_log(lambda t: "not a terminal" in t)  # info lines are buffered
+        self.assertNotIn(key, self.server.stdout_text())
+        self.assertNotIn(key, log)
+        self.assertIn(path, log)
+        self.assertIn("not a terminal", log)
 
-    def test_generated_admin_key_survives_restart_and_is_printed_only_once(self):
+    def test_generated_admin_key_survives_restart(self):
         _, key = self.key_from_file()
         self.server.restart()
         _, key_after = self.key_from_file()
         self.assertTrue(key_after == key, "admin.key changed across a restart")
         self.assertStatus(self.server.api("GET", "/admin/connections/", key=key), 200)
-        self.assertEqual(self.server.stdout_text().count(key), 1,
-                         "the admin key was printed more than once")
 
+
+class BootstrapKeyOnTerminalTest(unittest.TestCase):
+    """On a terminal the generated key is shown once, with where it is saved."""
+
+    def test_generated_admin_key_is_printed_once_on_a_terminal(self):
+        import pty
+        srv = Server(admin_key=None)
+        self.addCleanup(srv.cleanup)
+        master, slave = pty.openpty()
+        port = free_port()
+        env = dict(os.environ, SWITCHBOARD_CONFIG="")
+        env.pop("SWITCHBOARD_ADMIN_KEY", None)
+        proc = subprocess.Popen([srv.binary, "serve", "--listen", "127.0.0.1:%d" % port,
+                                 "--data-dir", srv.data_dir] + srv.args,
+                                stdout=slave, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL, env=env)
+        os.close(slave)
+        shown = b""
+        deadline = time.monotonic() + 20
+        path = os.path.join(srv.data_dir, "admin.key")
+        key = None
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                shown += os.read(master, 4096)
+            if key is None and os.path.exists(path):
+                with open(path) as f:
+                    key = f.read().strip() or None
+            if key and key.encode() in shown:
+                break
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        os.close(master)
+        text = shown.decode()
+        self.assertIn("Admin API key (shown once; also saved in %s)" % path, text)
+        self.assertEqual(text.count(key), 1)
+
+
+class AdminCreateKeyTest(OwnServerTestCase):
+    """switchboard admin create-key: refused while a server uses the data directory, audited."""
+
+    def create_key(self):
+        env = dict(os.environ, SWITCHBOARD_CONFIG="")
+        return subprocess.run([self.server.binary, "admin", "create-key", "--data-dir",
+                               self.server.data_dir] + self.server.args,
+                              capture_output=True, text=True, timeout=60, env=env)
+
+    def test_refused_while_a_server_runs_on_the_data_directory(self):
+        r = self.create_key()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("another switchboard process is using the data directory", r.stderr)
+        self.assertIn("switchboard keys create --admin", r.stderr)
+        self.assertEqual(r.stdout, "")
+
+    def test_minted_key_works_and_is_audited(self):
+        self.server.stop()
+        r = self.create_key()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        key = r.stdout.strip()
+        self.server.remember_secret(key)
+        self.server.start()
+        self.assertStatus(self.server.api("GET", "/admin/connections/", key=key), 200)
+        audit = self.server.api("GET", "/admin/audit").json
+        rec = [a for a in audit if a["action"] == "global-api-key.create"
+               and a["principal"] == "switchboard-admin"]
+        self.assertEqual(len(rec), 1, audit[:5])
+        self.assertEqual(rec[0]["remoteAddr"], "local")
+        with open(os.path.join(self.server.data_dir, "audit.log")) as f:
+            self.assertIn('"principal":"switchboard-admin"', f.read())
+        self.assertNotIn(key, json.dumps(audit))
 
 if __name__ == "__main__":
     unittest.main()

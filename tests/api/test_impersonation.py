@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Impersonation with X-DKU-ProxyUser (API.md §2): what DSSUser.get_client_as() sends. An admin
+"""Impersonation with X-DKU-ProxyUser (docs/API.md §2): what DSSUser.get_client_as() sends. An admin
 principal acts as the user named by the header for that request (the user's groups and rights,
 nothing more); a non-admin sending it is refused; an unknown or disabled login is a clear
 error; the audit names both the real principal and the user acted as."""

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Global API keys: create, list, get, update, delete, look-up by secret; the key hint every
 answer after creation carries; lifetime/expiresOn and dssUserForImpersonation, stored and
-honoured (API.md §2, §5.1)."""
+honoured (docs/API.md §2, §5.1)."""
 
 import time
 import unittest
@@ -297,7 +297,7 @@ class KeyExpiryTest(ServerTestCase):
 
 
 class KeyForImpersonationTest(ServerTestCase):
-    """A global key with dssUserForImpersonation acts as that user (API.md §2, §5.1)."""
+    """A global key with dssUserForImpersonation acts as that user (docs/API.md §2, §5.1)."""
 
     @classmethod
     def setUpClass(cls):

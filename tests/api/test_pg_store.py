@@ -459,6 +459,14 @@ class OutageTest(NodesTestCase):
                     "name": "pg_during", "type": "Filesystem", "params": {"root": "/tmp/d"}})
                 self.assertError(down, 503, "ServiceUnavailable")
                 self.assertNotIn(PEERS["PG_PASSWORD"], down.raw.decode("utf-8", "replace"))
+                # readiness says so, with a reason; liveness does not
+                ready = self.a.request("GET", "/readyz", key=None)
+                self.assertEqual(ready.status, 503, self.describe(ready))
+                self.assertEqual(ready.json["status"], "unavailable")
+                self.assertEqual(ready.json["checks"]["store"], "failed")
+                self.assertIn("store", ready.json["reason"])
+                self.assertNotIn(PEERS["PG_PASSWORD"], ready.raw.decode("utf-8", "replace"))
+                self.assertStatus(self.a.request("GET", "/healthz", key=None), 200)
             finally:
                 peer.start()
             # writes succeed again on both nodes, without a restart of either
@@ -477,6 +485,10 @@ class OutageTest(NodesTestCase):
         self.assertIn(503, statuses)
         # the change feeds are back: each node serves what the other wrote after the outage
         self.wait_for_b("pg_after_a")
+        for node in (self.a, self.b):
+            ok = eventually(lambda: node.request("GET", "/readyz", key=None).status == 200,
+                            timeout=RECOVERY_TIMEOUT, interval=0.2)
+            self.assertTrue(ok, "a node is not ready again after the outage")
         ok = eventually(lambda: self.a.api("GET", "/admin/connections/pg_after_b").status == 200)
         self.assertTrue(ok, "A does not serve what B wrote after the outage")
         for s in self.servers:

@@ -665,7 +665,7 @@ class ScrubTests(ProbeCase):
 
 
 class BriefMessageTests(ProbeCase):
-    """Issue 12 point 5 (API.md §4.4): a caller who may use a connection but not read its
+    """Issue 12 point 5 (docs/API.md §4.4): a caller who may use a connection but not read its
     details gets the outcome and a category only; admins and readers the full message."""
 
     @classmethod
