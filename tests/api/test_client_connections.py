@@ -5,7 +5,7 @@ DSSConnectionSettings and DSSConnectionDetailsReadability, and connections used 
 DSSUser.get_client_as(). Every call goes through dss.py, which sends what dataikuapi sends
 (the client method is named in a comment; assertWire pins method, path, query, headers with
 no Content-Type, and body), and the answer carries every field the client's classes read.
-Write semantics are DSS's (API.md §4.7): the last write wins, a connection in use is deleted,
+Write semantics are DSS's (docs/API.md §4.7): the last write wins, a connection in use is deleted,
 params may be filled in later."""
 
 import unittest

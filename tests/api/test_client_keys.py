@@ -5,7 +5,7 @@ DSSGlobalApiKeyListItem, DSSPersonalApiKey and DSSPersonalApiKeyListItem. Every 
 through dss.py, which sends what dataikuapi sends (the client method is named in a comment;
 assertWire pins method, path, query, headers with no Content-Type, and body), and the answer
 carries every field the client's classes read: after creation, `key` is a hint (first 4 +
-"…" + last 4), never the secret (API.md §5.1); lifetime/expiresOn and
+"…" + last 4), never the secret (docs/API.md §5.1); lifetime/expiresOn and
 dssUserForImpersonation are stored when saved and honoured."""
 
 import datetime
