@@ -179,23 +179,6 @@ void api_projects_permissions_set(struct request *req)
 
 static json_t *datasets_list_view(const json_t *all, char *tag);
 
-/* Records a dataset change as connection changes are: ACTION on "<project>.<dataset>". A
- * request refused for want of rights (ERR_KIND SB_ERR_FORBIDDEN) is "denied", other failures
- * "failed"; a dataset that does not exist is not recorded. */
-static void audit_dataset(struct request *req, const char *action, const char *key,
-                          const char *name, enum sb_err_kind err_kind)
-{
-    char object[2 * SB_NAME_MAX + 8];
-
-    if (err_kind == SB_ERR_NOT_FOUND || !name)
-        return;
-    snprintf(object, sizeof(object), "%s.%s", key, name);
-    audit_record(req, action, object,
-                 err_kind == SB_OK              ? "success"
-                 : err_kind == SB_ERR_FORBIDDEN ? "denied"
-                                                : "failed");
-}
-
 /* Checks the connection DS names, if any. Answers on failure and returns the error's kind. */
 static enum sb_err_kind dataset_connection_check_or_reply(struct request *req, const json_t *ds)
 {
@@ -241,7 +224,6 @@ static void create_dataset(struct request *req, const json_t *body)
 {
     const char *key = req_param(req, 0), *name;
     json_t *ds = NULL;
-    enum sb_err_kind kind;
     struct sb_err err;
 
     if (datasets_prepare(body, key, NULL, &ds, &err) != SB_OK) {
@@ -249,16 +231,15 @@ static void create_dataset(struct request *req, const json_t *body)
         goto out;
     }
     name = json_string_value(json_object_get(ds, "name"));
-    if ((kind = dataset_connection_check_or_reply(req, ds)) != SB_OK) {
-        audit_dataset(req, "dataset.create", key, name, kind);
+    /* the audit record names the dataset, as those of its updates and delete do */
+    snprintf(req->audit_object, sizeof(req->audit_object), "%s/%s", key, name);
+    if (dataset_connection_check_or_reply(req, ds) != SB_OK) {
         goto out;
     }
     if (store_ds_insert(req->app->store, key, name, ds, &err) != SB_OK) {
-        audit_dataset(req, "dataset.create", key, name, err.kind);
         reply_error(req, &err);
         goto out;
     }
-    audit_dataset(req, "dataset.create", key, name, SB_OK);
     reply_json(req, 200, datasets_view(ds));
 out:
     json_decref(ds);
@@ -401,10 +382,8 @@ static void dataset_patch(struct request *req,
     if (apply(ds, body, &rec, &err) != SB_OK ||
         store_ds_update(req->app->store, req_param(req, 0), req_param(req, 1), rec, &err) !=
             SB_OK) {
-        audit_dataset(req, "dataset.update", req_param(req, 0), req_param(req, 1), err.kind);
         reply_error(req, &err);
     } else {
-        audit_dataset(req, "dataset.update", req_param(req, 0), req_param(req, 1), SB_OK);
         reply_json(req, 200, answer(rec));
     }
 out:
@@ -433,7 +412,6 @@ void api_datasets_update(struct request *req)
     json_t *project = project_or_reply(req, true), *body = NULL, *ds = NULL, *stored = NULL;
     const char *key = req_param(req, 0), *name = req_param(req, 1);
     const char *old_conn, *new_conn;
-    enum sb_err_kind kind;
     struct sb_err err;
 
     if (!project)
@@ -443,7 +421,6 @@ void api_datasets_update(struct request *req)
         return;
     if (store_ds_get(req->app->store, key, name, &stored, &err) != SB_OK ||
         datasets_prepare(body, key, name, &ds, &err) != SB_OK) {
-        audit_dataset(req, "dataset.update", key, name, err.kind);
         reply_error(req, &err);
         goto out;
     }
@@ -453,16 +430,13 @@ void api_datasets_update(struct request *req)
         (!old_conn || strcmp(old_conn, new_conn) != 0 ||
          !json_equal(json_object_get(stored, "type"), json_object_get(ds, "type")) ||
          !json_equal(json_object_get(stored, "managed"), json_object_get(ds, "managed"))) &&
-        (kind = dataset_connection_check_or_reply(req, ds)) != SB_OK) {
-        audit_dataset(req, "dataset.update", key, name, kind);
+        dataset_connection_check_or_reply(req, ds) != SB_OK) {
         goto out;
     }
     if (store_ds_update(req->app->store, key, name, ds, &err) != SB_OK) {
-        audit_dataset(req, "dataset.update", key, name, err.kind);
         reply_error(req, &err);
         goto out;
     }
-    audit_dataset(req, "dataset.update", key, name, SB_OK);
     reply_json(req, 200, datasets_view(ds));
 out:
     json_decref(body);
@@ -479,11 +453,9 @@ void api_datasets_delete(struct request *req)
         return;
     json_decref(project);
     if (store_ds_delete(req->app->store, req_param(req, 0), req_param(req, 1), &err) != SB_OK) {
-        audit_dataset(req, "dataset.delete", req_param(req, 0), req_param(req, 1), err.kind);
         reply_error(req, &err);
         return;
     }
-    audit_dataset(req, "dataset.delete", req_param(req, 0), req_param(req, 1), SB_OK);
     reply_json(req, 200, xcheck(json_object()));
 }
 

@@ -153,6 +153,7 @@ static const struct {
     {"PUT", API "/projects/{key}/variables", "project.variables.update"},
     {"POST", API "/projects/{key}/actions/change-connection", "project.change-connection"},
     {"POST", API "/projects/{key}/datasets", "dataset.create"},
+    {"POST", API "/projects/{key}/datasets/managed", "dataset.create"},
     {"PUT", API "/projects/{key}/datasets/{name}", "dataset.update"},
     {"DELETE", API "/projects/{key}/datasets/{name}", "dataset.delete"},
     {"PUT", API "/projects/{key}/datasets/{name}/metadata", "dataset.update"},

@@ -176,16 +176,27 @@ class DatasetAuditTest(ServerTestCase):
         self.assertStatus(s.api("POST", "/projects/DA/datasets/", bad, key=writer_key), 400)
         self.assertStatus(s.api("DELETE", "/projects/DA/datasets/orders", key=writer_key), 200)
         self.assertStatus(s.api("DELETE", "/projects/DA/datasets/orders", key=writer_key), 404)
+        # a managed dataset is created through its own route (DSSManagedDatasetCreationHelper)
+        managed = {"name": "managed_one", "creationSettings": {"connectionId": "da_fs"}}
+        self.assertStatus(s.api("POST", "/projects/DA/datasets/managed", managed,
+                                key=writer_key), 200)
+        managed["creationSettings"]["connectionId"] = "da_closed"
+        managed["name"] = "managed_two"
+        self.assertStatus(s.api("POST", "/projects/DA/datasets/managed", managed,
+                                key=writer_key), 403)
         got = self.records(t0)
-        want = [("dataset.create", "DA.orders", "success", "da_writer"),
-                ("dataset.update", "DA.orders", "success", "da_writer"),
-                ("dataset.update", "DA.orders", "denied", "da_writer"),
-                ("dataset.create", "DA.bad", "failed", "da_writer"),
-                ("dataset.delete", "DA.orders", "success", "da_writer")]
+        want = [("dataset.create", "DA/orders", "success", "da_writer"),
+                ("dataset.update", "DA/orders", "success", "da_writer"),
+                ("dataset.update", "DA/orders", "denied", "da_writer"),
+                ("dataset.create", "DA/bad", "failed", "da_writer"),
+                ("dataset.delete", "DA/orders", "success", "da_writer"),
+                ("dataset.delete", "DA/orders", "failed", "da_writer"),
+                ("dataset.create", "DA/managed_one", "success", "da_writer"),
+                ("dataset.create", "DA/managed_two", "denied", "da_writer")]
         self.assertEqual([g for g in got if g[0].startswith("dataset.")], want)
         with open(os.path.join(s.data_dir, "audit.log")) as f:
             log = f.read()
-        self.assertIn('"action":"dataset.delete","object":"DA.orders"', log.replace(" ", ""))
+        self.assertIn('"action":"dataset.delete","object":"DA/orders"', log.replace(" ", ""))
 
 
 if __name__ == "__main__":

@@ -275,7 +275,7 @@ class AuditTest(ServerTestCase):
                 self.assertStatus(s.api(method, path, body, key=self.ana_key), status)
         failed = [  # as the admin
             ("POST", "/admin/groups", {"name": "aud_dup_group"}, "aud_dup_group", 409),
-            ("POST", "/projects/AUDP/datasets", ds, "AUDP", 409),  # (object: the project)
+            ("POST", "/projects/AUDP/datasets", ds, "AUDP/aud_ds", 409),  # (names the dataset)
             ("DELETE", "/admin/users/aud_nobody", None, "aud_nobody", 404),
             ("PUT", "/admin/connections/aud_none", {"name": "aud_none", "type": "Filesystem"},
              "aud_none", 404),
