@@ -26,7 +26,13 @@ TEST_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
 TEST_LDFLAGS := -fsanitize=address,undefined
 
-SRCS      := $(shell find src -name '*.c' | sort)
+# the console's files, embedded into the binary by a generated C source
+CONSOLE_FILES := $(shell find console -type f | sort)
+CONSOLE_GEN   := build/gen/console_files.c
+SRCS      := $(shell find src -name '*.c' | sort) $(CONSOLE_GEN)
+# a file removed from console/ must regenerate the source too: the list is a prerequisite
+$(shell mkdir -p build/gen && echo '$(CONSOLE_FILES)' | cmp -s - build/gen/console_files.list || \
+        echo '$(CONSOLE_FILES)' > build/gen/console_files.list)
 LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
 OBJS      := $(SRCS:%.c=build/obj/%.o)
 TEST_OBJS := $(SRCS:%.c=build/test/obj/%.o)
@@ -59,6 +65,9 @@ build/examples/%: examples/%.c $(CLIENT_LIB) include/switchboard/client.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -Iinclude $(OPT_CFLAGS) $(shell pkg-config --cflags $(CLIENT_PKGS)) \
 	    -o $@ $< $(CLIENT_LIB) $(shell pkg-config --libs $(CLIENT_PKGS))
+
+$(CONSOLE_GEN): $(CONSOLE_FILES) build/gen/console_files.list scripts/embed_console.sh
+	scripts/embed_console.sh $@ $(CONSOLE_FILES)
 
 build/switchboard: $(OBJS)
 	$(CC) -o $@ $^ $(PKG_LIBS)
@@ -206,7 +215,7 @@ deb: all build/completion/switchboard.bash build/completion/_switchboard
 	scripts/deb.sh
 
 format:
-	clang-format -i $(SRCS) $(shell find src tests include examples -name '*.h' -o -name '*.c' | sort -u)
+	clang-format -i $(filter-out $(CONSOLE_GEN),$(SRCS)) $(shell find src tests include examples -name '*.h' -o -name '*.c' | sort -u)
 
 clean:
 	rm -rf build

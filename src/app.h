@@ -16,6 +16,7 @@ struct authcache;
 struct sync;
 struct audit_queue;
 struct users_activity;
+struct backoff;
 
 struct app {
     const struct config *cfg;
@@ -30,6 +31,7 @@ struct app {
     struct sync *sync;                              /* follows a shared store, or NULL */
     struct audit_queue *audit;                      /* records of reads, written in batches */
     struct users_activity *activity;                /* users' last authentications */
+    struct backoff *backoff;                        /* failed sign-ins (src/core/backoff.c) */
 };
 
 #endif

@@ -19,6 +19,7 @@
 #include "api/activity.h"
 #include "app.h"
 #include "core/activity.h"
+#include "core/backoff.h"
 #include "client/cli.h"
 #include "core/apikeys.h"
 #include "core/catalog.h"
@@ -191,6 +192,7 @@ static int serve_main(int argc, char **argv)
     app.catalog = catalog_new();
     app.authcache = authcache_new();
     app.activity = users_activity_new(API_ACTIVITY_FLUSH_MS);
+    app.backoff = backoff_new();
     if (store_conn_scan(app.store, load_connection, app.catalog, &err) != SB_OK) {
         log_error("cannot load the connections: %s", err.msg);
         goto out;
@@ -227,6 +229,7 @@ out:
     catalog_free(app.catalog);
     authcache_free(app.authcache);
     users_activity_free(app.activity);
+    backoff_free(app.backoff);
     store_close(app.store);
     sodium_memzero(app.apikey_hash_key, sizeof(app.apikey_hash_key));
     secrets_clear(&app.secrets);

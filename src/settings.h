@@ -39,6 +39,8 @@ struct config {
     bool write_guards; /* docs/API.md §4.7: the stricter-than-DSS write rules, server-wide */
     char *metrics_listen; /* "" means /metrics on the API's listener */
     bool metrics_key;     /* /metrics on the API's listener needs an admin key */
+    long long session_idle_timeout; /* seconds */
+    long long session_lifetime;     /* seconds */
     char *config_file; /* --config as given (the default path when none was) */
     char *log_format;  /* "text" or "json" */
     char *log_file;    /* "" means standard error */

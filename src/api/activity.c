@@ -58,6 +58,17 @@ void api_activity_note(struct app *app, const char *login, bool ok)
         write_out(app);
 }
 
+void api_activity_note_session(struct app *app, const char *login)
+{
+    int64_t now = clock_epoch_ms();
+
+    if (!app->activity)
+        return;
+    users_activity_record_session(app->activity, login, now);
+    if (users_activity_take_due(app->activity, now, false))
+        write_out(app);
+}
+
 void api_activity_flush(struct app *app)
 {
     if (app->activity && users_activity_take_due(app->activity, clock_epoch_ms(), true))

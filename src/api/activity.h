@@ -17,6 +17,9 @@
  * when a write is due (at most once per API_ACTIVITY_FLUSH_MS, from the calling thread). */
 void api_activity_note(struct app *app, const char *login, bool ok);
 
+/* Records that LOGIN used a console session (lastSessionActivity), as api_activity_note. */
+void api_activity_note_session(struct app *app, const char *login);
+
 /* Writes the activity to the store now if anything is unwritten (at shutdown). */
 void api_activity_flush(struct app *app);
 

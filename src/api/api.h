@@ -19,6 +19,11 @@ char *api_meta_metrics_text(struct app *app);
 /* src/api/openapi.c */
 void api_meta_openapi(struct request *req);
 
+/* src/api/session.c */
+void api_session_create(struct request *req);
+void api_session_get(struct request *req);
+void api_session_delete(struct request *req);
+
 /* src/api/connections.c */
 void api_connections_list(struct request *req);
 void api_connections_create(struct request *req);
@@ -28,6 +33,9 @@ void api_connections_delete(struct request *req);
 void api_connections_names(struct request *req);
 void api_connections_info(struct request *req);
 void api_connections_types(struct request *req);
+
+/* src/api/listing.c */
+void api_connections_page(struct request *req);
 
 /* src/api/lifecycle.c */
 void api_connections_usages(struct request *req);

@@ -223,6 +223,16 @@ void api_connections_status(struct request *req)
     reply_json(req, 200, copy);
 }
 
+json_t *probes_status_of(struct probes *p, const char *name)
+{
+    json_t *copy;
+
+    pthread_mutex_lock(&p->lock);
+    copy = json_deep_copy(json_object_get(p->status, name));
+    pthread_mutex_unlock(&p->lock);
+    return copy;
+}
+
 void probes_forget(struct probes *p, const char *name)
 {
     pthread_mutex_lock(&p->lock);

@@ -5,6 +5,8 @@
 #define SB_API_PROBES_H
 
 #include "app.h"
+#include <jansson.h>
+
 #include "core/err.h"
 
 struct probes;
@@ -18,6 +20,10 @@ struct probes *probes_start(struct app *app, struct sb_err *err);
  * left behind), and frees P. The HTTP server must still be running: completions resume their
  * requests. */
 void probes_stop(struct probes *p, long long deadline_us);
+
+/* A copy of the last result of connection NAME ({connectionOK, message, durationMs, testedOn};
+ * caller decrefs), or NULL when it was never tested. */
+json_t *probes_status_of(struct probes *p, const char *name);
 
 /* Forgets the last result of connection NAME (it was deleted). */
 void probes_forget(struct probes *p, const char *name);

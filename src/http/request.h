@@ -39,6 +39,12 @@ struct request {
     void (*async_free)(void *async); /* frees it if the request ends before answering */
 
     char etag[32]; /* when set, the answer carries ETag: "<etag>" */
+    /* console sessions (src/http/session.c) */
+    bool console_client;     /* a browser of the console: 401s carry no WWW-Authenticate */
+    bool via_session;        /* authenticated by a session cookie (and its CSRF header) */
+    char session_id[65];     /* that session's store id */
+    char *set_cookie;        /* a Set-Cookie header for the answer; owned */
+    long retry_after;        /* seconds, for a Retry-After header when > 0 */
 
     struct write_tx *write; /* the open write of an audited route (service/write.h) */
     void *held;             /* its answer, held until the write commits */
@@ -87,6 +93,28 @@ void reply_stream(struct request *req, unsigned status, uint64_t size,
 
 /* Answers with the status of ERR's kind and the DSS error body. */
 void reply_error(struct request *req, const struct sb_err *err);
+
+/* Answers 429 TooManyRequests with a Retry-After of RETRY_AFTER_S seconds. */
+void reply_too_many_requests(struct request *req, long retry_after_s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Answers STATUS with LEN bytes of DATA (static: never freed) as CONTENT_TYPE, under the
+ * console's Content-Security-Policy. */
+void reply_static(struct request *req, unsigned status, const char *content_type,
+                  const unsigned char *data, size_t len);
+
+/* Answers a redirect (302) to LOCATION, a path of this server. */
+void reply_redirect(struct request *req, const char *location);
+
+/* Resolves the principal of the stored API key of HASH into REQ (cached by the auth
+ * generation). SB_ERR_UNAUTHORIZED for an unknown key or a key of a disabled user. */
+enum sb_err_kind req_auth_key_hash(struct request *req, const uint8_t hash[32],
+                                   struct sb_err *err);
+
+/* Resolves user record USER (reached through KEY_ID, or "session") into REQ's principal:
+ * SB_ERR_UNAUTHORIZED when disabled; admin through any admin group. */
+enum sb_err_kind req_auth_user(struct request *req, const json_t *user, const char *key_id,
+                               struct sb_err *err);
 
 /* Answers with KIND and a printf-style detailed message. */
 void reply_errorf(struct request *req, enum sb_err_kind kind, const char *fmt, ...)

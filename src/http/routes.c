@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "http/console.h"
 #include "http/routes.h"
 #include "util/mem.h"
 
@@ -14,8 +15,16 @@ static struct route routes[] = {
     {"GET", "/readyz", api_meta_readyz, ROUTE_PUBLIC},
     {"GET", "/metrics", api_meta_metrics, ROUTE_PUBLIC},
 
+    {"GET", "/", console_redirect, ROUTE_PUBLIC},
+    {"GET", "/console", console_index, ROUTE_PUBLIC},
+    {"GET", "/console/{file}", console_file, ROUTE_PUBLIC},
+    {"GET", "/console/{dir}/{file}", console_file_in_dir, ROUTE_PUBLIC},
+
     {"GET", API "/auth/info", api_meta_auth_info, ROUTE_AUTH},
     {"GET", API "/openapi.json", api_meta_openapi, ROUTE_PUBLIC},
+    {"POST", API "/auth/session", api_session_create, ROUTE_PUBLIC},
+    {"GET", API "/auth/session", api_session_get, ROUTE_PUBLIC},
+    {"DELETE", API "/auth/session", api_session_delete, ROUTE_AUTH},
 
     {"GET", API "/admin/connections", api_connections_list, ROUTE_ADMIN},
     {"POST", API "/admin/connections", api_connections_create, ROUTE_ADMIN},
@@ -33,6 +42,7 @@ static struct route routes[] = {
     {"GET", API "/connections/{name}/info", api_connections_info, ROUTE_AUTH},
     {"GET", API "/connections/{name}/test", api_connections_test, ROUTE_AUTH},
     {"GET", API "/admin/connection-status", api_connections_status, ROUTE_ADMIN},
+    {"GET", API "/admin/connections-page", api_connections_page, ROUTE_ADMIN},
 
     {"GET", API "/admin/global-api-keys", api_keys_global_list, ROUTE_ADMIN},
     {"POST", API "/admin/global-api-keys", api_keys_global_create, ROUTE_ADMIN},
@@ -291,6 +301,8 @@ enum route_result routes_match(const char *method, const char *path, const struc
     const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     enum route_result result = ROUTE_NOT_FOUND;
 
+    if (*p != '/')
+        goto out; /* "" or a path that does not start with '/' */
     /* split and decode; a trailing slash is ignored, an empty inner segment matches nothing */
     while (*p == '/') {
         const char *start = ++p;

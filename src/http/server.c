@@ -23,12 +23,14 @@
 #include "api/api.h"
 #include "api/audit.h"
 #include "core/apikeys.h"
+#include "core/session.h"
 #include "http/auth.h"
 #include "http/authcache.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/routes.h"
 #include "http/server.h"
+#include "http/session.h"
 #include "service/write.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -66,6 +68,33 @@ static const struct {
 
 /* ---- answering ---- */
 
+/* Every answer: no sniffing, no referrer, never framed. JSON and text answers may load
+ * nothing; console files get the console's policy: its own scripts and styles only, no inline
+ * script, no other origin. */
+#define CSP_API "default-src 'none'; frame-ancestors 'none'"
+#define CSP_CONSOLE                                                                                \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "             \
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "                  \
+    "frame-ancestors 'none'"
+
+/* The headers every answer carries, with CSP as its Content-Security-Policy. */
+static void add_common_headers(struct request *req, struct MHD_Response *resp, const char *csp)
+{
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Content-Security-Policy", csp);
+    if (req->set_cookie)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, req->set_cookie);
+    if (req->retry_after > 0) {
+        char secs[32];
+        snprintf(secs, sizeof(secs), "%ld", req->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
+}
+
 /* Queues RESP (and destroys it), or holds it while the request's write is open (it goes out
  * once the write commits: see run_write). */
 static void queue_or_hold(struct request *req, unsigned status, struct MHD_Response *resp)
@@ -102,9 +131,9 @@ static void queue_answer(struct request *req, unsigned status, struct MHD_Respon
                          const char *allow, const char *content_type)
 {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
-    if (status == 401)
+    add_common_headers(req, resp, CSP_API);
+    /* a browser would open its own sign-in dialog on this header: the console signs in itself */
+    if (status == 401 && !req->console_client)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Basic realm=\"switchboard\"");
     if (allow)
@@ -213,9 +242,37 @@ void reply_stream(struct request *req, unsigned status, uint64_t size,
         return;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    add_common_headers(req, resp, CSP_API);
     queue_or_hold(req, status, resp);
+}
+
+void reply_static(struct request *req, unsigned status, const char *content_type,
+                  const unsigned char *data, size_t len)
+{
+    struct MHD_Response *resp;
+
+    if (req->replied)
+        return;
+    resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    add_common_headers(req, resp, CSP_CONSOLE);
+    queue_or_hold(req, status, resp);
+}
+
+void reply_redirect(struct request *req, const char *location)
+{
+    struct MHD_Response *resp;
+
+    if (req->replied)
+        return;
+    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+    add_common_headers(req, resp, CSP_API);
+    queue_or_hold(req, 302, resp);
 }
 
 void reply_json(struct request *req, unsigned status, json_t *body)
@@ -225,19 +282,38 @@ void reply_json(struct request *req, unsigned status, json_t *body)
     reply_raw(req, status, text, NULL);
 }
 
+static void reply_error_body(struct request *req, unsigned status, const char *type,
+                             const char *title, const char *msg, const char *allow)
+{
+    json_t *body = json_pack("{s:s, s:s, s:s}", "errorType", type, "message", title,
+                             "detailedMessage", msg);
+    /* a message is ASCII or came from valid UTF-8; json_pack fails only on invalid UTF-8 */
+    if (!body)
+        body = xcheck(json_pack("{s:s, s:s, s:s}", "errorType", type, "message", title,
+                                "detailedMessage", title));
+    char *text = xcheck(json_dumps(body, JSON_COMPACT));
+    json_decref(body);
+    reply_raw(req, status, text, allow);
+}
+
 static void reply_error_allow(struct request *req, const struct sb_err *err, const char *allow)
 {
     enum sb_err_kind kind = err->kind > SB_OK && err->kind <= SB_ERR_UNAVAILABLE
                                 ? err->kind : SB_ERR_INTERNAL;
-    json_t *body = json_pack("{s:s, s:s, s:s}", "errorType", kinds[kind].type, "message",
-                             kinds[kind].title, "detailedMessage", err->msg);
-    /* a message is ASCII or came from valid UTF-8; json_pack fails only on invalid UTF-8 */
-    if (!body)
-        body = xcheck(json_pack("{s:s, s:s, s:s}", "errorType", kinds[kind].type, "message",
-                                kinds[kind].title, "detailedMessage", kinds[kind].title));
-    char *text = xcheck(json_dumps(body, JSON_COMPACT));
-    json_decref(body);
-    reply_raw(req, kinds[kind].status, text, allow);
+    reply_error_body(req, kinds[kind].status, kinds[kind].type, kinds[kind].title, err->msg,
+                     allow);
+}
+
+void reply_too_many_requests(struct request *req, long retry_after_s, const char *fmt, ...)
+{
+    char msg[SB_ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    req->retry_after = retry_after_s;
+    reply_error_body(req, 429, "TooManyRequests", "Too many requests", msg, NULL);
 }
 
 void reply_error(struct request *req, const struct sb_err *err)
@@ -421,6 +497,19 @@ static enum sb_err_kind resolve_principal(struct request *req, const json_t *rec
     return apply_groups(req, p, err);
 }
 
+enum sb_err_kind req_auth_user(struct request *req, const json_t *user, const char *key_id,
+                               struct sb_err *err)
+{
+    if (json_is_false(json_object_get(user, "enabled")))
+        return sb_err_set(err, SB_ERR_UNAUTHORIZED, "The %s is not valid: its user is disabled.",
+                          strcmp(key_id, "session") == 0 ? "session" : "API key");
+    if (req->authenticated)
+        principal_clear(&req->principal);
+    principal_from_user(&req->principal, user, key_id);
+    req->authenticated = true;
+    return apply_groups(req, &req->principal, err);
+}
+
 /* A key past its expiresOn is refused like an unknown key (docs/API.md §2). */
 static enum sb_err_kind refuse_if_expired(struct request *req, struct sb_err *err)
 {
@@ -489,18 +578,18 @@ static enum sb_err_kind header_key_hash(struct request *req, const char *header,
     return SB_OK;
 }
 
-static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
+enum sb_err_kind req_auth_key_hash(struct request *req, const uint8_t hash[APIKEY_HASH_BYTES],
+                                   struct sb_err *err)
 {
-    const char *header =
-        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    uint8_t hash[APIKEY_HASH_BYTES];
     enum store_key_kind kind;
     enum sb_err_kind rc;
     json_t *rec;
     uint64_t gen = store_auth_generation(req->app->store); /* before reading what it guards */
 
-    if (header_key_hash(req, header, hash, err) != SB_OK)
-        return err->kind;
+    if (req->authenticated) {
+        principal_clear(&req->principal);
+        req->authenticated = false;
+    }
     if (authcache_get(req->app->authcache, hash, gen, &req->principal)) {
         req->authenticated = true;
         if (req->principal.type == PRINCIPAL_USER) {
@@ -529,6 +618,19 @@ static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
                           rc == SB_OK);
     json_decref(rec);
     return rc;
+}
+
+/* An API key in the Authorization header, else a console session cookie with its CSRF header. */
+static enum sb_err_kind authenticate(struct request *req, struct sb_err *err)
+{
+    const char *header = req_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+    uint8_t hash[APIKEY_HASH_BYTES];
+
+    if (!header && http_session_present(req))
+        return http_session_authenticate(req, true, NULL, err);
+    if (header_key_hash(req, header, hash, err) != SB_OK)
+        return err->kind;
+    return req_auth_key_hash(req, hash, err);
 }
 
 /* X-DKU-ProxyUser: <login> (what DSSUser.get_client_as() sends, docs/API.md §2): an admin principal
@@ -575,6 +677,7 @@ static void request_free(struct request *req)
         free(req->params[i]);
     if (req->authenticated)
         principal_clear(&req->principal);
+    free(req->set_cookie);
     free(req->body);
     free(req);
 }
@@ -709,6 +812,7 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
         return;
     }
     req->route = route;
+    req->console_client = req_header(req, SESSION_CSRF_HEADER) || http_session_present(req);
     /* --metrics-key: /metrics, public in the table, then needs an admin key */
     bool admin_metrics = route->handler == api_meta_metrics && srv->app->cfg->metrics_key;
     if (route->access != ROUTE_PUBLIC || admin_metrics) {

@@ -117,6 +117,7 @@ static const char *coll_noun(enum store_collection coll)
     case STORE_GROUPS: return "Group";
     case STORE_PROJECTS: return "Project";
     case STORE_PROJECT_VARIABLES: return "Variables of project";
+    case STORE_SESSIONS: return "Session";
     }
     return "Record";
 }

@@ -71,7 +71,8 @@ enum store_collection {
     STORE_USERS = 1,
     STORE_GROUPS = 2,
     STORE_PROJECTS = 3,
-    STORE_PROJECT_VARIABLES = 4
+    STORE_PROJECT_VARIABLES = 4,
+    STORE_SESSIONS = 5 /* console sessions (src/core/session.h) */
 };
 
 /* *OUT: new array of the records of COLL in id order. */

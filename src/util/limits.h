@@ -39,4 +39,14 @@
 
 #define SB_REQUEST_ID_MAX 128 /* X-Request-Id taken from a request, characters */
 
+/* console sessions (src/core/session.c) and sign-in backoff (src/core/backoff.c) */
+#define SB_SESSION_TOKEN_BYTES 32     /* random bytes of a session cookie and of a CSRF token */
+#define SB_SESSION_TOUCH_MS 60000     /* lastSeen is written back at most this often */
+#define SB_BACKOFF_LOGIN_FAILURES 5   /* failed sign-ins of one login before it must wait */
+#define SB_BACKOFF_ADDR_FAILURES 20   /* ... of one address (several people may share one) */
+#define SB_BACKOFF_BASE_MS 5000       /* the first wait; it doubles with each further failure */
+#define SB_BACKOFF_MAX_MS (15 * 60 * 1000)
+#define SB_BACKOFF_FORGET_MS (60 * 60 * 1000) /* failures older than this are forgotten */
+#define SB_BACKOFF_SLOTS 4096         /* logins and addresses tracked at once */
+
 #endif

@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "core/err.h"
+#include "http/console.h"
 #include "http/routes.h"
 #include "util/limits.h"
 
@@ -397,13 +398,39 @@ static void test_match_global_key_by_id_gives_id_param(void **state)
     match_free(&m);
 }
 
+static void test_console_paths_are_routed(void **state)
+{
+    struct match m;
+    (void)state;
+
+    match(&m, "GET", "/");
+    assert_int_equal(m.result, ROUTE_FOUND);
+    assert_ptr_equal(m.route->handler, console_redirect);
+    match_free(&m);
+    match(&m, "GET", "/console/");
+    assert_ptr_equal(m.route->handler, console_index);
+    match_free(&m);
+    match(&m, "GET", "/console/app.js");
+    assert_ptr_equal(m.route->handler, console_file);
+    assert_string_equal(m.params[0], "app.js");
+    match_free(&m);
+    match(&m, "GET", "/console/js/pages.js");
+    assert_ptr_equal(m.route->handler, console_file_in_dir);
+    match_free(&m);
+    match(&m, "POST", "/console/app.js");
+    assert_int_equal(m.result, ROUTE_WRONG_METHOD);
+    match_free(&m);
+    match(&m, "GET", "/console/a/b/c.js");
+    assert_int_equal(m.result, ROUTE_NOT_FOUND);
+    match_free(&m);
+}
+
 static void test_unknown_path_is_not_found(void **state)
 {
     static const char *const paths[] = {
         "/nothing",
         API "/admin/unknown",
         API,
-        "/",
         "",
         "healthz",
         "/healthz/extra",
@@ -589,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_get_names_matches_its_literal_route_not_a_name_route),
         cmocka_unit_test(test_connection_named_get_names_still_reaches_its_info_route),
         cmocka_unit_test(test_match_global_key_by_id_gives_id_param),
+        cmocka_unit_test(test_console_paths_are_routed),
         cmocka_unit_test(test_unknown_path_is_not_found),
         cmocka_unit_test(test_literal_segments_are_case_sensitive),
         cmocka_unit_test(test_literal_pattern_without_the_method_falls_back_to_a_parameter),

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Console sign-in (extension): POST /auth/session opens a session from a login and password or
+ * from an API key, GET /auth/session tells the console who is signed in and the session's CSRF
+ * token, DELETE /auth/session signs out. Failed sign-ins are audited, recorded as the user's
+ * lastFailedLogin, and slowed down per login and per address (src/core/backoff.c). Neither the
+ * password nor the key is ever logged or audited; the session token exists only in the cookie. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/activity.h"
+#include "api/api.h"
+#include "api/audit.h"
+#include "core/backoff.h"
+#include "core/session.h"
+#include "http/request.h"
+#include "http/session.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define LOGIN_MAX 160
+
+/* The answer that tells the console who is signed in, with the CSRF token of session REC. */
+static json_t *session_view(struct request *req, const json_t *rec)
+{
+    const struct principal *p = &req->principal;
+    const struct config *cfg = req->app->cfg;
+
+    return xcheck(json_pack(
+        "{s:O, s:s, s:s, s:O, s:b, s:I, s:I, s:I}", "csrfToken", json_object_get(rec, "csrf"),
+        "authIdentifier", p->login, "principalType",
+        p->type == PRINCIPAL_USER ? "USER" : "GLOBAL_API_KEY", "groups", p->groups, "admin",
+        p->admin, "expiresOn",
+        (json_int_t)session_expires_on(rec, cfg->session_idle_timeout, cfg->session_lifetime),
+        "idleTimeout", (json_int_t)cfg->session_idle_timeout, "lifetime",
+        (json_int_t)cfg->session_lifetime));
+}
+
+/* Deletes the sessions past their time, so that abandoned ones do not pile up. */
+static void purge_expired(struct request *req, int64_t now)
+{
+    const struct config *cfg = req->app->cfg;
+    struct sb_err err;
+    json_t *all, *rec;
+    size_t i;
+
+    if (store_obj_list(req->app->store, STORE_SESSIONS, &all, &err) != SB_OK)
+        return;
+    json_array_foreach (all, i, rec) {
+        const char *id = json_string_value(json_object_get(rec, "id"));
+        if (id && session_check_times(rec, now, cfg->session_idle_timeout, cfg->session_lifetime,
+                                      &err) != SB_OK)
+            store_obj_delete(req->app->store, STORE_SESSIONS, id, &err);
+    }
+    json_decref(all);
+}
+
+/* Checks a password sign-in. On success REQ's principal is the user and *STAMP is set. */
+static enum sb_err_kind check_password(struct request *req, const char *login, const char *password,
+                                       char stamp[SESSION_ID_CHARS + 1], struct sb_err *err)
+{
+    json_t *user;
+    const char *hash;
+    enum sb_err_kind rc;
+
+    if (store_obj_get(req->app->store, STORE_USERS, login, &user, err) != SB_OK)
+        return err->kind == SB_ERR_NOT_FOUND ? SB_ERR_UNAUTHORIZED : err->kind;
+    hash = json_string_value(json_object_get(user, "passwordHash"));
+    if (!hash || crypto_pwhash_str_verify(hash, password, strlen(password)) != 0 ||
+        json_is_false(json_object_get(user, "enabled"))) {
+        json_decref(user);
+        /* the user's lastFailedLogin (users' activity); unknown logins leave no trace there */
+        api_activity_note(req->app, login, false);
+        return SB_ERR_UNAUTHORIZED;
+    }
+    api_activity_note(req->app, login, true);
+    session_password_stamp(req->app->apikey_hash_key, hash, stamp);
+    rc = req_auth_user(req, user, "session", err);
+    json_decref(user);
+    return rc;
+}
+
+static void sign_in_failed(struct request *req, const char *login_key, const char *addr_key,
+                           const char *login, int64_t now)
+{
+    char object[LOGIN_MAX + 16];
+
+    backoff_fail(req->app->backoff, addr_key, now);
+    if (login_key)
+        backoff_fail(req->app->backoff, login_key, now);
+    snprintf(object, sizeof(object), "%s%s", login ? "user:" : "", login ? login : "api-key");
+    audit_record(req, "session.signin", object, "failed");
+    reply_errorf(req, SB_ERR_UNAUTHORIZED,
+                 login ? "Sign-in failed: the login or the password is wrong, or the user is "
+                         "disabled."
+                       : "Sign-in failed: the API key is unknown, expired or deleted.");
+}
+
+void api_session_create(struct request *req)
+{
+    json_t *body = NULL, *rec;
+    const char *login, *password, *key;
+    char addr[64], addr_key[80], login_key[LOGIN_MAX + 16], stamp[SESSION_ID_CHARS + 1] = "";
+    char token[SESSION_TOKEN_CHARS + 1], csrf[SESSION_TOKEN_CHARS + 1], id[SESSION_ID_CHARS + 1];
+    char key_hex[APIKEY_HASH_BYTES * 2 + 1] = "";
+    int64_t now = clock_epoch_ms(), wait;
+    struct sb_err err;
+    enum sb_err_kind rc;
+
+    req->console_client = true;
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    login = json_string_value(json_object_get(body, "login"));
+    password = json_string_value(json_object_get(body, "password"));
+    key = json_string_value(json_object_get(body, "apiKey"));
+    if (!json_is_object(body) || (key ? (login || password) : (!login || !password))) {
+        reply_errorf(req, SB_ERR_BAD_REQUEST,
+                     "Sign in with {\"login\", \"password\"} or with "
+                     "{\"apiKey\"}, as strings.");
+        goto out;
+    }
+    if (login && (!*login || strlen(login) > LOGIN_MAX)) {
+        reply_errorf(req, SB_ERR_BAD_REQUEST, "Field 'login' must be 1 to %d characters.",
+                     LOGIN_MAX);
+        goto out;
+    }
+    req_remote_addr(req, addr, sizeof(addr));
+    snprintf(addr_key, sizeof(addr_key), "addr:%s", addr);
+    if (login)
+        snprintf(login_key, sizeof(login_key), "login:%s", login);
+    wait = backoff_wait_ms(req->app->backoff, addr_key, SB_BACKOFF_ADDR_FAILURES, now);
+    if (login) {
+        int64_t w = backoff_wait_ms(req->app->backoff, login_key, SB_BACKOFF_LOGIN_FAILURES, now);
+        if (w > wait)
+            wait = w;
+    }
+    if (wait > 0) {
+        char object[LOGIN_MAX + 16];
+        snprintf(object, sizeof(object), "%s%s", login ? "user:" : "", login ? login : "api-key");
+        audit_record(req, "session.signin", object, "denied");
+        reply_too_many_requests(req, (long)((wait + 999) / 1000),
+                                "Too many failed sign-ins %s: try again in %lld seconds.",
+                                login ? "for this login or from this address" : "from this address",
+                                (long long)((wait + 999) / 1000));
+        goto out;
+    }
+
+    if (login) {
+        rc = check_password(req, login, password, stamp, &err);
+    } else {
+        uint8_t hash[APIKEY_HASH_BYTES];
+        apikey_hash(req->app->apikey_hash_key, key, hash);
+        rc = req_auth_key_hash(req, hash, &err);
+        sodium_bin2hex(key_hex, sizeof(key_hex), hash, sizeof(hash));
+    }
+    if (rc == SB_ERR_UNAUTHORIZED) {
+        sign_in_failed(req, login ? login_key : NULL, addr_key, login, now);
+        goto out;
+    }
+    if (rc != SB_OK) {
+        reply_error(req, &err);
+        goto out;
+    }
+
+    purge_expired(req, now);
+    session_new_token(token);
+    session_new_token(csrf);
+    session_id_of_token(req->app->apikey_hash_key, token, id);
+    rec = session_record_new(id, login, stamp, key_hex, csrf, addr, now);
+    if (store_obj_insert(req->app->store, STORE_SESSIONS, id, rec, &err) != SB_OK) {
+        json_decref(rec);
+        reply_error(req, &err);
+        goto wipe;
+    }
+    if (login)
+        backoff_clear(req->app->backoff, login_key);
+    req->via_session = true;
+    snprintf(req->session_id, sizeof(req->session_id), "%s", id);
+    audit_record(req, "session.signin", req->principal.login, "success");
+    http_session_set_cookie(req, token);
+    reply_json(req, 200, session_view(req, rec));
+    json_decref(rec);
+wipe:
+    sodium_memzero(token, sizeof(token));
+out:
+    if (body) {
+        /* the password and the key leave no copy behind */
+        json_t *v = json_object_get(body, "password");
+        if (json_is_string(v))
+            sodium_memzero((char *)json_string_value(v), strlen(json_string_value(v)));
+        v = json_object_get(body, "apiKey");
+        if (json_is_string(v))
+            sodium_memzero((char *)json_string_value(v), strlen(json_string_value(v)));
+        json_decref(body);
+    }
+    if (req->body)
+        sodium_memzero(req->body, req->body_len);
+}
+
+void api_session_get(struct request *req)
+{
+    struct sb_err err;
+    json_t *rec;
+
+    req->console_client = true;
+    /* the one request a cookie answers without the CSRF header: it tells the console its token
+     * after a reload. Another origin can neither read this answer nor send the cookie
+     * (SameSite=Strict), and it changes nothing. */
+    if (http_session_authenticate(req, false, &rec, &err) != SB_OK) {
+        if (err.kind == SB_ERR_UNAUTHORIZED)
+            http_session_clear_cookie(req);
+        reply_error(req, &err);
+        return;
+    }
+    reply_json(req, 200, session_view(req, rec));
+    json_decref(rec);
+}
+
+void api_session_delete(struct request *req)
+{
+    struct sb_err err;
+
+    if (req->via_session) {
+        if (store_obj_delete(req->app->store, STORE_SESSIONS, req->session_id, &err) != SB_OK &&
+            err.kind != SB_ERR_NOT_FOUND) {
+            reply_error(req, &err);
+            return;
+        }
+        audit_record(req, "session.signout", req->principal.login, "success");
+    }
+    http_session_clear_cookie(req);
+    reply_json(req, 200, json_object());
+}
