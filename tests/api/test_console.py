@@ -321,6 +321,21 @@ class BackoffTest(OwnServerTestCase):
             self.assertNotIn("pw-bo", str(a))
             self.assertNotIn("wrong-", str(a))
 
+    def test_sign_ins_are_the_users_activity(self):
+        self.server.create_user("act_ana", password="pw-act-123456")
+        before = int(time.time() * 1000) - 1
+        r = self.server.api("POST", "/auth/session",
+                            {"login": "act_ana", "password": "wrong"}, key=None)
+        self.assertError(r, 401, "Unauthorized")
+        a = self.server.api("GET", "/admin/users/act_ana/activity").json
+        self.assertGreaterEqual(a["lastFailedLogin"], before)
+        self.assertEqual(a["lastSuccessfulLogin"], 0)
+        s = sign_in(self.server, self, login="act_ana", password="pw-act-123456")
+        self.assertStatus(s.api("GET", "/auth/info"), 200)
+        a = self.server.api("GET", "/admin/users/act_ana/activity").json
+        self.assertGreaterEqual(a["lastSuccessfulLogin"], a["lastFailedLogin"])
+        self.assertGreaterEqual(a["lastSessionActivity"], before)
+
     def test_failures_from_one_address_slow_down_every_login(self):
         for i in range(20):
             r = self.server.api("POST", "/auth/session",
