@@ -33,6 +33,13 @@ static const struct note notes[] = {
     {"GET", "/metrics", "meta", "Prometheus metrics (text format)", NULL, NULL, true},
     {"GET", "/openapi.json", "meta", "This document", NULL, NULL, true},
     {"GET", "/auth/info", "meta", "Who the caller is (withSecrets=true: own secrets, audited)", NULL, "AuthInfo", false},
+    {"POST", "/auth/session", "meta", "Console sign-in (login and password, or an API key): a session cookie and its CSRF token", NULL, "Object", true},
+    {"GET", "/auth/session", "meta", "The console session of the cookie, with its CSRF token", NULL, "Object", true},
+    {"DELETE", "/auth/session", "meta", "Console sign-out: ends the session", NULL, "Empty", true},
+    {"GET", "/", "meta", "Redirects to the web console (/console/)", NULL, NULL, true},
+    {"GET", "/console", "meta", "The web console's page", NULL, NULL, true},
+    {"GET", "/console/{file}", "meta", "A file of the web console (script, style)", NULL, NULL, true},
+    {"GET", "/console/{dir}/{file}", "meta", "A file of the web console in a folder", NULL, NULL, true},
 
     {"GET", "/admin/connections", "connections", "List every connection definition, by name", NULL, "ConnectionMap", false},
     {"POST", "/admin/connections", "connections", "Create a connection", "Connection", "Connection", false},
@@ -49,6 +56,7 @@ static const struct note notes[] = {
     {"GET", "/connections/{name}/info", "connections", "Resolved details, credentials in plaintext (audited)", NULL, "ConnectionInfo", false},
     {"GET", "/connections/{name}/test", "connections", "Test a connection live", NULL, "TestResult", false},
     {"GET", "/admin/connection-status", "connections", "Last live test of each connection", NULL, "ConnectionStatus", true},
+    {"GET", "/admin/connections-page", "connections", "One page of the connections: searched, filtered, sorted", NULL, "Object", true},
 
     {"GET", "/admin/global-api-keys", "keys", "List global API keys (hints, never secrets)", NULL, "ApiKeyList", false},
     {"POST", "/admin/global-api-keys", "keys", "Create a global API key (the secret is in this answer only)", "ApiKey", "ApiKey", false},
