@@ -23,6 +23,7 @@
 #include "client/cli.h"
 #include "core/apikeys.h"
 #include "core/catalog.h"
+#include "core/conn.h"
 #include "core/masterkey.h"
 #include "datadir.h"
 #include "http/authcache.h"
@@ -108,7 +109,12 @@ static int bootstrap_admin_key(const struct config *cfg, struct app *app)
 static void load_connection(void *ctx, const char *name, const char *type, int64_t version,
                             const char *usable_by, const char *allowed_groups, const char *text)
 {
-    catalog_put_raw(ctx, name, type, version, usable_by, allowed_groups, text);
+    /* a definition stored before a field with a default existed is served with it */
+    char *upgraded = conn_text_with_new_defaults(text);
+
+    catalog_put_raw(ctx, name, type, version, usable_by, allowed_groups,
+                    upgraded ? upgraded : text);
+    free(upgraded);
 }
 
 /* Applies the log settings of CFG: level, format, and the file that replaces stderr. */

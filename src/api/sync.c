@@ -7,6 +7,7 @@
 
 #include "api/sync.h"
 #include "core/catalog.h"
+#include "core/conn.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -52,7 +53,11 @@ static void load_one(void *ctx, const char *name, const char *type, int64_t vers
                      const char *usable_by, const char *allowed_groups, const char *text)
 {
     struct reload *r = ctx;
-    catalog_put_raw(r->s->app->catalog, name, type, version, usable_by, allowed_groups, text);
+    char *upgraded = conn_text_with_new_defaults(text); /* as at start (main.c) */
+
+    catalog_put_raw(r->s->app->catalog, name, type, version, usable_by, allowed_groups,
+                    upgraded ? upgraded : text);
+    free(upgraded);
     json_object_set_new(r->present, name, json_true());
 }
 

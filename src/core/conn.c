@@ -378,3 +378,21 @@ enum conn_credential conn_credential_shape(const json_t *def)
         return CONN_CREDENTIAL_BASIC;
     return CONN_CREDENTIAL_NONE;
 }
+
+char *conn_text_with_new_defaults(const char *text)
+{
+    json_t *def;
+    char *out;
+
+    if (strstr(text, "\"allowKnowledgeBanks\""))
+        return NULL;
+    def = json_loads(text, 0, NULL);
+    if (!json_is_object(def)) {
+        json_decref(def);
+        return NULL;
+    }
+    json_object_set_new(def, "allowKnowledgeBanks", json_true());
+    out = xcheck(json_dumps(def, JSON_COMPACT));
+    json_decref(def);
+    return out;
+}

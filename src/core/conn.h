@@ -56,4 +56,9 @@ enum conn_credential { CONN_CREDENTIAL_NONE, CONN_CREDENTIAL_BASIC, CONN_CREDENT
  * have user or password. */
 enum conn_credential conn_credential_shape(const json_t *def);
 
+/* TEXT (a stored definition's JSON) with the defaults of fields added after it was stored
+ * (allowKnowledgeBanks), or NULL when it lacks none of them (the common case, decided without
+ * parsing). Caller frees. */
+char *conn_text_with_new_defaults(const char *text);
+
 #endif

@@ -6,10 +6,13 @@ DSSDatasetListItem.tags/.schema/.get_column, DSSDatasetSettings.tags, and DSSDat
 The users and projects modules test the same fields in their flows; this one keeps point 5 in
 one place."""
 
+import json
+import os
+import sqlite3
 import unittest
 
 from dss import PREFERENCE_KEYS, DSSClient
-from server import ServerTestCase
+from server import STORE, OwnServerTestCase, ServerTestCase
 
 
 class ClientDefaultsTest(ServerTestCase):
@@ -49,6 +52,31 @@ class ClientDefaultsTest(ServerTestCase):
         self.assertEqual(ds.get_settings().tags, [])
         self.assertTrue(ds.exists())
         self.assertFalse(project.get_dataset("df_missing").exists())
+
+
+class StoredBeforeTheDefaultTest(OwnServerTestCase):
+
+    @unittest.skipIf(STORE != "sqlite", "edits the SQLite file")
+    def test_connection_stored_without_allow_knowledge_banks_is_served_with_it(self):
+        s = self.server
+        s.create_connection("df_old")
+        s.stop()
+        db = sqlite3.connect(os.path.join(s.data_dir, "switchboard.db"))
+        try:
+            (text,) = db.execute("SELECT definition FROM connections WHERE name = 'df_old'")\
+                .fetchone()
+            old = json.loads(text)
+            del old["allowKnowledgeBanks"]  # as written before the field existed
+            db.execute("UPDATE connections SET definition = ? WHERE name = 'df_old'",
+                       (json.dumps(old),))
+            db.commit()
+        finally:
+            db.close()
+        s.start()
+        client = DSSClient(s.base_url, s.admin_key)
+        self.addCleanup(client.close)
+        self.assertIs(client.get_connection("df_old").get_settings().allow_knowledge_banks, True)
+        self.assertIs(client.list_connections()["df_old"]["allowKnowledgeBanks"], True)
 
 
 if __name__ == "__main__":

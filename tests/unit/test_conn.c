@@ -952,9 +952,26 @@ static void test_usable_by_missing_means_all(void **state)
 }
 
 
+static void test_text_with_new_defaults_adds_only_what_is_missing(void **state)
+{
+    char *out = conn_text_with_new_defaults("{\"name\":\"a\",\"type\":\"Filesystem\"}");
+    json_t *v;
+    (void)state;
+
+    assert_non_null(out);
+    v = json_loads(out, 0, NULL);
+    assert_true(json_is_true(json_object_get(v, "allowKnowledgeBanks")));
+    assert_string_equal(json_string_value(json_object_get(v, "name")), "a");
+    json_decref(v);
+    free(out);
+    assert_null(conn_text_with_new_defaults("{\"allowKnowledgeBanks\":false}"));
+    assert_null(conn_text_with_new_defaults("not json"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_with_new_defaults_adds_only_what_is_missing),
         cmocka_unit_test(test_validate_name_accepts_letters_digits_and_punctuation),
         cmocka_unit_test(test_validate_name_accepts_128_characters),
         cmocka_unit_test(test_validate_name_rejects_129_characters),
