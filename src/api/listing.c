@@ -77,7 +77,8 @@ static void set_or(json_t *item, const char *key, json_t *value, json_t *fallbac
 /* The list item of E: the columns of the console's table. */
 static json_t *page_item(struct request *req, const struct catalog_entry *e)
 {
-    json_t *def = json_loadb(e->json, e->json_len, 0, NULL);
+    char *text = catalog_entry_json_copy(e);
+    json_t *def = json_loads(text, 0, NULL);
     json_t *tag = json_object_get(def, "creationTag");
     json_t *st = probes_status_of(req->app->probes, e->name);
     json_t *item = xcheck(json_pack("{s:s, s:s}", "name", e->name, "type", e->type));
@@ -94,6 +95,7 @@ static json_t *page_item(struct request *req, const struct catalog_entry *e)
     set_or(item, "credentialsMode", json_object_get(def, "credentialsMode"), json_string("GLOBAL"));
     json_object_set_new(item, "status", st ? st : json_null());
     json_decref(def);
+    free(text);
     return item;
 }
 

@@ -427,6 +427,10 @@ class ConnectionsPageTest(ServerTestCase):
                       "lastModifiedBy", "lastModifiedOn", "status", "description"):
             self.assertIn(field, item)
         self.assertEqual(item["versionNumber"], 1)
+        self.assertEqual(item["description"], "fs 0")
+        self.assertEqual(item["lastModifiedBy"], "api-key:" + self.server.admin_key_id())
+        self.assertIsInstance(item["lastModifiedOn"], int)
+        self.assertEqual(item["credentialsMode"], "GLOBAL")
 
     def test_search_type_offset_limit_and_sort(self):
         body = self.page("?q=PG_&limit=5&offset=10&sort=-name")
