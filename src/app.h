@@ -14,6 +14,7 @@ struct probes;
 struct catalog;
 struct authcache;
 struct sync;
+struct trusted_proxies;
 struct audit_queue;
 struct users_activity;
 struct backoff;
@@ -29,6 +30,7 @@ struct app {
     struct catalog *catalog;                        /* connections in memory */
     struct authcache *authcache;                    /* principals by key hash */
     struct sync *sync;                              /* follows a shared store, or NULL */
+    struct trusted_proxies *proxies;                /* --trusted-proxies (src/http/proxy.c) */
     struct audit_queue *audit;                      /* records of reads, written in batches */
     struct users_activity *activity;                /* users' last authentications */
     struct backoff *backoff;                        /* failed sign-ins (src/core/backoff.c) */

@@ -242,6 +242,7 @@ out:
     if (app.audit_fd >= 0)
         close(app.audit_fd);
     free(app.data_dir_abs);
+    free(app.proxies); /* when the server did not start; http_server_stop frees it otherwise */
     if (lock_fd >= 0)
         close(lock_fd);
     settings_free(&cfg);

@@ -98,6 +98,8 @@ static const struct setting settings[] = {
     {"write-guards", "SWITCHBOARD_WRITE_GUARDS", "off", BOOL(write_guards), "on/off",
      "stricter than DSS: 409 on a stale creationTag.versionNumber or on deleting a connection "
      "datasets use (without force=true), 400 on a missing required parameter"},
+    {"trusted-proxies", "SWITCHBOARD_TRUSTED_PROXIES", "", STR(trusted_proxies), "CIDRS",
+     "reverse proxies whose X-Forwarded-For names the client (audit, per-address limit)"},
     {"metrics-listen", "SWITCHBOARD_METRICS_LISTEN", "", STR(metrics_listen), "ADDR:PORT",
      "serve GET /metrics on this address only (no key needed there) instead of the API's"},
     {"metrics-key", "SWITCHBOARD_METRICS_KEY", "off", BOOL(metrics_key), "on/off",

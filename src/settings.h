@@ -37,7 +37,8 @@ struct config {
     char *probe_deny;
     char *probe_allow;
     bool write_guards; /* docs/API.md §4.7: the stricter-than-DSS write rules, server-wide */
-    char *metrics_listen; /* "" means /metrics on the API's listener */
+    char *trusted_proxies; /* CIDRs whose X-Forwarded-For is believed; "" means none */
+    char *metrics_listen;  /* "" means /metrics on the API's listener */
     bool metrics_key;     /* /metrics on the API's listener needs an admin key */
     long long session_idle_timeout; /* seconds */
     long long session_lifetime;     /* seconds */

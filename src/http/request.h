@@ -54,6 +54,8 @@ struct request {
     unsigned status;
     long long started_us;
     char request_id[SB_REQUEST_ID_MAX + 1]; /* X-Request-Id: the client's, or generated */
+    char client_addr[48]; /* numeric; from X-Forwarded-For behind a trusted proxy */
+    bool counted;         /* in the in-flight count of client_addr (src/http/proxy.c) */
 };
 
 /* Path parameter I (0-based, in the order of the route pattern); never NULL for a matched

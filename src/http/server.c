@@ -27,6 +27,7 @@
 #include "http/auth.h"
 #include "http/authcache.h"
 #include "http/metrics.h"
+#include "http/proxy.h"
 #include "http/request.h"
 #include "http/routes.h"
 #include "http/server.h"
@@ -357,15 +358,18 @@ void req_resume(struct request *req)
 
 void req_remote_addr(const struct request *req, char *out, size_t size)
 {
+    snprintf(out, size, "%s", req->client_addr[0] ? req->client_addr : "-");
+}
+
+/* The client's address: the peer's, or behind a trusted proxy the one X-Forwarded-For gives. */
+static void client_addr_init(struct request *req)
+{
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = info ? info->client_addr : NULL;
+    const char *xff = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For");
 
-    snprintf(out, size, "-");
-    if (sa)
-        getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                  : sizeof(struct sockaddr_in),
-                    out, (socklen_t)size, NULL, 0, NI_NUMERICHOST);
+    proxies_client_addr(req->app->proxies, info ? info->client_addr : NULL, xff,
+                        req->client_addr, sizeof(req->client_addr));
 }
 
 /* ---- request accessors ---- */
@@ -671,6 +675,8 @@ static enum sb_err_kind impersonate(struct request *req, struct sb_err *err)
 
 static void request_free(struct request *req)
 {
+    if (req->counted)
+        proxies_leave(req->client_addr);
     if (req->async && req->async_free)
         req->async_free(req->async); /* the client left while slow work ran */
     for (int i = 0; i < req->n_params; i++)
@@ -781,6 +787,17 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
     const struct route *route = NULL;
 
     sb_err_clear(&err);
+    /* behind trusted proxies libmicrohttpd's per-IP limit is off (it would count the proxy):
+     * the limit applies to requests in flight per client address instead */
+    if (req->app->proxies && req->app->proxies->n > 0) {
+        if (!proxies_enter(req->client_addr, srv->app->cfg->max_connections_per_ip)) {
+            reply_errorf(req, SB_ERR_UNAVAILABLE,
+                         "Too many requests in flight from %s (setting max-connections-per-ip).",
+                         req->client_addr);
+            return;
+        }
+        req->counted = true;
+    }
     if (req->body_too_large) {
         reply_errorf(req, SB_ERR_TOO_LARGE, "The request body is larger than the limit of %lld "
                      "bytes (setting max-body-size).", srv->app->cfg->max_body_size);
@@ -871,6 +888,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         req->method = method;
         req->started_us = clock_mono_us();
         request_id_init(req);
+        client_addr_init(req);
         *con_cls = req;
         atomic_fetch_add(&srv->active, 1);
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -1113,6 +1131,14 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
         flags |= MHD_USE_TLS;
     }
     routes_init();
+    if (!app->proxies) {
+        app->proxies = xcalloc(1, sizeof(*app->proxies));
+        if (proxies_parse(app->cfg->trusted_proxies, app->proxies, err) != SB_OK) {
+            free(app->proxies);
+            app->proxies = NULL;
+            return NULL;
+        }
+    }
     srv = xcalloc(1, sizeof(*srv));
     srv->app = app;
     if (flags & MHD_USE_TLS) {
@@ -1134,7 +1160,8 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg->connection_timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections_per_ip,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        app->proxies->n > 0 ? 0u : (unsigned)app->cfg->max_connections_per_ip,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SB_CONN_MEMORY,
         (flags & MHD_USE_TLS) ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
@@ -1187,6 +1214,8 @@ void http_server_stop(struct http_server *srv)
     MHD_stop_daemon(srv->daemon);
     if (srv->metrics)
         MHD_stop_daemon(srv->metrics);
+    free(srv->app->proxies);
+    srv->app->proxies = NULL;
     if (srv->tls_key)
         sodium_memzero(srv->tls_key, strlen(srv->tls_key));
     free(srv->tls_cert);
