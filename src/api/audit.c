@@ -109,6 +109,25 @@ fail:
     return err->kind;
 }
 
+int audit_record_again(struct app *app, const json_t *recs)
+{
+    struct sb_err err;
+    json_t *rec;
+    size_t i;
+    int n = 0;
+
+    json_array_foreach (recs, i, rec) {
+        if (strcmp(json_string_value(json_object_get(rec, "outcome")), "success") == 0)
+            continue;
+        if (store_audit_append(app->store, rec, &err) != SB_OK)
+            log_error("audit: cannot store a record of %s: %s",
+                      json_string_value(json_object_get(rec, "action")), err.msg);
+        write_audit_lines(app, &rec, 1);
+        n++;
+    }
+    return n;
+}
+
 void audit_record_read(struct request *req, const char *action, const char *object,
                        const char *outcome)
 {

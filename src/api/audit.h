@@ -4,6 +4,8 @@
 #ifndef SB_API_AUDIT_H
 #define SB_API_AUDIT_H
 
+#include <jansson.h>
+
 #include "core/err.h"
 
 struct app;
@@ -23,6 +25,10 @@ void audit_record(struct request *req, const char *action, const char *object, c
 enum sb_err_kind audit_change(struct request *req, const char *action, const char *object,
                               enum sb_err_kind (*change)(void *ctx, struct sb_err *err), void *ctx,
                               struct sb_err *err);
+
+/* Appends again, alone, the records of RECS that are not successes (what a handler recorded of
+ * a write that failed and was rolled back); returns how many. */
+int audit_record_again(struct app *app, const json_t *recs);
 
 /* The same for a read that changes nothing (a credential read): the record is queued and
  * written with the others queued meanwhile, in one transaction, by the flusher thread. */

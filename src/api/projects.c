@@ -189,7 +189,8 @@ static enum sb_err_kind dataset_connection_check_or_reply(struct request *req, c
 
     if (!conn_name)
         return SB_OK;
-    if (store_conn_get(req->app->store, conn_name, &conn, &err) != SB_OK &&
+    /* in the route's transaction: the connection cannot go away before the dataset is stored */
+    if (store_conn_hold(req->app->store, conn_name, &conn, &err) != SB_OK &&
         err.kind != SB_ERR_NOT_FOUND) {
         reply_error(req, &err);
         return err.kind;
@@ -272,7 +273,7 @@ void api_datasets_create_managed(struct request *req)
     if (!req_json_body_or_reply(req, &body))
         return;
     conn_name = datasets_managed_connection(body);
-    if (conn_name && store_conn_get(req->app->store, conn_name, &conn, &err) != SB_OK &&
+    if (conn_name && store_conn_hold(req->app->store, conn_name, &conn, &err) != SB_OK &&
         err.kind != SB_ERR_NOT_FOUND) {
         reply_error(req, &err);
         goto out;

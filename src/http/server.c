@@ -706,7 +706,7 @@ static size_t target_length(struct MHD_Connection *conn, const char *url)
 }
 
 /* What a change is about, for its audit record: what the handler said, else the path
- * parameters (joined by '/'), else the name the body gives, else "-". */
+ * parameters (joined by '/': "PROJECT/dataset"), else the name the body gives, else "-". */
 static const char *audit_object(struct request *req, char *buf, size_t size)
 {
     static const char *const fields[] = {"name", "login", "projectKey", "id", NULL};
@@ -773,9 +773,15 @@ static void run_write(struct request *req, const struct route *route)
         release_held(req, false);
         reply_error(req, &err);
     } else {
+        json_t *recs = write_take_records(&w);
+        int again;
         write_rollback(&w);
         req->write = NULL;
         release_held(req, true);
+        again = audit_record_again(req->app, recs); /* the handler's own account */
+        json_decref(recs);
+        if (again > 0)
+            return;
     }
     audit_failure(req, action);
 }

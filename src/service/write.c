@@ -110,6 +110,15 @@ void write_note_record(struct write_tx *w, json_t *rec)
     json_array_append(w->lines, rec);
 }
 
+json_t *write_take_records(struct write_tx *w)
+{
+    json_t *recs = w->lines ? w->lines : xcheck(json_array());
+
+    w->lines = xcheck(json_array());
+    w->records = 0;
+    return recs;
+}
+
 void write_audit_lines(struct app *app, json_t *const *recs, size_t n)
 {
     char *buf = NULL;

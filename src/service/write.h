@@ -53,6 +53,10 @@ void write_fail(struct write_tx *w, const struct sb_err *err);
 /* Notes that REC, just appended to the store inside W, goes to audit.log once W commits. */
 void write_note_record(struct write_tx *w, json_t *rec);
 
+/* The records noted in W so far (new reference), which W forgets: a failed write rolls back
+ * and then records the handler's own account of the failure again, alone. */
+json_t *write_take_records(struct write_tx *w);
+
 /* Appends the JSON lines of RECS to APP's audit.log in one write. */
 void write_audit_lines(struct app *app, json_t *const *recs, size_t n);
 

@@ -37,6 +37,7 @@ enum stmt_id {
     ST_CONN_SCAN,
     ST_CONN_GET,
     ST_CONN_GET_VERSION,
+    ST_CONN_HOLD,
     ST_CONN_EXISTS,
     ST_CONN_INSERT,
     ST_CONN_REPLACE,

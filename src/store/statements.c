@@ -50,8 +50,15 @@ const struct stmt_def store_stmts[N_STMTS] = {
                       .what = "read the connections", .flags = STMT_READ},
     [ST_CONN_GET] = {"SELECT definition FROM connections WHERE name = ?1",
                      .what = "read a connection", .flags = STMT_READ},
+    /* (a delete locks the row first: it then sees every dataset a writer that held it added) */
     [ST_CONN_GET_VERSION] = {"SELECT version, definition FROM connections WHERE name = ?1",
+                             .pg = "SELECT version, definition FROM connections WHERE name = ?1"
+                                   " FOR UPDATE",
                              .what = "read a connection", .flags = STMT_READ},
+    /* SQLite's transaction holds the only write lock: nobody deletes it meanwhile */
+    [ST_CONN_HOLD] = {"SELECT definition FROM connections WHERE name = ?1",
+                      .pg = "SELECT definition FROM connections WHERE name = ?1 FOR SHARE",
+                      .what = "read a connection"},
     [ST_CONN_EXISTS] = {"SELECT 1 FROM connections WHERE name = ?1", .what = "read a connection",
                         .flags = STMT_READ},
     [ST_CONN_INSERT] = {"INSERT INTO connections (name, type, version, definition)"

@@ -631,6 +631,19 @@ enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out
     return found ? SB_OK : conn_missing(name, err);
 }
 
+enum sb_err_kind store_conn_hold(struct store *st, const char *name, json_t **out,
+                                 struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+    bool found;
+
+    a_text(&a, name);
+    if (read_one(c, ST_CONN_HOLD, &a, out, &found, err) != SB_OK)
+        return err->kind;
+    return found ? SB_OK : conn_missing(name, err);
+}
+
 static const char *tag_login(const json_t *def)
 {
     const char *who = json_string_value(json_object_get(

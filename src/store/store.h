@@ -141,6 +141,12 @@ enum sb_err_kind store_conn_scan(struct store *st, store_conn_scan_fn fn, void *
 enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out,
                                 struct sb_err *err);
 
+/* store_conn_get, and NAME cannot be deleted (nor changed) by anyone else until the open
+ * transaction ends: for a write that must not leave a reference to a connection that no
+ * longer exists (a dataset naming it). Call inside store_tx_begin / store_tx_commit. */
+enum sb_err_kind store_conn_hold(struct store *st, const char *name, json_t **out,
+                                 struct sb_err *err);
+
 /* Inserts DEF under NAME, as version one past the last NAME ever had (1 for a name never
  * used; a re-created name continues its old line of versions); sets DEF's
  * creationTag.versionNumber to it and records it in the history with ACTION ("create", or

@@ -329,6 +329,53 @@ class TwoNodesTest(NodesTestCase):
         self.assertEqual(statuses.count(200), len(versions),
                          "every accepted create or delete is one version")
 
+    def test_datasets_written_on_one_node_never_name_a_connection_deleted_on_the_other(self):
+        """With write guards, a dataset written on A while B deletes its connection: either
+        the dataset is refused or the delete is, never both accepted (the connection row is
+        held FOR SHARE in the dataset's transaction, and locked by the delete before it
+        counts the usages)."""
+        self.assertStatus(self.a.api("POST", "/projects", {"projectKey": "PGRACE",
+                                                           "name": "PGRACE"}), 200)
+        names = ["pg_race_ds_%02d" % i for i in range(16)]
+        for n in names:
+            self.a.create_connection(n)
+        for n in names:
+            self.wait_for(self.b, n, 200)
+        statuses = {"dataset": [], "delete": []}
+        barrier = threading.Barrier(2)
+
+        def write_datasets():
+            barrier.wait()
+            for n in names:
+                for j in range(2):
+                    statuses["dataset"].append(fresh_request(
+                        self.a, "POST", "/projects/PGRACE/datasets",
+                        {"name": "%s_%d" % (n, j), "type": "Filesystem",
+                         "params": {"connection": n, "path": "/x"}})[0])
+
+        def delete_connections():
+            barrier.wait()
+            for n in reversed(names):  # (the two meet in the middle)
+                statuses["delete"].append(fresh_request(self.b, "DELETE",
+                                                        "/admin/connections/" + n)[0])
+
+        threads = [threading.Thread(target=write_datasets),
+                   threading.Thread(target=delete_connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertTrue(set(statuses["dataset"]) <= {200, 400}, statuses["dataset"])
+        self.assertTrue(set(statuses["delete"]) <= {200, 409}, statuses["delete"])
+        listed = self.a.api("GET", "/projects/PGRACE/datasets")
+        self.assertStatus(listed, 200)
+        dangling = [d["name"] for d in listed.json
+                    if self.a.api("GET", "/admin/connections/" +
+                                  d["params"]["connection"]).status != 200]
+        self.assertEqual(dangling, [], "datasets naming a deleted connection")
+        # the race was run: some of each side went through
+        self.assertIn(200, statuses["dataset"])
+
     def test_recreated_name_continues_its_versions_across_nodes(self):
         self.a.create_connection("pg_again")
         self.wait_for(self.b, "pg_again", 200)
