@@ -87,6 +87,12 @@ static const struct setting settings[] = {
      "address ranges live tests must never connect to (comma-separated)"},
     {"probe-allow", "SWITCHBOARD_PROBE_ALLOW", "", STR(probe_allow), "CIDRS",
      "when set, the only address ranges live tests may connect to"},
+    {"probe-tls", "SWITCHBOARD_PROBE_TLS", "prefer", STR(probe_tls), "MODE",
+     "prefer: TLS when the server offers it, as DSS's drivers do; require: no live test runs "
+     "without TLS (PostgreSQL sslmode require, MySQL TLS enforced, https and FTPS only)"},
+    {"probe-known-hosts", "SWITCHBOARD_PROBE_KNOWN_HOSTS", "", STR(probe_known_hosts), "FILE",
+     "OpenSSH known_hosts file of the SSH host keys SFTP tests accept; empty: every SFTP test "
+     "fails, naming the server's key fingerprint"},
     {"session-idle-timeout", "SWITCHBOARD_SESSION_IDLE_TIMEOUT", "1800",
      INT(session_idle_timeout, 1, 7 * 86400), "SECONDS",
      "a console session unused for this long ends"},

@@ -36,6 +36,8 @@ struct config {
     long long probe_interval;
     char *probe_deny;
     char *probe_allow;
+    char *probe_tls;         /* "prefer" or "require" */
+    char *probe_known_hosts; /* "" means no SSH host key is trusted */
     bool write_guards; /* docs/API.md §4.7: the stricter-than-DSS write rules, server-wide */
     char *trusted_proxies; /* CIDRs whose X-Forwarded-For is believed; "" means none */
     char *metrics_listen;  /* "" means /metrics on the API's listener */

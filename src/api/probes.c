@@ -332,6 +332,20 @@ struct probes *probes_start(struct app *app, struct sb_err *err)
 
     p->app = app;
     p->settings.timeout_s = app->cfg->probe_timeout;
+    if (strcmp(app->cfg->probe_tls, "prefer") != 0 && strcmp(app->cfg->probe_tls, "require") != 0) {
+        sb_err_set(err, SB_ERR_BAD_REQUEST, "Setting probe-tls must be prefer or require, not '%.32s'.",
+                   app->cfg->probe_tls);
+        free(p);
+        return NULL;
+    }
+    p->settings.tls_required = strcmp(app->cfg->probe_tls, "require") == 0;
+    if (strlen(app->cfg->probe_known_hosts) >= sizeof(p->settings.known_hosts)) {
+        sb_err_set(err, SB_ERR_BAD_REQUEST, "Setting probe-known-hosts is a path of more than %zu "
+                   "characters.", sizeof(p->settings.known_hosts) - 1);
+        free(p);
+        return NULL;
+    }
+    strcpy(p->settings.known_hosts, app->cfg->probe_known_hosts);
     if (fence_parse_list(app->cfg->probe_deny, "probe-deny", p->settings.fence.deny,
                          &p->settings.fence.n_deny, err) != SB_OK ||
         fence_parse_list(app->cfg->probe_allow, "probe-allow", p->settings.fence.allow,

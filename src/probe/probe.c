@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/secrets.h"
 #include "probe/probe.h"
 #include "util/clock.h"
 #include "util/mem.h"
+#include "util/utf8.h"
 
 void probe_fail(struct probe_result *out, const char *fmt, ...)
 {
@@ -25,6 +27,20 @@ void probe_fail(struct probe_result *out, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(out->message, sizeof(out->message), fmt, ap);
     va_end(ap);
+}
+
+const char *probe_property(const struct probe_target *t, const char *name)
+{
+    json_t *prop;
+    size_t i;
+
+    json_array_foreach (json_object_get(t->params, "properties"), i, prop) {
+        const char *n = json_string_value(json_object_get(prop, "name"));
+        const char *v = json_string_value(json_object_get(prop, "value"));
+        if (n && v && strcasecmp(n, name) == 0)
+            return v;
+    }
+    return NULL;
 }
 
 const char *probe_param(const struct probe_target *t, const char *name, const char *fallback)
@@ -148,6 +164,14 @@ void probe_run(const struct probe_settings *s, const struct probe_target *t,
                 values[n++] = json_string_value(json_object_get(prop, "value"));
         probe_scrub(out->message, sizeof(out->message), values, n);
     }
+    /* a peer's own words may be anything: keep the sentence printable, valid UTF-8 text */
+    for (char *c = out->message; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    if (!utf8_valid(out->message))
+        for (char *c = out->message; *c; c++)
+            if ((unsigned char)*c >= 0x80)
+                *c = '?';
 }
 
 struct probe_pool {

@@ -17,6 +17,8 @@
 struct probe_settings {
     long long timeout_s;
     struct fence fence;
+    bool tls_required;      /* --probe-tls require: no probe runs without TLS */
+    char known_hosts[1024]; /* --probe-known-hosts: SSH host keys SFTP probes accept */
 };
 
 struct probe_target {
@@ -66,6 +68,10 @@ void probe_brief_message(const struct probe_result *r, char *out, size_t size);
 /* Sets OUT to a failure with a printf-style sentence. */
 void probe_fail(struct probe_result *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The value of the entry NAME (compared without case) of T's params.properties, a list of
+ * {"name", "value"} as DSS connections carry them; NULL when absent or not a string. */
+const char *probe_property(const struct probe_target *t, const char *name);
 
 /* The string param NAME of T, or FALLBACK. */
 const char *probe_param(const struct probe_target *t, const char *name, const char *fallback);

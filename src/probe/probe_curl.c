@@ -61,8 +61,10 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
         /* checked at write time too; variables and sealed values are only known here */
         char bad[16];
         if (!conn_params_header_safe(t->type, t->params, bad, sizeof(bad))) {
-            probe_fail(out, "%s: param '%s' contains a line break (CR or LF); the test was "
-                            "refused.", what, bad);
+            probe_fail(out,
+                       "%s: param '%s' contains a line break (CR or LF); the test was "
+                       "refused.",
+                       what, bad);
             goto out;
         }
     }
@@ -84,6 +86,13 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
     if (strcmp(scheme, "http") == 0 && strcmp(url_scheme, "http") != 0 &&
         strcmp(url_scheme, "https") != 0) {
         probe_fail(out, "%s: param 'url' must be an http:// or https:// URL.", what);
+        goto out;
+    }
+    if (s->tls_required && strcmp(url_scheme, "http") == 0) {
+        probe_fail(out,
+                   "%s: the URL is http://, but setting probe-tls is require; the test was "
+                   "refused (no connection was attempted).",
+                   what);
         goto out;
     }
     {
@@ -126,6 +135,9 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
     curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES,
                      (long)(CURLSSH_AUTH_PASSWORD | CURLSSH_AUTH_KEYBOARD));
     curl_easy_setopt(c, CURLOPT_USERAGENT, "switchboard-probe");
+    if (strcmp(scheme, "ftp") == 0) /* FTPS when offered; only FTPS with probe-tls require */
+        curl_easy_setopt(c, CURLOPT_USE_SSL,
+                         (long)(s->tls_required ? CURLUSESSL_ALL : CURLUSESSL_TRY));
     if (user)
         curl_easy_setopt(c, CURLOPT_USERNAME, user);
     if (password)
