@@ -4,7 +4,7 @@
 set -eu
 
 packages="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
-libsodium-dev libcmocka-dev libpq-dev libmariadb-dev libcurl4-openssl-dev libinih-dev libidn2-dev python3 curl openssl \
+libsodium-dev libcmocka-dev libpq-dev libmariadb-dev libcurl4-openssl-dev libinih-dev libidn2-dev python3 openssh-server curl openssl \
 postgresql mariadb-server mariadb-client clang libclang-rt-14-dev \
 mandoc lintian fakeroot dpkg-dev zsh nginx-light"
 

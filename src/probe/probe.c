@@ -107,7 +107,7 @@ const char *probe_category(const struct probe_result *r)
         {"authentication", "authentication"},
         {"database missing", "missing database"},
         {"TLS", "TLS"},
-        {"host key", "TLS"},
+        {"host key", "host key"},
         {"not resolved", "name not resolved"},
         {"refused", "connection refused"},
         {"irectory", "directory not accessible"},

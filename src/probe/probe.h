@@ -57,7 +57,7 @@ size_t probe_scrub(char *msg, size_t size, const char *const *secrets, size_t n)
 
 /* The category of a result, for callers who may use a connection but not read its details
  * (docs/API.md §4.4): "succeeded", "denied by policy", "timeout", "connection refused",
- * "authentication", "missing database", "TLS", "name not resolved", "directory not
+ * "authentication", "missing database", "TLS", "host key", "name not resolved", "directory not
  * accessible", "invalid parameters", "server shutting down" or "failed". Static text. */
 const char *probe_category(const struct probe_result *r);
 

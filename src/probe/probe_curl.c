@@ -3,6 +3,7 @@
  * with CURLOPT_CONNECT_TO, redirects are never followed, protocols are limited to the type's, and
  * SSH authentication is by password only (libcurl would otherwise try key files in ~/.ssh). */
 #include <curl/curl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,45 @@ static void classify(CURLcode rc, const char *what, struct probe_result *out)
     }
 }
 
+/* What the SSH host key check saw: the key's fingerprint when it was refused. */
+struct host_key_check {
+    bool refused, mismatch;
+    char fingerprint[80];
+};
+
+/* Accepts the server's key only when the known hosts file has it; otherwise records its
+ * OpenSSH-style fingerprint (SHA256 of the key blob, base64 without padding) and refuses,
+ * before any password is sent. */
+static int check_host_key(CURL *c, const struct curl_khkey *known, const struct curl_khkey *found,
+                          enum curl_khmatch match, void *ud)
+{
+    struct host_key_check *hk = ud;
+    unsigned char digest[crypto_hash_sha256_BYTES], blob[8192];
+    char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
+                                       sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+    size_t blob_len = 0;
+
+    (void)c;
+    (void)known;
+    if (match == CURLKHMATCH_OK)
+        return CURLKHSTAT_FINE;
+    hk->refused = true;
+    hk->mismatch = match == CURLKHMATCH_MISMATCH;
+    if (found->len) {
+        crypto_hash_sha256(digest, (const unsigned char *)found->key, found->len);
+    } else if (sodium_base642bin(blob, sizeof(blob), found->key, strlen(found->key), NULL,
+                                 &blob_len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0) {
+        crypto_hash_sha256(digest, blob, blob_len);
+    } else {
+        snprintf(hk->fingerprint, sizeof(hk->fingerprint), "(unreadable)");
+        return CURLKHSTAT_REJECT;
+    }
+    sodium_bin2base64(b64, sizeof(b64), digest, sizeof(digest),
+                      sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    snprintf(hk->fingerprint, sizeof(hk->fingerprint), "SHA256:%s", b64);
+    return CURLKHSTAT_REJECT;
+}
+
 static size_t discard(char *ptr, size_t size, size_t n, void *ud)
 {
     (void)ptr;
@@ -55,6 +95,7 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
     CURL *c = NULL;
     CURLcode rc;
     long status = 0;
+    struct host_key_check hk = {0};
 
     snprintf(what, sizeof(what), "%s", t->type->name);
     {
@@ -135,6 +176,11 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
     curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES,
                      (long)(CURLSSH_AUTH_PASSWORD | CURLSSH_AUTH_KEYBOARD));
     curl_easy_setopt(c, CURLOPT_USERAGENT, "switchboard-probe");
+    if (strcmp(scheme, "sftp") == 0) { /* fail closed: only keys of --probe-known-hosts */
+        curl_easy_setopt(c, CURLOPT_SSH_KNOWNHOSTS, *s->known_hosts ? s->known_hosts : "/dev/null");
+        curl_easy_setopt(c, CURLOPT_SSH_KEYFUNCTION, check_host_key);
+        curl_easy_setopt(c, CURLOPT_SSH_KEYDATA, &hk);
+    }
     if (strcmp(scheme, "ftp") == 0) /* FTPS when offered; only FTPS with probe-tls require */
         curl_easy_setopt(c, CURLOPT_USE_SSL,
                          (long)(s->tls_required ? CURLUSESSL_ALL : CURLUSESSL_TRY));
@@ -148,6 +194,15 @@ void probe_curl(const struct probe_settings *s, const struct probe_target *t,
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     }
     rc = curl_easy_perform(c);
+    if (hk.refused) {
+        probe_fail(out,
+                   "%s: the server's host key %s %s (setting probe-known-hosts); the test "
+                   "was refused before any password was sent.",
+                   what, hk.fingerprint,
+                   hk.mismatch ? "does not match the key known for this host"
+                               : "is not in the known hosts file");
+        goto out;
+    }
     if (rc != CURLE_OK) {
         classify(rc, what, out);
         goto out;
