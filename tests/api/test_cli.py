@@ -604,7 +604,7 @@ class CliTestAllTest(CliTestCase):
 
     def test_import_shows_upload_progress_on_a_terminal_only(self):
         items = [{"name": "imp_progress_%03d" % i, "type": "Filesystem",
-                  "description": "x" * 2000, "params": {"root": "/srv/%d" % i}}
+                  "notes": "x" * 2000, "params": {"root": "/srv/%d" % i}}
                  for i in range(200)]
         path = self.cli.write("big.json", json.dumps({"connections": items}))
         rc, out, shown = self.run_on_tty("connections", "import", path, "--dry-run")
