@@ -392,13 +392,26 @@ int datadir_rotate_key(const struct config *cfg)
     struct store *st;
     struct sb_err err;
     json_t *meta = NULL;
-    int rc = -1;
+    int rc = -1, others = 0;
 
     st = open_store(cfg, &stored_check);
     if (!st)
         return -1;
     if (!stored_check) {
         log_error("this store has no master key yet: start the server once first");
+        goto out;
+    }
+    /* a node still serving would go on sealing with the old key, and could no longer open
+     * what this rotation re-seals: every node must be stopped first */
+    if (store_other_nodes(st, &others, &err) != SB_OK) {
+        log_error("cannot tell whether other nodes use this store: %s", err.msg);
+        goto out;
+    }
+    if (others > 0) {
+        log_error("%d other Switchboard process%s connected to this store: stop every node "
+                  "before rotating the master key, then give them the new key file; nothing "
+                  "changed",
+                  others, others == 1 ? " is" : "es are");
         goto out;
     }
     if (load_checked_key(cfg, stored_check, old_master) != 0)

@@ -159,6 +159,8 @@ struct backend_ops {
     /* Delivers PAYLOAD to the other nodes when the transaction commits; NULL when there are
      * none. Payloads: STORE_NOTE_AUTH, "conn VERSION NAME", "del VERSION NAME". */
     enum sb_err_kind (*announce)(struct store_conn *c, const char *payload, struct sb_err *err);
+    /* store_other_nodes; NULL for a store that is not shared. */
+    enum sb_err_kind (*other_nodes)(struct store *st, int *count, struct sb_err *err);
     /* store_poll_changes; NULL for a store that is not shared. */
     enum sb_err_kind (*poll_changes)(struct store *st, store_on_conn_fn on_conn,
                                      void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),

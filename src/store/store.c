@@ -110,6 +110,12 @@ enum sb_err_kind store_poll_changes(struct store *st, store_on_conn_fn on_conn,
     return st->ops->poll_changes(st, on_conn, on_auth, on_reset, ctx, timeout_ms, err);
 }
 
+enum sb_err_kind store_other_nodes(struct store *st, int *count, struct sb_err *err)
+{
+    *count = 0;
+    return st->ops->other_nodes ? st->ops->other_nodes(st, count, err) : SB_OK;
+}
+
 static const char *coll_noun(enum store_collection coll)
 {
     switch (coll) {

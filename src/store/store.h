@@ -40,6 +40,12 @@ long long store_size_bytes(struct store *st);
 /* Whether other nodes may change this store (PostgreSQL), so that caches must follow it. */
 bool store_is_shared(struct store *st);
 
+/* *COUNT: how many other Switchboard processes are connected to this store now (0 for a
+ * store that is not shared). On PostgreSQL, every process's sessions carry its name
+ * (application_name "switchboard/HOST/PID"), so that a node that stops or dies leaves the
+ * count by itself. */
+enum sb_err_kind store_other_nodes(struct store *st, int *count, struct sb_err *err);
+
 /* Waits up to TIMEOUT_MS for changes announced by other nodes and reports each: ON_CONN for a
  * connection written (DELETED: deleted) at VERSION, ON_AUTH for keys, users or groups (the auth
  * generation has moved), ON_RESET when the feed was lost and is back (reload everything).

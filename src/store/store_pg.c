@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/store_pg.h"
 #include "util/limits.h"
@@ -220,14 +221,13 @@ PGconn *store_pg_connect(struct pg_store *st, bool async)
 {
     /* the URL (expanded from dbname) overrides what comes before it, not what comes after */
     const char *const keys[] = {
-        "connect_timeout",     "application_name",
-        "keepalives",          "keepalives_idle",
-        "keepalives_interval", "keepalives_count",
-        "tcp_user_timeout",    "dbname",
-        "client_encoding",     NULL,
+        "connect_timeout",  "keepalives",      "keepalives_idle",  "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "dbname",          "client_encoding",
+        "application_name", NULL,
     };
+    /* application_name after the URL: it names this process to the other nodes */
     const char *const values[] = {
-        PG_CONNECT_TIMEOUT_S, "switchboard", "1", "30", "10", "3", "30000", st->url, "UTF8", NULL,
+        PG_CONNECT_TIMEOUT_S, "1", "30", "10", "3", "30000", st->url, "UTF8", st->node, NULL,
     };
     PGconn *conn =
         async ? PQconnectStartParams(keys, values, 1) : PQconnectdbParams(keys, values, 1);
@@ -663,6 +663,39 @@ static long long pg_size_bytes(struct store *base)
     return size;
 }
 
+/* "switchboard/HOST/PID": what this process's sessions call themselves (application_name),
+ * so that each node can count the others by their sessions (store_other_nodes). */
+static void node_name(char *out, size_t size)
+{
+    char host[64] = "?";
+
+    gethostname(host, sizeof(host) - 1);
+    snprintf(out, size, "%s%.40s/%d", PG_NODE_PREFIX, host, (int)getpid());
+}
+
+static enum sb_err_kind pg_other_nodes(struct store *base, int *count, struct sb_err *err)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    struct handle *h = handle_get(st, err);
+    struct params p = {0};
+    PGresult *res;
+
+    if (!h)
+        return err->kind;
+    p_text(&p, PG_NODE_PREFIX "%");
+    p_text(&p, st->node);
+    res = run(h,
+              "SELECT COUNT(DISTINCT application_name) FROM pg_stat_activity"
+              " WHERE datname = current_database() AND application_name LIKE $1"
+              " AND application_name <> $2",
+              &p, true, "list the nodes of the store", err);
+    if (!res)
+        return err->kind;
+    *count = (int)value_int(res, 0, 0);
+    PQclear(res);
+    return SB_OK;
+}
+
 static const struct backend_ops pg_ops = {
     .dialect = DIALECT_PG,
     .shared = true,
@@ -675,6 +708,7 @@ static const struct backend_ops pg_ops = {
     .lock_name = pg_lock_name,
     .announce = pg_announce,
     .poll_changes = store_pg_feed_poll,
+    .other_nodes = pg_other_nodes,
 };
 
 struct store *store_pg_open(const char *url, struct sb_err *err)
@@ -700,6 +734,7 @@ struct store *store_pg_open(const char *url, struct sb_err *err)
     PQconninfoFree(opts);
     store_base_init(&st->base, &pg_ops);
     st->url = xstrdup(url);
+    node_name(st->node, sizeof(st->node));
     pthread_mutex_init(&st->listen.lock, NULL);
     h = handle_get(st, err);
     if (!h || migrate(h, err) != SB_OK) {

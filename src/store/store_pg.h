@@ -11,6 +11,7 @@
 #include "store/backend.h"
 
 #define PG_CHANNEL "switchboard"
+#define PG_NODE_PREFIX "switchboard/"
 #define PG_LISTEN_CONNECT_MS 10000    /* a listener connection attempt gives up after this */
 #define PG_LISTEN_BACKOFF_MIN_MS 250  /* first wait before reconnecting the listener */
 #define PG_LISTEN_BACKOFF_MAX_MS 4000 /* longest wait between listener reconnections */
@@ -30,6 +31,7 @@ struct pg_store {
     struct store base; /* first: a struct store * is a struct pg_store * */
     char *url;
     char *password; /* as parsed from the URL (for masking), or NULL */
+    char node[128];  /* application_name of this process's sessions: PG_NODE_PREFIX HOST/PID */
     struct listener listen;
 };
 

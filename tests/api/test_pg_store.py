@@ -547,6 +547,35 @@ class OutageTest(NodesTestCase):
 class RotateKeyTest(NodesTestCase):
     """`admin rotate-key` on a shared store: one run re-encrypts for every node."""
 
+    def test_rotate_key_refuses_while_another_node_is_connected(self):
+        password = "pg-rot-busy-" + random_key(24)
+        for s in self.servers:
+            s.remember_secret(password)
+        self.a.create_connection("pg_rot_busy", type="PostgreSQL", params={
+            "host": "db.example", "db": "sales", "user": "etl", "password": password})
+        ok = eventually(lambda: self.b.api("GET", "/admin/connections/pg_rot_busy").status == 200)
+        self.assertTrue(ok)
+        sealed = self.a.api("GET", "/admin/connections/pg_rot_busy").json["params"]["password"]
+        cli_dir = tempfile.mkdtemp(prefix="switchboard-rotate-")  # (A's is locked by A)
+        self.addCleanup(shutil.rmtree, cli_dir, True)
+        for running in ((self.a, self.b), (self.b,)):  # both nodes up, then B alone
+            if running == (self.b,):
+                self.a.stop()
+            proc = self.a.run_cli("admin", "rotate-key", "--data-dir", cli_dir,
+                                  "--secret-key-file", self.key_file, "--store", self.url)
+            out = self.a.redact(proc.stdout + proc.stderr)
+            self.assertNotEqual(proc.returncode, 0, "rotate-key ran beside a node: %s" % out)
+            self.assertIn("connected to this store", out)
+            self.assertNotIn(password, proc.stdout + proc.stderr)
+            for s in running:  # nothing changed: the nodes still serve and open the secret
+                info = s.api("GET", "/connections/pg_rot_busy/info")
+                self.assertStatus(info, 200)
+                self.assertEqual(info.json["resolvedParams"]["password"], password)
+        self.a.start()
+        self.assertEqual(
+            self.a.api("GET", "/admin/connections/pg_rot_busy").json["params"]["password"],
+            sealed, "a refused rotation re-sealed the secret")
+
     def test_rotate_key_reseals_for_every_node(self):
         password = "pg-rot-" + random_key(24)
         for s in self.servers:
