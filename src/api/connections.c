@@ -231,30 +231,6 @@ out:
     json_decref(def);
 }
 
-/* Deletes NAME only while it is still at version IF_MATCH, in one transaction. */
-static enum sb_err_kind delete_if_match(struct request *req, const char *name, int64_t if_match,
-                                        bool force, int64_t *version, struct sb_err *err)
-{
-    struct store *st = req->app->store;
-    json_t *stored = NULL;
-    enum sb_err_kind rc;
-
-    if ((rc = store_tx_begin(st, err)) != SB_OK)
-        return rc;
-    rc = store_conn_get(st, name, &stored, err);
-    if (rc == SB_OK && conn_version(stored) != if_match)
-        rc = precondition_failed(name, conn_version(stored), if_match, err);
-    if (rc == SB_OK)
-        rc = store_conn_delete(st, name, force, req->principal.login, clock_epoch_ms(), version,
-                               err);
-    if (rc == SB_OK)
-        rc = store_tx_commit(st, err);
-    else
-        store_tx_rollback(st);
-    json_decref(stored);
-    return rc;
-}
-
 struct conn_delete {
     struct request *req;
     const char *name;
@@ -267,10 +243,9 @@ static enum sb_err_kind conn_delete_change(void *ctx, struct sb_err *err)
 {
     struct conn_delete *d = ctx;
 
-    if (d->if_match >= 0)
-        return delete_if_match(d->req, d->name, d->if_match, d->force, d->version, err);
-    return store_conn_delete(d->req->app->store, d->name, d->force, d->req->principal.login,
-                             clock_epoch_ms(), d->version, err);
+    /* with If-Match, the version is checked under the name's lock, in the delete's transaction */
+    return store_conn_delete_at(d->req->app->store, d->name, d->if_match, d->force,
+                                d->req->principal.login, clock_epoch_ms(), d->version, err);
 }
 
 void api_connections_delete(struct request *req)

@@ -826,9 +826,9 @@ static enum sb_err_kind row_versioned(void *ctx, const struct row *r, struct sb_
     return parse_json(r->text(r, 1), &v->def, err);
 }
 
-static enum sb_err_kind conn_delete(struct store_conn *c, const char *name, bool force,
-                                    const char *who, int64_t now_ms, int64_t *deleted_version,
-                                    struct sb_err *err)
+static enum sb_err_kind conn_delete(struct store_conn *c, const char *name, int64_t expected,
+                                    bool force, const char *who, int64_t now_ms,
+                                    int64_t *deleted_version, struct sb_err *err)
 {
     struct versioned cur = {0};
     struct args a = {0};
@@ -841,6 +841,13 @@ static enum sb_err_kind conn_delete(struct store_conn *c, const char *name, bool
         goto fail;
     if (!cur.def)
         return conn_missing(name, err);
+    if (expected >= 0 && cur.version != expected) {
+        sb_err_set(err, SB_ERR_PRECONDITION_FAILED,
+                   "Connection '%s' is at version %lld, not version %lld named by If-Match: it "
+                   "was changed since it was read; read it again and reapply the change.",
+                   name, (long long)cur.version, (long long)expected);
+        goto fail;
+    }
     if (!force && conn_unused(c, name, err) != SB_OK)
         goto fail;
     a = (struct args){0};
@@ -860,11 +867,20 @@ fail:
 enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool force, const char *who,
                                    int64_t now_ms, int64_t *deleted_version, struct sb_err *err)
 {
+    return store_conn_delete_at(st, name, -1, force, who, now_ms, deleted_version, err);
+}
+
+enum sb_err_kind store_conn_delete_at(struct store *st, const char *name, int64_t expected_version,
+                                      bool force, const char *who, int64_t now_ms,
+                                      int64_t *deleted_version, struct sb_err *err)
+{
     WITH_CONN(c, st, err);
     *deleted_version = 0;
     if (tx_begin(c, err) != SB_OK)
         return err->kind;
-    return tx_end(c, conn_delete(c, name, force, who, now_ms, deleted_version, err), err);
+    return tx_end(c,
+                  conn_delete(c, name, expected_version, force, who, now_ms, deleted_version, err),
+                  err);
 }
 
 static enum sb_err_kind row_history(void *ctx, const struct row *r, struct sb_err *err)

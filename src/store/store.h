@@ -175,6 +175,13 @@ enum sb_err_kind store_conn_replace(struct store *st, const char *name, const js
 enum sb_err_kind store_conn_delete(struct store *st, const char *name, bool force, const char *who,
                                    int64_t now_ms, int64_t *deleted_version, struct sb_err *err);
 
+/* store_conn_delete only while NAME is still at EXPECTED_VERSION (checked under the name's lock,
+ * in the delete's transaction): SB_ERR_PRECONDITION_FAILED otherwise (If-Match, docs/API.md
+ * §4.7). A negative EXPECTED_VERSION checks nothing. */
+enum sb_err_kind store_conn_delete_at(struct store *st, const char *name, int64_t expected_version,
+                                      bool force, const char *who, int64_t now_ms,
+                                      int64_t *deleted_version, struct sb_err *err);
+
 /* *OUT: new array of NAME's versions, oldest first: {versionNumber, modifiedBy, modifiedOn,
  * action, definition}. SB_ERR_NOT_FOUND when NAME never existed. */
 enum sb_err_kind store_conn_history(struct store *st, const char *name, json_t **out,

@@ -250,7 +250,14 @@ static void test_connection_versions_continue_after_delete(void **state)
     OK(store_conn_get(st, "c", &got, &err));
     assert_json_eq(got, def);
     json_decref(got);
-    OK(store_conn_delete(st, "c", false, "bob", 5000, &deleted, &err));
+    /* If-Match: a delete at another version changes nothing */
+    assert_err(&err, store_conn_delete_at(st, "c", 1, false, "bob", 5000, &deleted, &err),
+               SB_ERR_PRECONDITION_FAILED,
+               "Connection 'c' is at version 2, not version 1 named by If-Match: it was changed "
+               "since it was read; read it again and reapply the change.");
+    OK(store_conn_get(st, "c", &got, &err));
+    json_decref(got);
+    OK(store_conn_delete_at(st, "c", 2, false, "bob", 5000, &deleted, &err));
     assert_int_equal(deleted, 3);
     assert_err(&err, store_conn_get(st, "c", &got, &err), SB_ERR_NOT_FOUND,
                "Connection 'c' does not exist.");
