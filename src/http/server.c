@@ -839,8 +839,20 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
     /* --metrics-key: /metrics, public in the table, then needs an admin key */
     bool admin_metrics = route->handler == api_meta_metrics && srv->app->cfg->metrics_key;
     if (route->access != ROUTE_PUBLIC || admin_metrics) {
-        if (authenticate(req, &err) != SB_OK || impersonate(req, &err) != SB_OK) {
+        if (authenticate(req, &err) != SB_OK) {
             reply_error(req, &err);
+            return;
+        }
+        if (impersonate(req, &err) != SB_OK) {
+            reply_error(req, &err);
+            /* who tried to act as whom (the header names the user; the principal is the real
+             * one, since acting as the user was refused) */
+            char who[SB_ECHO_MAX + 4];
+            sb_err_echo(who, sizeof(who),
+                        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                    "X-DKU-ProxyUser"));
+            audit_record_read(req, "user.impersonate", who,
+                              req->status == 403 ? "denied" : "failed");
             return;
         }
         if ((route->access == ROUTE_ADMIN || admin_metrics) && !req_require_admin_or_reply(req)) {

@@ -114,6 +114,18 @@ class ProxyUserTest(ServerTestCase):
         made = [a for a in audit if a["object"] == "px_made_by_boss"]
         self.assertEqual((made[0]["principal"], made[0]["actingAs"]), (admin_login, "px_boss"))
 
+    def test_refused_attempts_are_audited(self):
+        s = self.server
+        r = s.api("GET", "/auth/info", key=self.ana_key, headers=as_user("px_boss"))
+        self.assertStatus(r, 403)
+        r = s.api("GET", "/auth/info", headers=as_user("px_ghost"))
+        self.assertStatus(r, 404)
+        audit = s.api("GET", "/admin/audit?limit=20").json
+        tried = [(a["principal"], a["object"], a["outcome"]) for a in audit
+                 if a["action"] == "user.impersonate"]
+        self.assertIn(("px_ana", "px_boss", "denied"), tried)
+        self.assertIn((s.auth_info()["authIdentifier"], "px_ghost", "failed"), tried)
+
     def test_audit_of_a_plain_request_has_no_acting_as(self):
         self.server.api("GET", "/connections/px_team_conn/test")
         audit = self.server.api("GET", "/admin/audit?limit=5").json
