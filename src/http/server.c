@@ -849,8 +849,7 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
              * one, since acting as the user was refused) */
             char who[SB_ECHO_MAX + 4];
             sb_err_echo(who, sizeof(who),
-                        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                    "X-DKU-ProxyUser"));
+                        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-DKU-ProxyUser"));
             audit_record_read(req, "user.impersonate", who,
                               req->status == 403 ? "denied" : "failed");
             return;
