@@ -6,7 +6,7 @@ set -eu
 packages="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
 libsodium-dev libcmocka-dev libpq-dev libmariadb-dev libcurl4-openssl-dev libinih-dev libidn2-dev python3 openssh-server curl openssl \
 postgresql mariadb-server mariadb-client clang libclang-rt-14-dev \
-mandoc lintian fakeroot dpkg-dev zsh nginx-light"
+mandoc lintian fakeroot dpkg-dev zsh nginx-light chromium"
 
 # Node.js and npm run test tooling only. Debian's npm conflicts with the NodeSource nodejs that
 # some machines carry: install Debian's pair only when no npm is on the PATH.

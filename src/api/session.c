@@ -30,8 +30,8 @@ static json_t *session_view(struct request *req, const json_t *rec)
     const struct config *cfg = req->app->cfg;
 
     return xcheck(json_pack(
-        "{s:O, s:s, s:s, s:O, s:b, s:I, s:I, s:I}", "csrfToken", json_object_get(rec, "csrf"),
-        "authIdentifier", p->login, "principalType",
+        "{s:b, s:O, s:s, s:s, s:O, s:b, s:I, s:I, s:I}", "signedIn", 1, "csrfToken",
+        json_object_get(rec, "csrf"), "authIdentifier", p->login, "principalType",
         p->type == PRINCIPAL_USER ? "USER" : "GLOBAL_API_KEY", "groups", p->groups, "admin",
         p->admin, "expiresOn",
         (json_int_t)session_expires_on(rec, cfg->session_idle_timeout, cfg->session_lifetime),
@@ -210,9 +210,14 @@ void api_session_get(struct request *req)
      * after a reload. Another origin can neither read this answer nor send the cookie
      * (SameSite=Strict), and it changes nothing. */
     if (http_session_authenticate(req, false, &rec, &err) != SB_OK) {
-        if (err.kind == SB_ERR_UNAUTHORIZED)
+        if (err.kind != SB_ERR_UNAUTHORIZED) {
+            reply_error(req, &err);
+            return;
+        }
+        /* not an error for the console, which asks this first on every visit */
+        if (http_session_present(req))
             http_session_clear_cookie(req);
-        reply_error(req, &err);
+        reply_json(req, 200, xcheck(json_pack("{s:b, s:s}", "signedIn", 0, "reason", err.msg)));
         return;
     }
     reply_json(req, 200, session_view(req, rec));
