@@ -82,7 +82,7 @@ export async function list(ctx) {
           h("td", {}, c.usableBy === "ALL" ? "Everyone" : (c.allowedGroups.join(", ") || "Nobody")),
           h("td", {}, statusDot(c.status)),
           h("td", { class: "num" }, c.versionNumber),
-          h("td", {}, c.lastModifiedBy || "—", h("br"), h("small", {}, fmtTime(c.lastModifiedOn))));
+          h("td", {}, c.lastModifiedBy || "—", h("small", {}, ` · ${fmtTime(c.lastModifiedOn)}`)));
       }))));
     const first = state.offset + 1, last = state.offset + page.items.length;
     mount(pager,
