@@ -23,6 +23,10 @@ failed=0
 peers_dir=$(mktemp -d /tmp/switchboard-peers.XXXXXX)
 peers_pid=
 peers_cleanup() {
+    if [ -n "${browser_pid:-}" ]; then
+        kill "$browser_pid" 2>/dev/null
+        wait "$browser_pid" 2>/dev/null
+    fi
     if [ -n "$peers_pid" ]; then
         wait "$peers_pid" 2>/dev/null
         peers_pid=
@@ -96,10 +100,39 @@ run_api_suite() {
     passed=$((passed + ${counts% *}))
     failed=$((failed + ${counts#* }))
 }
+# the console in a real browser (tests/browser/run.mjs: Debian's chromium, puppeteer-core from
+# npm ci), in the background while the API suites run: it is mostly waiting on the browser
+browser_out=/tmp/switchboard-browser.$$
+browser_pid=
+(
+    cd tests/browser &&
+        PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --prefer-offline >npm-ci.log 2>&1 ||
+        { echo "browser: npm ci failed (tests/browser/npm-ci.log):"; tail -n 20 npm-ci.log; exit 1; }
+    SWITCHBOARD_BIN="$PWD/../../build/test/switchboard" node run.mjs
+) >"$browser_out" 2>&1 &
+browser_pid=$!
+
 run_api_suite sqlite
 if [ -n "${SWITCHBOARD_PEERS_ENV:-}" ]; then
     run_api_suite postgresql
 fi
+
+wait "$browser_pid"
+browser_status=$?
+browser_pid=
+counts=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed.*$/\1 \2/p' "$browser_out" | tail -n 1)
+echo "browser suite:"
+if [ -z "$counts" ]; then
+    cat "$browser_out"
+    counts="0 1"
+elif [ "$browser_status" -ne 0 ]; then
+    cat "$browser_out"
+else
+    tail -n 1 "$browser_out"
+fi
+rm -f "$browser_out"
+passed=$((passed + ${counts% *}))
+failed=$((failed + ${counts#* }))
 
 # fuzz smoke: every libFuzzer harness of fuzz/ for a few seconds (about 30 s in all), one test
 # each; `make fuzz` runs them longer
