@@ -82,6 +82,12 @@ static const struct setting settings[] = {
      "most live connection tests running at once"},
     {"probe-interval", "SWITCHBOARD_PROBE_INTERVAL", "0", INT(probe_interval, 0, 86400), "SECONDS",
      "re-test every testable connection this often; 0 turns the background prober off"},
+    {"probe-backoff-max", "SWITCHBOARD_PROBE_BACKOFF_MAX", "3600",
+     INT(probe_backoff_max, 1, 7 * 86400), "SECONDS",
+     "background tests of a failing connection back off (the interval doubled per failure in a "
+     "row) up to this"},
+    {"probe-budget", "SWITCHBOARD_PROBE_BUDGET", "20", INT(probe_budget, 1, 100000), "N",
+     "most background tests started per second"},
     {"probe-deny", "SWITCHBOARD_PROBE_DENY",
      "169.254.0.0/16,fe80::/10,fd00:ec2::254/128,100.100.100.200/32", STR(probe_deny), "CIDRS",
      "address ranges live tests must never connect to (comma-separated)"},

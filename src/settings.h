@@ -34,6 +34,8 @@ struct config {
     long long probe_timeout;
     long long probe_concurrency;
     long long probe_interval;
+    long long probe_backoff_max;
+    long long probe_budget;
     char *probe_deny;
     char *probe_allow;
     char *probe_tls;         /* "prefer" or "require" */

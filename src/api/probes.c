@@ -16,6 +16,7 @@
 #include "api/audit.h"
 #include "api/common.h"
 #include "api/probes.h"
+#include "core/catalog.h"
 #include "core/conn.h"
 #include "core/types.h"
 #include "http/request.h"
@@ -33,6 +34,7 @@ struct probes {
     struct probe_pool *pool;
     pthread_mutex_t lock; /* guards status */
     json_t *status;       /* name -> {connectionOK, message, durationMs, testedOn} */
+    json_t *sched;        /* background prober: name -> [failures in a row, next due (ms)] */
     atomic_ullong outcomes[N_TYPES_MAX][2]; /* by type index: [0] failed, [1] ok */
     pthread_t prober;
     bool prober_running;
@@ -237,6 +239,7 @@ void probes_forget(struct probes *p, const char *name)
 {
     pthread_mutex_lock(&p->lock);
     json_object_del(p->status, name);
+    json_object_del(p->sched, name);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -265,64 +268,221 @@ char *probes_metrics(struct probes *p)
     return text;
 }
 
-/* ---- the background prober ---- */
+/* ---- the background prober ----
+ *
+ * A round walks the in-memory catalog (never a load of the store): the testable connections
+ * that are due are grouped by what a test reaches (type, host, port, user, url, root), so that
+ * a target many connections share is tested once per round and its result recorded for each
+ * of them, saying so. The round's tests are then queued one by one, spread over the interval
+ * and never faster than --probe-budget per second, on the pool's background queue, behind any
+ * on-demand test. A connection whose test fails is next due after the interval doubled for
+ * every failure in a row, up to --probe-backoff-max; a success brings it back to the
+ * interval. */
+
+/* When NAME is next due, after a test that OK'd or not; lock held by the caller. */
+static void sched_update(struct probes *p, const char *name, bool ok)
+{
+    json_t *e = json_object_get(p->sched, name);
+    long long failures = ok ? 0 : (e ? json_integer_value(json_array_get(e, 0)) : 0) + 1;
+    long long delay = p->app->cfg->probe_interval, ceiling = p->app->cfg->probe_backoff_max;
+
+    for (long long i = 0; i < failures && delay < ceiling; i++)
+        delay *= 2;
+    if (!ok && delay > ceiling)
+        delay = ceiling;
+    /* due a little early: the next round starts about one interval after this one did */
+    json_object_set_new(p->sched, name,
+                        xcheck(json_pack("[I, I]", (json_int_t)failures,
+                                         (json_int_t)(clock_epoch_ms() + delay * 1000 - 500))));
+}
+
+static bool sched_due(struct probes *p, const char *name, long long now_ms)
+{
+    bool due;
+
+    pthread_mutex_lock(&p->lock);
+    json_t *e = json_object_get(p->sched, name);
+    due = !e || json_integer_value(json_array_get(e, 1)) <= now_ms;
+    pthread_mutex_unlock(&p->lock);
+    return due;
+}
 
 static void background_done(struct probe_job *job)
 {
-    record(job->ctx, job);
+    struct probes *p = job->ctx;
+    size_t i;
+    json_t *name;
+
+    record(p, job);
+    pthread_mutex_lock(&p->lock);
+    sched_update(p, job->conn_name, job->result.ok);
+    pthread_mutex_unlock(&p->lock);
+    json_array_foreach (job->also, i, name) {
+        struct probe_job shared = *job;
+        snprintf(shared.conn_name, sizeof(shared.conn_name), "%s", json_string_value(name));
+        snprintf(shared.result.message, sizeof(shared.result.message),
+                 "%.300s (shared with '%.64s': same type, host, port and user, tested once "
+                 "this round)",
+                 job->result.message, job->conn_name);
+        record(p, &shared);
+        pthread_mutex_lock(&p->lock);
+        sched_update(p, shared.conn_name, job->result.ok);
+        pthread_mutex_unlock(&p->lock);
+    }
+    json_decref(job->also);
     job_free(job);
 }
 
-/* Queues a test of every testable connection, unless the previous round is still running. */
-static void probe_round(struct probes *p)
+/* What a test of PARAMS (type T) reaches: connections with the same key share one test. */
+static char *target_key(const struct conn_type *t, const json_t *params)
 {
-    struct sb_err err;
-    json_t *all, *def;
-    const char *name;
+    static const char *const parts[] = {"host", "port", "user", "url", "root", "db"};
+    char *key = xstrdup(t->name);
 
-    if (probe_pool_pending(p->pool) > 0)
-        return;
-    if (store_conn_list(p->app->store, &all, &err) != SB_OK) {
-        log_warn("background prober: cannot list connections: %s", err.msg);
-        return;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        const char *v = json_string_value(json_object_get(params, parts[i]));
+        char *next;
+        if (asprintf(&next, "%s\x1f%s", key, v ? v : "") < 0)
+            abort();
+        free(key);
+        key = next;
     }
-    json_object_foreach (all, name, def) {
-        const struct conn_type *t = types_find(json_string_value(json_object_get(def, "type")));
-        struct probe_job *job;
-        char missing[512];
-        if (!t || t->tester == TESTER_NONE)
+    return key;
+}
+
+/* The definition of NAME from the catalog (new reference), or NULL. */
+static json_t *catalog_def(struct probes *p, const char *name)
+{
+    struct catalog_entry *e = catalog_get(p->app->catalog, name);
+    json_t *def = NULL;
+
+    if (e) {
+        char *text = catalog_entry_json_copy(e);
+        def = json_loads(text, 0, NULL);
+        free(text);
+        catalog_entry_release(e);
+    }
+    return def;
+}
+
+/* Waits up to MS milliseconds; false when the prober is stopping. */
+static bool prober_sleep(struct probes *p, long long ms)
+{
+    struct timespec until;
+    bool stopping;
+
+    pthread_mutex_lock(&p->prober_lock);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    while (!p->stopping && pthread_cond_timedwait(&p->prober_wake, &p->prober_lock, &until) == 0)
+        ;
+    stopping = p->stopping;
+    pthread_mutex_unlock(&p->prober_lock);
+    return !stopping;
+}
+
+/* Groups the due, testable connections of the catalog by target: key -> [representative,
+ * others...]. New reference. */
+static json_t *round_groups(struct probes *p)
+{
+    struct catalog_snapshot *snap = catalog_snapshot(p->app->catalog);
+    json_t *groups = xcheck(json_object());
+    long long now = clock_epoch_ms();
+    struct sb_err err;
+
+    for (size_t i = 0; i < snap->n; i++) {
+        const struct catalog_entry *e = snap->items[i];
+        const struct conn_type *t = types_find(e->type);
+        json_t *def, *params = NULL, *group;
+        char missing[512], *key;
+
+        if (e->deleted || !t || t->tester == TESTER_NONE || !sched_due(p, e->name, now))
+            continue;
+        char *text = catalog_entry_json_copy(e);
+        def = json_loads(text, 0, NULL);
+        free(text);
+        if (!def)
             continue;
         if (missing_params_message(def, missing, sizeof(missing))) {
             record_missing(p, def, missing);
-            continue;
+            pthread_mutex_lock(&p->lock);
+            sched_update(p, e->name, false);
+            pthread_mutex_unlock(&p->lock);
+        } else if (api_resolve_params(p->app, def, NULL, &params, &err) == SB_OK) {
+            key = target_key(t, params);
+            group = json_object_get(groups, key);
+            if (!group)
+                json_object_set_new(groups, key, group = xcheck(json_array()));
+            json_array_append_new(group, xcheck(json_string(e->name)));
+            free(key);
+            json_decref(params);
         }
-        job = job_new(p, def, &err);
-        if (!job)
-            continue;
-        job->done = background_done;
-        if (!probe_pool_submit(p->pool, job))
-            job_free(job);
+        json_decref(def);
     }
-    json_decref(all);
+    catalog_snapshot_release(snap);
+    return groups;
+}
+
+/* One round: every due target tested once, spread over the interval. */
+static void probe_round(struct probes *p)
+{
+    long long interval_ms = p->app->cfg->probe_interval * 1000;
+    long long budget_ms = 1000 / (p->app->cfg->probe_budget > 0 ? p->app->cfg->probe_budget : 1);
+    long long start = clock_mono_us() / 1000, spacing;
+    json_t *groups, *names;
+    const char *key;
+    size_t n = 0;
+    struct sb_err err;
+
+    if (probe_pool_background_pending(p->pool) > 0)
+        return; /* the previous round's tests are still queued or running */
+    groups = round_groups(p);
+    spacing =
+        json_object_size(groups) ? interval_ms * 8 / 10 / (long long)json_object_size(groups) : 0;
+    if (spacing < budget_ms)
+        spacing = budget_ms;
+    json_object_foreach (groups, key, names) {
+        const char *rep = json_string_value(json_array_get(names, 0));
+        json_t *def = catalog_def(p, rep);
+        struct probe_job *job = def ? job_new(p, def, &err) : NULL;
+
+        json_decref(def);
+        if (job) {
+            job->done = background_done;
+            job->background = true;
+            job->also = json_array_size(names) > 1 ? xcheck(json_array()) : NULL;
+            for (size_t i = 1; i < json_array_size(names); i++)
+                json_array_append(job->also, json_array_get(names, i));
+            if (!probe_pool_submit(p->pool, job)) {
+                json_decref(job->also);
+                job_free(job);
+            }
+        }
+        n++;
+        /* the next one at its place in the round, never sooner than the budget allows */
+        long long wait = start + (long long)n * spacing - clock_mono_us() / 1000;
+        if (wait > 0 && !prober_sleep(p, wait))
+            break;
+    }
+    json_decref(groups);
 }
 
 static void *prober_main(void *arg)
 {
     struct probes *p = arg;
-    struct timespec until;
 
-    pthread_mutex_lock(&p->prober_lock);
-    while (!p->stopping) {
-        pthread_mutex_unlock(&p->prober_lock);
+    for (;;) {
+        long long start = clock_mono_us();
         probe_round(p);
-        pthread_mutex_lock(&p->prober_lock);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += p->app->cfg->probe_interval;
-        while (!p->stopping &&
-               pthread_cond_timedwait(&p->prober_wake, &p->prober_lock, &until) == 0)
-            ;
+        long long left = p->app->cfg->probe_interval * 1000 - (clock_mono_us() - start) / 1000;
+        if (!prober_sleep(p, left > 0 ? left : 0))
+            break;
     }
-    pthread_mutex_unlock(&p->prober_lock);
     return NULL;
 }
 
@@ -333,15 +493,18 @@ struct probes *probes_start(struct app *app, struct sb_err *err)
     p->app = app;
     p->settings.timeout_s = app->cfg->probe_timeout;
     if (strcmp(app->cfg->probe_tls, "prefer") != 0 && strcmp(app->cfg->probe_tls, "require") != 0) {
-        sb_err_set(err, SB_ERR_BAD_REQUEST, "Setting probe-tls must be prefer or require, not '%.32s'.",
+        sb_err_set(err, SB_ERR_BAD_REQUEST,
+                   "Setting probe-tls must be prefer or require, not '%.32s'.",
                    app->cfg->probe_tls);
         free(p);
         return NULL;
     }
     p->settings.tls_required = strcmp(app->cfg->probe_tls, "require") == 0;
     if (strlen(app->cfg->probe_known_hosts) >= sizeof(p->settings.known_hosts)) {
-        sb_err_set(err, SB_ERR_BAD_REQUEST, "Setting probe-known-hosts is a path of more than %zu "
-                   "characters.", sizeof(p->settings.known_hosts) - 1);
+        sb_err_set(err, SB_ERR_BAD_REQUEST,
+                   "Setting probe-known-hosts is a path of more than %zu "
+                   "characters.",
+                   sizeof(p->settings.known_hosts) - 1);
         free(p);
         return NULL;
     }
@@ -357,6 +520,7 @@ struct probes *probes_start(struct app *app, struct sb_err *err)
     pthread_mutex_init(&p->prober_lock, NULL);
     pthread_cond_init(&p->prober_wake, NULL);
     p->status = xcheck(json_object());
+    p->sched = xcheck(json_object());
     p->pool = probe_pool_start(&p->settings, (int)app->cfg->probe_concurrency);
     if (app->cfg->probe_interval > 0) {
         if (pthread_create(&p->prober, NULL, prober_main, p) != 0)
@@ -378,6 +542,7 @@ void probes_stop(struct probes *p, long long deadline_us)
         pthread_join(p->prober, NULL);
     probe_pool_stop(p->pool, deadline_us);
     json_decref(p->status);
+    json_decref(p->sched);
     pthread_mutex_destroy(&p->lock);
     pthread_mutex_destroy(&p->prober_lock);
     pthread_cond_destroy(&p->prober_wake);

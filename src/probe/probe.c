@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Probe dispatch and the worker pool.
  *
- * The pool is a fixed set of threads (the probe-concurrency setting) taking jobs from one FIFO
- * queue, so that at most that many targets are being contacted at once and a request never
+ * The pool is a fixed set of threads (the probe-concurrency setting) taking jobs from two FIFO
+ * queues, so that at most that many targets are being contacted at once and a request never
  * waits on a network peer itself: the HTTP layer suspends the request, queues the job, and the
- * job's completion resumes it. */
+ * job's completion resumes it. On-demand tests have their own queue, always served first, and
+ * a share of the workers that background tests cannot take: however long the background
+ * queue, an on-demand test starts within one probe slot. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,15 +181,54 @@ struct probe_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake; /* a job was queued, or the pool is stopping */
     pthread_cond_t idle; /* a worker finished its job */
-    struct probe_job *head, *tail;
+    struct queue {
+        struct probe_job *head, *tail;
+    } urgent, background; /* on-demand tests first; background ones on the workers left */
     int pending;
-    int busy; /* workers running a job */
+    int background_pending; /* background jobs queued or running */
+    int background_busy;    /* workers running a background job */
+    int background_max;     /* most workers background jobs may hold at once */
+    int busy;               /* workers running a job */
     bool stopping;
     bool abandoned; /* the owner left; workers still running exit without completing */
     int n_workers;
     struct probe_job **running; /* per worker: the job it runs, NULL when idle or taken back */
     pthread_t workers[];
 };
+
+static void queue_push(struct queue *q, struct probe_job *job)
+{
+    job->next = NULL;
+    if (q->tail)
+        q->tail->next = job;
+    else
+        q->head = job;
+    q->tail = job;
+}
+
+static struct probe_job *queue_pop(struct queue *q)
+{
+    struct probe_job *job = q->head;
+
+    if (job) {
+        q->head = job->next;
+        if (!q->head)
+            q->tail = NULL;
+    }
+    return job;
+}
+
+/* The queue a free worker takes from: on-demand tests always; background ones only while
+ * fewer than background_max workers run them, so that an on-demand test never waits for more
+ * than one probe slot. Pool lock held. */
+static struct queue *next_queue(struct probe_pool *pool)
+{
+    if (pool->urgent.head)
+        return &pool->urgent;
+    if (pool->background.head && pool->background_busy < pool->background_max)
+        return &pool->background;
+    return NULL;
+}
 
 struct worker_arg {
     struct probe_pool *pool;
@@ -214,14 +255,13 @@ static void *worker_main(void *arg)
         struct probe_result result;
         json_t *params;
 
-        while (!pool->head && !pool->stopping)
+        while (!pool->stopping && !next_queue(pool))
             pthread_cond_wait(&pool->wake, &pool->lock);
-        if (pool->stopping || !pool->head)
+        if (pool->stopping)
             break; /* probe_pool_stop completes what is queued */
-        job = pool->head;
-        pool->head = job->next;
-        if (!pool->head)
-            pool->tail = NULL;
+        job = queue_pop(next_queue(pool));
+        if (job->background)
+            pool->background_busy++;
         /* the worker runs on its own copy: when the pool is stopped before the probe ends,
          * the job goes back to its owner while this thread still reads the target */
         params = xcheck(json_deep_copy(job->target.params));
@@ -236,11 +276,17 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&pool->lock);
         pool->busy--;
+        if (job->background) {
+            pool->background_busy--;
+            pthread_cond_signal(&pool->wake); /* a background job may now take this slot */
+        }
         if (pool->abandoned)
             break;
         if (pool->running[me] == job) { /* not taken back by probe_pool_stop */
             pool->running[me] = NULL;
             job->result = result;
+            if (job->background)
+                pool->background_pending--;
             job->done(job); /* under the lock, so that the stopper never completes it too */
             pool->pending--;
         }
@@ -256,6 +302,8 @@ struct probe_pool *probe_pool_start(const struct probe_settings *s, int workers)
 
     pool->settings = *s;
     pool->n_workers = workers;
+    /* a quarter of the workers (at least one) is kept for on-demand tests */
+    pool->background_max = workers > 1 ? workers - (workers + 3) / 4 : 1;
     pool->running = xcalloc((size_t)workers, sizeof(*pool->running));
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
@@ -277,14 +325,11 @@ bool probe_pool_submit(struct probe_pool *pool, struct probe_job *job)
     pthread_mutex_lock(&pool->lock);
     ok = !pool->stopping;
     if (ok) {
-        job->next = NULL;
-        if (pool->tail)
-            pool->tail->next = job;
-        else
-            pool->head = job;
-        pool->tail = job;
+        queue_push(job->background ? &pool->background : &pool->urgent, job);
         pool->pending++;
-        pthread_cond_signal(&pool->wake);
+        if (job->background)
+            pool->background_pending++;
+        pthread_cond_broadcast(&pool->wake);
     }
     pthread_mutex_unlock(&pool->lock);
     return ok;
@@ -296,6 +341,16 @@ int probe_pool_pending(struct probe_pool *pool)
 
     pthread_mutex_lock(&pool->lock);
     n = pool->pending;
+    pthread_mutex_unlock(&pool->lock);
+    return n;
+}
+
+int probe_pool_background_pending(struct probe_pool *pool)
+{
+    int n;
+
+    pthread_mutex_lock(&pool->lock);
+    n = pool->background_pending;
     pthread_mutex_unlock(&pool->lock);
     return n;
 }
@@ -313,13 +368,13 @@ void probe_pool_stop(struct probe_pool *pool, long long deadline_us)
     pthread_mutex_lock(&pool->lock);
     pool->stopping = true;
     pthread_cond_broadcast(&pool->wake);
-    while (pool->head) {
-        struct probe_job *job = pool->head;
-        pool->head = job->next;
+    for (struct probe_job *job;
+         (job = queue_pop(&pool->urgent)) || (job = queue_pop(&pool->background));) {
         pool->pending--;
+        if (job->background)
+            pool->background_pending--;
         complete_unrun(job, "The server is shutting down; the test did not run.");
     }
-    pool->tail = NULL;
     while (pool->busy > 0 && deadline_us > 0) {
         long long left = deadline_us - clock_mono_us();
         if (left <= 0)
@@ -344,6 +399,8 @@ void probe_pool_stop(struct probe_pool *pool, long long deadline_us)
                 struct probe_job *job = pool->running[i];
                 pool->running[i] = NULL;
                 pool->pending--;
+                if (job->background)
+                    pool->background_pending--;
                 complete_unrun(job, "The server is shutting down; the test was stopped before "
                                     "it ended.");
             }

@@ -82,7 +82,9 @@ struct probe_job {
     struct probe_target target;
     json_t *params; /* owned: target.params points here */
     char conn_name[160];
-    bool brief; /* answer with the outcome and category only (probe_brief_message) */
+    bool brief;      /* answer with the outcome and category only (probe_brief_message) */
+    bool background; /* queued behind on-demand tests, on the workers they leave free */
+    json_t *also;    /* background: names of connections that share this test's result */
     struct probe_result result;
     void (*done)(struct probe_job *job); /* called on a worker thread; owns the job from then */
     void *ctx;
@@ -91,7 +93,9 @@ struct probe_job {
 
 struct probe_pool;
 
-/* Starts WORKERS threads running jobs with settings S (which must outlive the pool). */
+/* Starts WORKERS threads running jobs with (a copy of) settings S. On-demand jobs are taken
+ * first; background jobs (job->background) only on the workers that a quarter of the pool, at
+ * least one, keeps free for on-demand ones (with one worker, they share it). */
 struct probe_pool *probe_pool_start(const struct probe_settings *s, int workers);
 
 /* Queues JOB. Returns false when the pool is stopping (JOB is then untouched). */
@@ -99,6 +103,9 @@ bool probe_pool_submit(struct probe_pool *pool, struct probe_job *job);
 
 /* Jobs queued or running. */
 int probe_pool_pending(struct probe_pool *pool);
+
+/* Background jobs queued or running. */
+int probe_pool_background_pending(struct probe_pool *pool);
 
 /* Completes queued jobs with a "shutting down" failure, lets running ones finish until
  * DEADLINE_US (clock_mono_us; 0 = no deadline), then completes those still running with a

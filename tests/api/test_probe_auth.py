@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Live tests never hand a password to whoever asks (issue 12 point 4, API.md §4.6).
+"""Live tests never hand a password to whoever asks (issue 12 point 4, docs/API.md §4.6).
 
 Fake servers on loopback, a few dozen lines each, record every byte the probe sends:
 - a PostgreSQL server that declines TLS and asks for AuthenticationCleartextPassword: the

@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Background health checks that scale (issue 18 points 1-3): on-demand tests never wait
+behind background work, a target many connections share is tested once per round, failing
+connections are backed off and recover, and --probe-budget bounds the background rate.
+Loopback peers only: a black hole that accepts and never answers, a small HTTP server."""
+
+import http.server
+import os
+import re
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import unittest
+
+from server import Server, ServerTestCase, random_key
+from test_probes import BlackHole, HttpPeer, metric_value
+
+
+class OnDemandFirstTests(ServerTestCase):
+    # the issue's scenario, with 1,000 unreachable connections and a budget that lets the
+    # background queue fill at once (the worst case for an on-demand test)
+    server_options = {"extra_args": ["--probe-interval", "1", "--probe-timeout", "2",
+                                     "--probe-concurrency", "4", "--probe-budget", "100000"]}
+
+    def test_on_demand_test_never_waits_behind_a_background_round(self):
+        hole = BlackHole()
+        self.addCleanup(hole.close)
+        tmp = tempfile.mkdtemp(prefix="switchboard-prober-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        # distinct users: 1,000 targets, none shared
+        conns = [{"name": "dead_%04d" % i, "type": "PostgreSQL",
+                  "params": {"host": "127.0.0.1", "port": str(hole.port), "user": "u%d" % i,
+                             "db": "d"}} for i in range(1000)]
+        conns.append({"name": "fs_ok", "type": "Filesystem", "params": {"root": tmp}})
+        r = self.server.api("POST", "/admin/connections/actions/import",
+                            {"connections": conns, "onConflict": "fail"})
+        self.assertStatus(r, 200)
+        self.assertEqual(len(r.json["created"]), 1001, self.describe(r))
+        # wait until the background round has its workers busy on the black hole
+        deadline = time.monotonic() + 10
+        while len(hole.accept_times()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertGreaterEqual(len(hole.accept_times()), 3, "the background round never ran")
+        worst = 0
+        for _ in range(4):
+            t0 = time.monotonic()
+            r = self.server.api("GET", "/connections/fs_ok/test")
+            worst = max(worst, time.monotonic() - t0)
+            self.assertStatus(r, 200)
+            self.assertIs(r.json["connectionOK"], True, self.describe(r))
+            time.sleep(0.5)
+        self.assertLess(worst, 2 + 1, "an on-demand test waited %.1f s behind background work"
+                        % worst)
+
+
+class SharedTargetTests(ServerTestCase):
+    server_options = {"extra_args": ["--probe-interval", "1", "--probe-timeout", "2"]}
+
+    def test_shared_target_is_tested_once_per_round(self):
+        peer = HttpPeer()
+        self.addCleanup(peer.close)
+        names = ["shared_%d" % i for i in range(5)]
+        for n in names:
+            self.server.create_connection(n, type="HTTP", params={"url": peer.url("/"),
+                                                                  "user": "same"})
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            status = self.server.api("GET", "/admin/connection-status").json
+            if all(n in status for n in names):
+                break
+            time.sleep(0.1)
+        else:
+            self.fail("not every shared connection got a status")
+        self.assertTrue(all(status[n]["connectionOK"] for n in names))
+        shared = [n for n in names if "shared with" in status[n]["message"]]
+        self.assertEqual(len(shared), 4, self.server.redact(status))
+        # one request per round for the five of them: let three rounds go by
+        before = len(peer.requests)
+        time.sleep(3.2)
+        rounds = len(peer.requests) - before
+        self.assertGreaterEqual(rounds, 1)
+        self.assertLessEqual(rounds, 5, "the shared target got %d tests in 3 s" % rounds)
+
+
+class BackoffTests(ServerTestCase):
+    server_options = {"extra_args": ["--probe-interval", "1", "--probe-timeout", "2",
+                                     "--probe-backoff-max", "4"]}
+
+    def test_failing_target_is_backed_off_and_recovers(self):
+        peer = HttpPeer()
+        self.addCleanup(peer.close)
+        self.server.create_connection("flaky", type="HTTP",
+                                      params={"url": peer.url("/missing")})
+        time.sleep(9)
+        fails = sum(1 for _, p in peer.requests if p == "/missing")
+        # without backoff ~9 tests; with 2, 4, 4 s between them: about 4
+        self.assertGreaterEqual(fails, 2)
+        self.assertLessEqual(fails, 5, "a failing target was tested %d times in 9 s" % fails)
+        d = self.server.api("GET", "/admin/connections/flaky").json
+        d["params"]["url"] = peer.url("/")
+        self.assertStatus(self.server.api("PUT", "/admin/connections/flaky", d), 200)
+        deadline = time.monotonic() + 6
+        while not any(p == "/" for _, p in peer.requests):
+            self.assertLess(time.monotonic(), deadline, "the fixed target was never tested")
+            time.sleep(0.1)
+        first = len([1 for _, p in peer.requests if p == "/"])
+        time.sleep(4.2)
+        oks = len([1 for _, p in peer.requests if p == "/"]) - first
+        self.assertGreaterEqual(oks, 3, "after a success the interval is 1 s again (%d tests "
+                                "in 4 s)" % oks)
+
+
+class BudgetTests(ServerTestCase):
+    server_options = {"extra_args": ["--probe-interval", "1", "--probe-budget", "5"]}
+
+    def test_budget_bounds_background_tests_per_second(self):
+        tmp = tempfile.mkdtemp(prefix="switchboard-budget-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        conns = []
+        for i in range(40):
+            d = os.path.join(tmp, "d%d" % i)
+            os.mkdir(d)
+            conns.append({"name": "budget_%d" % i, "type": "Filesystem", "params": {"root": d}})
+        self.assertStatus(self.server.api("POST", "/admin/connections/actions/import",
+                                          {"connections": conns}), 200)
+
+        def count():
+            text = self.server.request("GET", "/metrics", key=None).raw.decode()
+            return metric_value(text, "Filesystem", "ok")
+
+        time.sleep(1)
+        c0, t0 = count(), time.monotonic()
+        time.sleep(4)
+        n, elapsed = count() - c0, time.monotonic() - t0
+        self.assertGreaterEqual(n, 5, "the prober did not run")
+        self.assertLessEqual(n, 5 * elapsed + 3, "%d background tests in %.1f s with a budget "
+                             "of 5/s" % (n, elapsed))
+
+
+if __name__ == "__main__":
+    unittest.main()
