@@ -42,7 +42,7 @@
 #include "util/mem.h"
 
 /* The place of the sealed API-key hash key. */
-static const struct secrets_place hash_key_at = {SECRETS_META, "apikey_hash_key", "value"};
+static const struct secrets_place hash_key_at = {SECRETS_META, STORE_META_APIKEY_HASH_KEY, "value"};
 
 static int bind_stored_secrets(struct store *st, const struct secrets *secrets);
 
@@ -214,7 +214,7 @@ static struct store *open_store(const struct config *cfg, char **check)
         log_error("cannot open the store: %s", err.msg);
         return NULL;
     }
-    if (store_meta_get(st, "key_check", check, &err) != SB_OK) {
+    if (store_meta_get(st, STORE_META_KEY_CHECK, check, &err) != SB_OK) {
         log_error("cannot read the store: %s", err.msg);
         store_close(st);
         return NULL;
@@ -233,7 +233,7 @@ static int load_apikey_hash_key(struct store *st, const struct secrets *secrets,
     bool was_set;
     int rc = -1;
 
-    if (store_meta_get(st, "apikey_hash_key", &sealed, &err) != SB_OK)
+    if (store_meta_get(st, STORE_META_APIKEY_HASH_KEY, &sealed, &err) != SB_OK)
         goto store_fail;
     if (!sealed) {
         randombytes_buf(fresh, sizeof(fresh));
@@ -241,14 +241,14 @@ static int load_apikey_hash_key(struct store *st, const struct secrets *secrets,
         sealed = secrets_seal(secrets, &hash_key_at, fresh_hex);
         sodium_memzero(fresh_hex, sizeof(fresh_hex));
         sodium_memzero(fresh, sizeof(fresh));
-        if (store_meta_init(st, "apikey_hash_key", sealed, &was_set, &err) != SB_OK)
+        if (store_meta_init(st, STORE_META_APIKEY_HASH_KEY, sealed, &was_set, &err) != SB_OK)
             goto store_fail;
         free(sealed);
         sealed = NULL;
-        if (store_meta_get(st, "apikey_hash_key", &sealed, &err) != SB_OK)
+        if (store_meta_get(st, STORE_META_APIKEY_HASH_KEY, &sealed, &err) != SB_OK)
             goto store_fail;
     }
-    if (secrets_open(secrets, &hash_key_at, sealed, "apikey_hash_key", &hex, &err) != SB_OK ||
+    if (secrets_open(secrets, &hash_key_at, sealed, STORE_META_APIKEY_HASH_KEY, &hex, &err) != SB_OK ||
         sodium_hex2bin(out, APIKEY_HASH_KEY_BYTES, hex, strlen(hex), NULL, &len, NULL) != 0 ||
         len != APIKEY_HASH_KEY_BYTES) {
         log_error("the store's API-key hash key cannot be read with this master key");
@@ -280,7 +280,7 @@ int datadir_open(const struct config *cfg, struct app *app)
         goto fail;
     if (!stored_check) {
         masterkey_check_value(master, check);
-        if (store_meta_init(app->store, "key_check", check, &was_set, &err) != SB_OK) {
+        if (store_meta_init(app->store, STORE_META_KEY_CHECK, check, &was_set, &err) != SB_OK) {
             log_error("cannot write the store: %s", err.msg);
             goto fail;
         }
@@ -329,7 +329,7 @@ static int reseal_hash_key(struct store *st, struct rotation *r, json_t *meta)
     struct sb_err err;
     int rc = -1;
 
-    if (store_meta_get(st, "apikey_hash_key", &sealed, &err) != SB_OK) {
+    if (store_meta_get(st, STORE_META_APIKEY_HASH_KEY, &sealed, &err) != SB_OK) {
         log_error("cannot read the store: %s", err.msg);
         return -1;
     }
@@ -339,7 +339,7 @@ static int reseal_hash_key(struct store *st, struct rotation *r, json_t *meta)
         goto out;
     }
     if (resealed)
-        json_object_set_new(meta, "apikey_hash_key", xcheck(json_string(resealed)));
+        json_object_set_new(meta, STORE_META_APIKEY_HASH_KEY, xcheck(json_string(resealed)));
     rc = 0;
 out:
     free(resealed);
@@ -357,7 +357,7 @@ static int bind_stored_secrets(struct store *st, const struct secrets *secrets)
     json_t *meta;
     int rc = -1;
 
-    if (store_meta_get(st, "secrets_binding", &done, &err) != SB_OK) {
+    if (store_meta_get(st, STORE_META_SECRETS_BINDING, &done, &err) != SB_OK) {
         log_error("cannot read the store: %s", err.msg);
         return -1;
     }
@@ -366,7 +366,7 @@ static int bind_stored_secrets(struct store *st, const struct secrets *secrets)
         return 0;
     }
     free(done);
-    meta = xcheck(json_pack("{s:s}", "secrets_binding", SECRETS_BINDING_VERSION));
+    meta = xcheck(json_pack("{s:s}", STORE_META_SECRETS_BINDING, SECRETS_BINDING_VERSION));
     if (reseal_hash_key(st, &r, meta) != 0)
         goto out;
     if (store_reseal_all(st, reseal_record, &r, meta, &err) != SB_OK) {
@@ -427,9 +427,9 @@ int datadir_rotate_key(const struct config *cfg)
     secrets_init(&r.from, old_master);
     secrets_init(&r.to, new_master);
     masterkey_check_value(new_master, new_check);
-    meta = xcheck(json_pack("{s:s, s:s}", "key_check", new_check, "secrets_binding",
+    meta = xcheck(json_pack("{s:s, s:s}", STORE_META_KEY_CHECK, new_check, STORE_META_SECRETS_BINDING,
                             SECRETS_BINDING_VERSION));
-    if (reseal_hash_key(st, &r, meta) != 0 || !json_object_get(meta, "apikey_hash_key")) {
+    if (reseal_hash_key(st, &r, meta) != 0 || !json_object_get(meta, STORE_META_APIKEY_HASH_KEY)) {
         log_error("cannot read the store's API-key hash key; nothing changed");
         unlink(fresh);
         goto out;

@@ -50,7 +50,7 @@ static int bootstrap_admin_key(const struct config *cfg, struct app *app)
     json_t *rec;
     bool done;
 
-    if (store_meta_get(app->store, "bootstrap_admin_key", &done_before, &err) != SB_OK) {
+    if (store_meta_get(app->store, STORE_META_BOOTSTRAP, &done_before, &err) != SB_OK) {
         log_error("cannot read the store: %s", err.msg);
         return -1;
     }

@@ -17,7 +17,7 @@ enum sb_err_kind api_activity_load(struct app *app, json_t **out, struct sb_err 
     char *text = NULL;
     json_t *stored = NULL;
 
-    if (store_meta_get(app->store, USERS_ACTIVITY_META, &text, err) != SB_OK)
+    if (store_meta_get(app->store, STORE_META_USERS_ACTIVITY, &text, err) != SB_OK)
         return err->kind;
     if (text)
         stored = json_loads(text, 0, NULL); /* unreadable: start afresh, it is not critical */
@@ -38,7 +38,7 @@ static void write_out(struct app *app)
         return;
     }
     text = xcheck(json_dumps(merged, JSON_COMPACT));
-    if (store_meta_set(app->store, USERS_ACTIVITY_META, text, &err) != SB_OK)
+    if (store_meta_set(app->store, STORE_META_USERS_ACTIVITY, text, &err) != SB_OK)
         log_warn("activity: cannot store the users' activity: %s", err.msg);
     free(text);
     json_decref(merged);

@@ -38,7 +38,7 @@ enum sb_err_kind api_resolve_params(struct app *app, const json_t *def, const js
     char *text = NULL;
     json_t *vars;
 
-    if (store_meta_get(app->store, "variables", &text, err) != SB_OK)
+    if (store_meta_get(app->store, STORE_META_VARIABLES, &text, err) != SB_OK)
         return err->kind;
     if (secrets_open_params(&app->secrets, json_string_value(json_object_get(def, "name")),
                             json_object_get(def, "params"), out, err) != SB_OK) {

@@ -78,9 +78,9 @@ static bool store_answers(struct app *app, bool write, double *seconds, struct s
 
     if (write) {
         snprintf(stamp, sizeof(stamp), "%lld", (long long)clock_epoch_ms());
-        rc = store_meta_set(app->store, "readiness_checked_on", stamp, err);
+        rc = store_meta_set(app->store, STORE_META_READINESS, stamp, err);
     } else {
-        rc = store_meta_get(app->store, "bootstrap_admin_key", &value, err);
+        rc = store_meta_get(app->store, STORE_META_BOOTSTRAP, &value, err);
     }
     free(value);
     *seconds = (double)(clock_mono_us() - start) / 1e6;

@@ -492,7 +492,7 @@ void api_project_variables_resolved(struct request *req)
     if ((store_obj_get(req->app->store, STORE_PROJECT_VARIABLES, req_param(req, 0), &vars,
                        &err) != SB_OK &&
          err.kind != SB_ERR_NOT_FOUND) ||
-        store_meta_get(req->app->store, "variables", &text, &err) != SB_OK) {
+        store_meta_get(req->app->store, STORE_META_VARIABLES, &text, &err) != SB_OK) {
         reply_error(req, &err);
         goto out;
     }

@@ -14,7 +14,7 @@ void api_variables_get(struct request *req)
     char *text;
     json_t *vars;
 
-    if (store_meta_get(req->app->store, "variables", &text, &err) != SB_OK) {
+    if (store_meta_get(req->app->store, STORE_META_VARIABLES, &text, &err) != SB_OK) {
         reply_error(req, &err);
         return;
     }
@@ -38,7 +38,7 @@ void api_variables_set(struct request *req)
         return;
     }
     text = xcheck(json_dumps(body, JSON_COMPACT));
-    if (store_meta_set(req->app->store, "variables", text, &err) != SB_OK) {
+    if (store_meta_set(req->app->store, STORE_META_VARIABLES, text, &err) != SB_OK) {
         free(text);
         json_decref(body);
         reply_error(req, &err);

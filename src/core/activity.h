@@ -12,9 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The meta value the activity is stored under: an object login -> [success, failure, session]
- * (epoch ms, 0 for never). */
-#define USERS_ACTIVITY_META "users.activity"
+/* (It is stored as the meta value STORE_META_USERS_ACTIVITY: an object login -> [success,
+ * failure, session], epoch ms, 0 for never.) */
 
 struct users_activity;
 

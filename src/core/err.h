@@ -20,6 +20,9 @@ enum sb_err_kind {
     SB_ERR_TOO_LARGE,
     SB_ERR_INTERNAL,
     SB_ERR_UNAVAILABLE,
+    SB_ERR_COUNT /* not a kind: how many there are. A new kind goes before it, and the HTTP
+                    layer's switch (http/server.c kind_answer) must then name it, or -Wswitch
+                    stops the build. */
 };
 
 struct sb_err {

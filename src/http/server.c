@@ -49,23 +49,38 @@ struct http_server {
 
 /* ---- error kinds to HTTP ---- */
 
-static const struct {
+struct kind_answer {
     unsigned status;
     const char *type;
     const char *title;
-} kinds[] = {
-    [SB_OK] = {200, "", ""},
-    [SB_ERR_BAD_REQUEST] = {400, "BadRequest", "Bad request"},
-    [SB_ERR_UNAUTHORIZED] = {401, "Unauthorized", "Authentication required"},
-    [SB_ERR_FORBIDDEN] = {403, "Forbidden", "Forbidden"},
-    [SB_ERR_NOT_FOUND] = {404, "NotFound", "Not found"},
-    [SB_ERR_METHOD_NOT_ALLOWED] = {405, "MethodNotAllowed", "Method not allowed"},
-    [SB_ERR_CONFLICT] = {409, "Conflict", "Conflict"},
-    [SB_ERR_PRECONDITION_FAILED] = {412, "PreconditionFailed", "Precondition failed"},
-    [SB_ERR_TOO_LARGE] = {413, "PayloadTooLarge", "Payload too large"},
-    [SB_ERR_INTERNAL] = {500, "InternalError", "Internal error"},
-    [SB_ERR_UNAVAILABLE] = {503, "ServiceUnavailable", "Service unavailable"},
 };
+
+/* What a client gets for KIND: a switch without a default, so that a kind added to
+ * enum sb_err_kind and not here stops the build (-Wswitch) instead of becoming a 500. */
+static struct kind_answer kind_answer(enum sb_err_kind kind)
+{
+    switch (kind) {
+    case SB_OK: return (struct kind_answer){200, "", ""};
+    case SB_ERR_BAD_REQUEST: return (struct kind_answer){400, "BadRequest", "Bad request"};
+    case SB_ERR_UNAUTHORIZED:
+        return (struct kind_answer){401, "Unauthorized", "Authentication required"};
+    case SB_ERR_FORBIDDEN: return (struct kind_answer){403, "Forbidden", "Forbidden"};
+    case SB_ERR_NOT_FOUND: return (struct kind_answer){404, "NotFound", "Not found"};
+    case SB_ERR_METHOD_NOT_ALLOWED:
+        return (struct kind_answer){405, "MethodNotAllowed", "Method not allowed"};
+    case SB_ERR_CONFLICT: return (struct kind_answer){409, "Conflict", "Conflict"};
+    case SB_ERR_PRECONDITION_FAILED:
+        return (struct kind_answer){412, "PreconditionFailed", "Precondition failed"};
+    case SB_ERR_TOO_LARGE:
+        return (struct kind_answer){413, "PayloadTooLarge", "Payload too large"};
+    case SB_ERR_INTERNAL: return (struct kind_answer){500, "InternalError", "Internal error"};
+    case SB_ERR_UNAVAILABLE:
+        return (struct kind_answer){503, "ServiceUnavailable", "Service unavailable"};
+    case SB_ERR_COUNT: break;
+    }
+    return (struct kind_answer){500, "InternalError", "Internal error"};
+}
+
 
 /* ---- answering ---- */
 
@@ -299,10 +314,9 @@ static void reply_error_body(struct request *req, unsigned status, const char *t
 
 static void reply_error_allow(struct request *req, const struct sb_err *err, const char *allow)
 {
-    enum sb_err_kind kind = err->kind > SB_OK && err->kind <= SB_ERR_UNAVAILABLE
-                                ? err->kind : SB_ERR_INTERNAL;
-    reply_error_body(req, kinds[kind].status, kinds[kind].type, kinds[kind].title, err->msg,
-                     allow);
+    /* (SB_OK is not an error: a caller that answers with it has a bug) */
+    struct kind_answer k = kind_answer(err->kind == SB_OK ? SB_ERR_INTERNAL : err->kind);
+    reply_error_body(req, k.status, k.type, k.title, err->msg, allow);
 }
 
 void reply_too_many_requests(struct request *req, long retry_after_s, const char *fmt, ...)

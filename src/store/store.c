@@ -1090,7 +1090,7 @@ enum sb_err_kind store_key_bootstrap(struct store *st, const uint8_t hash[32], c
     *done = false;
     if (tx_begin(c, err) != SB_OK)
         return err->kind;
-    kind = meta_write(c, ST_META_INIT, "bootstrap_admin_key",
+    kind = meta_write(c, ST_META_INIT, STORE_META_BOOTSTRAP,
                       json_string_value(json_object_get(rec, "id")), &changes, err);
     if (kind == SB_OK && changes == 1)
         kind = key_insert(c, STORE_KEY_GLOBAL, hash, rec, err);

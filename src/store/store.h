@@ -59,6 +59,15 @@ enum sb_err_kind store_poll_changes(struct store *st,
 
 /* --- meta: small named values (schema facts, key check value, bootstrap state) --- */
 
+/* Their names, once. */
+#define STORE_META_KEY_CHECK "key_check"             /* check value of the master key */
+#define STORE_META_APIKEY_HASH_KEY "apikey_hash_key" /* sealed key of the API-key hashes */
+#define STORE_META_SECRETS_BINDING "secrets_binding" /* version of the secrets' binding */
+#define STORE_META_BOOTSTRAP "bootstrap_admin_key"   /* id of the bootstrap admin key */
+#define STORE_META_VARIABLES "variables"             /* the instance variables (JSON) */
+#define STORE_META_READINESS "readiness_checked_on"  /* last write of the readiness check */
+#define STORE_META_USERS_ACTIVITY "users.activity"   /* users' last activity (JSON) */
+
 /* *OUT is a malloc'd string (caller frees), or NULL when NAME is not set. */
 enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out, struct sb_err *err);
 
