@@ -17,6 +17,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 passed=0
 failed=0
+skipped=0
 
 # Real PostgreSQL and MariaDB servers for the probe tests and the PostgreSQL store, started in
 # the background while the unit tests run and stopped on any exit.
@@ -50,15 +51,20 @@ run_unit() {
         awk '{ n += $1 } END { print n + 0 }')
     f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' |
         awk '{ n += $1 } END { print n + 0 }')
+    k=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' |
+        awk '{ n += $1 } END { print n + 0 }')
     if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
         f=1 # crashed or a sanitizer stopped it
     fi
     if [ "$f" -ne 0 ]; then
         printf '%s\n' "$out"
     fi
-    echo "unit $(basename "$bin")${1:+ ($1)}: $p passed, $f failed"
+    extra=
+    [ "$k" -eq 0 ] || extra=", $k skipped"
+    echo "unit $(basename "$bin")${1:+ ($1)}: $p passed, $f failed$extra"
     passed=$((passed + p))
     failed=$((failed + f))
+    skipped=$((skipped + k))
 }
 for bin in build/test/unit/test_*; do
     [ -x "$bin" ] || continue
@@ -86,8 +92,10 @@ run_api_suite() {
     SWITCHBOARD_TEST_STORE=$1 SWITCHBOARD_BIN="$PWD/build/test/switchboard" \
         python3 tests/run_api.py >/tmp/switchboard-api.$$ 2>&1
     status=$?
-    counts=$(sed -n 's/^api: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' /tmp/switchboard-api.$$ |
+    counts=$(sed -n 's/^api: \([0-9]*\) passed, \([0-9]*\) failed.*$/\1 \2/p' /tmp/switchboard-api.$$ |
         tail -n 1)
+    k=$(sed -n 's/^api: .* \([0-9]*\) skipped$/\1/p' /tmp/switchboard-api.$$ | tail -n 1)
+    skipped=$((skipped + ${k:-0}))
     if [ -z "$counts" ]; then
         cat /tmp/switchboard-api.$$
         counts="0 1"
@@ -152,5 +160,7 @@ else
 fi
 rm -f /tmp/switchboard-fuzz.$$
 
+# skipped tests are neither passed nor failed: counted apart, on the line before the summary
+echo "skipped: $skipped (unit and API tests that did not run here; see the lines above)"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

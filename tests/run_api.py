@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Runs every API test suite in tests/api and prints one summary line: "api: N passed, N failed"."""
+"""Runs every API test suite in tests/api and prints one summary line:
+"api: N passed, N failed, N skipped"."""
 import os
 import sys
 import unittest
@@ -14,7 +15,7 @@ def main():
     result = unittest.TextTestRunner(verbosity=1, stream=sys.stdout).run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     passed = result.testsRun - failed - len(result.skipped)
-    print("api: %d passed, %d failed" % (passed, failed))
+    print("api: %d passed, %d failed, %d skipped" % (passed, failed, len(result.skipped)))
     return 0 if failed == 0 else 1
 
 
