@@ -196,7 +196,8 @@ void api_keys_global_by_secret(struct request *req)
 /* ---- personal keys ---- */
 
 /* Inserts personal key REC of USER unless they already have --max-personal-keys, counted in
- * the same transaction. */
+ * the same transaction with the user's record locked, so that concurrent creates for one user
+ * count one after the other. */
 static enum sb_err_kind insert_personal(struct request *req, const char *user, const uint8_t *hash,
                                         const json_t *rec, struct sb_err *err)
 {
@@ -204,7 +205,7 @@ static enum sb_err_kind insert_personal(struct request *req, const char *user, c
     long long max = req->app->cfg->max_personal_keys;
     json_t *mine = NULL;
 
-    if (store_tx_begin(st, err) != SB_OK ||
+    if (store_tx_begin(st, err) != SB_OK || store_obj_lock(st, STORE_USERS, user, err) != SB_OK ||
         store_key_list(st, STORE_KEY_PERSONAL, user, &mine, err) != SB_OK)
         goto fail;
     if ((long long)json_array_size(mine) >= max) {

@@ -30,6 +30,7 @@ enum stmt_id {
     ST_OBJ_INSERT,
     ST_OBJ_UPDATE,
     ST_OBJ_DELETE,
+    ST_OBJ_LOCK,
     ST_AUDIT_APPEND,
     ST_AUDIT_LIST,
     ST_AUDIT_PURGE,

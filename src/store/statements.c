@@ -29,6 +29,9 @@ const struct stmt_def store_stmts[N_STMTS] = {
                        .what = "save a record"},
     [ST_OBJ_DELETE] = {"DELETE FROM objects WHERE coll = ?1 AND id = ?2",
                        .what = "delete a record"},
+    /* SQLite: a write transaction (BEGIN IMMEDIATE) already has the database to itself */
+    [ST_OBJ_LOCK] = {"SELECT 1 FROM objects WHERE coll = ?1 AND id = ?2 FOR UPDATE", .sqlite = "",
+                     .what = "lock a record"},
 
     [ST_AUDIT_APPEND] = {"INSERT INTO audit (ts, record) VALUES (?1, ?2)",
                          .what = "append to the audit trail", .flags = STMT_RELAXED},

@@ -514,6 +514,17 @@ enum sb_err_kind store_obj_delete(struct store *st, enum store_collection coll, 
     return obj_write(c, ST_OBJ_DELETE, coll, id, NULL, err);
 }
 
+enum sb_err_kind store_obj_lock(struct store *st, enum store_collection coll, const char *id,
+                                struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+
+    a_int(&a, coll);
+    a_text(&a, id);
+    return run(c, ST_OBJ_LOCK, &a, NULL, NULL, NULL, err);
+}
+
 enum sb_err_kind store_user_delete(struct store *st, const char *login, struct sb_err *err)
 {
     WITH_CONN(c, st, err);

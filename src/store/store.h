@@ -110,6 +110,13 @@ enum sb_err_kind store_obj_update(struct store *st, enum store_collection coll, 
 enum sb_err_kind store_obj_delete(struct store *st, enum store_collection coll, const char *id,
                                   struct sb_err *err);
 
+/* Inside a transaction: holds record ID of COLL against other writers until the transaction
+ * ends (PostgreSQL: its row lock; SQLite's write transactions are serial anyway), so that a
+ * check-then-write on what belongs to it (a user's personal keys) is not raced. A missing ID
+ * locks nothing. */
+enum sb_err_kind store_obj_lock(struct store *st, enum store_collection coll, const char *id,
+                                struct sb_err *err);
+
 /* Deletes user LOGIN and every personal API key of theirs, in one transaction. */
 enum sb_err_kind store_user_delete(struct store *st, const char *login, struct sb_err *err);
 

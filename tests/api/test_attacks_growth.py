@@ -4,10 +4,12 @@
 connections hold at most 1,024 characters (a 400 naming the field); audit records older than
 --audit-retention-days (default 365) are deleted from the store."""
 
+import base64
 import json
 import os
 import sqlite3
 import subprocess
+import threading
 import time
 import unittest
 
@@ -45,6 +47,36 @@ class PersonalKeyCapTest(ServerTestCase):
         r = s.api("POST", "/personal-api-keys/", {"label": "c"}, key=other)
         self.assertStatus(r, 200)
         s.remember_secret(r.json["key"])
+
+
+    def test_concurrent_creates_do_not_pass_the_cap(self):
+        s = self.server
+        key = s.user_with_key("cap_race")  # one of three
+        auth = "Basic " + base64.b64encode((key + ":").encode()).decode()
+        statuses, lock = [], threading.Lock()
+
+        def create(i):
+            conn = s.new_http_connection()
+            try:
+                conn.request("POST", "/dip/publicapi/personal-api-keys/",
+                             json.dumps({"label": "race %d" % i}),
+                             {"Authorization": auth, "Content-Type": "application/json"})
+                r = conn.getresponse()
+                body = r.read()
+                if r.status == 200:
+                    s.remember_secret(json.loads(body)["key"])
+                with lock:
+                    statuses.append(r.status)
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(statuses), [200] * 2 + [400] * 10)
+        self.assertEqual(len(s.api("GET", "/personal-api-keys/", key=key).json), 3)
 
 
 class PersonalKeyDefaultCapTest(ServerTestCase):
