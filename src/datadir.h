@@ -12,18 +12,22 @@
 /* Writes the path of FILE in CFG's data directory to OUT (SIZE bytes). */
 void datadir_path(const struct config *cfg, const char *file, char *out, size_t size);
 
-/* Creates CFG->data_dir if needed and takes its lock (one server or maintenance command per
- * data directory). Returns the lock's file descriptor, or -1 after logging why. */
+/* Creates CFG->data_dir if needed (mode 0700) and takes its lock (one server or maintenance
+ * command per data directory). A data directory readable or writable by group or others is
+ * refused. Returns the lock's file descriptor, or -1 after logging why (with the chmod that
+ * fixes a refusal). */
 int datadir_lock(const struct config *cfg);
 
-/* Opens the store and loads the master key, checking it against the store's key check value
- * (recording one for a new store, finishing or discarding an interrupted rotation). Fills
- * APP->store, APP->apikey_hash_key and APP->secrets. Returns 0, or -1 after logging why; on
- * failure nothing in the data directory has been changed but a new store's schema. */
+/* Opens the store and loads the master key (refused when group or others may read or write
+ * its file), checking it against the store's key check value (recording one for a new store,
+ * finishing or discarding an interrupted rotation), and binds to their places the values of a
+ * store sealed before binding (once; see datadir.c). Fills APP->store, APP->apikey_hash_key
+ * and APP->secrets. Returns 0, or -1 after logging why; on failure nothing in the data
+ * directory has been changed but a new store's schema. */
 int datadir_open(const struct config *cfg, struct app *app);
 
-/* Re-encrypts every secret under a new master key in one transaction, keeps the old key file
- * as a dated backup and installs the new one. The server must be stopped (the lock says so).
+/* Re-encrypts every secret under a new master key in one transaction (binding each to its
+ * place), keeps the old key file as a dated backup and installs the new one. The server must be stopped (the lock says so).
  * Returns 0, or -1 after logging why. */
 int datadir_rotate_key(const struct config *cfg);
 
