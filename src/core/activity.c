@@ -2,6 +2,7 @@
 /* Users' activity in memory: a jansson object login -> [success, failure, session] under one
  * mutex, merged into the stored copy by taking the newest time of each kind. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "core/activity.h"
@@ -13,7 +14,7 @@ struct users_activity {
     pthread_mutex_t lock;
     json_t *by_login; /* login -> [success, failure, session] */
     bool dirty;       /* something recorded since the last write was taken */
-    int64_t last_take_ms;
+    _Atomic int64_t last_take_ms; /* read without the lock: most requests stop there */
     int64_t interval_ms;
 };
 
@@ -62,7 +63,7 @@ static void record(struct users_activity *a, const char *login, int kind, int64_
     pthread_mutex_lock(&a->lock);
     e = entry_of(a->by_login, login);
     if (slot(e, kind) < now_ms) {
-        json_array_set_new(e, (size_t)kind, json_integer(now_ms));
+        json_integer_set(json_array_get(e, (size_t)kind), now_ms); /* no allocation */
         a->dirty = true;
     }
     pthread_mutex_unlock(&a->lock);
@@ -114,11 +115,13 @@ bool users_activity_take_due(struct users_activity *a, int64_t now_ms, bool forc
 {
     bool due;
 
+    if (!force && now_ms - atomic_load(&a->last_take_ms) < a->interval_ms)
+        return false;
     pthread_mutex_lock(&a->lock);
-    due = a->dirty && (force || now_ms - a->last_take_ms >= a->interval_ms);
+    due = a->dirty && (force || now_ms - atomic_load(&a->last_take_ms) >= a->interval_ms);
     if (due) {
         a->dirty = false;
-        a->last_take_ms = now_ms;
+        atomic_store(&a->last_take_ms, now_ms);
     }
     pthread_mutex_unlock(&a->lock);
     return due;
