@@ -43,7 +43,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/test/unit/%)
 # the client library: the public header include/switchboard/client.h and what implements it
 CLIENT_PKGS     := libcurl jansson
 CLIENT_LIB      := build/libswitchboard-client.a
-CLIENT_LIB_OBJS := build/obj/src/client/client.o build/obj/src/util/mem.o
+CLIENT_LIB_OBJS := build/obj/src/client/client.o
 EXAMPLE_SRCS    := $(wildcard examples/*.c)
 EXAMPLE_BINS    := $(EXAMPLE_SRCS:examples/%.c=build/examples/%)
 

@@ -74,6 +74,21 @@ for bin in build/test/unit/test_*; do
     esac
 done
 
+# the client library is linked into other people's programs: it returns SBC_ERR_NO_MEMORY
+# instead of aborting, so it may not call abort() nor the server's aborting allocators
+if make -s build/libswitchboard-client.a >/tmp/switchboard-client.$$ 2>&1 &&
+    ! nm -u build/libswitchboard-client.a |
+    grep -Eq '^ *U (abort|xmalloc|xcalloc|xrealloc|xstrdup|xstrndup|xcheck)$'; then
+    echo "client library: never aborts (1 passed)"
+    passed=$((passed + 1))
+else
+    cat /tmp/switchboard-client.$$
+    nm -u build/libswitchboard-client.a 2>&1 | grep -E 'abort|xmalloc|xcalloc|xrealloc|xstr|xcheck'
+    echo "client library: calls abort() or an aborting allocator (1 failed)"
+    failed=$((failed + 1))
+fi
+rm -f /tmp/switchboard-client.$$
+
 # API tests against real servers
 wait "$peers_pid"
 peers_status=$?

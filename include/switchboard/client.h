@@ -16,7 +16,8 @@
  *   between calls. Call sbc_global_init() once before the first handle and
  *   sbc_global_cleanup() once after the last (libcurl's global set-up).
  * - TLS certificates and host names are verified unless sbc_options.insecure is set.
- * - Out of memory aborts the program with a message.
+ * - Out of memory is an error like the others (SBC_ERR_NO_MEMORY): the library never aborts
+ *   the program that links it.
  */
 #ifndef SWITCHBOARD_CLIENT_H
 #define SWITCHBOARD_CLIENT_H
@@ -37,6 +38,7 @@ enum sbc_status {
     SBC_ERR_TRANSPORT,   /* connected, but the exchange failed (TLS, reset, timeout) */
     SBC_ERR_BAD_ANSWER,  /* a success status whose body is not the JSON expected */
     SBC_ERR_ARGUMENT,    /* an argument the library cannot use (bad URL, missing name) */
+    SBC_ERR_NO_MEMORY,   /* memory ran out (error_type "OutOfMemory") */
 };
 
 #define SBC_ERROR_TYPE_MAX 64
@@ -94,7 +96,7 @@ enum sbc_status sbc_request(struct sbc_client *client, const char *method, const
                             const json_t *body, json_t **out, struct sbc_error *err);
 
 /* SEGMENT percent-encoded for one path segment or query value: every byte but A-Z a-z 0-9
- * - . _ ~ becomes %XX. Caller frees with free(). */
+ * - . _ ~ becomes %XX. Caller frees with free(); NULL when memory ran out. */
 char *sbc_escape_segment(const char *segment);
 
 /* ---- connections ---- */

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "switchboard/client.h"
-#include "util/mem.h"
 
 #define API_PREFIX "/dip/publicapi"
 #define MAX_ANSWER_BYTES (256u * 1024 * 1024)
@@ -52,6 +51,7 @@ struct answer {
     char *data;
     size_t len, cap;
     bool too_large;
+    bool no_memory;
 };
 
 static enum sbc_status set_error(struct sbc_error *err, enum sbc_status status, long http_status,
@@ -77,6 +77,23 @@ static void clear_error(struct sbc_error *err)
     memset(err, 0, sizeof(*err));
 }
 
+/* The library never aborts on out-of-memory: it says so (only the server aborts). */
+static enum sbc_status no_memory(struct sbc_error *err)
+{
+    return set_error(err, SBC_ERR_NO_MEMORY, 0, "OutOfMemory", "Out of memory.");
+}
+
+/* A request body json_pack could not build. */
+static enum sbc_status no_body(struct sbc_error *err, json_t **out)
+{
+    if (out)
+        *out = NULL;
+    clear_error(err);
+    return set_error(err, SBC_ERR_ARGUMENT, 0, "BadArgument",
+                     "The request body cannot be built: a string is not valid UTF-8, or memory "
+                     "ran out.");
+}
+
 enum sbc_status sbc_global_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? SBC_OK : SBC_ERR_TRANSPORT;
@@ -91,8 +108,10 @@ char *sbc_escape_segment(const char *segment)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(segment);
-    char *out = xmalloc(3 * n + 1), *p = out;
+    char *out = malloc(3 * n + 1), *p = out;
 
+    if (!out)
+        return NULL;
     for (const unsigned char *s = (const unsigned char *)segment; *s; s++) {
         if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
             *s == '-' || *s == '.' || *s == '_' || *s == '~') {
@@ -107,14 +126,18 @@ char *sbc_escape_segment(const char *segment)
     return out;
 }
 
-/* PREFIX + NAME percent-encoded + SUFFIX (SUFFIX may be NULL). Caller frees. */
+/* PREFIX + NAME percent-encoded + SUFFIX (SUFFIX may be NULL). Caller frees; NULL when memory
+ * ran out (sbc_request then says so). */
 static char *name_path(const char *prefix, const char *name, const char *suffix)
 {
-    char *esc = sbc_escape_segment(name);
-    size_t n = strlen(prefix) + strlen(esc) + (suffix ? strlen(suffix) : 0) + 1;
-    char *path = xmalloc(n);
+    char *esc = sbc_escape_segment(name), *path;
+    size_t n;
 
-    snprintf(path, n, "%s%s%s", prefix, esc, suffix ? suffix : "");
+    if (!esc)
+        return NULL;
+    n = strlen(prefix) + strlen(esc) + (suffix ? strlen(suffix) : 0) + 1;
+    if ((path = malloc(n)))
+        snprintf(path, n, "%s%s%s", prefix, esc, suffix ? suffix : "");
     free(esc);
     return path;
 }
@@ -129,13 +152,28 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata)
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
     if (a->len + n + 1 > a->cap) {
+        char *more = realloc(a->data, (a->len + n + 1) * 2);
+        if (!more) {
+            a->no_memory = true;
+            return 0;
+        }
+        a->data = more;
         a->cap = (a->len + n + 1) * 2;
-        a->data = xrealloc(a->data, a->cap);
     }
     memcpy(a->data + a->len, data, n);
     a->len += n;
     a->data[a->len] = '\0';
     return n;
+}
+
+/* Appends LINE to C's headers; false when memory ran out (the list is unchanged). */
+static bool add_header(struct sbc_client *c, const char *line)
+{
+    struct curl_slist *more = curl_slist_append(c->headers, line);
+
+    if (more)
+        c->headers = more;
+    return more != NULL;
 }
 
 enum sbc_status sbc_client_new(const char *url, const char *api_key,
@@ -156,24 +194,26 @@ enum sbc_status sbc_client_new(const char *url, const char *api_key,
         return set_error(err, SBC_ERR_ARGUMENT, 0, "BadArgument",
                          "The API key must be a non-empty string on one line.");
 
-    c = xcalloc(1, sizeof(*c));
+    if (!(c = calloc(1, sizeof(*c))))
+        return no_memory(err);
     len = strlen(url);
     while (len > 0 && url[len - 1] == '/')
         len--;
-    c->url = xstrndup(url, len);
+    c->url = strndup(url, len);
     n = len + sizeof(API_PREFIX);
-    c->base = xmalloc(n);
-    snprintf(c->base, n, "%s%s", c->url, API_PREFIX);
+    if ((c->base = malloc(n)))
+        snprintf(c->base, n, "%s%s", c->url ? c->url : "", API_PREFIX);
     n = strlen(api_key) + sizeof("Authorization: Bearer ");
-    c->auth = xmalloc(n);
-    snprintf(c->auth, n, "Authorization: Bearer %s", api_key);
-
-    c->curl = xcheck(curl_easy_init());
-    c->headers = xcheck(curl_slist_append(c->headers, c->auth));
-    c->headers = xcheck(curl_slist_append(c->headers, "Accept: application/json"));
-    c->headers =
-        xcheck(curl_slist_append(c->headers, "Content-Type: application/json; charset=utf-8"));
-    c->headers = xcheck(curl_slist_append(c->headers, "Expect:"));
+    if ((c->auth = malloc(n)))
+        snprintf(c->auth, n, "Authorization: Bearer %s", api_key);
+    c->curl = curl_easy_init();
+    if (!c->url || !c->base || !c->auth || !c->curl || !add_header(c, c->auth) ||
+        !add_header(c, "Accept: application/json") ||
+        !add_header(c, "Content-Type: application/json; charset=utf-8") ||
+        !add_header(c, "Expect:")) {
+        sbc_client_free(c);
+        return no_memory(err);
+    }
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
@@ -276,7 +316,12 @@ static enum sbc_status request_with(struct sbc_client *c, const char *method, co
     while (last->next)
         last = last->next;
     /* appended to the handle's own list (no copy of the Authorization line), then cut off */
-    xcheck(curl_slist_append(c->headers, extra));
+    if (!curl_slist_append(c->headers, extra)) {
+        if (out)
+            *out = NULL;
+        clear_error(err);
+        return no_memory(err);
+    }
     rc = sbc_request(c, method, path, body, out, err);
     curl_slist_free_all(last->next);
     last->next = NULL;
@@ -298,11 +343,14 @@ enum sbc_status sbc_request(struct sbc_client *client, const char *method, const
     clear_error(err);
     if (out)
         *out = NULL;
-    if (!path || path[0] != '/')
+    if (!path) /* (what name_path gives when memory ran out) */
+        return no_memory(err);
+    if (path[0] != '/')
         return set_error(err, SBC_ERR_ARGUMENT, 0, "BadArgument",
                          "A request path must start with '/'.");
     n = strlen(c->base) + strlen(path) + 1;
-    url = xmalloc(n);
+    if (!(url = malloc(n)))
+        return no_memory(err);
     snprintf(url, n, "%s%s", c->base, path);
     c->errbuf[0] = '\0';
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
@@ -312,13 +360,27 @@ enum sbc_status sbc_request(struct sbc_client *client, const char *method, const
         curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
                          strcmp(method, "GET") == 0 ? NULL : method);
     } else {
-        data = xcheck(json_dumps(body ? body : json_object(), JSON_COMPACT | JSON_ENCODE_ANY));
+        json_t *empty = body ? NULL : json_object();
+        data = json_dumps(body ? body : empty, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(empty);
+        if (!data) {
+            no_memory(err);
+            goto out;
+        }
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, data);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(data));
         curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
     }
 
     rc = curl_easy_perform(c->curl);
+    if (rc == CURLE_WRITE_ERROR && a.no_memory) {
+        no_memory(err);
+        goto out;
+    }
+    if (rc == CURLE_OUT_OF_MEMORY) {
+        no_memory(err);
+        goto out;
+    }
     if (rc == CURLE_WRITE_ERROR && a.too_large) {
         set_error(err, SBC_ERR_BAD_ANSWER, 0, "BadAnswer",
                   "The answer to %s %s is larger than %u MiB.", method, path,
@@ -335,7 +397,10 @@ enum sbc_status sbc_request(struct sbc_client *client, const char *method, const
         goto out;
     }
     if (a.len == 0) {
-        parsed = xcheck(json_object());
+        if (!(parsed = json_object())) {
+            no_memory(err);
+            goto out;
+        }
     } else if (!(parsed = json_loadb(a.data, a.len, JSON_DECODE_ANY, &jerr))) {
         set_error(err, SBC_ERR_BAD_ANSWER, status, "BadAnswer",
                   "The answer to %s %s is not JSON (line %d, column %d).", method, path, jerr.line,
@@ -475,10 +540,16 @@ enum sbc_status sbc_connection_info(struct sbc_client *client, const char *name,
 
     if (project_key && *project_key) {
         char *esc = sbc_escape_segment(project_key);
-        size_t n = strlen(esc) + sizeof("/info?contextualProjectKey=");
-        suffix = xmalloc(n);
-        snprintf(suffix, n, "/info?contextualProjectKey=%s", esc);
+        size_t n = esc ? strlen(esc) + sizeof("/info?contextualProjectKey=") : 0;
+        if (esc && (suffix = malloc(n)))
+            snprintf(suffix, n, "/info?contextualProjectKey=%s", esc);
         free(esc);
+        if (!suffix) {
+            if (out)
+                *out = NULL;
+            clear_error(err);
+            return no_memory(err);
+        }
     }
     rc = named_request(client, "GET", "/connections/", name, suffix ? suffix : "/info", NULL, out,
                        err);
@@ -505,9 +576,13 @@ enum sbc_status sbc_connection_history(struct sbc_client *client, const char *na
 enum sbc_status sbc_connection_revert(struct sbc_client *client, const char *name,
                                       long long version, json_t **out, struct sbc_error *err)
 {
-    json_t *body = xcheck(json_pack("{s:I}", "versionNumber", (json_int_t)version));
-    enum sbc_status rc = named_request(client, "POST", "/admin/connections/", name,
-                                       "/actions/revert", body, out, err);
+    json_t *body = json_pack("{s:I}", "versionNumber", (json_int_t)version);
+    enum sbc_status rc;
+
+    if (!body)
+        return no_body(err, out);
+    rc = named_request(client, "POST", "/admin/connections/", name, "/actions/revert", body, out,
+                       err);
     json_decref(body);
     return rc;
 }
@@ -526,9 +601,14 @@ enum sbc_status sbc_connections_import(struct sbc_client *client, const json_t *
         return set_error(err, SBC_ERR_ARGUMENT, 0, "BadArgument",
                          "The connections to import must be a JSON array.");
     }
-    body = xcheck(json_pack("{s:O, s:b}", "connections", (json_t *)connections, "dryRun", dry_run));
-    if (on_conflict)
-        json_object_set_new(body, "onConflict", xcheck(json_string(on_conflict)));
+    body = json_pack("{s:O, s:b}", "connections", (json_t *)connections, "dryRun", dry_run);
+    if (body && on_conflict &&
+        json_object_set_new(body, "onConflict", json_string(on_conflict)) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
+    if (!body)
+        return no_body(err, out);
     rc = sbc_request(client, "POST", "/admin/connections/actions/import", body, out, err);
     json_decref(body);
     return expect_type(rc, out, JSON_OBJECT, "the import", err);
@@ -536,13 +616,17 @@ enum sbc_status sbc_connections_import(struct sbc_client *client, const json_t *
 
 /* ---- global API keys, users, groups ---- */
 
-/* An array of the N strings of NAMES. New reference. */
+/* An array of the N strings of NAMES. New reference; NULL when one is not UTF-8 or memory ran
+ * out (json_pack then fails on it). */
 static json_t *string_array(const char *const *names, size_t n)
 {
-    json_t *a = xcheck(json_array());
+    json_t *a = json_array();
 
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, xcheck(json_string(names[i])));
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(names[i])) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
     return a;
 }
 
@@ -558,10 +642,14 @@ enum sbc_status sbc_global_key_create(struct sbc_client *client, const char *lab
                                       struct sbc_error *err)
 {
     json_t *body =
-        xcheck(json_pack("{s:s, s:s, s:{s:b}, s:o}", "label", label ? label : "", "description",
-                         description ? description : "", "globalPermissions", "admin", admin,
-                         "groups", string_array(groups, n_groups)));
-    enum sbc_status rc = sbc_request(client, "POST", "/admin/global-api-keys/", body, out, err);
+        json_pack("{s:s, s:s, s:{s:b}, s:o}", "label", label ? label : "", "description",
+                  description ? description : "", "globalPermissions", "admin", admin, "groups",
+                  string_array(groups, n_groups));
+    enum sbc_status rc;
+
+    if (!body)
+        return no_body(err, out);
+    rc = sbc_request(client, "POST", "/admin/global-api-keys/", body, out, err);
 
     json_decref(body);
     return expect_type(rc, out, JSON_OBJECT, "the new key", err);
@@ -600,9 +688,13 @@ enum sbc_status sbc_group_create(struct sbc_client *client, const char *name,
                                  const char *description, bool admin, json_t **out,
                                  struct sbc_error *err)
 {
-    json_t *body = xcheck(json_pack("{s:s, s:s, s:b}", "name", name ? name : "", "description",
-                                    description ? description : "", "admin", admin));
-    enum sbc_status rc = sbc_request(client, "POST", "/admin/groups/", body, out, err);
+    json_t *body = json_pack("{s:s, s:s, s:b}", "name", name ? name : "", "description",
+                             description ? description : "", "admin", admin);
+    enum sbc_status rc;
+
+    if (!body)
+        return no_body(err, out);
+    rc = sbc_request(client, "POST", "/admin/groups/", body, out, err);
 
     json_decref(body);
     return rc;
@@ -620,12 +712,16 @@ enum sbc_status sbc_project_change_connection(struct sbc_client *client, const c
                                               const char *const *datasets, size_t n_datasets,
                                               bool dry_run, json_t **out, struct sbc_error *err)
 {
-    json_t *body =
-        xcheck(json_pack("{s:s?, s:s?, s:b}", "from", from, "to", to, "dryRun", dry_run));
+    json_t *body = json_pack("{s:s?, s:s?, s:b}", "from", from, "to", to, "dryRun", dry_run);
     enum sbc_status rc;
 
-    if (n_datasets > 0)
-        json_object_set_new(body, "datasets", string_array(datasets, n_datasets));
+    if (body && n_datasets > 0 &&
+        json_object_set_new(body, "datasets", string_array(datasets, n_datasets)) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
+    if (!body)
+        return no_body(err, out);
     rc = named_request(client, "POST", "/projects/", key, "/actions/change-connection", body, out,
                        err);
     json_decref(body);
