@@ -6,6 +6,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "core/err.h"
+
 enum principal_type { PRINCIPAL_GLOBAL_KEY, PRINCIPAL_USER };
 
 struct principal {
@@ -37,5 +39,24 @@ void principal_apply_group(struct principal *p, const json_t *group);
 bool principal_in_any_group(const struct principal *p, const json_t *groups);
 
 void principal_clear(struct principal *p);
+
+/* How principal_resolve reads users and groups (the store, for the server): *OUT a new
+ * reference, or SB_ERR_NOT_FOUND; any other error is passed on. */
+struct principal_lookup {
+    enum sb_err_kind (*user)(void *ctx, const char *login, json_t **out, struct sb_err *err);
+    enum sb_err_kind (*group)(void *ctx, const char *name, json_t **out, struct sb_err *err);
+    void *ctx;
+};
+
+/* Makes P admin when one of its groups is an admin group. */
+enum sb_err_kind principal_apply_groups(struct principal *p, const struct principal_lookup *look,
+                                        struct sb_err *err);
+
+/* Fills P from a stored key record REC (GLOBAL_KEY: a global key, else a personal one): the
+ * key's own permissions for a global key (its dssUserForImpersonation's when set), its user's
+ * for a personal key, admin also through any admin group; expires_ms from expiresOn. A key
+ * whose user is gone or disabled is SB_ERR_UNAUTHORIZED. On failure P is left cleared. */
+enum sb_err_kind principal_resolve(struct principal *p, const json_t *rec, bool global_key,
+                                   const struct principal_lookup *look, struct sb_err *err);
 
 #endif

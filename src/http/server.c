@@ -445,79 +445,41 @@ bool req_json_body_or_reply(struct request *req, json_t **out)
 
 /* ---- authentication ---- */
 
-/* Makes P admin when one of its groups is an admin group. */
-static enum sb_err_kind apply_groups(struct request *req, struct principal *p, struct sb_err *err)
+/* The store, as principal_resolve reads users and groups (core/principal.c). */
+static enum sb_err_kind lookup_user(void *ctx, const char *login, json_t **out,
+                                    struct sb_err *err)
 {
-    const char *name;
-    json_t *g, *group;
-    size_t i;
-
-    json_array_foreach(p->groups, i, g) {
-        if (!(name = json_string_value(g)))
-            continue;
-        if (store_obj_get(req->app->store, STORE_GROUPS, name, &group, err) == SB_OK) {
-            principal_apply_group(p, group);
-            json_decref(group);
-        } else if (err->kind != SB_ERR_NOT_FOUND) {
-            return err->kind;
-        }
-    }
-    sb_err_clear(err);
-    return SB_OK;
+    return store_obj_get(ctx, STORE_USERS, login, out, err);
 }
 
-/* The enabled user LOGIN that a key acts as; otherwise a 401 (the key is not usable). */
-static enum sb_err_kind key_user(struct request *req, const char *login, json_t **user,
-                                 struct sb_err *err)
+static enum sb_err_kind lookup_group(void *ctx, const char *name, json_t **out,
+                                     struct sb_err *err)
 {
-    if (!login || store_obj_get(req->app->store, STORE_USERS, login, user, err) != SB_OK) {
-        if (login && err->kind != SB_ERR_NOT_FOUND)
-            return err->kind;
-        return sb_err_set(err, SB_ERR_UNAUTHORIZED,
-                          "The API key is not valid: its user no longer exists.");
-    }
-    if (json_is_false(json_object_get(*user, "enabled"))) {
-        json_decref(*user);
-        return sb_err_set(err, SB_ERR_UNAUTHORIZED,
-                          "The API key is not valid: its user is disabled.");
-    }
-    return SB_OK;
+    return store_obj_get(ctx, STORE_GROUPS, name, out, err);
 }
 
-/* Resolves the principal of a stored key record: the key's own permissions for a global key
- * (its dssUserForImpersonation's when set), its user's for a personal key; admin also through
- * any admin group. */
+static struct principal_lookup store_lookup(struct request *req)
+{
+    return (struct principal_lookup){lookup_user, lookup_group, req->app->store};
+}
+
+/* REQ is authenticated as the principal of the stored key record REC of KIND. */
 static enum sb_err_kind resolve_principal(struct request *req, const json_t *rec,
                                           enum store_key_kind kind, struct sb_err *err)
 {
-    struct principal *p = &req->principal;
-    const char *as = json_string_value(json_object_get(rec, "dssUserForImpersonation"));
-    json_t *user = NULL;
+    struct principal_lookup look = store_lookup(req);
 
-    if (kind == STORE_KEY_GLOBAL) {
-        if (as && *as && key_user(req, as, &user, err) != SB_OK)
-            return err->kind;
-        principal_from_global_key(p, rec);
-        if (user) {
-            char real[sizeof(p->login)];
-            snprintf(real, sizeof(real), "%s", p->login);
-            principal_act_as(p, user, real);
-            json_decref(user);
-        }
-    } else {
-        if (key_user(req, json_string_value(json_object_get(rec, "user")), &user, err) != SB_OK)
-            return err->kind;
-        principal_from_user(p, user, json_string_value(json_object_get(rec, "id")));
-        json_decref(user);
-    }
-    p->expires_ms = json_integer_value(json_object_get(rec, "expiresOn"));
+    if (principal_resolve(&req->principal, rec, kind == STORE_KEY_GLOBAL, &look, err) != SB_OK)
+        return err->kind;
     req->authenticated = true;
-    return apply_groups(req, p, err);
+    return SB_OK;
 }
 
 enum sb_err_kind req_auth_user(struct request *req, const json_t *user, const char *key_id,
                                struct sb_err *err)
 {
+    struct principal_lookup look = store_lookup(req);
+
     if (json_is_false(json_object_get(user, "enabled")))
         return sb_err_set(err, SB_ERR_UNAUTHORIZED, "The %s is not valid: its user is disabled.",
                           strcmp(key_id, "session") == 0 ? "session" : "API key");
@@ -525,7 +487,7 @@ enum sb_err_kind req_auth_user(struct request *req, const json_t *user, const ch
         principal_clear(&req->principal);
     principal_from_user(&req->principal, user, key_id);
     req->authenticated = true;
-    return apply_groups(req, &req->principal, err);
+    return principal_apply_groups(&req->principal, &look, err);
 }
 
 /* A key past its expiresOn is refused like an unknown key (docs/API.md §2). */
@@ -657,6 +619,7 @@ static enum sb_err_kind impersonate(struct request *req, struct sb_err *err)
 {
     const char *login = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-DKU-ProxyUser");
     struct principal *p = &req->principal;
+    struct principal_lookup look;
     char echo[SB_ECHO_MAX + 4];
     json_t *user;
 
@@ -682,7 +645,8 @@ static enum sb_err_kind impersonate(struct request *req, struct sb_err *err)
     /* a key already acting as a user (dssUserForImpersonation) keeps its real principal */
     principal_act_as(p, user, p->real[0] ? p->real : p->login);
     json_decref(user);
-    return apply_groups(req, p, err);
+    look = store_lookup(req);
+    return principal_apply_groups(p, &look, err);
 }
 
 /* ---- lifecycle ---- */
