@@ -270,6 +270,11 @@ void api_connections_delete(struct request *req)
     reply_json(req, 200, xcheck(json_object()));
 }
 
+static void release_snapshot(void *cls)
+{
+    catalog_snapshot_release(cls);
+}
+
 void api_connections_names(struct request *req)
 {
     char *type, *body;
@@ -282,6 +287,12 @@ void api_connections_names(struct request *req)
     type = req_query(req, "type");
     any_type = !type || !*type || strcmp(type, "all") == 0;
     snap = catalog_snapshot(req->app->catalog);
+    if (any_type && req->principal.admin) { /* every name: the snapshot's array, in place */
+        const char *part = snap->names;
+        free(type);
+        reply_shared(req, 200, &part, &snap->names_len, 1, release_snapshot, snap);
+        return;
+    }
     /* the answer is the quoted names the entries already hold, joined: no JSON tree */
     for (size_t i = 0; i < snap->n; i++)
         cap += snap->items[i]->qname_len + 1;

@@ -75,6 +75,7 @@ void catalog_snapshot_release(struct catalog_snapshot *s)
     for (size_t i = 0; i < s->n; i++)
         catalog_entry_release(s->items[i]);
     free(s->items);
+    free(s->names);
     free(s);
 }
 
@@ -422,6 +423,29 @@ static int by_name(const void *a, const void *b)
     return strcmp((*x)->name, (*y)->name);
 }
 
+/* Every live name, quoted, joined into a JSON array: get-names for a caller who may use them
+ * all (an admin, any type) is then the same bytes for every request until the next change
+ * (measured: building it per request was half of get-names' CPU at 10,000 connections). */
+static void snapshot_names(struct catalog_snapshot *s)
+{
+    size_t len = 2 + (s->n ? s->n - 1 : 0);
+    char *p;
+
+    for (size_t i = 0; i < s->n; i++)
+        len += s->items[i]->qname_len;
+    s->names = p = xmalloc(len + 1);
+    *p++ = '[';
+    for (size_t i = 0; i < s->n; i++) {
+        if (i)
+            *p++ = ',';
+        memcpy(p, s->items[i]->qname, s->items[i]->qname_len);
+        p += s->items[i]->qname_len;
+    }
+    *p++ = ']';
+    *p = '\0';
+    s->names_len = len;
+}
+
 struct catalog_snapshot *catalog_snapshot(struct catalog *c)
 {
     struct catalog_snapshot *s;
@@ -448,6 +472,7 @@ struct catalog_snapshot *catalog_snapshot(struct catalog *c)
         s->list_len = 2 + (s->n ? s->n - 1 : 0);
         for (size_t i = 0; i < s->n; i++)
             s->list_len += catalog_entry_list_item(s->items[i], NULL);
+        snapshot_names(s);
         c->snap = s;
     }
     s = c->snap;

@@ -52,6 +52,8 @@ struct catalog_snapshot {
     size_t n;
     struct catalog_entry **items; /* live entries in name order, one reference each */
     size_t list_len;              /* bytes of the list body built from them */
+    char *names;                  /* the JSON array of every live name, in order */
+    size_t names_len;
 };
 
 struct catalog;

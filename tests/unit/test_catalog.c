@@ -1085,6 +1085,36 @@ static void test_common_run_of_definitions_is_shared_and_reads_back(void **state
     json_decref(b);
 }
 
+static void test_snapshot_names_is_the_json_array_of_live_names_in_order(void **state)
+{
+    struct catalog *c = catalog_new();
+    struct catalog_snapshot *snap;
+    json_t *names, *want;
+    (void)state;
+
+    put(c, "b", "PostgreSQL", 1);
+    put(c, "quo\"te", "PostgreSQL", 1);
+    put(c, "a", "Filesystem", 1);
+    put(c, "gone", "Filesystem", 1);
+    catalog_delete(c, "gone", 2);
+    snap = catalog_snapshot(c);
+    names = json_loadb(snap->names, snap->names_len, 0, NULL);
+    assert_non_null(names);
+    want = json_pack("[s, s, s]", "a", "b", "quo\"te");
+    assert_true(json_equal(names, want));
+    assert_int_equal(strlen(snap->names), snap->names_len);
+    json_decref(names);
+    json_decref(want);
+    catalog_snapshot_release(snap);
+    /* and an empty catalog's is [] */
+    catalog_free(c);
+    c = catalog_new();
+    snap = catalog_snapshot(c);
+    assert_string_equal(snap->names, "[]");
+    catalog_snapshot_release(snap);
+    catalog_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1117,6 +1147,7 @@ int main(void)
         cmocka_unit_test(test_grow_keeps_every_entry),
         cmocka_unit_test(test_concurrent_publication_and_reading_keeps_max_versions),
         cmocka_unit_test(test_common_run_of_definitions_is_shared_and_reads_back),
+        cmocka_unit_test(test_snapshot_names_is_the_json_array_of_live_names_in_order),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
