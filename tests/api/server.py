@@ -88,6 +88,18 @@ def pg_new_database(durable=False):
     return name, url
 
 
+def eventually(check, timeout=10.0, interval=0.05):
+    """Polls CHECK until it returns a true value (returned) or TIMEOUT seconds pass (its last
+    value, false). For waiting on what the server does in the background: a test synchronises
+    with it, never sleeps a guessed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
 # Default for the `key` argument of Server.request: authenticate as the bootstrap admin.
 ADMIN = object()
 

@@ -227,16 +227,18 @@ class HostileNamesTest(HostileTestCase):
                 with self.subTest(method=method, path=path):
                     r = self.server.request(method, CONNS + path,
                                             body={} if method == "PUT" else None)
-                    self.assertIn(r.status, (400, 404), self.describe(r))
-                    self.assertError(r, r.status, {400: "BadRequest", 404: "NotFound"}[r.status])
+                    # a dot segment is refused; "..;/victim" is two segments: no such route
+                    if path == "..;/victim":
+                        self.assertError(r, 404, "NotFound")
+                    else:
+                        self.assertError(r, 400, "BadRequest")
         # raw dot segments are not normalised into another route
         for path in (PREFIX + "/admin/connections/../connections/victim",
                      PREFIX + "/admin/../admin/connections/victim",
                      PREFIX + "/../healthz"):
             with self.subTest(raw=path):
                 r = self.exchange(self.head("GET", path))
-                self.assertIn(r.status, (400, 404), self.describe(r))
-                self.assertError(r, r.status, {400: "BadRequest", 404: "NotFound"}[r.status])
+                self.assertError(r, 404, "NotFound")
         now = self.server.api("GET", "/admin/connections/victim")
         self.assertStatus(now, 200)
 
@@ -247,8 +249,7 @@ class HostileNamesTest(HostileTestCase):
                         b"Authorization: " + basic_auth(self.server.admin_key).encode()
                         + b"\r\nConnection: close\r\n\r\n")
                 r = self.exchange(data)
-                self.assertIn(r.status, (400, 404), self.describe(r))
-                self.assertError(r, r.status, {400: "BadRequest", 404: "NotFound"}[r.status])
+                self.assertError(r, 400, "BadRequest")
 
     def test_name_of_500_kilobytes_is_bad_request(self):
         name = "n" * 500000
@@ -301,8 +302,7 @@ class LimitsTest(HostileTestCase):
 
     def test_many_path_segments_is_not_found(self):
         r = self.exchange(self.head("GET", CONNS + "a/" * 2000))
-        self.assertIn(r.status, (400, 404), self.describe(r))
-        self.assertError(r, r.status, {400: "BadRequest", 404: "NotFound"}[r.status])
+        self.assertError(r, 404, "NotFound")
 
 
 class AuthorizationHeaderTest(HostileTestCase):

@@ -127,7 +127,7 @@ class GlobalApiKeysTest(ServerTestCase):
         body = self.get_key(created["id"])
         body["key"] = wanted
         r = self.server.api("PUT", "/admin/global-api-keys/" + created["id"], body)
-        self.assertIn(r.status, (200, 400), self.describe(r))
+        self.assertStatus(r, 200)  # the key itself is not a field an update changes
         self.assertStatus(self.server.api("GET", "/auth/info", key=created["key"]), 200,
                           "the original key after a PUT carrying another key")
         self.assertError(self.server.api("GET", "/auth/info", key=wanted), 401, "Unauthorized")

@@ -26,6 +26,7 @@ import time
 import unittest
 
 from server import PREFIX, ApiTestCase, Server, basic_auth, peers_env, pg_admin, random_key
+from server import eventually as server_eventually
 
 PEERS = peers_env()
 needs_pg = unittest.skipUnless(PEERS.get("PG_PORT"),
@@ -101,13 +102,8 @@ def fresh_request(server, method, path, body=None, key=None):
 
 
 def eventually(check, timeout=PROPAGATION_TIMEOUT, interval=0.05):
-    """Polls CHECK until it returns a true value (returned) or TIMEOUT passes (last value)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+    """server.eventually, with the time a change takes to reach the other nodes."""
+    return server_eventually(check, timeout, interval)
 
 
 class PeerPostgres:

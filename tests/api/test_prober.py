@@ -14,7 +14,7 @@ import threading
 import time
 import unittest
 
-from server import Server, ServerTestCase, random_key
+from server import Server, ServerTestCase, random_key, eventually
 from test_probes import BlackHole, HttpPeer, metric_value
 
 
@@ -39,9 +39,7 @@ class OnDemandFirstTests(ServerTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(len(r.json["created"]), 1001, self.describe(r))
         # wait until the background round has its workers busy on the black hole
-        deadline = time.monotonic() + 10
-        while len(hole.accept_times()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(lambda: len(hole.accept_times()) >= 3)
         self.assertGreaterEqual(len(hole.accept_times()), 3, "the background round never ran")
         worst = 0
         for _ in range(4):
@@ -65,13 +63,12 @@ class SharedTargetTests(ServerTestCase):
         for n in names:
             self.server.create_connection(n, type="HTTP", params={"url": peer.url("/"),
                                                                   "user": "same"})
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline:
+        def statuses():
             status = self.server.api("GET", "/admin/connection-status").json
-            if all(n in status for n in names):
-                break
-            time.sleep(0.1)
-        else:
+            return status if all(n in status for n in names) else None
+
+        status = eventually(statuses, timeout=8, interval=0.1)
+        if not status:
             self.fail("not every shared connection got a status")
         self.assertTrue(all(status[n]["connectionOK"] for n in names))
         shared = [n for n in names if "shared with" in status[n]["message"]]
@@ -101,10 +98,8 @@ class BackoffTests(ServerTestCase):
         d = self.server.api("GET", "/admin/connections/flaky").json
         d["params"]["url"] = peer.url("/")
         self.assertStatus(self.server.api("PUT", "/admin/connections/flaky", d), 200)
-        deadline = time.monotonic() + 6
-        while not any(p == "/" for _, p in peer.requests):
-            self.assertLess(time.monotonic(), deadline, "the fixed target was never tested")
-            time.sleep(0.1)
+        self.assertTrue(eventually(lambda: any(p == "/" for _, p in peer.requests), timeout=6),
+                        "the fixed target was never tested")
         first = len([1 for _, p in peer.requests if p == "/"])
         time.sleep(4.2)
         oks = len([1 for _, p in peer.requests if p == "/"]) - first
