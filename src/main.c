@@ -15,7 +15,7 @@
 
 #include "api/audit.h"
 #include "api/probes.h"
-#include "api/sync.h"
+#include "sync/sync.h"
 #include "api/activity.h"
 #include "app.h"
 #include "core/activity.h"

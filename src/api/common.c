@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "api/common.h"
-#include "api/sync.h"
+#include "sync/sync.h"
 #include "core/conn.h"
 #include "core/secrets.h"
 #include "core/variables.h"

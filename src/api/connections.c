@@ -11,7 +11,7 @@
 #include "api/audit.h"
 #include "api/common.h"
 #include "api/probes.h"
-#include "api/sync.h"
+#include "sync/sync.h"
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "core/projects.h"

@@ -5,7 +5,7 @@
 
 #include "api/api.h"
 #include "api/audit.h"
-#include "api/sync.h"
+#include "sync/sync.h"
 #include "util/clock.h"
 #include "core/secrets.h"
 #include "api/probes.h"

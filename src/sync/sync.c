@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/sync.h"
+#include "sync/sync.h"
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "store/store.h"
