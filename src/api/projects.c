@@ -237,6 +237,11 @@ static void create_dataset(struct request *req, const json_t *body)
     if (dataset_connection_check_or_reply(req, ds) != SB_OK) {
         goto out;
     }
+    /* as in DSS, the creator: DSSDatasetSettings.data_steward falls back on it */
+    json_object_set_new(ds, "creationTag",
+                        xcheck(json_pack("{s:I, s:{s:s}, s:I}", "versionNumber", (json_int_t)0,
+                                         "lastModifiedBy", "login", req->principal.login,
+                                         "lastModifiedOn", (json_int_t)clock_epoch_ms())));
     if (store_ds_insert(req->app->store, key, name, ds, &err) != SB_OK) {
         reply_error(req, &err);
         goto out;
@@ -425,6 +430,11 @@ void api_datasets_update(struct request *req)
         reply_error(req, &err);
         goto out;
     }
+    /* who created the dataset and when stay as stored, whatever the body says */
+    if (json_object_get(stored, "creationTag"))
+        json_object_set(ds, "creationTag", json_object_get(stored, "creationTag"));
+    else
+        json_object_del(ds, "creationTag");
     old_conn = datasets_connection(stored);
     new_conn = datasets_connection(ds);
     if (new_conn &&

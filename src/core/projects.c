@@ -207,6 +207,32 @@ enum sb_err_kind projects_prepare_variables(const json_t *body, json_t **out, st
     return SB_OK;
 }
 
+/* Gives DS the fields DSS's datasets always carry and the client reads unguarded, when it lacks
+ * them: "tags" (DSSDatasetListItem.tags), "schema" (.schema, .get_column), "partitioning"
+ * (DSSDatasetSettings.add_*_partitioning_dimension, set_partitioning_file_pattern) and
+ * "featureGroup" (DSSDatasetSettings.is_feature_group). */
+static void dataset_defaults(json_t *ds)
+{
+    json_t *part;
+
+    if (!json_is_array(json_object_get(ds, "tags")))
+        json_object_set_new(ds, "tags", json_array());
+    if (!json_is_object(json_object_get(ds, "schema")))
+        json_object_set_new(ds, "schema",
+                            xcheck(json_pack("{s:[], s:b}", "columns", "userModified", 0)));
+    part = json_object_get(ds, "partitioning");
+    if (!json_is_object(part)) {
+        json_object_set_new(ds, "partitioning", xcheck(json_pack("{s:[]}", "dimensions")));
+    } else if (!json_is_array(json_object_get(part, "dimensions"))) {
+        /* a copy: DS may be a shallow copy sharing its members with a stored record */
+        part = xcheck(json_copy(part));
+        json_object_set_new(part, "dimensions", json_array());
+        json_object_set_new(ds, "partitioning", part);
+    }
+    if (!json_is_boolean(json_object_get(ds, "featureGroup")))
+        json_object_set_new(ds, "featureGroup", json_false());
+}
+
 enum sb_err_kind datasets_prepare(const json_t *body, const char *project, const char *path_name,
                                   json_t **out, struct sb_err *err)
 {
@@ -249,11 +275,7 @@ enum sb_err_kind datasets_prepare(const json_t *body, const char *project, const
     rec = fields_drop_nulls(body);
     json_object_set_new(rec, "projectKey", json_string(project));
     json_object_set_new(rec, "name", json_string(name));
-    if (!json_is_array(json_object_get(rec, "tags")))
-        json_object_set_new(rec, "tags", json_array());
-    if (!json_is_object(json_object_get(rec, "schema")))
-        json_object_set_new(rec, "schema",
-                            xcheck(json_pack("{s:[], s:b}", "columns", "userModified", 0)));
+    dataset_defaults(rec);
     if (!json_object_get(rec, "params"))
         json_object_set_new(rec, "params", json_object());
     else
@@ -266,11 +288,7 @@ json_t *datasets_view(const json_t *ds)
 {
     json_t *view = xcheck(json_copy((json_t *)ds));
 
-    if (!json_is_array(json_object_get(view, "tags")))
-        json_object_set_new(view, "tags", json_array());
-    if (!json_is_object(json_object_get(view, "schema")))
-        json_object_set_new(view, "schema",
-                            xcheck(json_pack("{s:[], s:b}", "columns", "userModified", 0)));
+    dataset_defaults(view);
     return view;
 }
 

@@ -36,8 +36,9 @@ enum sb_err_kind projects_prepare_variables(const json_t *body, json_t **out, st
 enum sb_err_kind datasets_prepare(const json_t *body, const char *project, const char *path_name,
                                   json_t **out, struct sb_err *err);
 
-/* DS as served: with "tags" ([]) and "schema" ({"columns": [], "userModified": false}) when
- * it lacks them (DSSDatasetListItem reads both unguarded). New reference. */
+/* DS as served: with "tags" ([]), "schema" ({"columns": [], "userModified": false}),
+ * "partitioning" ({"dimensions": []}) and "featureGroup" (false) when it lacks them (the
+ * client's DSSDatasetListItem and DSSDatasetSettings read them unguarded). New reference. */
 json_t *datasets_view(const json_t *ds);
 
 /* The metadata of dataset or project DS (GET .../metadata): {"label", "description",

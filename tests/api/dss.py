@@ -1481,6 +1481,29 @@ class DSSDatasetSettings:
     def add_raw_schema_column(self, column):
         self.settings["schema"]["columns"].append(column)
 
+    # DSSDatasetSettings.remove_partitioning, add_discrete_partitioning_dimension,
+    # add_time_partitioning_dimension (and FSLikeDatasetSettings.set_partitioning_file_pattern):
+    # read and write "partitioning" and its "dimensions" unguarded
+    def remove_partitioning(self):
+        self.settings["partitioning"] = {"dimensions": []}
+
+    def add_discrete_partitioning_dimension(self, dim_name):
+        self.settings["partitioning"]["dimensions"].append({"name": dim_name, "type": "value"})
+
+    def add_time_partitioning_dimension(self, dim_name, period="DAY"):
+        self.settings["partitioning"]["dimensions"].append(
+            {"name": dim_name, "type": "time", "params": {"period": period}})
+
+    def set_partitioning_file_pattern(self, pattern):
+        self.settings["partitioning"]["filePathPattern"] = pattern
+
+    # DSSDatasetSettings.is_feature_group / set_feature_group: "featureGroup", unguarded
+    def is_feature_group(self):
+        return self.settings["featureGroup"]
+
+    def set_feature_group(self, status):
+        self.settings["featureGroup"] = status
+
     @property
     def data_steward(self):
         if "dataSteward" in self.settings:

@@ -305,7 +305,9 @@ class ProjectsClientTest(ServerTestCase, WireMixin):
         self.assertWire(self.admin, "GET", "/projects/PC_SET/datasets/s_a")
         self.assertIsNone(settings.description)
         self.assertIsNone(settings.short_description)
-        self.assertIsNone(settings.data_steward)
+        # DSSDatasetSettings.data_steward falls back on creationTag.lastModifiedBy.login: the
+        # creator, as in DSS
+        self.assertEqual(settings.data_steward, self.admin.get_auth_info()["authIdentifier"])
         settings.description = "long"
         settings.short_description = "short"
         settings.tags = ["t1"]
@@ -323,6 +325,52 @@ class ProjectsClientTest(ServerTestCase, WireMixin):
         answer = ds.set_definition(d)
         self.assertWire(self.admin, "PUT", "/projects/PC_SET/datasets/s_a", d)
         self.assertEqual(answer["params"]["path"], "/c")
+
+    def test_settings_partitioning_and_feature_group(self):
+        # found with the real client: DSSDatasetSettings.is_feature_group raised KeyError
+        # 'featureGroup' and add_discrete_partitioning_dimension KeyError 'partitioning' on a
+        # dataset created by DSSProject.create_dataset (DSS's datasets always carry both)
+        project = self.project("PC_PART")
+        ds = project.create_dataset("p_a", "Filesystem", params={"connection": "pc_fs",
+                                                                 "path": "/a"},
+                                    formatType="csv")
+        settings = ds.get_settings()
+        self.assertWire(self.admin, "GET", "/projects/PC_PART/datasets/p_a")
+        self.assertIs(settings.is_feature_group(), False)
+        self.assertEqual(settings.get_raw()["partitioning"], {"dimensions": []})
+        settings.add_discrete_partitioning_dimension("country")
+        settings.add_time_partitioning_dimension("day")
+        settings.set_partitioning_file_pattern("/%{country}/%Y/%M/%D/.*")
+        settings.set_feature_group(True)
+        settings.save()
+        self.assertWire(self.admin, "PUT", "/projects/PC_PART/datasets/p_a", settings.get_raw())
+        again = ds.get_settings()
+        self.assertIs(again.is_feature_group(), True)
+        self.assertEqual(again.get_raw()["partitioning"], {
+            "dimensions": [{"name": "country", "type": "value"},
+                           {"name": "day", "type": "time", "params": {"period": "DAY"}}],
+            "filePathPattern": "/%{country}/%Y/%M/%D/.*"})
+        # a definition saved without them (an older script's set_definition) reads them back
+        d = ds.get_definition()
+        del d["partitioning"], d["featureGroup"]
+        ds.set_definition(d)
+        again = ds.get_settings()
+        self.assertIs(again.is_feature_group(), False)
+        again.remove_partitioning()
+        again.add_discrete_partitioning_dimension("x")
+        again.save()
+        self.assertEqual(ds.get_settings().get_raw()["partitioning"]["dimensions"],
+                         [{"name": "x", "type": "value"}])
+        # the list items carry them too
+        item = project.list_datasets()[0]
+        self.assertEqual((item.name, item["featureGroup"]), ("p_a", False))
+        # who created it stays, whatever a save sends
+        creator = self.admin.get_auth_info()["authIdentifier"]
+        d = ds.get_definition()
+        d["creationTag"] = {"versionNumber": 7, "lastModifiedBy": {"login": "mallory"},
+                            "lastModifiedOn": 0}
+        ds.set_definition(d)
+        self.assertEqual(ds.get_settings().data_steward, creator)
 
     def test_exists_and_metadata(self):
         project = self.project("PC_EXISTS")
