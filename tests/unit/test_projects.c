@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the parts of src/core/projects.c that the DSS client reads unguarded or writes
- * in pieces: a dataset as served (tags, schema), metadata of datasets and projects, schemas,
- * project permissions and who may change them, and resolved variables. */
+ * in pieces: a dataset as served (tags, schema, partitioning, featureGroup), metadata of
+ * datasets and projects, schemas, project permissions and who may change them, and resolved
+ * variables. */
 /* cmocka.h needs these four first */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,23 +19,34 @@
 #include "core/principal.h"
 #include "core/projects.h"
 
-static void test_dataset_view_adds_tags_and_schema_only_when_missing(void **state)
+static void test_dataset_view_adds_defaults_only_when_missing(void **state)
 {
     json_t *bare = js("{'name':'d','type':'Inline'}");
-    json_t *full = js("{'name':'d','tags':['t'],'schema':{'columns':[{'name':'a','type':'int'}]}}");
-    json_t *v1 = datasets_view(bare), *v2 = datasets_view(full);
+    json_t *full = js("{'name':'d','tags':['t'],'schema':{'columns':[{'name':'a','type':'int'}]},"
+                      "'partitioning':{'dimensions':[{'name':'x','type':'value'}]},"
+                      "'featureGroup':true}");
+    json_t *half = js("{'name':'d','partitioning':{'filePathPattern':'/p'}}");
+    json_t *v1 = datasets_view(bare), *v2 = datasets_view(full), *v3 = datasets_view(half);
+    json_t *want3 = js("{'filePathPattern':'/p','dimensions':[]}");
     json_t *want = js("{'name':'d','type':'Inline','tags':[],"
-                      "'schema':{'columns':[],'userModified':false}}");
+                      "'schema':{'columns':[],'userModified':false},"
+                      "'partitioning':{'dimensions':[]},'featureGroup':false}");
     (void)state;
 
     assert_json_eq(v1, want);
     assert_json_eq(v2, full);
+    assert_json_eq(json_object_get(v3, "partitioning"), want3);
     assert_null(json_object_get(bare, "tags")); /* not modified */
+    /* nor the members a shallow copy shares with it */
+    assert_null(json_object_get(json_object_get(half, "partitioning"), "dimensions"));
     json_decref(bare);
     json_decref(full);
+    json_decref(half);
     json_decref(v1);
     json_decref(v2);
+    json_decref(v3);
     json_decref(want);
+    json_decref(want3);
 }
 
 static void test_metadata_round_trip(void **state)
@@ -163,7 +175,7 @@ static void test_resolved_variables_layers_and_types(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dataset_view_adds_tags_and_schema_only_when_missing),
+        cmocka_unit_test(test_dataset_view_adds_defaults_only_when_missing),
         cmocka_unit_test(test_metadata_round_trip),
         cmocka_unit_test(test_schema_needs_named_typed_columns),
         cmocka_unit_test(test_permissions_view_apply_and_project_admins),
