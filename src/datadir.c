@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -98,6 +99,74 @@ static bool is_private(const char *path, bool dir)
                                                        : "writable",
               (unsigned)(st.st_mode & 07777), dir ? "700" : "600", path);
     return false;
+}
+
+/* ---- preflight: before anything is created ---- */
+
+/* "owner switchboard, mode 0600" of ST into OUT. */
+static void describe(const struct stat *st, char *out, size_t size)
+{
+    struct passwd *pw = getpwuid(st->st_uid);
+    if (pw)
+        snprintf(out, size, "owner %s, mode %04o", pw->pw_name, (unsigned)(st->st_mode & 07777));
+    else
+        snprintf(out, size, "owner uid %u, mode %04o", (unsigned)st->st_uid,
+                 (unsigned)(st->st_mode & 07777));
+}
+
+/* Whether this process (its effective ids) may access PATH with MODE when PATH exists (or,
+ * MUST_EXIST, at all); logs what is wrong, naming the file, its owner and its mode. */
+static bool may_access(const char *path, int mode, bool must_exist, const char *what)
+{
+    struct stat st;
+    char about[128];
+
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT && !must_exist)
+            return true;
+        log_error("cannot use the %s '%s': %s", what, path, strerror(errno));
+        return false;
+    }
+    if (faccessat(AT_FDCWD, path, mode, AT_EACCESS) == 0)
+        return true;
+    describe(&st, about, sizeof(about));
+    log_error("cannot %s the %s '%s' (%s) as uid %u: fix its owner or mode before starting",
+              mode & W_OK ? "write" : "read", what, path, about, (unsigned)geteuid());
+    return false;
+}
+
+int datadir_preflight(const struct config *cfg)
+{
+    static const char *const files[] = {"switchboard.db", "switchboard.db-wal",
+                                        "switchboard.db-shm", "audit.log", "switchboard.lock",
+                                        "admin.key"};
+    char path[4096], about[128];
+    struct stat st;
+    bool ok = true;
+
+    if (stat(cfg->data_dir, &st) == 0 && geteuid() == 0 && st.st_uid != 0) {
+        struct passwd *pw = getpwuid(st.st_uid);
+        describe(&st, about, sizeof(about));
+        log_error("the data directory '%s' (%s) belongs to another user and this runs as root: "
+                  "files created now would belong to root and that user could not read them. "
+                  "Run it as that user (runuser -u %s -- switchboard ...), or run "
+                  "'chown -R %s: %s' after it",
+                  cfg->data_dir, about, pw ? pw->pw_name : "USER", pw ? pw->pw_name : "USER",
+                  cfg->data_dir);
+        return -1;
+    }
+    ok &= may_access(cfg->data_dir, W_OK | X_OK, false, "data directory");
+    for (size_t i = 0; ok && i < sizeof(files) / sizeof(files[0]); i++) {
+        datadir_path(cfg, files[i], path, sizeof(path));
+        ok &= may_access(path, R_OK | W_OK, false, "store file");
+    }
+    key_path(cfg, path, sizeof(path));
+    ok &= may_access(path, R_OK, false, "master key file");
+    if (*cfg->tls_cert) {
+        ok &= may_access(cfg->tls_cert, R_OK, true, "TLS certificate");
+        ok &= may_access(cfg->tls_key, R_OK, true, "TLS key");
+    }
+    return ok ? 0 : -1;
 }
 
 int datadir_lock(const struct config *cfg)
@@ -278,6 +347,7 @@ int datadir_open(const struct config *cfg, struct app *app)
         return -1;
     if (load_checked_key(cfg, stored_check, master) != 0)
         goto fail;
+    masterkey_check_value(master, app->key_check); /* what every sealing write checks */
     if (!stored_check) {
         masterkey_check_value(master, check);
         if (store_meta_init(app->store, STORE_META_KEY_CHECK, check, &was_set, &err) != SB_OK) {

@@ -12,6 +12,12 @@
 /* Writes the path of FILE in CFG's data directory to OUT (SIZE bytes). */
 void datadir_path(const struct config *cfg, const char *file, char *out, size_t size);
 
+/* Checks, before anything is created, that this process can use what is there: the data
+ * directory and its files writable, the master key and the TLS files readable; refuses a data
+ * directory of another user when running as root (what it created would be root's). Logs what
+ * is wrong (naming the file, its owner and mode) and returns -1; else 0. */
+int datadir_preflight(const struct config *cfg);
+
 /* Creates CFG->data_dir if needed (mode 0700) and takes its lock (one server or maintenance
  * command per data directory). A data directory readable or writable by group or others is
  * refused. Returns the lock's file descriptor, or -1 after logging why (with the chmod that

@@ -178,6 +178,8 @@ static int serve_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     app.audit_fd = -1;
+    if (datadir_preflight(&cfg) != 0)
+        goto out;
     lock_fd = datadir_lock(&cfg);
     if (lock_fd < 0 || datadir_open(&cfg, &app) != 0)
         goto out;
@@ -295,6 +297,8 @@ static int admin_create_key_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     log_threshold = LOG_WARN;
+    if (datadir_preflight(&cfg) != 0)
+        goto out;
     /* the lock: a running server caches principals and writes the same store */
     lock_fd = datadir_lock(&cfg);
     if (lock_fd < 0) {
@@ -342,6 +346,23 @@ static int admin_rotate_key_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     log_threshold = (enum log_level)log_level_parse(cfg.log_level);
+    if (datadir_preflight(&cfg) != 0) {
+        settings_free(&cfg);
+        return 1;
+    }
+    if (!*cfg.store) {
+        char db[4096];
+        datadir_path(&cfg, "switchboard.db", db, sizeof(db));
+        if (access(db, F_OK) != 0) {
+            /* a new SQLite store here would be rotated instead of the node's real one */
+            log_error("there is no store in '%s' (no switchboard.db): if it is the data directory "
+                      "of a node on PostgreSQL, give its store as the node does (--store URL, or "
+                      "--config FILE); nothing was changed",
+                      cfg.data_dir);
+            settings_free(&cfg);
+            return 1;
+        }
+    }
     lock_fd = datadir_lock(&cfg);
     if (lock_fd >= 0) {
         rc = datadir_rotate_key(&cfg) == 0 ? 0 : 1;

@@ -94,18 +94,21 @@ static void progress(struct cli_ctx *ctx, const char *verb, size_t done, size_t 
 
 struct upload {
     struct cli_ctx *ctx;
-    bool finished; /* the whole body is sent: nothing more to show */
+    unsigned shown; /* the percentage on the terminal, +1 (0: nothing shown yet) */
+    bool finished;  /* the whole body is sent: nothing more to show */
 };
 
 /* "uploading: 1.2 of 3.4 MiB (35%)" in place on the terminal; a newline once all is sent. */
 static void upload_progress(void *arg, uint64_t sent, uint64_t total)
 {
     struct upload *up = arg;
+    unsigned percent = (unsigned)(total ? sent * 100 / total : 100);
 
-    if (up->finished)
-        return;
+    if (up->finished || percent + 1 == up->shown)
+        return; /* libcurl reports the same figures several times */
+    up->shown = percent + 1;
     fprintf(up->ctx->err, "\ruploading: %.1f of %.1f MiB (%u%%)", (double)sent / (1 << 20),
-            (double)total / (1 << 20), (unsigned)(total ? sent * 100 / total : 100));
+            (double)total / (1 << 20), percent);
     if (sent == total) {
         fputs(", waiting for the server\n", up->ctx->err);
         up->finished = true;

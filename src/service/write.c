@@ -29,6 +29,21 @@ enum sb_err_kind write_begin(struct write_tx *w, struct app *app, struct sb_err 
     w->app = app;
     if (store_tx_begin(app->store, err) != SB_OK)
         return err->kind;
+    /* a rotation on another node (or offline, on a shared store) changed the master key: what
+     * this node would seal now could never be read again (docs/UPGRADING.md, key rotation) */
+    if (app->key_check[0]) {
+        char *stored = NULL;
+        enum sb_err_kind rc = store_meta_get(app->store, "key_check", &stored, err);
+        bool same = rc == SB_OK && stored && strcmp(stored, app->key_check) == 0;
+        free(stored);
+        if (!same) {
+            store_tx_rollback(app->store);
+            if (rc == SB_OK)
+                sb_err_set(err, SB_ERR_UNAVAILABLE,
+                           "The master key changed: restart this node with the new key.");
+            return err->kind ? err->kind : SB_ERR_UNAVAILABLE;
+        }
+    }
     w->open = true;
     w->lines = xcheck(json_array());
     w->defs = xcheck(json_array());
