@@ -405,6 +405,16 @@ enum sb_err_kind datasets_managed_body(const json_t *body, const char *project,
     if (file_like(type)) {
         snprintf(where, sizeof(where), "/%s/%.*s", project, SB_NAME_MAX, name);
         json_object_set_new(json_object_get(*out, "params"), "path", json_string(where));
+        /* DSS's format for a new managed file dataset (tab-separated, gzipped, no header
+         * row); FSLikeDatasetSettings.get_raw_format_params reads formatParams unguarded */
+        json_object_set_new(*out, "formatType", json_string("csv"));
+        json_object_set_new(*out, "formatParams",
+                            xcheck(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:i}",
+                                             "style", "unix", "charset", "utf8", "separator",
+                                             "\t", "quoteChar", "\"", "escapeChar", "\\",
+                                             "compress", "gz", "parseHeaderRow", 0,
+                                             "skipRowsBeforeHeader", 0, "skipRowsAfterHeader",
+                                             0)));
     } else {
         snprintf(where, sizeof(where), "%s_%.*s", project, SB_NAME_MAX, name);
         json_object_set_new(json_object_get(*out, "params"), "mode", json_string("table"));

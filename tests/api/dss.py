@@ -1497,6 +1497,23 @@ class DSSDatasetSettings:
     def set_partitioning_file_pattern(self, pattern):
         self.settings["partitioning"]["filePathPattern"] = pattern
 
+    # FSLikeDatasetSettings (what DSSDataset.get_settings builds for file types such as
+    # Filesystem, S3, GCS, Azure): get_raw_format_params reads "formatParams" unguarded;
+    # set_format / set_csv_format write formatType and formatParams
+    def get_raw_format_params(self):
+        return self.settings["formatParams"]
+
+    def set_format(self, format_type, format_params=None):
+        self.settings["formatType"] = format_type
+        self.settings["formatParams"] = format_params if format_params is not None else {}
+
+    def set_csv_format(self, separator=",", style="excel", skip_rows_before=0, header_row=True,
+                       skip_rows_after=0):
+        self.set_format("csv", {"style": style, "separator": separator,
+                                "skipRowsBeforeHeader": skip_rows_before,
+                                "parseHeaderRow": header_row,
+                                "skipRowsAfterHeader": skip_rows_after})
+
     # DSSDatasetSettings.is_feature_group / set_feature_group: "featureGroup", unguarded
     def is_feature_group(self):
         return self.settings["featureGroup"]

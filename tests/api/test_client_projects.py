@@ -235,9 +235,20 @@ class ProjectsClientTest(ServerTestCase, WireMixin):
         ds = helper.create()
         self.assertWire(self.admin, "POST", "/projects/PC_MANAGED/datasets/managed", {
             "name": "m_fs", "creationSettings": {"specificSettings": {}, "connectionId": "pc_fs"}})
-        raw = ds.get_settings().get_raw()
+        settings = ds.get_settings()
+        raw = settings.get_raw()
         self.assertEqual((raw["type"], raw["managed"], raw["params"]),
                          ("Filesystem", True, {"connection": "pc_fs", "path": "/PC_MANAGED/m_fs"}))
+        # found with the real client: FSLikeDatasetSettings.get_raw_format_params raised
+        # KeyError 'formatParams' on a new managed file dataset; DSS gives it a format
+        self.assertEqual(raw["formatType"], "csv")
+        self.assertEqual((settings.get_raw_format_params()["separator"],
+                          settings.get_raw_format_params()["compress"]), ("\t", "gz"))
+        # the client's own example: set_csv_format on the new dataset, then save
+        settings.set_csv_format()
+        settings.add_raw_schema_column({"name": "id", "type": "int"})
+        settings.save()
+        self.assertEqual(ds.get_settings().get_raw_format_params()["separator"], ",")
         sql = project.new_managed_dataset("m_sql").with_store_into(
             "pc_pg", type_option_id="x", format_option_id="y").create()
         self.assertWire(self.admin, "POST", "/projects/PC_MANAGED/datasets/managed", {
