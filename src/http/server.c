@@ -352,8 +352,17 @@ bool req_require_admin_or_reply(struct request *req)
 {
     if (req->principal.admin)
         return true;
-    reply_errorf(req, SB_ERR_FORBIDDEN, "This operation requires administrator rights; "
-                                        "the API key used does not have them.");
+    /* name who lacks them: the user acted as, the user of a personal key, or the global key */
+    if (req->principal.real[0])
+        reply_errorf(req, SB_ERR_FORBIDDEN, "This operation requires administrator rights; "
+                     "user '%s', acted as through X-DKU-ProxyUser, does not have them.",
+                     req->principal.login);
+    else if (req->principal.type == PRINCIPAL_USER)
+        reply_errorf(req, SB_ERR_FORBIDDEN, "This operation requires administrator rights; "
+                     "user '%s' does not have them.", req->principal.login);
+    else
+        reply_errorf(req, SB_ERR_FORBIDDEN, "This operation requires administrator rights; "
+                     "the API key used does not have them.");
     return false;
 }
 

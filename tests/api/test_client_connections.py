@@ -308,7 +308,16 @@ class ConnectionsClientTest(ServerTestCase, WireMixin):
         self.assertWire(as_ana, "GET", "/connections/cc_for_other/test", extra_headers=proxy)
         self.assertIn("cc_ana", message)
         self.assertRaisesDss("Forbidden", as_ana.get_connection("cc_for_other").get_info)
-        self.assertRaisesDss("Forbidden", as_ana.list_connections)
+        # the refusal names the user acted as, not "the API key" (the admin's key has the
+        # rights; found with the real client)
+        message = self.assertRaisesDss("Forbidden", as_ana.list_connections)
+        self.assertIn("user 'cc_ana', acted as through X-DKU-ProxyUser", message)
+        self.assertNotIn("API key", message)
+        # through the user's own personal key: the user is named too
+        ana = DSSClient(s.base_url, s.create_personal_key("cc_ana")["key"])
+        self.addCleanup(ana.close)
+        message = self.assertRaisesDss("Forbidden", ana.list_connections)
+        self.assertIn("user 'cc_ana' does not have them", message)
         self.assertTrue(as_ana.get_connection("cc_for_team").test()["connectionOK"] in
                         (True, False))
         # get_auth_info through it names the user
