@@ -122,13 +122,57 @@ export async function groups(ctx) {
       h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Description"), h("th", {}, "Admin"), h("th", {}, ""))),
       h("tbody", {}, list.map((g) => h("tr", {}, h("td", { class: "mono" }, g.name), h("td", {}, g.description || ""),
         h("td", {}, g.admin ? "Yes" : "No"),
-        h("td", {}, button("Delete", () => confirmDelete(`group ${g.name}`, async () => {
-          await api("DELETE", `/admin/groups/${enc(g.name)}`);
-          toast(`Deleted group ${g.name}.`);
-          ctx.go("#/groups");
-        }), "secondary small"))))))
+        h("td", { class: "actions" }, button("Edit", () => editGroup(ctx, g), "secondary small"),
+          button("Delete", () => confirmDelete(`group ${g.name}`, async () => {
+            await api("DELETE", `/admin/groups/${enc(g.name)}`);
+            toast(`Deleted group ${g.name}.`);
+            ctx.go("#/groups");
+          }), "secondary small"))))))
       : empty("No groups yet: create one below."),
     form);
+}
+
+function editGroup(ctx, g) {
+  dialog(`Edit group ${g.name}`, (close) => {
+    const desc = h("input", { id: "edit-group-description", value: g.description || "" });
+    const id = uid("eadm");
+    const admin = h("input", { type: "checkbox", id, checked: !!g.admin });
+    const save = h("button", { type: "submit" }, "Save");
+    return h("form", {
+      id: "edit-group-form",
+      onsubmit: (e) => {
+        e.preventDefault();
+        busy(save, async () => {
+          await api("PUT", `/admin/groups/${enc(g.name)}`, { ...g, description: desc.value, admin: admin.checked });
+          close();
+          toast(`Saved group ${g.name}.`);
+          ctx.go("#/groups");
+        });
+      },
+    }, field("Description", desc), h("label", { for: id, class: "check" }, admin, "Administrators (members are admins)"),
+    h("div", { class: "form-actions" }, save, button("Cancel", () => close(), "secondary")));
+  });
+}
+
+// Edits a key's label and description (its secret never changes). PATH is its URL.
+function editKey(k, path, done) {
+  dialog(`Edit key ${k.label || k.id}`, (close) => {
+    const label = h("input", { id: "edit-key-label", value: k.label || "" });
+    const desc = h("input", { id: "edit-key-description", value: k.description || "" });
+    const save = h("button", { type: "submit" }, "Save");
+    return h("form", {
+      id: "edit-key-form",
+      onsubmit: (e) => {
+        e.preventDefault();
+        busy(save, async () => {
+          await api("PUT", path, { ...k, label: label.value, description: desc.value });
+          close();
+          toast("Key saved.");
+          done();
+        });
+      },
+    }, field("Label", label), field("Description", desc), h("div", { class: "form-actions" }, save, button("Cancel", () => close(), "secondary")));
+  });
 }
 
 // ---- keys ----
@@ -140,7 +184,7 @@ function showNewKey(k) {
     h("div", { class: "form-actions" }, copyButton(() => k.key, "Copy key"), button("Done", () => close()))));
 }
 
-function keysTable(list, onDelete, withUser) {
+function keysTable(list, onDelete, withUser, onEdit) {
   return h("table", { class: "grid keys" },
     h("thead", {}, h("tr", {}, h("th", {}, "Label"), withUser ? h("th", {}, "User") : null, h("th", {}, "Key"), h("th", {}, "Admin / groups"),
       h("th", {}, "Created"), h("th", {}, "Expires"), h("th", {}, ""))),
@@ -149,7 +193,8 @@ function keysTable(list, onDelete, withUser) {
       h("td", { class: "mono" }, k.key || "—"),
       h("td", {}, k.globalPermissions ? [k.globalPermissions.admin ? "admin" : "", ...(k.groups || [])].filter(Boolean).join(", ") || "—" : "as the user"),
       h("td", {}, fmtTime(k.createdOn)), h("td", {}, k.expiresOn ? fmtTime(k.expiresOn) : "never"),
-      h("td", {}, button("Delete", () => onDelete(k), "secondary small"))))));
+      h("td", { class: "actions" }, onEdit ? button("Edit", () => onEdit(k), "secondary small") : null,
+        button("Delete", () => onDelete(k), "secondary small"))))));
 }
 
 export async function keys(ctx) {
@@ -194,13 +239,13 @@ export async function keys(ctx) {
       await api("DELETE", `/admin/global-api-keys/${enc(k.id)}`);
       toast("Key deleted: its sessions ended.");
       refreshLists();
-    })) : empty("No global keys."),
+    }), false, (k) => editKey(k, `/admin/global-api-keys/${enc(k.id)}`, refreshLists)) : empty("No global keys."),
     h("h2", {}, `Personal keys (${p.length})`),
     p.length ? keysTable(p, (k) => confirmDelete(`personal key ${k.label || k.id}`, async () => {
       await api("DELETE", `/personal-api-keys/${enc(k.id)}`);
       toast("Key deleted.");
       refreshLists();
-    }), true) : empty("No personal keys."));
+    }), true, (k) => editKey(k, `/personal-api-keys/${enc(k.id)}`, refreshLists)) : empty("No personal keys."));
   const refreshLists = async () => draw(await get("/admin/global-api-keys/"), await get("/admin/personal-api-keys/"));
   draw(globalKeys, personal);
   mount(main, h("header", { class: "page-head" }, h("h1", {}, "API keys")), lists, h("div", { class: "two" }, gform, pform));
@@ -216,7 +261,7 @@ export async function myKeys(ctx) {
     await api("DELETE", `/personal-api-keys/${enc(k.id)}`);
     toast("Key deleted.");
     draw(await get("/personal-api-keys/"));
-  })) : empty("You have no personal API keys yet."));
+  }), false, (k) => editKey(k, `/personal-api-keys/${enc(k.id)}`, async () => draw(await get("/personal-api-keys/")))) : empty("You have no personal API keys yet."));
   draw(list);
   mount(main, h("header", { class: "page-head" }, h("h1", {}, "My API keys")),
     h("p", {}, "Personal keys act as you, with your groups, for scripts and the DSS client."), host,

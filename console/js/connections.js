@@ -315,7 +315,9 @@ export async function detail(ctx, name, tab) {
     const save = h("button", { type: "submit", id: "save" }, "Save");
     const test = h("button", { type: "button", class: "secondary", id: "test", disabled: !type.testable, title: type.testable ? null : "This type has no live test" }, "Test");
     const del = h("button", { type: "button", class: "danger", id: "delete" }, "Delete");
-    form.append(h("div", { class: "form-actions" }, save, test, del), testResult);
+    const details = h("button", { type: "button", class: "secondary", id: "details" }, "Details…");
+    details.addEventListener("click", () => detailsDialog(name));
+    form.append(h("div", { class: "form-actions" }, save, test, details, del), testResult);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       busy(save, () => saveConnection(ctx, name, form.read(), def.creationTag?.versionNumber));
@@ -378,6 +380,34 @@ async function runTest(name, out) {
   } catch (e) {
     mount(out, h("div", { class: "result failing", role: "alert" }, e.message));
   }
+}
+
+// The resolved details (/info: variables expanded, secrets in clear) on explicit request only;
+// the server audits the read. Secret values stay masked until their own Reveal.
+function detailsDialog(name) {
+  dialog(`Resolved details of ${name}`, (close) => {
+    const body = h("div", { id: "details-dialog" }, h("p", {}, "Reading the resolved details, credentials included, is recorded in the audit trail."));
+    const go = button("Read the details", (e) => busy(e.target, async () => {
+      const info = await get(`/connections/${enc(name)}/info`);
+      const rows = [];
+      const add = (label, value, secret) => {
+        const shown = h("span", { class: "mono" }, secret ? "••••••••" : typeof value === "string" ? value : JSON.stringify(value));
+        const reveal = secret ? button("Reveal", (ev) => { shown.textContent = String(value); ev.target.remove(); }, "secondary small") : null;
+        if (reveal) reveal.setAttribute("aria-label", `Reveal ${label}`);
+        rows.push(h("tr", {}, h("th", { scope: "row", class: "mono" }, label), h("td", {}, shown, " ", reveal)));
+      };
+      const stored = info.params || {};
+      for (const [k, v] of Object.entries(info.resolvedParams || {})) {
+        if (k === "properties") continue;
+        add(k, v, !(k in stored)); // params without secret values: what is missing there is secret
+      }
+      const cred = info.resolvedBasicCredential || info.resolvedAWSCredential;
+      if (cred) for (const [k, v] of Object.entries(cred)) add(`credential.${k}`, v, /password|secret/i.test(k));
+      mount(body, h("table", { class: "grid small" }, h("tbody", {}, rows)));
+      e.target.remove();
+    }));
+    return h("div", {}, body, h("div", { class: "form-actions" }, go, button("Close", () => close(), "secondary")));
+  });
 }
 
 function usagesTable(u) {

@@ -291,6 +291,19 @@ scenario("create_a_postgresql_connection_through_the_form_and_test_it", async ()
   check(def.params.host === PG.PG_HOST && def.params.password.startsWith("e:"), "stored with the secret sealed");
   check(def.description === "the suite's PostgreSQL", "description saved");
   await shot(page, "04-postgresql-connection-tested");
+  // the resolved details only on request, the password masked until its own Reveal; audited
+  await page.click("#details");
+  await page.waitForSelector("#details-dialog");
+  let buttons = await page.$$("dialog button");
+  for (const b of buttons) if ((await b.evaluate((e) => e.textContent)) === "Read the details") await b.click();
+  await page.waitForSelector('#details-dialog button[aria-label="Reveal password"]');
+  check(!(await page.content()).includes(PG.PG_PASSWORD), "masked until revealed");
+  await page.click('#details-dialog button[aria-label="Reveal password"]');
+  await waitText(page, "#details-dialog", PG.PG_PASSWORD);
+  await page.keyboard.press("Escape"); // Esc closes a dialog
+  await page.waitForFunction(() => !document.querySelector("dialog"));
+  const audit = await server.must("GET", "/admin/audit?limit=20");
+  check(audit.some((a) => a.action === "connection.read-details" && a.object === "pg_main"), "the read is audited");
   return page;
 });
 
@@ -429,6 +442,17 @@ scenario("create_a_user_a_group_and_a_key", async () => {
   await page.type("#group-description", "people who read");
   await page.click("#group-create");
   await waitText(page, "#groups-table", "analysts");
+  // edit it: the dialog, then the table
+  const rows = await page.$$("#groups-table tbody tr");
+  for (const r of rows) {
+    if ((await r.evaluate((e) => e.firstChild.textContent)) !== "analysts") continue;
+    for (const b of await r.$$("button")) if ((await b.evaluate((e) => e.textContent)) === "Edit") await b.click();
+  }
+  await page.waitForSelector("#edit-group-form");
+  await page.$eval("#edit-group-description", (e) => { e.value = ""; });
+  await page.type("#edit-group-description", "people who read a lot");
+  await page.keyboard.press("Enter");
+  await waitText(page, "#groups-table", "people who read a lot");
   await go(page, "#/users/new", "#user-form");
   await page.type("#user-login", "nina");
   await page.type("#user-name", "Nina");
