@@ -88,6 +88,10 @@ static const struct setting settings[] = {
      "row) up to this"},
     {"probe-budget", "SWITCHBOARD_PROBE_BUDGET", "20", INT(probe_budget, 1, 100000), "N",
      "most background tests started per second"},
+    {"metrics-connection-names", "SWITCHBOARD_METRICS_CONNECTION_NAMES", "off",
+     BOOL(metrics_connection_names), "on/off",
+     "GET /metrics also gives each connection's up/down gauge, labelled with its name (names "
+     "can be sensitive: off by default)"},
     {"probe-deny", "SWITCHBOARD_PROBE_DENY",
      "169.254.0.0/16,fe80::/10,fd00:ec2::254/128,100.100.100.200/32", STR(probe_deny), "CIDRS",
      "address ranges live tests must never connect to (comma-separated)"},

@@ -35,6 +35,7 @@ struct config {
     long long probe_concurrency;
     long long probe_interval;
     long long probe_backoff_max;
+    bool metrics_connection_names; /* per-connection gauges in GET /metrics */
     long long probe_budget;
     char *probe_deny;
     char *probe_allow;

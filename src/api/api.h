@@ -70,6 +70,7 @@ void api_projects_change_connection(struct request *req);
 /* src/api/probes.c */
 void api_connections_test(struct request *req);
 void api_connections_status(struct request *req);
+void api_connections_status_history(struct request *req);
 
 /* src/api/keys.c */
 void api_keys_global_list(struct request *req);

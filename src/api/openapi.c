@@ -56,6 +56,7 @@ static const struct note notes[] = {
     {"GET", "/connections/{name}/info", "connections", "Resolved details, credentials in plaintext (audited)", NULL, "ConnectionInfo", false},
     {"GET", "/connections/{name}/test", "connections", "Test a connection live", NULL, "TestResult", false},
     {"GET", "/admin/connection-status", "connections", "Last live test of each connection", NULL, "ConnectionStatus", true},
+    {"GET", "/admin/connection-status/{name}/history", "connections", "Recent live test results of a connection, oldest first", NULL, "TestHistory", true},
     {"GET", "/admin/connections-page", "connections", "One page of the connections: searched, filtered, sorted", NULL, "Object", true},
 
     {"GET", "/admin/global-api-keys", "keys", "List global API keys (hints, never secrets)", NULL, "ApiKeyList", false},
@@ -171,7 +172,12 @@ static const char schemas_text[] =
     "  'message': {'type': 'string'}, 'durationMs': {'type': 'integer'}}},"
     "'ConnectionStatus': {'type': 'object', 'additionalProperties': {'type': 'object', 'properties': {"
     "  'connectionOK': {'type': 'boolean'}, 'message': {'type': 'string'}, 'durationMs': {'type': 'integer'},"
-    "  'testedOn': {'type': 'integer'}}}},"
+    "  'testedOn': {'type': 'integer'}, 'stateChangedOn': {'type': 'integer'},"
+    "  'stateSinceMs': {'type': 'integer'}, 'successRatio': {'type': 'number'}}}},"
+    "'TestHistory': {'type': 'object', 'properties': {'name': {'type': 'string'},"
+    "  'results': {'type': 'array', 'items': {'type': 'object', 'properties': {"
+    "  'testedOn': {'type': 'integer'}, 'connectionOK': {'type': 'boolean'},"
+    "  'category': {'type': 'string'}, 'durationMs': {'type': 'integer'}}}}}},"
     "'ConnectionTypes': {'type': 'array', 'items': {'type': 'object', 'properties': {"
     "  'type': {'type': 'string'}, 'credential': {'enum': ['basic', 'aws', 'none']}, 'testable': {'type': 'boolean'},"
     "  'params': {'type': 'array', 'items': {'type': 'object', 'properties': {'name': {'type': 'string'},"

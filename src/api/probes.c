@@ -23,6 +23,7 @@
 #include "probe/probe.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/limits.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -35,6 +36,9 @@ struct probes {
     pthread_mutex_t lock; /* guards status */
     json_t *status;       /* name -> {connectionOK, message, durationMs, testedOn} */
     json_t *sched;        /* background prober: name -> [failures in a row, next due (ms)] */
+    json_t *history;      /* name -> ring of [testedOn, ok, category, durationMs] */
+    bool dirty;           /* status or history changed since they were last saved */
+    long long saved_at;   /* clock_mono_us of the last save */
     atomic_ullong outcomes[N_TYPES_MAX][2]; /* by type index: [0] failed, [1] ok */
     pthread_t prober;
     bool prober_running;
@@ -45,14 +49,29 @@ struct probes {
 
 static void record(struct probes *p, const struct probe_job *job)
 {
-    json_t *entry =
-        xcheck(json_pack("{s:b, s:s, s:I, s:I}", "connectionOK", job->result.ok, "message",
-                         job->result.message, "durationMs", (json_int_t)job->result.duration_ms,
-                         "testedOn", (json_int_t)clock_epoch_ms()));
+    long long now = clock_epoch_ms(), changed = now;
     int t = (int)(job->target.type - types_at(0)); /* its index in the registry */
+    json_t *prev, *entry, *ring;
 
     pthread_mutex_lock(&p->lock);
+    prev = json_object_get(p->status, job->conn_name);
+    if (prev && json_is_true(json_object_get(prev, "connectionOK")) == job->result.ok &&
+        json_integer_value(json_object_get(prev, "stateChangedOn")) > 0)
+        changed = json_integer_value(json_object_get(prev, "stateChangedOn"));
+    entry = xcheck(json_pack("{s:b, s:s, s:I, s:I, s:I}", "connectionOK", job->result.ok, "message",
+                             job->result.message, "durationMs", (json_int_t)job->result.duration_ms,
+                             "testedOn", (json_int_t)now, "stateChangedOn", (json_int_t)changed));
     json_object_set_new(p->status, job->conn_name, entry);
+    /* the history ring: [testedOn, ok, category, durationMs], oldest first */
+    ring = json_object_get(p->history, job->conn_name);
+    if (!ring)
+        json_object_set_new(p->history, job->conn_name, ring = xcheck(json_array()));
+    json_array_append_new(
+        ring, xcheck(json_pack("[I, b, s, I]", (json_int_t)now, job->result.ok,
+                               probe_category(&job->result), (json_int_t)job->result.duration_ms)));
+    while (json_array_size(ring) > SB_PROBE_HISTORY)
+        json_array_remove(ring, 0);
+    p->dirty = true;
     pthread_mutex_unlock(&p->lock);
     if (t >= 0 && t < N_TYPES_MAX)
         atomic_fetch_add(&p->outcomes[t][job->result.ok ? 1 : 0], 1);
@@ -214,15 +233,105 @@ void api_connections_test(struct request *req)
     }
 }
 
+/* The share of successes in NAME's history ring (1 when it has none); lock held. */
+static double success_ratio(struct probes *p, const char *name)
+{
+    json_t *ring = json_object_get(p->history, name), *item;
+    size_t i, ok = 0;
+
+    json_array_foreach (ring, i, item)
+        ok += json_is_true(json_array_get(item, 1));
+    return json_array_size(ring) ? (double)ok / (double)json_array_size(ring) : 1.0;
+}
+
 void api_connections_status(struct request *req)
 {
     struct probes *p = req->app->probes;
-    json_t *copy;
+    long long now = clock_epoch_ms();
+    const char *name;
+    json_t *copy, *entry;
 
     pthread_mutex_lock(&p->lock);
     copy = xcheck(json_deep_copy(p->status));
+    json_object_foreach (copy, name, entry) {
+        long long changed = json_integer_value(json_object_get(entry, "stateChangedOn"));
+        json_object_set_new(entry, "successRatio", json_real(success_ratio(p, name)));
+        json_object_set_new(entry, "stateSinceMs", json_integer(changed ? now - changed : 0));
+    }
     pthread_mutex_unlock(&p->lock);
     reply_json(req, 200, copy);
+}
+
+void api_connections_status_history(struct request *req)
+{
+    struct probes *p = req->app->probes;
+    const char *name = req_param(req, 0);
+    struct catalog_entry *e;
+    json_t *ring, *item, *out = xcheck(json_array());
+    size_t i;
+
+    if (!api_conn_name_or_reply(req)) {
+        json_decref(out);
+        return;
+    }
+    e = catalog_get(req->app->catalog, name);
+    pthread_mutex_lock(&p->lock);
+    ring = json_object_get(p->history, name);
+    if (!e && !ring) {
+        pthread_mutex_unlock(&p->lock);
+        json_decref(out);
+        reply_errorf(req, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
+        return;
+    }
+    json_array_foreach (ring, i, item)
+        json_array_append_new(
+            out, xcheck(json_pack("{s:O, s:O, s:O, s:O}", "testedOn", json_array_get(item, 0),
+                                  "connectionOK", json_array_get(item, 1), "category",
+                                  json_array_get(item, 2), "durationMs", json_array_get(item, 3))));
+    pthread_mutex_unlock(&p->lock);
+    if (e)
+        catalog_entry_release(e);
+    reply_json(req, 200, xcheck(json_pack("{s:s, s:o}", "name", name, "results", out)));
+}
+
+/* Saves the status table and the history rings to the store (meta probe_status) when they
+ * changed and FORCE or a minute went by, so that a restart keeps them. */
+static void save_status(struct probes *p, bool force)
+{
+    struct sb_err err;
+    char *text = NULL;
+
+    pthread_mutex_lock(&p->lock);
+    if (p->dirty && (force || clock_mono_us() - p->saved_at > 60 * 1000000LL)) {
+        json_t *all = xcheck(
+            json_pack("{s:i, s:O, s:O}", "v", 1, "status", p->status, "history", p->history));
+        text = xcheck(json_dumps(all, JSON_COMPACT));
+        json_decref(all);
+        p->dirty = false;
+        p->saved_at = clock_mono_us();
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (text && store_meta_set(p->app->store, "probe_status", text, &err) != SB_OK)
+        log_warn("live tests: cannot save the status table: %s", err.msg);
+    free(text);
+}
+
+static void load_status(struct probes *p)
+{
+    struct sb_err err;
+    char *text = NULL;
+    json_t *saved;
+
+    if (store_meta_get(p->app->store, "probe_status", &text, &err) != SB_OK || !text)
+        return;
+    saved = json_loads(text, 0, NULL);
+    free(text);
+    if (json_is_object(json_object_get(saved, "status")) &&
+        json_is_object(json_object_get(saved, "history"))) {
+        json_object_update(p->status, json_object_get(saved, "status"));
+        json_object_update(p->history, json_object_get(saved, "history"));
+    }
+    json_decref(saved);
 }
 
 json_t *probes_status_of(struct probes *p, const char *name)
@@ -240,31 +349,74 @@ void probes_forget(struct probes *p, const char *name)
     pthread_mutex_lock(&p->lock);
     json_object_del(p->status, name);
     json_object_del(p->sched, name);
+    json_object_del(p->history, name);
+    p->dirty = true;
     pthread_mutex_unlock(&p->lock);
 }
 
 char *probes_metrics(struct probes *p)
 {
-    char *text = xmalloc(64 * 1024);
-    size_t len = 0, cap = 64 * 1024;
+    unsigned long long up[N_TYPES_MAX] = {0}, down[N_TYPES_MAX] = {0};
+    bool names = p->app->cfg->metrics_connection_names;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    const char *name;
+    json_t *entry;
 
-    len += (size_t)snprintf(text + len, cap - len,
-                            "# HELP switchboard_probes_total Live connection tests, by type and "
-                            "outcome.\n# TYPE switchboard_probes_total counter\n");
+    if (!f)
+        abort();
+    fputs("# HELP switchboard_probes_total Live connection tests, by type and outcome.\n"
+          "# TYPE switchboard_probes_total counter\n",
+          f);
     for (int t = 0; t < types_count() && t < N_TYPES_MAX; t++)
         for (int ok = 0; ok < 2; ok++) {
             unsigned long long n = atomic_load(&p->outcomes[t][ok]);
-            if (n && len < cap - 256)
-                len += (size_t)snprintf(text + len, cap - len,
-                                        "switchboard_probes_total{type=\"%s\",outcome=\"%s\"} "
-                                        "%llu\n",
-                                        types_at(t)->name, ok ? "ok" : "failed", n);
+            if (n)
+                fprintf(f, "switchboard_probes_total{type=\"%s\",outcome=\"%s\"} %llu\n",
+                        types_at(t)->name, ok ? "ok" : "failed", n);
         }
-    len += (size_t)snprintf(text + len, cap - len,
-                            "# HELP switchboard_probe_queue_depth Live tests waiting or running.\n"
-                            "# TYPE switchboard_probe_queue_depth gauge\n"
-                            "switchboard_probe_queue_depth %d\n",
-                            probe_pool_pending(p->pool));
+    fprintf(f,
+            "# HELP switchboard_probe_queue_depth Live tests waiting or running.\n"
+            "# TYPE switchboard_probe_queue_depth gauge\n"
+            "switchboard_probe_queue_depth %d\n",
+            probe_pool_pending(p->pool));
+    /* up and down by the last test of each connection; names only when the operator says so
+     * (setting metrics-connection-names): they can be sensitive */
+    if (names)
+        fputs("# HELP switchboard_connection_up Whether the last live test of a connection "
+              "succeeded.\n# TYPE switchboard_connection_up gauge\n",
+              f);
+    pthread_mutex_lock(&p->lock);
+    json_object_foreach (p->status, name, entry) {
+        struct catalog_entry *e = catalog_get(p->app->catalog, name);
+        const struct conn_type *t = e ? types_find(e->type) : NULL;
+        int i = t ? (int)(t - types_at(0)) : -1;
+        bool ok = json_is_true(json_object_get(entry, "connectionOK"));
+        if (i >= 0 && i < N_TYPES_MAX) {
+            ok ? up[i]++ : down[i]++;
+            if (names)
+                fprintf(f, "switchboard_connection_up{name=\"%s\",type=\"%s\"} %d\n", name, t->name,
+                        ok ? 1 : 0);
+        }
+        if (e)
+            catalog_entry_release(e);
+    }
+    pthread_mutex_unlock(&p->lock);
+    fputs("# HELP switchboard_connections_up Connections whose last live test succeeded, by "
+          "type.\n# TYPE switchboard_connections_up gauge\n",
+          f);
+    for (int t = 0; t < types_count() && t < N_TYPES_MAX; t++)
+        if (types_at(t)->tester != TESTER_NONE)
+            fprintf(f, "switchboard_connections_up{type=\"%s\"} %llu\n", types_at(t)->name, up[t]);
+    fputs("# HELP switchboard_connections_down Connections whose last live test failed, by "
+          "type.\n# TYPE switchboard_connections_down gauge\n",
+          f);
+    for (int t = 0; t < types_count() && t < N_TYPES_MAX; t++)
+        if (types_at(t)->tester != TESTER_NONE)
+            fprintf(f, "switchboard_connections_down{type=\"%s\"} %llu\n", types_at(t)->name,
+                    down[t]);
+    fclose(f);
     return text;
 }
 
@@ -479,6 +631,7 @@ static void *prober_main(void *arg)
     for (;;) {
         long long start = clock_mono_us();
         probe_round(p);
+        save_status(p, false);
         long long left = p->app->cfg->probe_interval * 1000 - (clock_mono_us() - start) / 1000;
         if (!prober_sleep(p, left > 0 ? left : 0))
             break;
@@ -521,6 +674,8 @@ struct probes *probes_start(struct app *app, struct sb_err *err)
     pthread_cond_init(&p->prober_wake, NULL);
     p->status = xcheck(json_object());
     p->sched = xcheck(json_object());
+    p->history = xcheck(json_object());
+    load_status(p);
     p->pool = probe_pool_start(&p->settings, (int)app->cfg->probe_concurrency);
     if (app->cfg->probe_interval > 0) {
         if (pthread_create(&p->prober, NULL, prober_main, p) != 0)
@@ -541,7 +696,9 @@ void probes_stop(struct probes *p, long long deadline_us)
     if (p->prober_running)
         pthread_join(p->prober, NULL);
     probe_pool_stop(p->pool, deadline_us);
+    save_status(p, true);
     json_decref(p->status);
+    json_decref(p->history);
     json_decref(p->sched);
     pthread_mutex_destroy(&p->lock);
     pthread_mutex_destroy(&p->prober_lock);

@@ -42,6 +42,8 @@ static struct route routes[] = {
     {"GET", API "/connections/{name}/info", api_connections_info, ROUTE_AUTH},
     {"GET", API "/connections/{name}/test", api_connections_test, ROUTE_AUTH},
     {"GET", API "/admin/connection-status", api_connections_status, ROUTE_ADMIN},
+    {"GET", API "/admin/connection-status/{name}/history", api_connections_status_history,
+     ROUTE_ADMIN},
     {"GET", API "/admin/connections-page", api_connections_page, ROUTE_ADMIN},
 
     {"GET", API "/admin/global-api-keys", api_keys_global_list, ROUTE_ADMIN},

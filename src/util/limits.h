@@ -49,4 +49,7 @@
 #define SB_BACKOFF_FORGET_MS (60 * 60 * 1000) /* failures older than this are forgotten */
 #define SB_BACKOFF_SLOTS 4096         /* logins and addresses tracked at once */
 
+/* Live test results kept per connection (GET /admin/connection-status/{name}/history). */
+#define SB_PROBE_HISTORY 20
+
 #endif

@@ -134,5 +134,105 @@ class BudgetTests(ServerTestCase):
                              "of 5/s" % (n, elapsed))
 
 
+class HistoryTests(unittest.TestCase):
+    """Issue 18 point 4: recent results per connection, kept across a restart; the status
+    table's success ratio and time since the last change of state; per-type gauges."""
+
+    def setUp(self):
+        self.server = Server(extra_args=["--probe-timeout", "2"])
+        self.addCleanup(self.server.cleanup)
+        self.server.start()
+        self.tmp = tempfile.mkdtemp(prefix="switchboard-history-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def tearDown(self):
+        self.server.stop()
+        self.server.assert_log_clean()
+
+    def probe_once(self, name):
+        r = self.server.api("GET", "/connections/%s/test" % name)
+        self.assertEqual(r.status, 200)
+        return r.json
+
+    def test_history_ratio_state_change_and_restart(self):
+        s = self.server
+        root = os.path.join(self.tmp, "d")
+        os.mkdir(root)
+        s.create_connection("hist_fs", type="Filesystem", params={"root": root})
+        self.probe_once("hist_fs")
+        self.probe_once("hist_fs")
+        time.sleep(0.05)
+        os.rmdir(root)
+        before_fail = int(time.time() * 1000)
+        self.probe_once("hist_fs")
+        status = s.api("GET", "/admin/connection-status").json["hist_fs"]
+        self.assertIs(status["connectionOK"], False)
+        self.assertAlmostEqual(status["successRatio"], 2 / 3, places=3)
+        self.assertGreaterEqual(status["stateChangedOn"], before_fail - 1000)
+        self.assertGreaterEqual(status["stateSinceMs"], 0)
+        self.assertLess(status["stateSinceMs"], 60000)
+        r = s.api("GET", "/admin/connection-status/hist_fs/history")
+        self.assertEqual(r.status, 200)
+        results = r.json["results"]
+        self.assertEqual(r.json["name"], "hist_fs")
+        self.assertEqual([x["connectionOK"] for x in results], [True, True, False])
+        self.assertEqual([x["category"] for x in results],
+                         ["succeeded", "succeeded", "directory not accessible"])
+        for x in results:
+            self.assertEqual(set(x), {"testedOn", "connectionOK", "category", "durationMs"})
+        self.assertLessEqual(results[0]["testedOn"], results[2]["testedOn"])
+        # a restart keeps them
+        s.stop()
+        s.start()
+        r = s.api("GET", "/admin/connection-status/hist_fs/history")
+        self.assertEqual([x["connectionOK"] for x in r.json["results"]], [True, True, False])
+        self.assertIn("hist_fs", s.api("GET", "/admin/connection-status").json)
+        # the ring is bounded
+        for _ in range(25):
+            self.probe_once("hist_fs")
+        self.assertEqual(len(s.api("GET", "/admin/connection-status/hist_fs/history")
+                             .json["results"]), 20)
+
+    def test_history_errors_and_permissions(self):
+        s = self.server
+        r = s.api("GET", "/admin/connection-status/no_such/history")
+        self.assertEqual(r.status, 404)
+        self.assertIn("no_such", r.json["detailedMessage"])
+        s.create_connection("hist_never", type="Filesystem", params={"root": self.tmp})
+        r = s.api("GET", "/admin/connection-status/hist_never/history")
+        self.assertEqual((r.status, r.json["results"]), (200, []))
+        key = s.create_key(groups=[])["key"]
+        self.assertEqual(s.api("GET", "/admin/connection-status/hist_never/history",
+                               key=key).status, 403)
+        self.assertEqual(s.api("GET", "/admin/connection-status/hist_never/history",
+                               key=None).status, 401)
+        self.assertEqual(s.api("GET", "/admin/connection-status/bad%20name/history").status, 400)
+
+    def test_per_type_gauges_without_names(self):
+        s = self.server
+        s.create_connection("gauge_ok", type="Filesystem", params={"root": self.tmp})
+        s.create_connection("gauge_bad", type="Filesystem",
+                            params={"root": os.path.join(self.tmp, "missing")})
+        self.probe_once("gauge_ok")
+        self.probe_once("gauge_bad")
+        text = s.request("GET", "/metrics", key=None).raw.decode()
+        self.assertIn('switchboard_connections_up{type="Filesystem"} 1\n', text)
+        self.assertIn('switchboard_connections_down{type="Filesystem"} 1\n', text)
+        self.assertIn('switchboard_connections_up{type="PostgreSQL"} 0\n', text)
+        self.assertNotIn("gauge_ok", text)
+
+
+class NamedGaugeTests(ServerTestCase):
+    server_options = {"extra_args": ["--metrics-connection-names=on"]}
+
+    def test_names_only_when_enabled(self):
+        tmp = tempfile.mkdtemp(prefix="switchboard-gauge-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        self.server.create_connection("named_ok", type="Filesystem", params={"root": tmp})
+        self.server.api("GET", "/connections/named_ok/test")
+        text = self.server.request("GET", "/metrics", key=None).raw.decode()
+        self.assertIn('switchboard_connection_up{name="named_ok",type="Filesystem"} 1\n', text)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -829,7 +829,8 @@ class OtherTesterTests(ProbeCase):
                 entry = status.get(name)
                 self.assertIsNotNone(entry, "no status for %s" % name)
                 self.assertEqual(set(entry), {"connectionOK", "message", "durationMs",
-                                              "testedOn"})
+                                              "testedOn", "stateChangedOn", "stateSinceMs",
+                                              "successRatio"})
                 self.assertIs(entry["connectionOK"], answer["connectionOK"])
                 self.assertEqual(entry["message"], answer["message"])
                 self.assertEqual(entry["durationMs"], answer["durationMs"])
@@ -927,7 +928,8 @@ class BackgroundProberTests(ProbeCase):
             with self.subTest(name=n):
                 self.assertIs(s[n]["connectionOK"], expected_ok[n], self.server.redact(s[n]))
                 self.assertEqual(set(s[n]), {"connectionOK", "message", "durationMs",
-                                             "testedOn"})
+                                             "testedOn", "stateChangedOn", "stateSinceMs",
+                                             "successRatio"})
         self.assertGreaterEqual(sum(1 for m, p in self.http.requests if p == "/"), 1)
         # it keeps going: a later round brings a newer testedOn
         first = s["bg_fs"]["testedOn"]
