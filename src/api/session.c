@@ -4,6 +4,7 @@
  * token, DELETE /auth/session signs out. Failed sign-ins are audited, recorded as the user's
  * lastFailedLogin, and slowed down per login and per address (src/core/backoff.c). Neither the
  * password nor the key is ever logged or audited; the session token exists only in the cookie. */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,23 @@ static void purge_expired(struct request *req, int64_t now)
     json_decref(all);
 }
 
+/* A hash no password matches, verified against when the login is unknown, so that an unknown
+ * login takes as long to refuse as a wrong password (no login enumeration by timing). */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_hash_init(void)
+{
+    uint8_t pw[32];
+
+    randombytes_buf(pw, sizeof(pw));
+    if (crypto_pwhash_str(dummy_hash, (const char *)pw, sizeof(pw),
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        dummy_hash[0] = '\0';
+    sodium_memzero(pw, sizeof(pw));
+}
+
 /* Checks a password sign-in. On success REQ's principal is the user and *STAMP is set. */
 static enum sb_err_kind check_password(struct request *req, const char *login, const char *password,
                                        char stamp[SESSION_ID_CHARS + 1], struct sb_err *err)
@@ -66,8 +84,14 @@ static enum sb_err_kind check_password(struct request *req, const char *login, c
     const char *hash;
     enum sb_err_kind rc;
 
-    if (store_obj_get(req->app->store, STORE_USERS, login, &user, err) != SB_OK)
-        return err->kind == SB_ERR_NOT_FOUND ? SB_ERR_UNAUTHORIZED : err->kind;
+    if (store_obj_get(req->app->store, STORE_USERS, login, &user, err) != SB_OK) {
+        if (err->kind != SB_ERR_NOT_FOUND)
+            return err->kind;
+        pthread_once(&dummy_once, dummy_hash_init);
+        if (dummy_hash[0] && crypto_pwhash_str_verify(dummy_hash, password, strlen(password)) == 0)
+            log_error("session: a random password matched"); /* cannot happen */
+        return SB_ERR_UNAUTHORIZED;
+    }
     hash = json_string_value(json_object_get(user, "passwordHash"));
     if (!hash || crypto_pwhash_str_verify(hash, password, strlen(password)) != 0 ||
         json_is_false(json_object_get(user, "enabled"))) {
