@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/activity.h"
 #include "api/api.h"
@@ -123,6 +124,33 @@ static void sign_in_failed(struct request *req, const char *login_key, const cha
                        : "Sign-in failed: the API key is unknown, expired or deleted.");
 }
 
+/* Refuses a sign-in another site could make the browser send (login CSRF: the victim would be
+ * signed in as the attacker, and type their own credentials into the attacker's account). A
+ * top-level cross-site form post is the one request that can set the SameSite=Strict cookie,
+ * and a form cannot send application/json; a browser also says Sec-Fetch-Site: cross-site.
+ * Clients that send no Content-Type at all (like the DSS client) are accepted. */
+static bool sign_in_from_another_site(struct request *req)
+{
+    const char *type = req_header(req, "Content-Type");
+    const char *site = req_header(req, "Sec-Fetch-Site");
+    size_t n = strlen("application/json");
+
+    if (site && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0) {
+        reply_errorf(req, SB_ERR_FORBIDDEN,
+                     "Sign-in refused: header 'Sec-Fetch-Site' says this request comes from "
+                     "another site.");
+        return true;
+    }
+    if (type && !(strncasecmp(type, "application/json", n) == 0 &&
+                  (type[n] == '\0' || type[n] == ';' || type[n] == ' '))) {
+        reply_errorf(req, SB_ERR_BAD_REQUEST,
+                     "Sign-in refused: header 'Content-Type' must be application/json (a form "
+                     "of another site cannot sign in).");
+        return true;
+    }
+    return false;
+}
+
 void api_session_create(struct request *req)
 {
     json_t *body = NULL, *rec;
@@ -135,8 +163,8 @@ void api_session_create(struct request *req)
     enum sb_err_kind rc;
 
     req->console_client = true;
-    if (!req_json_body_or_reply(req, &body))
-        return;
+    if (sign_in_from_another_site(req) || !req_json_body_or_reply(req, &body))
+        goto out;
     login = json_string_value(json_object_get(body, "login"));
     password = json_string_value(json_object_get(body, "password"));
     key = json_string_value(json_object_get(body, "apiKey"));

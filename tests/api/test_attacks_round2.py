@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Attacks of the second review round (after the console, impersonation, expiring keys, users'
+activity, /readyz and /metrics landed): each test is an attack that worked against main before
+its fix. The attacker is a web page on another site or the non-admin user `bob`.
+"""
+
+import re
+import unittest
+
+from server import ServerTestCase
+
+PASSWORD = "bob-pw-Round2-secret"
+
+
+def cookie_of(resp):
+    for v in resp.headers.get_all("Set-Cookie"):
+        m = re.match(r"sb_session=([^;]*)", v)
+        if m:
+            return m.group(1)
+    return None
+
+
+class LoginCsrfTest(ServerTestCase):
+    """Login CSRF: a page on another site posts a form (enctype text/plain, whose body can be
+    made valid JSON) to /auth/session with the attacker's login and password. The answer to a
+    top-level navigation may set even a SameSite=Strict cookie, so the victim's browser ends up
+    signed in as the attacker and enters their own credentials into the attacker's account."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server.create_user("mallory", password=PASSWORD)
+
+    def sign_in(self, headers, raw=None):
+        body = raw or ('{"login":"mallory","password":"%s","x":"="}' % PASSWORD).encode()
+        return self.server.api("POST", "/auth/session", key=None, raw_body=body,
+                               headers=headers)
+
+    def test_a_form_of_another_site_cannot_sign_in(self):
+        for ctype in ("text/plain", "application/x-www-form-urlencoded",
+                      "multipart/form-data; boundary=x", "text/plain; charset=UTF-8"):
+            r = self.sign_in({"Content-Type": ctype})
+            self.assertError(r, 400, "BadRequest", mentions="Content-Type")
+            self.assertIsNone(cookie_of(r), "no session cookie for a %s body" % ctype)
+
+    def test_a_request_the_browser_marks_cross_site_cannot_sign_in(self):
+        for site in ("cross-site", "same-site"):
+            r = self.sign_in({"Content-Type": "application/json", "Sec-Fetch-Site": site,
+                              "Origin": "http://evil.example"})
+            self.assertError(r, 403, "Forbidden", mentions="Sec-Fetch-Site")
+            self.assertIsNone(cookie_of(r))
+
+    def test_the_console_and_plain_clients_still_sign_in(self):
+        for headers in ({"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"},
+                        {"Content-Type": "application/json; charset=utf-8"},
+                        {}):
+            r = self.sign_in(headers)
+            self.assertStatus(r, 200, repr(sorted(headers)))
+            self.server.remember_secret(cookie_of(r))
+            self.assertTrue(cookie_of(r))
+
+
+if __name__ == "__main__":
+    unittest.main()
