@@ -108,6 +108,26 @@ static enum sb_err_kind check_password(struct request *req, const char *login, c
     return rc;
 }
 
+/* What a sign-in's audit record is about: "user:LOGIN" for a login that names a user, else
+ * "user:(unknown)" — whatever else was typed into the login field (often the password, typed one
+ * field too early) never reaches the audit; "api-key" for a key sign-in. */
+static void signin_object(struct request *req, const char *login, char *object, size_t size)
+{
+    struct sb_err err;
+    json_t *user;
+
+    if (!login) {
+        snprintf(object, size, "api-key");
+        return;
+    }
+    if (store_obj_get(req->app->store, STORE_USERS, login, &user, &err) == SB_OK) {
+        json_decref(user);
+        snprintf(object, size, "user:%s", login);
+    } else {
+        snprintf(object, size, "user:(unknown)");
+    }
+}
+
 static void sign_in_failed(struct request *req, const char *login_key, const char *addr_key,
                            const char *login, int64_t now)
 {
@@ -116,7 +136,7 @@ static void sign_in_failed(struct request *req, const char *login_key, const cha
     backoff_fail(req->app->backoff, addr_key, now);
     if (login_key)
         backoff_fail(req->app->backoff, login_key, now);
-    snprintf(object, sizeof(object), "%s%s", login ? "user:" : "", login ? login : "api-key");
+    signin_object(req, login, object, sizeof(object));
     audit_record(req, "session.signin", object, "failed");
     reply_errorf(req, SB_ERR_UNAUTHORIZED,
                  login ? "Sign-in failed: the login or the password is wrong, or the user is "
@@ -191,7 +211,7 @@ void api_session_create(struct request *req)
     }
     if (wait > 0) {
         char object[LOGIN_MAX + 16];
-        snprintf(object, sizeof(object), "%s%s", login ? "user:" : "", login ? login : "api-key");
+        signin_object(req, login, object, sizeof(object));
         audit_record(req, "session.signin", object, "denied");
         reply_too_many_requests(req, (long)((wait + 999) / 1000),
                                 "Too many failed sign-ins %s: try again in %lld seconds.",

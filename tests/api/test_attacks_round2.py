@@ -7,7 +7,7 @@ its fix. The attacker is a web page on another site or the non-admin user `bob`.
 import re
 import unittest
 
-from server import ServerTestCase
+from server import ServerTestCase, random_key
 
 PASSWORD = "bob-pw-Round2-secret"
 
@@ -58,6 +58,36 @@ class LoginCsrfTest(ServerTestCase):
             self.assertStatus(r, 200, repr(sorted(headers)))
             self.server.remember_secret(cookie_of(r))
             self.assertTrue(cookie_of(r))
+
+
+class SignInAuditTest(ServerTestCase):
+    """A password typed into the login field (one field too early) was audited as
+    "user:<password>" in audit.log and the store; control characters and a forged line went
+    there as typed too. Only a login that names a user is audited by name."""
+
+    def test_an_unknown_login_is_not_audited_as_typed(self):
+        typed = "Typed-Into-Login-" + random_key(16)
+        forged = "x\nFAKE audit line\u001b[31m"
+        self.server.remember_secret(typed)
+        for login in (typed, forged):
+            r = self.server.api("POST", "/auth/session", {"login": login, "password": "x"},
+                                key=None)
+            self.assertError(r, 401, "Unauthorized")
+        r = self.server.api("GET", "/admin/audit")
+        self.assertStatus(r, 200)
+        objects = [a["object"] for a in r.json if a["action"] == "session.signin"]
+        self.assertEqual(objects.count("user:(unknown)"), 2, self.server.redact(objects))
+        self.assertFalse([o for o in objects if typed in o or "FAKE" in o])
+        self.assertEqual(self.server.find_plaintexts([typed, "FAKE audit line"]), [])
+
+    def test_a_known_login_is_still_audited_by_name(self):
+        self.server.create_user("known_one", password=PASSWORD)
+        r = self.server.api("POST", "/auth/session", {"login": "known_one", "password": "no"},
+                            key=None)
+        self.assertError(r, 401, "Unauthorized")
+        r = self.server.api("GET", "/admin/audit")
+        self.assertIn(("session.signin", "user:known_one", "failed"),
+                      [(a["action"], a["object"], a["outcome"]) for a in r.json])
 
 
 if __name__ == "__main__":
