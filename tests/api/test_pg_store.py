@@ -292,6 +292,10 @@ class TwoNodesTest(NodesTestCase):
             self.assertEqual(sorted(results), [200] + [409] * 7,
                              "round %d: statuses of 8 updates based on version %d"
                              % (round_, base))
+            # the next round reads its base on A: wait until the winner, whichever node took
+            # it, has reached both catalogs (else the base is stale and all 8 are conflicts)
+            for node in (self.a, self.b):
+                self.wait_for(node, "pg_race_upd", 200, version=base + 1)
         history = self.b.api("GET", "/admin/connections/pg_race_upd/history")
         self.assertStatus(history, 200)
         versions = [v["versionNumber"] for v in history.json]
