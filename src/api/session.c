@@ -6,10 +6,12 @@
  * password nor the key is ever logged or audited; the session token exists only in the cookie. */
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "api/activity.h"
 #include "api/api.h"
@@ -75,6 +77,20 @@ static void dummy_hash_init(void)
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
         dummy_hash[0] = '\0';
     sodium_memzero(pw, sizeof(pw));
+}
+
+/* Password verifications running now, and how many may run at once. Each Argon2id verification
+ * takes 64 MiB and a core for a good part of a second, and sign-ins need no key: without a bound,
+ * as many anonymous sign-ins as there are request threads (8 per core) made the server take
+ * 64 MiB each at once (3 GB for 64) and left no thread for anyone else. */
+static atomic_int verifying;
+
+static int verify_limit(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < SB_SIGNIN_VERIFY_MIN   ? SB_SIGNIN_VERIFY_MIN
+           : n > SB_SIGNIN_VERIFY_MAX ? SB_SIGNIN_VERIFY_MAX
+                                      : (int)n;
 }
 
 /* Checks a password sign-in. On success REQ's principal is the user and *STAMP is set. */
@@ -221,7 +237,15 @@ void api_session_create(struct request *req)
     }
 
     if (login) {
+        if (atomic_fetch_add(&verifying, 1) >= verify_limit()) {
+            atomic_fetch_sub(&verifying, 1);
+            reply_too_many_requests(req, 1,
+                                    "Too many sign-ins are being checked right now: try again "
+                                    "in a second.");
+            goto out;
+        }
         rc = check_password(req, login, password, stamp, &err);
+        atomic_fetch_sub(&verifying, 1);
     } else {
         uint8_t hash[APIKEY_HASH_BYTES];
         apikey_hash(req->app->apikey_hash_key, key, hash);

@@ -48,6 +48,8 @@
 #define SB_BACKOFF_MAX_MS (15 * 60 * 1000)
 #define SB_BACKOFF_FORGET_MS (60 * 60 * 1000) /* failures older than this are forgotten */
 #define SB_BACKOFF_SLOTS 4096         /* logins and addresses tracked at once */
+#define SB_SIGNIN_VERIFY_MIN 2        /* password verifications at once (64 MiB each): */
+#define SB_SIGNIN_VERIFY_MAX 4        /* one per core within these; more sign-ins get a 429 */
 
 /* Live test results kept per connection (GET /admin/connection-status/{name}/history). */
 #define SB_PROBE_HISTORY 20

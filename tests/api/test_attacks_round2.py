@@ -4,10 +4,12 @@ activity, /readyz and /metrics landed): each test is an attack that worked again
 its fix. The attacker is a web page on another site or the non-admin user `bob`.
 """
 
+import json
 import re
+import threading
 import unittest
 
-from server import ServerTestCase, random_key
+from server import PREFIX, OwnServerTestCase, ServerTestCase, random_key
 
 PASSWORD = "bob-pw-Round2-secret"
 
@@ -88,6 +90,57 @@ class SignInAuditTest(ServerTestCase):
         r = self.server.api("GET", "/admin/audit")
         self.assertIn(("session.signin", "user:known_one", "failed"),
                       [(a["action"], a["object"], a["outcome"]) for a in r.json])
+
+
+class SignInFloodTest(OwnServerTestCase):
+    """Anonymous sign-ins at once: each password verification (Argon2id) takes 64 MiB and a
+    core, and needs no key. 16 of them at once on a 16-thread server took 737 MB at its peak
+    (64 of them 3 GB) and held every request thread; the per-address backoff counts only
+    failures already over. Now a few verifications run at once and the others get a 429."""
+
+    server_options = {"extra_args": ["--threads", "16"]}
+    CLIENTS = 16
+
+    def peak_kib(self):
+        with open("/proc/%d/status" % self.server.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        self.fail("no VmHWM in /proc")
+
+    def test_concurrent_sign_ins_do_not_take_64_mib_each(self):
+        with open("/proc/%d/clear_refs" % self.server.proc.pid, "w") as f:
+            f.write("5")  # resets the peak resident size
+        before = self.peak_kib()
+        answers = []
+        start = threading.Barrier(self.CLIENTS)
+
+        def sign_in(i):
+            conn = self.server.new_http_connection(timeout=120)
+            start.wait()
+            conn.request("POST", PREFIX + "/auth/session",
+                         json.dumps({"login": "nobody%d" % i, "password": "x"}))
+            r = conn.getresponse()
+            r.read()
+            answers.append((r.status, r.getheader("Retry-After")))
+            conn.close()
+
+        threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(answers), self.CLIENTS)
+        for status, retry in answers:
+            self.assertIn(status, (401, 429))
+            if status == 429:
+                self.assertEqual(retry, "1")
+        grown_mib = (self.peak_kib() - before) / 1024
+        # 64 MiB per verification running at once (all 16: 1 GiB); at most 4 run at once
+        # (SB_SIGNIN_VERIFY_MAX), so twice that is a generous bound
+        self.assertLess(grown_mib, 2 * 4 * 64,
+                        "peak memory grew by %d MiB for %d sign-ins at once"
+                        % (grown_mib, self.CLIENTS))
 
 
 if __name__ == "__main__":
