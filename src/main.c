@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "api/audit.h"
-#include "api/probes.h"
+#include "prober/probes.h"
 #include "sync/sync.h"
 #include "api/activity.h"
 #include "app.h"

@@ -10,7 +10,7 @@
 #include "api/api.h"
 #include "api/audit.h"
 #include "api/common.h"
-#include "api/probes.h"
+#include "prober/probes.h"
 #include "sync/sync.h"
 #include "core/catalog.h"
 #include "core/conn.h"

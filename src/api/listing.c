@@ -14,7 +14,7 @@
 
 #include "api/api.h"
 #include "api/common.h"
-#include "api/probes.h"
+#include "prober/probes.h"
 #include "core/catalog.h"
 #include "http/request.h"
 #include "util/mem.h"

@@ -8,7 +8,7 @@
 #include "sync/sync.h"
 #include "util/clock.h"
 #include "core/secrets.h"
-#include "api/probes.h"
+#include "prober/probes.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "store/store.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/probes.h"
+#include "prober/probes.h"
 #include "app.h"
 #include "core/catalog.h"
 #include "service/write.h"

@@ -15,7 +15,7 @@
 #include "api/api.h"
 #include "api/audit.h"
 #include "api/common.h"
-#include "api/probes.h"
+#include "prober/probes.h"
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "core/types.h"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Live connection tests as the API serves them: GET /connections/{name}/test, the last result
  * of every test (GET /admin/connection-status), and the optional background prober. */
-#ifndef SB_API_PROBES_H
-#define SB_API_PROBES_H
+#ifndef SB_PROBER_PROBES_H
+#define SB_PROBER_PROBES_H
 
 #include "app.h"
 #include <jansson.h>
