@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Live tests: the /test handler, the status table and the background prober.
- *
- * A /test request is checked (exists, usable, testable), its params are resolved, and then the
- * request is suspended while the job waits for a pool worker; the worker's completion stores
- * the result and resumes the request, which answers on a request thread. The status table keeps
- * the last result per connection, from on-demand and background tests alike. */
+/* Live tests as background work: the worker pool, the status table and its history, and the
+ * background prober (the handlers that answer /test and the status routes are in
+ * api/probes.c). The status table keeps the last result per connection, from on-demand and
+ * background tests alike. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,14 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/api.h"
-#include "api/audit.h"
-#include "api/common.h"
 #include "prober/probes.h"
+#include "api/common.h" /* api_resolve_params: variables and secrets (to move with them) */
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "core/types.h"
-#include "http/request.h"
 #include "probe/probe.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -95,11 +90,6 @@ static void job_free(struct probe_job *job)
     free(job);
 }
 
-static void job_free_any(void *job)
-{
-    job_free(job);
-}
-
 /* The message of a test that cannot run because DEF lacks required params of its type (stored
  * that way without write guards, docs/API.md §4.7), into OUT; false when none is missing. */
 static bool missing_params_message(const json_t *def, char *out, size_t size)
@@ -156,81 +146,36 @@ static struct probe_job *job_new(struct probes *p, const json_t *def, struct sb_
     return job;
 }
 
-/* ---- GET /connections/{name}/test ---- */
+/* ---- what the handlers of api/probes.c use ---- */
 
-static void test_done(struct probe_job *job)
+bool probes_missing_params(const json_t *def, char *out, size_t size)
 {
-    struct request *req = job->ctx;
-    record(req->app->probes, job);
-    req_resume(req);
+    return missing_params_message(def, out, size);
 }
 
-static void test_answer(struct request *req)
+void probes_record_missing(struct probes *p, const json_t *def, const char *message)
 {
-    struct probe_job *job = req->async;
-    char brief[128];
+    record_missing(p, def, message);
+}
 
-    audit_record(req, "connection.test", job->conn_name, job->result.ok ? "success" : "failed");
-    /* a caller who may use the connection but not read its details learns the outcome and
-     * its category, never the host, port, database, path or server version */
-    if (job->brief)
-        probe_brief_message(&job->result, brief, sizeof(brief));
-    reply_json(req, 200,
-               xcheck(json_pack("{s:b, s:s, s:I}", "connectionOK", job->result.ok, "message",
-                                job->brief ? brief : job->result.message, "durationMs",
-                                (json_int_t)job->result.duration_ms)));
-    req->async = NULL;
+struct probe_job *probes_job_new(struct probes *p, const json_t *def, struct sb_err *err)
+{
+    return job_new(p, def, err);
+}
+
+void probes_job_free(struct probe_job *job)
+{
     job_free(job);
 }
 
-void api_connections_test(struct request *req)
+void probes_record(struct probes *p, const struct probe_job *job)
 {
-    const char *name = req_param(req, 0);
-    struct probes *p = req->app->probes;
-    struct sb_err err;
-    struct probe_job *job;
-    json_t *def;
-    char missing[512];
+    record(p, job);
+}
 
-    if (!api_conn_name_or_reply(req))
-        return;
-    if (store_conn_get(req->app->store, name, &def, &err) != SB_OK) {
-        reply_error(req, &err);
-        return;
-    }
-    if (!conn_usable_by(def, &req->principal)) {
-        json_decref(def);
-        audit_record(req, "connection.test", name, "denied");
-        reply_errorf(req, SB_ERR_FORBIDDEN, "Connection '%s' is not usable by '%s'.", name,
-                     req->principal.login);
-        return;
-    }
-    if (missing_params_message(def, missing, sizeof(missing))) {
-        record_missing(p, def, missing);
-        json_decref(def);
-        audit_record(req, "connection.test", name, "failed");
-        reply_json(req, 200,
-                   xcheck(json_pack("{s:b, s:s, s:I}", "connectionOK", 0, "message", missing,
-                                    "durationMs", (json_int_t)0)));
-        return;
-    }
-    job = job_new(p, def, &err);
-    if (job)
-        job->brief = !conn_details_readable(def, &req->principal);
-    json_decref(def);
-    if (!job) {
-        reply_error(req, &err);
-        return;
-    }
-    job->ctx = req;
-    job->done = test_done;
-    req->async = job;
-    req->async_free = job_free_any;
-    req_suspend(req, test_answer);
-    if (!probe_pool_submit(p->pool, job)) {
-        probe_fail(&job->result, "The server is shutting down; the test did not run.");
-        req_resume(req);
-    }
+bool probes_submit(struct probes *p, struct probe_job *job)
+{
+    return probe_pool_submit(p->pool, job);
 }
 
 /* The share of successes in NAME's history ring (1 when it has none); lock held. */
@@ -244,9 +189,8 @@ static double success_ratio(struct probes *p, const char *name)
     return json_array_size(ring) ? (double)ok / (double)json_array_size(ring) : 1.0;
 }
 
-void api_connections_status(struct request *req)
+json_t *probes_status_all(struct probes *p)
 {
-    struct probes *p = req->app->probes;
     long long now = clock_epoch_ms();
     const char *name;
     json_t *copy, *entry;
@@ -259,39 +203,27 @@ void api_connections_status(struct request *req)
         json_object_set_new(entry, "stateSinceMs", json_integer(changed ? now - changed : 0));
     }
     pthread_mutex_unlock(&p->lock);
-    reply_json(req, 200, copy);
+    return copy;
 }
 
-void api_connections_status_history(struct request *req)
+json_t *probes_history_of(struct probes *p, const char *name)
 {
-    struct probes *p = req->app->probes;
-    const char *name = req_param(req, 0);
-    struct catalog_entry *e;
-    json_t *ring, *item, *out = xcheck(json_array());
+    json_t *ring, *item, *out = NULL;
     size_t i;
 
-    if (!api_conn_name_or_reply(req)) {
-        json_decref(out);
-        return;
-    }
-    e = catalog_get(req->app->catalog, name);
     pthread_mutex_lock(&p->lock);
     ring = json_object_get(p->history, name);
-    if (!e && !ring) {
-        pthread_mutex_unlock(&p->lock);
-        json_decref(out);
-        reply_errorf(req, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
-        return;
+    if (ring) {
+        out = xcheck(json_array());
+        json_array_foreach (ring, i, item)
+            json_array_append_new(
+                out, xcheck(json_pack("{s:O, s:O, s:O, s:O}", "testedOn", json_array_get(item, 0),
+                                      "connectionOK", json_array_get(item, 1), "category",
+                                      json_array_get(item, 2), "durationMs",
+                                      json_array_get(item, 3))));
     }
-    json_array_foreach (ring, i, item)
-        json_array_append_new(
-            out, xcheck(json_pack("{s:O, s:O, s:O, s:O}", "testedOn", json_array_get(item, 0),
-                                  "connectionOK", json_array_get(item, 1), "category",
-                                  json_array_get(item, 2), "durationMs", json_array_get(item, 3))));
     pthread_mutex_unlock(&p->lock);
-    if (e)
-        catalog_entry_release(e);
-    reply_json(req, 200, xcheck(json_pack("{s:s, s:o}", "name", name, "results", out)));
+    return out;
 }
 
 /* Saves the status table and the history rings to the store (meta probe_status) when they

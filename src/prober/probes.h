@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Live connection tests as the API serves them: GET /connections/{name}/test, the last result
- * of every test (GET /admin/connection-status), and the optional background prober. */
+/* Live connection tests as background work: the worker pool, the last result of every test
+ * and its history, and the optional background prober. The handlers that serve them are in
+ * api/probes.c. */
 #ifndef SB_PROBER_PROBES_H
 #define SB_PROBER_PROBES_H
 
@@ -8,6 +9,8 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include <stdbool.h>
+#include <stddef.h>
 
 struct probes;
 
@@ -27,6 +30,35 @@ json_t *probes_status_of(struct probes *p, const char *name);
 
 /* Forgets the last result of connection NAME (it was deleted). */
 void probes_forget(struct probes *p, const char *name);
+
+/* ---- for the handlers of api/probes.c ---- */
+
+struct probe_job;
+
+/* Whether DEF lacks a param its test needs; *OUT then says which (for the answer). */
+bool probes_missing_params(const json_t *def, char *out, size_t size);
+
+/* Records a test of DEF that could not run for MESSAGE (a missing param) in the status. */
+void probes_record_missing(struct probes *p, const json_t *def, const char *message);
+
+/* A job testing DEF (its params resolved), or NULL with ERR set; free with probes_job_free
+ * unless it was submitted and completed. */
+struct probe_job *probes_job_new(struct probes *p, const json_t *def, struct sb_err *err);
+void probes_job_free(struct probe_job *job);
+
+/* Stores the result of JOB in the status table and the history. */
+void probes_record(struct probes *p, const struct probe_job *job);
+
+/* Queues JOB for a worker; false when the pool is stopping (JOB then did not run). */
+bool probes_submit(struct probes *p, struct probe_job *job);
+
+/* A copy of the status table with each entry's successRatio and stateSinceMs (caller
+ * decrefs). */
+json_t *probes_status_all(struct probes *p);
+
+/* NAME's test history as [{testedOn, connectionOK, category, durationMs}] (caller decrefs), or
+ * NULL when it has none. */
+json_t *probes_history_of(struct probes *p, const char *name);
 
 /* Writes the probe outcome counters in Prometheus text (for GET /metrics); caller frees. */
 char *probes_metrics(struct probes *p);
