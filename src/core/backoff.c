@@ -79,15 +79,20 @@ void backoff_fail(struct backoff *b, const char *key, int64_t now_ms)
     pthread_mutex_lock(&b->lock);
     struct slot *s = find(b, key, now_ms);
     if (!s) {
-        struct slot *oldest = &b->slots[0];
+        /* a free or forgotten slot, else the one with the fewest failures (the oldest of
+         * those): evicting the oldest let a guesser reset a login's count by failing with
+         * SB_BACKOFF_SLOTS other names, one failure each */
+        struct slot *victim = &b->slots[0];
         for (size_t i = 0; i < SB_BACKOFF_SLOTS && !s; i++) {
-            if (!b->slots[i].key[0])
-                s = &b->slots[i];
-            else if (b->slots[i].last_ms < oldest->last_ms)
-                oldest = &b->slots[i];
+            struct slot *c = &b->slots[i];
+            if (!c->key[0] || now_ms - c->last_ms > SB_BACKOFF_FORGET_MS)
+                s = c;
+            else if (c->failures < victim->failures ||
+                     (c->failures == victim->failures && c->last_ms < victim->last_ms))
+                victim = c;
         }
         if (!s)
-            s = oldest;
+            s = victim;
         memset(s, 0, sizeof(*s));
         strncpy(s->key, key, KEY_MAX - 1);
     }

@@ -2,8 +2,9 @@
 /* Sign-in backoff: failed sign-ins counted per key ("login:ana", "addr:127.0.0.1"); past a
  * threshold each further attempt must wait, the wait doubling with each failure up to a cap
  * (limits in src/util/limits.h). Kept in memory on each node: the counters slow a guesser down,
- * they are not an account lock. The table is bounded: when full, the entry whose last failure
- * is oldest makes room. Thread-safe. */
+ * they are not an account lock. The table is bounded: when full, the entry with the fewest
+ * failures (the oldest of those) makes room, so that failing once with many other names does
+ * not reset a login's count. Thread-safe. */
 #ifndef SB_BACKOFF_H
 #define SB_BACKOFF_H
 

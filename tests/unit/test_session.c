@@ -156,6 +156,26 @@ static void test_backoff_forgets_old_failures_and_stays_bounded(void **state)
     backoff_free(b);
 }
 
+/* A guesser who fails once with each of many other names does not push a login's count out */
+static void test_backoff_many_single_failures_do_not_evict_a_blocked_login(void **state)
+{
+    struct backoff *b = backoff_new();
+    char key[32];
+    (void)state;
+
+    for (int i = 0; i < 5; i++)
+        backoff_fail(b, "login:bob", NOW);
+    for (int i = 0; i < 2 * SB_BACKOFF_SLOTS; i++) {
+        snprintf(key, sizeof(key), "login:filler%d", i);
+        backoff_fail(b, key, NOW + 1 + i / 100);
+    }
+    assert_true(backoff_wait_ms(b, "login:bob", 5, NOW + 1000) > 0);
+    /* and the newest filler is tracked too */
+    assert_int_equal(backoff_wait_ms(b, key, 1, NOW + 1 + (2 * SB_BACKOFF_SLOTS - 1) / 100),
+                     SB_BACKOFF_BASE_MS);
+    backoff_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_cookie_value_is_found_among_others),
         cmocka_unit_test(test_backoff_after_threshold_doubles_and_clears),
         cmocka_unit_test(test_backoff_forgets_old_failures_and_stays_bounded),
+        cmocka_unit_test(test_backoff_many_single_failures_do_not_evict_a_blocked_login),
     };
     if (sodium_init() < 0)
         return 1;
