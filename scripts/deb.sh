@@ -28,7 +28,8 @@ gzip -9n <build/man/switchboard.conf.5 >"$root/usr/share/man/man5/switchboard.co
 sed 's|/usr/local/bin/switchboard|/usr/bin/switchboard|' contrib/switchboard.service \
     >"$root/lib/systemd/system/switchboard.service"
 install -m 0644 contrib/switchboard.logrotate "$root/etc/logrotate.d/switchboard"
-install -m 0644 contrib/switchboard.conf "$root/etc/switchboard/switchboard.conf"
+# 0640, group switchboard (postinst): it may hold the store's password
+install -m 0640 contrib/switchboard.conf "$root/etc/switchboard/switchboard.conf"
 install -m 0644 build/completion/switchboard.bash \
     "$root/usr/share/bash-completion/completions/switchboard"
 install -m 0644 build/completion/_switchboard "$root/usr/share/zsh/vendor-completions/_switchboard"
@@ -93,6 +94,7 @@ if [ "$1" = configure ]; then
     fi
     chown switchboard:switchboard /var/lib/switchboard
     chmod 0700 /var/lib/switchboard
+    chgrp switchboard /etc/switchboard/switchboard.conf
     if [ -d /run/systemd/system ]; then
         systemctl daemon-reload >/dev/null 2>&1 || true
     fi

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "settings.h"
@@ -186,8 +187,19 @@ static const struct setting *setting_find(const char *name, size_t len)
 
 struct file_ctx {
     struct config *cfg;
-    char msg[512]; /* why the first bad line is bad */
+    char msg[512];       /* why the first bad line is bad */
+    bool gives_password; /* a setting holds a password (the store's URL) */
 };
+
+/* Whether VALUE, a URL or a connection string, holds a password. */
+static bool has_password(const char *value)
+{
+    const char *scheme = strstr(value, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+
+    return (at && colon && colon < at) || strstr(value, "password=") != NULL;
+}
 
 static int on_file_line(void *user, const char *section, const char *name, const char *value)
 {
@@ -212,6 +224,8 @@ static int on_file_line(void *user, const char *section, const char *name, const
         snprintf(ctx->msg, sizeof(ctx->msg), "'config' cannot be set in a configuration file");
         return 0;
     }
+    if (strcmp(s->name, "store") == 0 && has_password(value))
+        ctx->gives_password = true;
     return setting_assign(ctx->cfg, s, value, SOURCE_FILE, ctx->msg, sizeof(ctx->msg)) == 0;
 }
 
@@ -228,6 +242,17 @@ static int settings_read_file(struct config *cfg, const char *path)
     if (line > 0) {
         fprintf(stderr, "switchboard: %s:%d: %s\n", path, line,
                 ctx.msg[0] ? ctx.msg : "expected 'name = value'");
+        return -1;
+    }
+    /* a password in a file every local user may read is no secret (the package's file was
+     * 0644): refused like a readable secret.key */
+    struct stat st;
+    if (ctx.gives_password && stat(path, &st) == 0 && (st.st_mode & 007)) {
+        fprintf(stderr,
+                "switchboard: the configuration file %s gives the store's password and is "
+                "readable by every user (mode %04o): run 'chmod o-rwx %s' (and give it the "
+                "group of the server's user, mode 0640), or pass the URL in SWITCHBOARD_STORE\n",
+                path, (unsigned)(st.st_mode & 07777), path);
         return -1;
     }
     free(cfg->config_read);

@@ -5,11 +5,15 @@ its fix. The attacker is a web page on another site or the non-admin user `bob`.
 """
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 import threading
 import unittest
 
-from server import PREFIX, OwnServerTestCase, ServerTestCase, random_key
+from server import DEFAULT_BIN, PREFIX, OwnServerTestCase, ServerTestCase, random_key
 
 PASSWORD = "bob-pw-Round2-secret"
 
@@ -141,6 +145,45 @@ class SignInFloodTest(OwnServerTestCase):
         self.assertLess(grown_mib, 2 * 4 * 64,
                         "peak memory grew by %d MiB for %d sign-ins at once"
                         % (grown_mib, self.CLIENTS))
+
+
+class ConfigFilePasswordTest(unittest.TestCase):
+    """The package installed /etc/switchboard/switchboard.conf as 0644, and its example puts the
+    store's URL with its password there: every local user (bob, on the server's host) could read
+    the database password. A configuration file that gives a password must not be readable by
+    others; the server refuses to start and says which chmod fixes it."""
+
+    PASSWORD = "Store-Pw-" + random_key(12)
+
+    def settings(self, mode, url):
+        tmp = tempfile.mkdtemp(prefix="switchboard-conf-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "switchboard.conf")
+        with open(path, "w") as f:
+            f.write("store = %s\n" % url)
+        os.chmod(path, mode)
+        binary = os.environ.get("SWITCHBOARD_BIN", DEFAULT_BIN)
+        env = dict(os.environ, SWITCHBOARD_CONFIG="")
+        env.pop("SWITCHBOARD_STORE", None)
+        r = subprocess.run([binary, "settings", "--effective", "--config", path],
+                           capture_output=True, text=True, env=env, timeout=30)
+        self.assertNotIn(self.PASSWORD, r.stdout + r.stderr)
+        return path, r
+
+    def test_a_password_in_a_file_others_can_read_stops_the_start(self):
+        for mode in (0o644, 0o604, 0o606):
+            for url in ("postgresql://sb:%s@127.0.0.1/sb" % self.PASSWORD,
+                        "host=127.0.0.1 dbname=sb password=%s" % self.PASSWORD):
+                path, r = self.settings(mode, url)
+                self.assertNotEqual(r.returncode, 0, "mode %o" % mode)
+                self.assertIn(path, r.stderr)
+                self.assertIn("chmod o-rwx", r.stderr)
+
+    def test_a_private_file_or_one_without_password_is_accepted(self):
+        _, r = self.settings(0o640, "postgresql://sb:%s@127.0.0.1/sb" % self.PASSWORD)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        _, r = self.settings(0o644, "postgresql://sb@127.0.0.1/sb")
+        self.assertEqual(r.returncode, 0, r.stderr)
 
 
 if __name__ == "__main__":

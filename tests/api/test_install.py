@@ -35,7 +35,7 @@ PACKAGED = {  # path in the .deb: mode
     "usr/share/man/man5/switchboard.conf.5.gz": 0o644,
     "lib/systemd/system/switchboard.service": 0o644,
     "etc/logrotate.d/switchboard": 0o644,
-    "etc/switchboard/switchboard.conf": 0o644,
+    "etc/switchboard/switchboard.conf": 0o640,  # it may hold the store's password
     "usr/share/doc/switchboard/copyright": 0o644,
     "usr/share/doc/switchboard/changelog.gz": 0o644,
     "usr/share/bash-completion/completions/switchboard": 0o644,
@@ -175,6 +175,7 @@ class DebTest(ApiTestCase):
             postinst = f.read()
         self.assertIn("adduser --system", postinst)
         self.assertIn("chmod 0700 /var/lib/switchboard", postinst)
+        self.assertIn("chgrp switchboard /etc/switchboard/switchboard.conf", postinst)
         fields = subprocess.run(["dpkg-deb", "-f", deb, "Package", "Version", "Architecture",
                                  "Depends"], capture_output=True, text=True, check=True).stdout
         self.assertIn("Version: %s\n" % version, fields)

@@ -175,6 +175,7 @@ class ConfigFileTest(ApiTestCase):
         self.addCleanup(srv.cleanup)
         path = self.write(srv, "store = postgresql://sb:s3cr3t-pw@127.0.0.1:5432/sb\n"
                                "threads = 4\n")
+        os.chmod(path, 0o600)  # a file that holds a password is private (test_attacks_round2)
         env = dict(os.environ, SWITCHBOARD_CONFIG=path, SWITCHBOARD_THREADS="6")
         out = subprocess.run([srv.binary, "settings", "--effective", "--listen", "127.0.0.1:1"],
                              env=env, capture_output=True, text=True, check=True).stdout
