@@ -16,7 +16,7 @@
 #
 # Environment: BENCH_SIZES (default "1000 10000 100000"), BENCH_SECONDS (wrk duration, default
 # 10), BENCH_DATASETS (default 10000), BENCH_PG_SIZE (default 10000; 0 skips the PostgreSQL
-# part), BENCH_KEEP=1 keeps the data directories and nginx root under build/bench/run/. As
+# part), BENCH_ONLY=pg runs the PostgreSQL part alone, BENCH_KEEP=1 keeps the data directories and nginx root under build/bench/run/. As
 # root, installs wrk and nginx-light with apt-get when missing.
 # Everything it starts (servers, nginx) is stopped on exit, failure or interruption included.
 set -euo pipefail
@@ -27,6 +27,7 @@ sizes=${BENCH_SIZES:-"1000 10000 100000"}
 secs=${BENCH_SECONDS:-10}
 n_datasets=${BENCH_DATASETS:-10000}
 pg_size=${BENCH_PG_SIZE:-10000}
+only=${BENCH_ONLY:-}
 wrk_common="--latency --timeout 60s -d${secs}s"
 read_opts="-t2 -c32"
 # The full list is one answer of N definitions: with few connections, so that the server is not
@@ -405,6 +406,8 @@ for n in $sizes; do
 done
 case $secs in '' | *[!0-9]* | 0) die "BENCH_SECONDS must be a whole number of seconds, at least 1" ;; esac
 case $pg_size in '' | *[!0-9]*) die "BENCH_PG_SIZE must be a number: '$pg_size'" ;; esac
+case $only in '' | pg) ;; *) die "BENCH_ONLY must be empty or pg: '$only'" ;; esac
+[ "$only" != pg ] || [ "$pg_size" -gt 0 ] || die "BENCH_ONLY=pg needs BENCH_PG_SIZE above 0"
 
 ensure_tools
 log "building"
@@ -429,10 +432,12 @@ printf '{"kind":"settings","settings":"reads: wrk %s, full list: %s; writes: %s 
     "$read_opts" "$list_opts" "$write1_opts" "$write8_opts" "$wrk_common" >"$results"
 
 start_nginx
-for n in $sizes; do
-    bench_size "$n"
-done
-bench_change_connection
+if [ "$only" != pg ]; then
+    for n in $sizes; do
+        bench_size "$n"
+    done
+    bench_change_connection
+fi
 [ "$pg_size" -eq 0 ] || bench_pg "$pg_size"
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)

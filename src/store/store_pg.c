@@ -23,6 +23,12 @@
  * change to API keys, users or groups, "conn VERSION NAME" after a connection insert or
  * replace, "del VERSION NAME" after a delete.
  *
+ * Round trips: inside a transaction, a statement whose result nobody waits for (BEGIN,
+ * SAVEPOINT, RELEASE, the advisory lock, NOTIFY, a write whose row count is not read: history,
+ * audit) is deferred and sent with the next one that is waited for, in one libpq pipeline
+ * (libpq >= 14): a connection create is 4 round trips instead of 11. A deferred statement's
+ * failure fails the statement it travels with (and so the transaction), named as its own.
+ *
  * Outages: before a statement outside a transaction, a connection found dead (or known lost) is
  * reset once (PQreset); a read, or the BEGIN of a transaction, that loses its connection is
  * retried once on a fresh one. A connection lost inside a transaction fails the transaction:
@@ -58,6 +64,19 @@
 #define PG_MAX_PARAMS STORE_MAX_ARGS
 #define PG_CONNECT_TIMEOUT_S "5"
 #define PG_MIGRATE_LOCK_TIMEOUT "60s" /* how long a node waits for another's migration */
+#define PG_MAX_PENDING 32             /* deferred statements sent in one pipeline at most */
+
+/* A deferred statement: its SQL and parameters copied. */
+struct pending {
+    char *sql;
+    const char *what;
+    bool begin; /* the BEGIN of the transaction: nothing is on the server yet */
+    int level;  /* for SAVEPOINT spLEVEL: LEVEL; else 0 */
+    int n;
+    char *values[PG_MAX_PARAMS];
+    int lengths[PG_MAX_PARAMS];
+    int formats[PG_MAX_PARAMS];
+};
 
 static const char *const migrations[] = {
     /* 1: the tables of SQLite's migrations 1 to 3 */
@@ -91,7 +110,14 @@ struct handle {
     bool tx_broken;   /* the connection was lost inside the open transaction */
     bool needs_reset; /* the connection was lost: reset it before the next statement */
     bool down;        /* the last reconnection failed (log the next success) */
+    /* statements of the open transaction whose results nobody waits for (BEGIN, savepoints,
+     * locks, announcements, writes whose row count is not read), sent with the next one that
+     * is waited for, in one pipeline (one round trip) */
+    struct pending *pend[PG_MAX_PENDING];
+    int npend;
 };
+
+static void pending_drop(struct handle *h, int from);
 
 /* The parameters of one statement, as libpq takes them. */
 struct params {
@@ -221,8 +247,10 @@ PGconn *store_pg_connect(struct pg_store *st, bool async)
 {
     /* the URL (expanded from dbname) overrides what comes before it, not what comes after */
     const char *const keys[] = {
-        "connect_timeout",  "keepalives",      "keepalives_idle",  "keepalives_interval",
-        "keepalives_count", "tcp_user_timeout", "dbname",          "client_encoding",
+        "connect_timeout",  "keepalives",
+        "keepalives_idle",  "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout",
+        "dbname",           "client_encoding",
         "application_name", NULL,
     };
     /* application_name after the URL: it names this process to the other nodes */
@@ -261,6 +289,7 @@ static void pg_conn_close(struct store_conn *c)
 {
     struct handle *h = (struct handle *)c;
 
+    pending_drop(h, 0);
     PQfinish(h->conn);
     free(h);
 }
@@ -302,7 +331,12 @@ static bool handle_reset(struct handle *h)
     char line[512];
 
     h->needs_reset = false;
-    PQreset(h->conn);
+    if (PQpipelineStatus(h->conn) != PQ_PIPELINE_OFF) { /* left mid-pipeline: start afresh */
+        PQfinish(h->conn);
+        h->conn = store_pg_connect(h->st, false);
+    } else {
+        PQreset(h->conn);
+    }
     if (PQstatus(h->conn) == CONNECTION_OK && session_setup(h->st, h->conn)) {
         if (h->down)
             log_info("store: reconnected to PostgreSQL");
@@ -326,45 +360,131 @@ static bool handle_alive(struct handle *h)
            PQstatus(h->conn) == CONNECTION_OK && PQtransactionStatus(h->conn) == PQTRANS_IDLE;
 }
 
+static void pending_free(struct pending *pe)
+{
+    free(pe->sql);
+    for (int i = 0; i < pe->n; i++)
+        free(pe->values[i]);
+    free(pe);
+}
+
+/* Forgets H's deferred statements from index FROM on. */
+static void pending_drop(struct handle *h, int from)
+{
+    while (h->npend > from)
+        pending_free(h->pend[--h->npend]);
+}
+
+/* Whether the open transaction has not reached the server yet (its BEGIN is still deferred). */
+static bool tx_unsent(const struct handle *h)
+{
+    return h->npend > 0 && h->pend[0]->begin;
+}
+
+/* Sends H's deferred statements, then SQL with P (NULL: none), in one pipeline, and reads every
+ * result: the first failure (or SQL's result) is returned, *WHAT naming the deferred statement
+ * that failed. NULL when libpq could not even build a result. */
+static PGresult *pipeline(struct handle *h, const char *sql, const struct params *p,
+                          const char **what)
+{
+    PGconn *conn = h->conn;
+    PGresult *out = NULL, *r;
+    int total = h->npend + (sql ? 1 : 0), sent = 0;
+
+    if (!PQenterPipelineMode(conn))
+        return NULL;
+    for (int i = 0; i < h->npend; i++, sent++) {
+        struct pending *pe = h->pend[i];
+        if (!PQsendQueryParams(conn, pe->sql, pe->n, NULL, (const char *const *)pe->values,
+                               pe->lengths, pe->formats, 0))
+            break;
+    }
+    if (sent == h->npend && sql &&
+        PQsendQueryParams(conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0))
+        sent++;
+    if (sent < total || !PQpipelineSync(conn)) {
+        h->needs_reset = true; /* the pipeline is half sent: the connection is unusable */
+        return NULL;
+    }
+    for (int i = 0; i < total; i++) {
+        while ((r = PQgetResult(conn))) {
+            ExecStatusType status = PQresultStatus(r);
+            bool keep = !out && (i == h->npend ||
+                                 (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK));
+            if (keep) {
+                out = r;
+                if (i < h->npend)
+                    *what = h->pend[i]->what;
+            } else {
+                PQclear(r);
+            }
+        }
+        if (PQstatus(conn) == CONNECTION_BAD)
+            break;
+    }
+    if (PQstatus(conn) != CONNECTION_BAD) {
+        while ((r = PQgetResult(conn)) && PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+            PQclear(r);
+        PQclear(r);
+    }
+    if (!PQexitPipelineMode(conn))
+        h->needs_reset = true;
+    if (!out && !sql && PQstatus(conn) != CONNECTION_BAD)
+        out = xcheck(PQmakeEmptyPGresult(conn, PGRES_COMMAND_OK));
+    return out;
+}
+
 /* Runs SQL with P on H and returns its result (caller PQclears), or NULL with ERR set; frees
- * P's owned values either way. Outside a transaction, a dead connection is reset first; RETRY
- * (for a statement that changes nothing: a read or a BEGIN) runs it again once on a fresh
+ * P's owned values either way. The transaction's deferred statements go first, in one pipeline
+ * (SQL NULL: only them). Outside a transaction (or before its deferred BEGIN reached the
+ * server), a dead connection is reset first; RETRY (for a statement that changes nothing: a
+ * read or a BEGIN), or a transaction not yet on the server, runs again once on a fresh
  * connection when the connection is lost under it. Parameters that are not valid UTF-8 cannot
  * match anything stored: the statement is not sent and the result has no rows. */
 static PGresult *run(struct handle *h, const char *sql, struct params *p, bool retry,
                      const char *what, struct sb_err *err)
 {
     PGresult *res = NULL;
-    bool reset_done = false;
+    bool reset_done = false, fresh = tx_unsent(h);
+    const char *failed = what;
 
     if (h->tx_broken)
         goto lost;
-    if (!params_utf8(p)) {
+    if (sql && !params_utf8(p)) {
         params_free(p);
         return xcheck(PQmakeEmptyPGresult(h->conn, PGRES_TUPLES_OK));
     }
-    if (h->c.tx_depth == 0 && !handle_alive(h)) {
+    /* lost before the transaction's first statement reached the server: nothing happened
+     * (unless the pipeline ends with its COMMIT: then whether it committed is unknown) */
+    retry = retry || (fresh && !(sql && strcmp(sql, "COMMIT") == 0));
+    if ((h->c.tx_depth == 0 || fresh) && !handle_alive(h)) {
         reset_done = true;
         if (!handle_reset(h))
             goto lost;
     }
     for (;;) {
-        res = PQexecParams(h->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0);
+        failed = what;
+        if (h->npend > 0)
+            res = pipeline(h, sql, p, &failed);
+        else
+            res = PQexecParams(h->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0);
         if (res &&
             (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)) {
+            pending_drop(h, 0);
             params_free(p);
             return res;
         }
         if (!is_lost(h->conn, res)) {
-            db_fail(h, res, what, err);
+            db_fail(h, res, failed, err);
             PQclear(res);
+            pending_drop(h, 0);
             params_free(p);
             return NULL;
         }
         PQclear(res);
         h->needs_reset = true;
-        if (h->c.tx_depth > 0) {
-            log_warn("store: lost the connection to PostgreSQL inside a transaction (%s)", what);
+        if (h->c.tx_depth > 0 && !fresh) {
+            log_warn("store: lost the connection to PostgreSQL inside a transaction (%s)", failed);
             h->tx_broken = true;
             break;
         }
@@ -375,9 +495,57 @@ static PGresult *run(struct handle *h, const char *sql, struct params *p, bool r
             break;
     }
 lost:
+    if (h->c.tx_depth > 0)
+        h->tx_broken = true; /* the transaction's deferred statements are lost with it */
+    pending_drop(h, 0);
     params_free(p);
     store_pg_unreachable(err);
     return NULL;
+}
+
+/* Defers SQL with P (see struct handle) until the next statement whose result is waited for;
+ * frees P's owned values. LEVEL: for a SAVEPOINT, its level. */
+static enum sb_err_kind defer(struct handle *h, const char *sql, struct params *p, bool begin,
+                              int level, const char *what, struct sb_err *err)
+{
+    struct pending *pe;
+
+    if (h->tx_broken) {
+        params_free(p);
+        return store_pg_unreachable(err);
+    }
+    if (!params_utf8(p)) { /* matches nothing, as run() would do */
+        params_free(p);
+        return SB_OK;
+    }
+    if (h->npend == PG_MAX_PENDING) {
+        struct params none = {0};
+        PGresult *res = run(h, NULL, &none, false, what, err);
+        if (!res)
+            return err->kind;
+        PQclear(res);
+    }
+    pe = xcalloc(1, sizeof(*pe));
+    pe->sql = xstrdup(sql);
+    pe->what = what;
+    pe->begin = begin;
+    pe->level = level;
+    pe->n = p->n;
+    for (int i = 0; i < p->n; i++) {
+        pe->formats[i] = p->formats[i];
+        pe->lengths[i] = p->lengths[i];
+        if (!p->values[i])
+            continue;
+        if (p->formats[i] == 1) {
+            pe->values[i] = xmalloc(p->lengths[i] ? (size_t)p->lengths[i] : 1);
+            memcpy(pe->values[i], p->values[i], (size_t)p->lengths[i]);
+        } else {
+            pe->values[i] = xstrdup(p->values[i]);
+        }
+    }
+    h->pend[h->npend++] = pe;
+    params_free(p);
+    return SB_OK;
 }
 
 /* run() for a statement that changes nothing. */
@@ -438,6 +606,10 @@ static enum sb_err_kind pg_exec(struct store_conn *c, enum stmt_id id, const str
             break;
         }
     }
+    /* a write inside a transaction whose outcome is only success or failure: sent with the
+     * next statement that is waited for (its failure fails that one, and the transaction) */
+    if (!fn && !changes && c->tx_depth > 0 && !(store_stmts[id].flags & STMT_READ))
+        return defer(h, store_stmt_sql(id, DIALECT_PG), &p, false, 0, store_stmts[id].what, err);
     res = run(h, store_stmt_sql(id, DIALECT_PG), &p, store_stmts[id].flags & STMT_READ,
               store_stmts[id].what, err);
     if (!res)
@@ -471,10 +643,15 @@ static enum sb_err_kind pg_commit(struct handle *h, int level, struct sb_err *er
     if (PQtransactionStatus(h->conn) == PQTRANS_INERROR)
         return sb_err_set(err, SB_ERR_INTERNAL,
                           "The store failed to commit: a statement of the transaction failed.");
-    if (level == 0)
-        snprintf(sql, sizeof(sql), "COMMIT");
-    else
+    if (level > 0) { /* sent with the next statement */
         snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT sp%d", level);
+        return defer(h, sql, &p, false, 0, "commit", err);
+    }
+    if (h->npend == 1 && h->pend[0]->begin) { /* nothing ran: nothing to commit */
+        pending_drop(h, 0);
+        return SB_OK;
+    }
+    snprintf(sql, sizeof(sql), "COMMIT");
     res = run(h, sql, &p, false, "commit", err);
     if (!res)
         return err->kind;
@@ -491,7 +668,6 @@ static enum sb_err_kind pg_tx(struct store_conn *c, enum tx_op op, int level, st
     struct params p = {0};
     enum sb_err_kind kind = SB_OK;
     char sql[64];
-    PGresult *res;
 
     switch (op) {
     case TX_BEGIN:
@@ -499,22 +675,32 @@ static enum sb_err_kind pg_tx(struct store_conn *c, enum tx_op op, int level, st
             snprintf(sql, sizeof(sql), "BEGIN ISOLATION LEVEL READ COMMITTED");
         else
             snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", level);
-        /* a BEGIN that lost its connection changed nothing: it may run again */
-        res = run(h, sql, &p, level == 0, "start a transaction", err);
-        PQclear(res);
-        return res ? SB_OK : err->kind;
+        /* sent with the transaction's first statement that is waited for (run() resets a
+         * dead connection first, and runs it again if it is lost before anything happened) */
+        return defer(h, sql, &p, level == 0, level, "start a transaction", err);
     case TX_COMMIT: kind = pg_commit(h, level, err); break;
     case TX_ROLLBACK:
         if (h->tx_broken)
             break;
         if (level == 0) {
-            tx_exec(h, "ROLLBACK");
+            bool unsent = tx_unsent(h);
+            pending_drop(h, 0); /* what has not reached the server yet ends here */
+            if (!unsent)
+                tx_exec(h, "ROLLBACK");
         } else {
+            /* the savepoint itself not yet sent: forget it and what followed it */
+            for (int i = 0; i < h->npend; i++)
+                if (h->pend[i]->level == level) {
+                    pending_drop(h, i);
+                    goto done;
+                }
+            pending_drop(h, 0); /* all of it came after the savepoint */
             snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT sp%d", level);
             tx_exec(h, sql);
             snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT sp%d", level);
             tx_exec(h, sql);
         }
+    done:
         break;
     }
     /* the transaction is over either way (needs_reset stays: the next statement reconnects) */
@@ -531,6 +717,9 @@ static enum sb_err_kind pg_lock_name(struct store_conn *c, const char *name, str
 
     p_int(&p, PG_LOCK_CONN);
     p_text(&p, name);
+    if (c->tx_depth > 0) /* held until the transaction ends: sent with the next statement */
+        return defer((struct handle *)c, "SELECT pg_advisory_xact_lock($1::integer, hashtext($2))",
+                     &p, false, 0, "lock the connection", err);
     res = run((struct handle *)c, "SELECT pg_advisory_xact_lock($1::integer, hashtext($2))", &p,
               false, "lock the connection", err);
     PQclear(res);
@@ -544,6 +733,9 @@ static enum sb_err_kind pg_announce(struct store_conn *c, const char *payload, s
     PGresult *res;
 
     p_text(&p, payload);
+    if (c->tx_depth > 0) /* delivered at commit anyway: sent with the next statement */
+        return defer((struct handle *)c, "SELECT pg_notify('" PG_CHANNEL "', $1)", &p, false, 0,
+                     "announce a change", err);
     res = run((struct handle *)c, "SELECT pg_notify('" PG_CHANNEL "', $1)", &p, false,
               "announce a change", err);
     PQclear(res);
