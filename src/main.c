@@ -226,12 +226,15 @@ static int serve_main(int argc, char **argv)
         http_server_drain(srv, deadline);
         probes_stop(app.probes, deadline ? deadline : 1);
     }
-    app.probes = NULL;
+    /* the probes stay readable (a request still running past the grace may ask for a test, the
+     * status or the metrics: it gets "shutting down") until the HTTP threads are gone */
     http_server_stop(srv);
+    probes_free(app.probes);
+    app.probes = NULL;
     api_activity_flush(&app);
     rc = 0;
 out:
-    probes_stop(app.probes, 0);
+    probes_free(app.probes);
     sync_stop(app.sync);
     audit_stop(app.audit); /* after the requests, before the store: what is queued is written */
     catalog_free(app.catalog);

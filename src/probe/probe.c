@@ -191,6 +191,7 @@ struct probe_pool {
     int busy;               /* workers running a job */
     bool stopping;
     bool abandoned; /* the owner left; workers still running exit without completing */
+    bool stopped;   /* probe_pool_stop ran */
     int n_workers;
     struct probe_job **running; /* per worker: the job it runs, NULL when idle or taken back */
     pthread_t workers[];
@@ -366,6 +367,11 @@ void probe_pool_stop(struct probe_pool *pool, long long deadline_us)
     if (!pool)
         return;
     pthread_mutex_lock(&pool->lock);
+    if (pool->stopped) {
+        pthread_mutex_unlock(&pool->lock);
+        return;
+    }
+    pool->stopped = true;
     pool->stopping = true;
     pthread_cond_broadcast(&pool->wake);
     for (struct probe_job *job;
@@ -418,6 +424,13 @@ void probe_pool_stop(struct probe_pool *pool, long long deadline_us)
     }
     for (int i = 0; i < pool->n_workers; i++)
         pthread_join(pool->workers[i], NULL);
+}
+
+void probe_pool_free(struct probe_pool *pool)
+{
+    if (!pool || pool->abandoned)
+        return; /* left to its running workers: kept reachable, never freed */
+    probe_pool_stop(pool, 0);
     pthread_mutex_destroy(&pool->lock);
     pthread_cond_destroy(&pool->wake);
     pthread_cond_destroy(&pool->idle);

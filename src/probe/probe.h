@@ -109,9 +109,13 @@ int probe_pool_background_pending(struct probe_pool *pool);
 
 /* Completes queued jobs with a "shutting down" failure, lets running ones finish until
  * DEADLINE_US (clock_mono_us; 0 = no deadline), then completes those still running with a
- * "stopped" failure and leaves their threads to end on their own (the pool is then never
- * freed). Otherwise joins the workers and frees POOL. Completions run on the calling thread or
- * a worker, never twice. */
+ * "stopped" failure and leaves their threads to end on their own. Otherwise joins the workers.
+ * Completions run on the calling thread or a worker, never twice. Runs once. */
 void probe_pool_stop(struct probe_pool *pool, long long deadline_us);
+
+/* Frees a stopped POOL (stopping it first, without a deadline, if needed); a pool whose
+ * workers were left running is kept instead. Submitting to a stopped pool fails cleanly, so
+ * the pool may outlive its stop until no request can reach it. */
+void probe_pool_free(struct probe_pool *pool);
 
 #endif

@@ -4,18 +4,19 @@
  * api/probes.c). The status table keeps the last result per connection, from on-demand and
  * background tests alike. */
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "prober/probes.h"
 #include "api/common.h" /* api_resolve_params: variables and secrets (to move with them) */
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "core/types.h"
 #include "probe/probe.h"
+#include "prober/probes.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/limits.h"
@@ -33,6 +34,9 @@ struct probes {
     json_t *sched;        /* background prober: name -> [failures in a row, next due (ms)] */
     json_t *history;      /* name -> ring of [testedOn, ok, category, durationMs] */
     bool dirty;           /* status or history changed since they were last saved */
+    bool shared;          /* the store is shared: one node at a time runs the prober */
+    bool holding;         /* this node holds the prober lease (shared store) */
+    char node_id[33];     /* random, names this node in the lease */
     long long saved_at;   /* clock_mono_us of the last save */
     atomic_ullong outcomes[N_TYPES_MAX][2]; /* by type index: [0] failed, [1] ok */
     pthread_t prober;
@@ -217,10 +221,10 @@ json_t *probes_history_of(struct probes *p, const char *name)
         out = xcheck(json_array());
         json_array_foreach (ring, i, item)
             json_array_append_new(
-                out, xcheck(json_pack("{s:O, s:O, s:O, s:O}", "testedOn", json_array_get(item, 0),
-                                      "connectionOK", json_array_get(item, 1), "category",
-                                      json_array_get(item, 2), "durationMs",
-                                      json_array_get(item, 3))));
+                out,
+                xcheck(json_pack("{s:O, s:O, s:O, s:O}", "testedOn", json_array_get(item, 0),
+                                 "connectionOK", json_array_get(item, 1), "category",
+                                 json_array_get(item, 2), "durationMs", json_array_get(item, 3))));
     }
     pthread_mutex_unlock(&p->lock);
     return out;
@@ -248,22 +252,72 @@ static void save_status(struct probes *p, bool force)
     free(text);
 }
 
+/* Takes, from the status saved in the store, every connection's entry (and history) that is
+ * newer than this node's: how a node that does not run the prober serves the same status. */
 static void load_status(struct probes *p)
 {
     struct sb_err err;
     char *text = NULL;
-    json_t *saved;
+    json_t *saved, *status, *entry;
+    const char *name;
 
     if (store_meta_get(p->app->store, "probe_status", &text, &err) != SB_OK || !text)
         return;
     saved = json_loads(text, 0, NULL);
     free(text);
-    if (json_is_object(json_object_get(saved, "status")) &&
-        json_is_object(json_object_get(saved, "history"))) {
-        json_object_update(p->status, json_object_get(saved, "status"));
-        json_object_update(p->history, json_object_get(saved, "history"));
+    status = json_object_get(saved, "status");
+    pthread_mutex_lock(&p->lock);
+    json_object_foreach (status, name, entry) {
+        json_t *mine = json_object_get(p->status, name);
+        json_t *ring = json_object_get(json_object_get(saved, "history"), name);
+        if (!json_is_object(entry) ||
+            (mine && json_integer_value(json_object_get(entry, "testedOn")) <=
+                         json_integer_value(json_object_get(mine, "testedOn"))))
+            continue;
+        json_object_set(p->status, name, entry);
+        if (json_is_array(ring))
+            json_object_set(p->history, name, ring);
     }
+    pthread_mutex_unlock(&p->lock);
     json_decref(saved);
+}
+
+/* With a shared store, whether this node runs the background prober now: it holds a lease in
+ * the store (meta prober_lease, "<node> <until ms>"), taken when free or expired and renewed
+ * every round; a node that stops gives it back, one that dies loses it when it expires. Two
+ * nodes taking an expired lease at once both read it back: the last writer keeps it, the other
+ * steps down at its next round. */
+static bool prober_lease(struct probes *p)
+{
+    long long now = clock_epoch_ms(), lease_s = 3 * p->app->cfg->probe_interval, until = 0;
+    char holder[40] = "", text[80], *v = NULL;
+    struct sb_err err;
+    bool ok;
+
+    if (!p->shared)
+        return true;
+    if (lease_s < 5)
+        lease_s = 5;
+    if (store_meta_get(p->app->store, "prober_lease", &v, &err) != SB_OK)
+        return false;
+    if (v && sscanf(v, "%39s %lld", holder, &until) != 2)
+        until = 0;
+    free(v);
+    v = NULL;
+    if (strcmp(holder, p->node_id) != 0 && until > now) {
+        ok = false;
+    } else {
+        snprintf(text, sizeof(text), "%s %lld", p->node_id, now + lease_s * 1000);
+        ok = store_meta_set(p->app->store, "prober_lease", text, &err) == SB_OK &&
+             store_meta_get(p->app->store, "prober_lease", &v, &err) == SB_OK && v &&
+             strncmp(v, p->node_id, strlen(p->node_id)) == 0;
+        free(v);
+    }
+    if (ok != p->holding)
+        log_info("background prober: %s", ok ? "this node runs the background tests (lease taken)"
+                                             : "another node runs the background tests");
+    p->holding = ok;
+    return ok;
 }
 
 json_t *probes_status_of(struct probes *p, const char *name)
@@ -562,8 +616,12 @@ static void *prober_main(void *arg)
 
     for (;;) {
         long long start = clock_mono_us();
-        probe_round(p);
-        save_status(p, false);
+        if (prober_lease(p)) {
+            probe_round(p);
+            save_status(p, p->shared); /* the other nodes read it every round */
+        } else {
+            load_status(p);
+        }
         long long left = p->app->cfg->probe_interval * 1000 - (clock_mono_us() - start) / 1000;
         if (!prober_sleep(p, left > 0 ? left : 0))
             break;
@@ -607,6 +665,12 @@ struct probes *probes_start(struct app *app, struct sb_err *err)
     p->status = xcheck(json_object());
     p->sched = xcheck(json_object());
     p->history = xcheck(json_object());
+    p->shared = store_is_shared(app->store);
+    {
+        unsigned char id[16];
+        randombytes_buf(id, sizeof(id));
+        sodium_bin2hex(p->node_id, sizeof(p->node_id), id, sizeof(id));
+    }
     load_status(p);
     p->pool = probe_pool_start(&p->settings, (int)app->cfg->probe_concurrency);
     if (app->cfg->probe_interval > 0) {
@@ -622,13 +686,31 @@ void probes_stop(struct probes *p, long long deadline_us)
     if (!p)
         return;
     pthread_mutex_lock(&p->prober_lock);
+    bool again = p->stopping;
     p->stopping = true;
     pthread_cond_broadcast(&p->prober_wake);
     pthread_mutex_unlock(&p->prober_lock);
+    if (again)
+        return;
     if (p->prober_running)
         pthread_join(p->prober, NULL);
     probe_pool_stop(p->pool, deadline_us);
-    save_status(p, true);
+    /* with a shared store, the node running the prober writes the table; without a prober
+     * anywhere each node writes what it tested */
+    if (!p->shared || p->holding || !p->prober_running)
+        save_status(p, true);
+    if (p->holding) { /* hand the prober over at once */
+        struct sb_err err;
+        store_meta_set(p->app->store, "prober_lease", "- 0", &err);
+    }
+}
+
+void probes_free(struct probes *p)
+{
+    if (!p)
+        return;
+    probes_stop(p, 0);
+    probe_pool_free(p->pool);
     json_decref(p->status);
     json_decref(p->history);
     json_decref(p->sched);

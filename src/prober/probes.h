@@ -20,9 +20,14 @@ struct probes *probes_start(struct app *app, struct sb_err *err);
 
 /* Stops the background prober and the pool (queued tests complete as "shutting down"; tests
  * still running at DEADLINE_US, a clock_mono_us time or 0 for none, are answered as stopped and
- * left behind), and frees P. The HTTP server must still be running: completions resume their
- * requests. */
+ * left behind). The HTTP server must still be running: completions resume their requests.
+ * P stays readable until probes_free; stopping twice does nothing. */
 void probes_stop(struct probes *p, long long deadline_us);
+
+/* Frees P (stopping it first if needed). Only once no request can reach it any more: after the
+ * HTTP server stopped, since a request still running past the grace may yet ask for a test
+ * (which then answers "shutting down"), the status or the metrics. */
+void probes_free(struct probes *p);
 
 /* A copy of the last result of connection NAME ({connectionOK, message, durationMs, testedOn};
  * caller decrefs), or NULL when it was never tested. */

@@ -234,5 +234,58 @@ class NamedGaugeTests(ServerTestCase):
         self.assertIn('switchboard_connection_up{name="named_ok",type="Filesystem"} 1\n', text)
 
 
+from test_pg_store import NodesTestCase, needs_pg  # noqa: E402  (after the classes above)
+
+LEASE_TAKEN = "this node runs the background tests"
+
+
+@needs_pg
+class ProberLeaseTest(NodesTestCase):
+    """Issue 18 point 5: with a shared store one node at a time runs the background prober
+    (a lease in the store), every node serves the same status, and killing the node that
+    probes moves probing to the other within a lease period (5 s with --probe-interval 1)."""
+
+    node_args = ("--probe-interval", "1", "--probe-timeout", "2")
+
+    def holders(self):
+        return [s for s in self.servers if s.running() and LEASE_TAKEN in s.log_text()]
+
+    def status_on(self, node, name):
+        r = node.api("GET", "/admin/connection-status")
+        return r.json.get(name) if r.status == 200 else None
+
+    def test_one_node_probes_and_the_other_takes_over(self):
+        peer = HttpPeer()
+        self.addCleanup(peer.close)
+        self.a.create_connection("lease_http", type="HTTP", params={"url": peer.url("/")})
+        deadline = time.monotonic() + 10
+        while not self.holders() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        holders = self.holders()
+        self.assertEqual(len(holders), 1, "nodes running the prober: %d" % len(holders))
+        holder = holders[0]
+        other = self.b if holder is self.a else self.a
+        # both nodes serve the background result
+        deadline = time.monotonic() + 10
+        while not (self.status_on(other, "lease_http") and self.status_on(holder, "lease_http")):
+            self.assertLess(time.monotonic(), deadline, "the status never reached both nodes")
+            time.sleep(0.1)
+        # for a few rounds, still one prober
+        time.sleep(3)
+        self.assertEqual(self.holders(), [holder])
+        self.assertNotIn(LEASE_TAKEN, other.log_text())
+        # the holder dies: the other takes over within a lease period
+        holder.kill()
+        t0 = time.monotonic()
+        while LEASE_TAKEN not in other.log_text():
+            self.assertLess(time.monotonic() - t0, 5 + 3, "no node took the prober over")
+            time.sleep(0.1)
+        first = self.status_on(other, "lease_http")["testedOn"]
+        deadline = time.monotonic() + 5
+        while self.status_on(other, "lease_http")["testedOn"] <= first:
+            self.assertLess(time.monotonic(), deadline, "the new prober does not test")
+            time.sleep(0.1)
+
+
 if __name__ == "__main__":
     unittest.main()
