@@ -5,7 +5,7 @@
 #   make test     install missing packages, run every test (ASan + UBSan build)
 #   make bench    measure (bench/run.sh; BENCH_SIZES, BENCH_SECONDS, BENCH_PG_SIZE): build/bench/results.md
 #   make fuzz     build the libFuzzer harnesses of fuzz/ (clang) and run each FUZZ_SECONDS (60)
-#   make format   clang-format every C file
+#   make format   clang-format every C file (make test fails on a file it would change)
 #   make install  PREFIX (/usr/local), DESTDIR: binary, client library, header, pkg-config file,
 #                 man pages, completions, systemd unit, logrotate file, example configuration
 #   make uninstall the same files, removed
@@ -49,7 +49,7 @@ EXAMPLE_BINS    := $(EXAMPLE_SRCS:examples/%.c=build/examples/%)
 
 VERSION  := $(shell sed -n 's/^\#define SB_VERSION "\(.*\)"/\1/p' src/usage.h)
 
-.PHONY: all run test bench unit-bins test-bin examples clean format deps fuzz fuzz-bins \
+.PHONY: format-check all run test bench unit-bins test-bin examples clean format deps fuzz fuzz-bins \
         install uninstall man deb
 
 all: build/switchboard $(CLIENT_LIB) man
@@ -214,8 +214,14 @@ uninstall:
 deb: all build/completion/switchboard.bash build/completion/_switchboard
 	scripts/deb.sh
 
+FORMAT_FILES = $(sort $(shell find src tests include examples -name '*.h' -o -name '*.c'))
+
 format:
-	clang-format -i $(filter-out $(CONSOLE_GEN),$(SRCS)) $(shell find src tests include examples -name '*.h' -o -name '*.c' | sort -u)
+	clang-format -i $(FORMAT_FILES)
+
+# what make test checks: every C file as clang-format would write it (make format fixes it)
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf build

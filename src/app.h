@@ -31,10 +31,10 @@ struct app {
     struct authcache *authcache;                    /* principals by key hash */
     struct sync *sync;                              /* follows a shared store, or NULL */
     struct trusted_proxies *proxies;                /* --trusted-proxies (src/http/proxy.c) */
-    char key_check[65]; /* the check value of this node's master key ("" in tools) */
-    struct audit_queue *audit;                      /* records of reads, written in batches */
-    struct users_activity *activity;                /* users' last authentications */
-    struct backoff *backoff;                        /* failed sign-ins (src/core/backoff.c) */
+    char key_check[65];              /* the check value of this node's master key ("" in tools) */
+    struct audit_queue *audit;       /* records of reads, written in batches */
+    struct users_activity *activity; /* users' last authentications */
+    struct backoff *backoff;         /* failed sign-ins (src/core/backoff.c) */
 };
 
 #endif

@@ -25,11 +25,11 @@
  * rather than as a schema migration in SQL. A rotation binds as it re-seals. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -137,9 +137,9 @@ static bool may_access(const char *path, int mode, bool must_exist, const char *
 
 int datadir_preflight(const struct config *cfg)
 {
-    static const char *const files[] = {"switchboard.db", "switchboard.db-wal",
-                                        "switchboard.db-shm", "audit.log", "switchboard.lock",
-                                        "admin.key"};
+    static const char *const files[] = {"switchboard.db",     "switchboard.db-wal",
+                                        "switchboard.db-shm", "audit.log",
+                                        "switchboard.lock",   "admin.key"};
     char path[4096], about[128];
     struct stat st;
     bool ok = true;
@@ -317,7 +317,8 @@ static int load_apikey_hash_key(struct store *st, const struct secrets *secrets,
         if (store_meta_get(st, STORE_META_APIKEY_HASH_KEY, &sealed, &err) != SB_OK)
             goto store_fail;
     }
-    if (secrets_open(secrets, &hash_key_at, sealed, STORE_META_APIKEY_HASH_KEY, &hex, &err) != SB_OK ||
+    if (secrets_open(secrets, &hash_key_at, sealed, STORE_META_APIKEY_HASH_KEY, &hex, &err) !=
+            SB_OK ||
         sodium_hex2bin(out, APIKEY_HASH_KEY_BYTES, hex, strlen(hex), NULL, &len, NULL) != 0 ||
         len != APIKEY_HASH_KEY_BYTES) {
         log_error("the store's API-key hash key cannot be read with this master key");
@@ -497,8 +498,8 @@ int datadir_rotate_key(const struct config *cfg)
     secrets_init(&r.from, old_master);
     secrets_init(&r.to, new_master);
     masterkey_check_value(new_master, new_check);
-    meta = xcheck(json_pack("{s:s, s:s}", STORE_META_KEY_CHECK, new_check, STORE_META_SECRETS_BINDING,
-                            SECRETS_BINDING_VERSION));
+    meta = xcheck(json_pack("{s:s, s:s}", STORE_META_KEY_CHECK, new_check,
+                            STORE_META_SECRETS_BINDING, SECRETS_BINDING_VERSION));
     if (reseal_hash_key(st, &r, meta) != 0 || !json_object_get(meta, STORE_META_APIKEY_HASH_KEY)) {
         log_error("cannot read the store's API-key hash key; nothing changed");
         unlink(fresh);

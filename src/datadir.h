@@ -33,8 +33,8 @@ int datadir_lock(const struct config *cfg);
 int datadir_open(const struct config *cfg, struct app *app);
 
 /* Re-encrypts every secret under a new master key in one transaction (binding each to its
- * place), keeps the old key file as a dated backup and installs the new one. The server must be stopped (the lock says so).
- * Returns 0, or -1 after logging why. */
+ * place), keeps the old key file as a dated backup and installs the new one. The server must be
+ * stopped (the lock says so). Returns 0, or -1 after logging why. */
 int datadir_rotate_key(const struct config *cfg);
 
 #endif

@@ -13,23 +13,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/audit.h"
-#include "prober/probes.h"
-#include "sync/sync.h"
 #include "api/activity.h"
+#include "api/audit.h"
 #include "app.h"
-#include "core/activity.h"
-#include "core/backoff.h"
 #include "client/cli.h"
+#include "core/activity.h"
 #include "core/apikeys.h"
+#include "core/backoff.h"
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "core/masterkey.h"
 #include "datadir.h"
 #include "http/authcache.h"
 #include "http/server.h"
+#include "prober/probes.h"
 #include "settings.h"
 #include "store/store.h"
+#include "sync/sync.h"
 #include "usage.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -79,11 +79,10 @@ static int bootstrap_admin_key(const struct config *cfg, struct app *app)
 
     apikey_new_id(id);
     apikey_hash(app->apikey_hash_key, key, hash);
-    rec = xcheck(json_pack("{s:s, s:s, s:s, s:{s:b}, s:[], s:I, s:s}", "id", id, "label",
-                           "bootstrap admin key", "description",
-                           "created at the first start of this store", "globalPermissions",
-                           "admin", 1, "groups", "createdOn", (json_int_t)clock_epoch_ms(),
-                           "createdBy", "switchboard"));
+    rec = xcheck(json_pack(
+        "{s:s, s:s, s:s, s:{s:b}, s:[], s:I, s:s}", "id", id, "label", "bootstrap admin key",
+        "description", "created at the first start of this store", "globalPermissions", "admin", 1,
+        "groups", "createdOn", (json_int_t)clock_epoch_ms(), "createdBy", "switchboard"));
     apikey_set_hint(rec, key);
     if (store_key_bootstrap(app->store, hash, rec, &done, &err) != SB_OK) {
         json_decref(rec);
@@ -263,10 +262,10 @@ static void audit_offline(const struct config *cfg, struct app *app, const char 
 {
     char path[4096];
     struct sb_err err;
-    json_t *rec = xcheck(json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "ts",
-                                   (json_int_t)clock_epoch_ms(), "principal", "switchboard-admin",
-                                   "action", action, "object", object, "outcome", "success",
-                                   "remoteAddr", "local", "requestId", "-"));
+    json_t *rec =
+        xcheck(json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "ts", (json_int_t)clock_epoch_ms(),
+                         "principal", "switchboard-admin", "action", action, "object", object,
+                         "outcome", "success", "remoteAddr", "local", "requestId", "-"));
     char *line = xcheck(json_dumps(rec, JSON_COMPACT));
     int fd;
 
@@ -317,9 +316,9 @@ static int admin_create_key_main(int argc, char **argv)
     apikey_hash(app.apikey_hash_key, key, hash);
     rec = xcheck(json_pack("{s:s, s:s, s:s, s:{s:b}, s:[], s:I, s:s}", "id", id, "label",
                            "recovery admin key", "description",
-                           "minted offline by 'switchboard admin create-key'",
-                           "globalPermissions", "admin", 1, "groups", "createdOn",
-                           (json_int_t)clock_epoch_ms(), "createdBy", "switchboard-admin"));
+                           "minted offline by 'switchboard admin create-key'", "globalPermissions",
+                           "admin", 1, "groups", "createdOn", (json_int_t)clock_epoch_ms(),
+                           "createdBy", "switchboard-admin"));
     apikey_set_hint(rec, key);
     if (store_key_insert(app.store, STORE_KEY_GLOBAL, hash, rec, &err) != SB_OK) {
         log_error("cannot create the key: %s", err.msg);
@@ -434,7 +433,6 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         return rc;
     }
-    fprintf(stderr, "switchboard: unknown command '%s'\nhint: run 'switchboard --help'\n",
-            argv[1]);
+    fprintf(stderr, "switchboard: unknown command '%s'\nhint: run 'switchboard --help'\n", argv[1]);
     return EXIT_USAGE;
 }

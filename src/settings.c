@@ -310,8 +310,10 @@ int settings_load(struct config *cfg, int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "switchboard: unexpected argument '%s'\n"
-                            "hint: run 'switchboard --help' for the list of settings\n", arg);
+            fprintf(stderr,
+                    "switchboard: unexpected argument '%s'\n"
+                    "hint: run 'switchboard --help' for the list of settings\n",
+                    arg);
             return -1;
         }
         const char *name = arg + 2;
@@ -319,8 +321,9 @@ int settings_load(struct config *cfg, int argc, char **argv)
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const struct setting *s = setting_find(name, len);
         if (!s) {
-            fprintf(stderr, "switchboard: unknown option '--%.*s'\n"
-                            "hint: run 'switchboard --help' for the list of settings\n",
+            fprintf(stderr,
+                    "switchboard: unknown option '--%.*s'\n"
+                    "hint: run 'switchboard --help' for the list of settings\n",
                     (int)len, name);
             return -1;
         }
@@ -341,7 +344,8 @@ int settings_load(struct config *cfg, int argc, char **argv)
     }
 
     if ((*cfg->tls_cert == '\0') != (*cfg->tls_key == '\0')) {
-        fprintf(stderr, "switchboard: --tls-cert and --tls-key go together; give both or neither\n");
+        fprintf(stderr,
+                "switchboard: --tls-cert and --tls-key go together; give both or neither\n");
         return -1;
     }
     if (log_level_parse(cfg->log_level) < 0) {

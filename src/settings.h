@@ -41,15 +41,15 @@ struct config {
     char *probe_allow;
     char *probe_tls;         /* "prefer" or "require" */
     char *probe_known_hosts; /* "" means no SSH host key is trusted */
-    bool write_guards; /* docs/API.md §4.7: the stricter-than-DSS write rules, server-wide */
-    char *trusted_proxies; /* CIDRs whose X-Forwarded-For is believed; "" means none */
-    char *metrics_listen;  /* "" means /metrics on the API's listener */
-    bool metrics_key;     /* /metrics on the API's listener needs an admin key */
+    bool write_guards;       /* docs/API.md §4.7: the stricter-than-DSS write rules, server-wide */
+    char *trusted_proxies;   /* CIDRs whose X-Forwarded-For is believed; "" means none */
+    char *metrics_listen;    /* "" means /metrics on the API's listener */
+    bool metrics_key;        /* /metrics on the API's listener needs an admin key */
     long long session_idle_timeout; /* seconds */
     long long session_lifetime;     /* seconds */
-    char *config_file; /* --config as given (the default path when none was) */
-    char *log_format;  /* "text" or "json" */
-    char *log_file;    /* "" means standard error */
+    char *config_file;              /* --config as given (the default path when none was) */
+    char *log_format;               /* "text" or "json" */
+    char *log_file;                 /* "" means standard error */
 
     char *config_read;                  /* the configuration file read, or NULL */
     unsigned char source[SETTINGS_MAX]; /* enum setting_source of each row of the table */

@@ -74,6 +74,18 @@ for bin in build/test/unit/test_*; do
     esac
 done
 
+# the code as .clang-format writes it: a file clang-format would change fails (make format)
+if make -s format-check >/tmp/switchboard-format.$$ 2>&1; then
+    echo "format: every C file as clang-format writes it (1 passed)"
+    passed=$((passed + 1))
+else
+    grep -E '^[^ ]+\.[ch]:[0-9]+' /tmp/switchboard-format.$$ | cut -d: -f1 | sort -u |
+        sed 's/^/format: differs: /'
+    echo "format: run make format (1 failed)"
+    failed=$((failed + 1))
+fi
+rm -f /tmp/switchboard-format.$$
+
 # the client library is linked into other people's programs: it returns SBC_ERR_NO_MEMORY
 # instead of aborting, so it may not call abort() nor the server's aborting allocators
 if make -s build/libswitchboard-client.a >/tmp/switchboard-client.$$ 2>&1 &&

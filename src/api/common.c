@@ -3,12 +3,12 @@
 #include <stdlib.h>
 
 #include "api/common.h"
-#include "sync/sync.h"
 #include "core/conn.h"
 #include "core/secrets.h"
 #include "core/variables.h"
 #include "http/request.h"
 #include "store/store.h"
+#include "sync/sync.h"
 
 const char *api_conn_name_or_reply(struct request *req)
 {

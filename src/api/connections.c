@@ -10,16 +10,16 @@
 #include "api/api.h"
 #include "api/audit.h"
 #include "api/common.h"
-#include "prober/probes.h"
-#include "sync/sync.h"
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "core/projects.h"
 #include "core/secrets.h"
 #include "core/types.h"
 #include "http/request.h"
+#include "prober/probes.h"
 #include "service/write.h"
 #include "store/store.h"
+#include "sync/sync.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
@@ -324,7 +324,8 @@ static json_t *own_credential_or_reply(struct request *req, const char *name)
     if (req->principal.type != PRINCIPAL_USER) {
         reply_errorf(req, SB_ERR_FORBIDDEN,
                      "Connection '%s' uses per-user credentials: call with a personal API key of "
-                     "a user who has stored a credential for it.", name);
+                     "a user who has stored a credential for it.",
+                     name);
         return NULL;
     }
     if (store_obj_get(req->app->store, STORE_USERS, req->principal.login, &user, &err) != SB_OK) {
@@ -344,7 +345,8 @@ static json_t *own_credential_or_reply(struct request *req, const char *name)
                               &err) != SB_OK) {
             reply_error(req, &err);
         } else {
-            opened = json_incref(json_object_get(json_object_get(open_holder, "credentials"), name));
+            opened =
+                json_incref(json_object_get(json_object_get(open_holder, "credentials"), name));
             json_decref(open_holder);
         }
         json_decref(holder);
@@ -372,10 +374,9 @@ static bool project_variables_or_reply(struct request *req, json_t **out)
         store_obj_get(req->app->store, STORE_PROJECTS, key, &project, &err) != SB_OK) {
         reply_error(req, &err);
     } else if (!projects_can_read(project, &req->principal)) {
-        reply_errorf(req, SB_ERR_FORBIDDEN, "'%s' may not read project '%s'.",
-                     req->principal.login, key);
-    } else if (store_obj_get(req->app->store, STORE_PROJECT_VARIABLES, key, out, &err) !=
-                   SB_OK &&
+        reply_errorf(req, SB_ERR_FORBIDDEN, "'%s' may not read project '%s'.", req->principal.login,
+                     key);
+    } else if (store_obj_get(req->app->store, STORE_PROJECT_VARIABLES, key, out, &err) != SB_OK &&
                err.kind != SB_ERR_NOT_FOUND) {
         reply_error(req, &err);
     } else {
@@ -435,7 +436,8 @@ void api_connections_info(struct request *req)
         audit_record_read(req, "connection.read-details", name, "denied");
         reply_errorf(req, SB_ERR_FORBIDDEN,
                      "The details of connection '%s' are not readable by '%s' "
-                     "(see its detailsReadability).", name, req->principal.login);
+                     "(see its detailsReadability).",
+                     name, req->principal.login);
         goto out;
     }
     mode = json_string_value(json_object_get(def, "credentialsMode"));
@@ -460,19 +462,18 @@ void api_connections_info(struct request *req)
                            "resolvedParams", resolved));
     switch (conn_credential_shape(def)) {
     case CONN_CREDENTIAL_BASIC:
-        json_object_set_new(out, "resolvedBasicCredential",
-                            xcheck(json_pack("{s:O?, s:O?}", "user",
-                                             json_object_get(resolved, "user"), "password",
-                                             json_object_get(resolved, "password"))));
+        json_object_set_new(
+            out, "resolvedBasicCredential",
+            xcheck(json_pack("{s:O?, s:O?}", "user", json_object_get(resolved, "user"), "password",
+                             json_object_get(resolved, "password"))));
         break;
     case CONN_CREDENTIAL_AWS:
-        json_object_set_new(out, "resolvedAWSCredential",
-                            xcheck(json_pack("{s:O?, s:O?}", "accessKey",
-                                             json_object_get(resolved, "accessKey"), "secretKey",
-                                             json_object_get(resolved, "secretKey"))));
+        json_object_set_new(
+            out, "resolvedAWSCredential",
+            xcheck(json_pack("{s:O?, s:O?}", "accessKey", json_object_get(resolved, "accessKey"),
+                             "secretKey", json_object_get(resolved, "secretKey"))));
         break;
-    case CONN_CREDENTIAL_NONE:
-        break;
+    case CONN_CREDENTIAL_NONE: break;
     }
     audit_record_read(req, "connection.read-details", name, "success");
     reply_json(req, 200, out);

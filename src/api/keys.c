@@ -25,7 +25,7 @@ static json_t *all_with_hints(json_t *all)
     size_t i;
     json_t *rec;
 
-    json_array_foreach(all, i, rec)
+    json_array_foreach (all, i, rec)
         with_hint(rec);
     return all;
 }
@@ -264,8 +264,9 @@ void api_keys_personal_admin_create(struct request *req)
         return;
     login = json_string_value(json_object_get(body, "user"));
     if (!login) {
-        reply_errorf(req, SB_ERR_BAD_REQUEST, "Field 'user' is required: the login of the user "
-                                              "the key acts as.");
+        reply_errorf(req, SB_ERR_BAD_REQUEST,
+                     "Field 'user' is required: the login of the user "
+                     "the key acts as.");
     } else if (store_obj_get(req->app->store, STORE_USERS, login, &user, &err) != SB_OK) {
         if (err.kind == SB_ERR_NOT_FOUND)
             err.kind = SB_ERR_BAD_REQUEST;
@@ -294,8 +295,9 @@ static bool is_user_or_reply(struct request *req)
 {
     if (req->principal.type == PRINCIPAL_USER)
         return true;
-    reply_errorf(req, SB_ERR_FORBIDDEN, "Personal API keys belong to users: call this endpoint "
-                                        "with a personal API key, not a global one.");
+    reply_errorf(req, SB_ERR_FORBIDDEN,
+                 "Personal API keys belong to users: call this endpoint "
+                 "with a personal API key, not a global one.");
     return false;
 }
 

@@ -74,11 +74,11 @@ void api_connections_revert(struct request *req)
     if (current)
         current_version = conn_version(current);
     def = xcheck(json_deep_copy(old));
-    json_object_set_new(def, "creationTag",
-                        xcheck(json_pack("{s:I, s:{s:s}, s:I}", "versionNumber",
-                                         (json_int_t)(current_version + 1), "lastModifiedBy",
-                                         "login", req->principal.login, "lastModifiedOn",
-                                         (json_int_t)clock_epoch_ms())));
+    json_object_set_new(
+        def, "creationTag",
+        xcheck(json_pack("{s:I, s:{s:s}, s:I}", "versionNumber", (json_int_t)(current_version + 1),
+                         "lastModifiedBy", "login", req->principal.login, "lastModifiedOn",
+                         (json_int_t)clock_epoch_ms())));
     /* the version's secrets come back as they were; they must still open under this key */
     if (secrets_seal_params(&req->app->secrets, name, json_object_get(def, "params"), &err) !=
             SB_OK ||
@@ -112,9 +112,8 @@ static void import_error(struct import_result *r, const json_t *item, size_t i, 
     char fallback[48];
 
     snprintf(fallback, sizeof(fallback), "#%zu", i);
-    json_array_append_new(r->errors,
-                          xcheck(json_pack("{s:s, s:s}", "name", name ? name : fallback,
-                                           "message", msg)));
+    json_array_append_new(
+        r->errors, xcheck(json_pack("{s:s, s:s}", "name", name ? name : fallback, "message", msg)));
 }
 
 /* Imports ITEM (index I) inside the open transaction, recording the outcome in R. Returns a
@@ -182,7 +181,7 @@ static void audit_names(struct request *req, const char *action, const json_t *n
     json_t *v;
     size_t i;
 
-    json_array_foreach(names, i, v)
+    json_array_foreach (names, i, v)
         audit_record(req, action, json_string_value(v), "success");
 }
 
@@ -226,7 +225,7 @@ void api_connections_import(struct request *req)
         reply_error(req, &err);
         goto out;
     }
-    json_array_foreach(items, i, item)
+    json_array_foreach (items, i, item)
         if (import_one(req, item, i, mode, &r, &err) != SB_OK) {
             store_tx_rollback(req->app->store);
             reply_error(req, &err);
@@ -246,14 +245,15 @@ void api_connections_import(struct request *req)
         goto out;
     } else {
         json_t *def;
-        json_array_foreach(r.written, i, def)
+        json_array_foreach (r.written, i, def)
             write_publish_def(req->write, req->app, def);
         audit_names(req, "connection.create", r.created);
         audit_names(req, "connection.update", r.updated);
     }
-    reply_json(req, 200, xcheck(json_pack("{s:O, s:O, s:O, s:O, s:b}", "created", r.created,
-                                          "updated", r.updated, "skipped", r.skipped, "errors",
-                                          r.errors, "dryRun", dry_run)));
+    reply_json(
+        req, 200,
+        xcheck(json_pack("{s:O, s:O, s:O, s:O, s:b}", "created", r.created, "updated", r.updated,
+                         "skipped", r.skipped, "errors", r.errors, "dryRun", dry_run)));
 out:
     json_decref(r.created);
     json_decref(r.updated);

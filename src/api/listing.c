@@ -14,9 +14,9 @@
 
 #include "api/api.h"
 #include "api/common.h"
-#include "prober/probes.h"
 #include "core/catalog.h"
 #include "http/request.h"
+#include "prober/probes.h"
 #include "util/mem.h"
 
 #define PAGE_DEFAULT 50

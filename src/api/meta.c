@@ -5,13 +5,13 @@
 
 #include "api/api.h"
 #include "api/audit.h"
-#include "sync/sync.h"
-#include "util/clock.h"
 #include "core/secrets.h"
-#include "prober/probes.h"
 #include "http/metrics.h"
 #include "http/request.h"
+#include "prober/probes.h"
 #include "store/store.h"
+#include "sync/sync.h"
+#include "util/clock.h"
 #include "util/mem.h"
 
 void api_meta_healthz(struct request *req)
@@ -95,8 +95,7 @@ void api_meta_readyz(struct request *req)
     struct sb_err err;
     double seconds;
     bool store = store_answers(req->app, true, &seconds, &err);
-    json_t *checks = xcheck(json_pack("{s:s, s:s}", "store", store ? "ok" : "failed",
-                                      "changeFeed",
+    json_t *checks = xcheck(json_pack("{s:s, s:s}", "store", store ? "ok" : "failed", "changeFeed",
                                       !store_is_shared(req->app->store) ? "not shared"
                                       : feed                            ? "ok"
                                                                         : "down"));
@@ -109,8 +108,9 @@ void api_meta_readyz(struct request *req)
     if (!store)
         snprintf(reason, sizeof(reason), "The store cannot be written: %s", err.msg);
     else
-        snprintf(reason, sizeof(reason), "The change feed of the shared store is down: this "
-                                         "node cannot vouch for what it would serve.");
+        snprintf(reason, sizeof(reason),
+                 "The change feed of the shared store is down: this "
+                 "node cannot vouch for what it would serve.");
     reply_json(req, 503,
                xcheck(json_pack("{s:s, s:s, s:o}", "status", "unavailable", "reason", reason,
                                 "checks", checks)));
@@ -151,8 +151,9 @@ char *api_meta_metrics_text(struct app *app)
 void api_meta_metrics(struct request *req)
 {
     if (*req->app->cfg->metrics_listen) {
-        reply_errorf(req, SB_ERR_NOT_FOUND, "The metrics are served on the --metrics-listen "
-                                            "address, not here.");
+        reply_errorf(req, SB_ERR_NOT_FOUND,
+                     "The metrics are served on the --metrics-listen "
+                     "address, not here.");
         return;
     }
     reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8",

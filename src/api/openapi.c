@@ -313,10 +313,9 @@ static json_t *path_parameters(const char *pattern)
         const char *end = strchr(p, '}');
         if (!end)
             break;
-        json_array_append_new(
-            params, xcheck(json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1,
-                                     (size_t)(end - p - 1), "in", "path", "required", 1,
-                                     "schema", "type", "string")));
+        json_array_append_new(params, xcheck(json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1,
+                                                       (size_t)(end - p - 1), "in", "path",
+                                                       "required", 1, "schema", "type", "string")));
     }
     return params;
 }
@@ -346,9 +345,9 @@ static json_t *operation(const struct route *r)
         ok = xcheck(json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "OK", "content",
                               "text/plain", "schema", "type", "string"));
     else
-        ok = xcheck(json_pack("{s:s, s:o}", "description", "OK", "content",
-                              json_content(ref(note && note->response ? note->response
-                                                                      : "Object"))));
+        ok = xcheck(
+            json_pack("{s:s, s:o}", "description", "OK", "content",
+                      json_content(ref(note && note->response ? note->response : "Object"))));
     json_object_set_new(responses, "200", ok);
     add_error(responses, "400", "Bad request: the message names the field");
     if (r->access != ROUTE_PUBLIC)
@@ -417,18 +416,20 @@ static json_t *openapi_document(void)
         "the route table; the reference in prose is docs/API.md.",
         "license", "name", "Apache-2.0", "identifier", "Apache-2.0", "servers", "url",
         "http://127.0.0.1:11200", "description", "the default listen address", "paths", paths,
-        "components", "schemas", schemas, "securitySchemes", "basicKey", "type", "http",
-        "scheme", "basic", "description",
+        "components", "schemas", schemas, "securitySchemes", "basicKey", "type", "http", "scheme",
+        "basic", "description",
         "The API key as the user name of HTTP Basic authentication, with an empty password",
-        "bearerKey", "type", "http", "scheme", "bearer", "description", "The API key as a "
-        "Bearer token", "security", "basicKey", "bearerKey", "tags", "name", "meta",
-        "description", "Health, metrics, this document, who the caller is", "name",
-        "connections", "description", "Connection definitions, details, live tests", "name",
-        "keys", "description", "Global and personal API keys", "name", "users", "description",
+        "bearerKey", "type", "http", "scheme", "bearer", "description",
+        "The API key as a "
+        "Bearer token",
+        "security", "basicKey", "bearerKey", "tags", "name", "meta", "description",
+        "Health, metrics, this document, who the caller is", "name", "connections", "description",
+        "Connection definitions, details, live tests", "name", "keys", "description",
+        "Global and personal API keys", "name", "users", "description",
         "Users, groups, the current user", "name", "variables", "description",
-        "Instance and project variables", "name", "audit", "description", "The audit trail",
-        "name", "projects", "description", "Projects and datasets (the subset connections need)",
-        "name", "other", "description", "Routes without a note in src/api/openapi.c yet"));
+        "Instance and project variables", "name", "audit", "description", "The audit trail", "name",
+        "projects", "description", "Projects and datasets (the subset connections need)", "name",
+        "other", "description", "Routes without a note in src/api/openapi.c yet"));
     return doc;
 }
 

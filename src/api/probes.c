@@ -119,7 +119,7 @@ void api_connections_status_history(struct request *req)
         reply_errorf(req, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
         return;
     }
-    reply_json(req, 200,
-               xcheck(json_pack("{s:s, s:o}", "name", name, "results",
-                                out ? out : xcheck(json_array()))));
+    reply_json(
+        req, 200,
+        xcheck(json_pack("{s:s, s:o}", "name", name, "results", out ? out : xcheck(json_array()))));
 }

@@ -49,7 +49,7 @@ void api_projects_list(struct request *req)
         return;
     }
     out = xcheck(json_array());
-    json_array_foreach(all, i, project)
+    json_array_foreach (all, i, project)
         if (projects_can_read(project, &req->principal))
             json_array_append(out, project);
     json_decref(all);
@@ -146,8 +146,10 @@ static void project_patch(struct request *req, bool admin_only,
     if (!project)
         return;
     if (admin_only && !projects_can_admin(project, &req->principal)) {
-        reply_errorf(req, SB_ERR_FORBIDDEN, "'%s' may not change the permissions of project "
-                     "'%s': that takes a project admin.", req->principal.login, key);
+        reply_errorf(req, SB_ERR_FORBIDDEN,
+                     "'%s' may not change the permissions of project "
+                     "'%s': that takes a project admin.",
+                     req->principal.login, key);
         goto out;
     }
     if (!req_json_body_or_reply(req, &body))
@@ -195,8 +197,8 @@ static enum sb_err_kind dataset_connection_check_or_reply(struct request *req, c
         reply_error(req, &err);
         return err.kind;
     }
-    ok = datasets_check_connection(ds, conn_name, conn, &req->principal, SB_ERR_FORBIDDEN,
-                                   &err) == SB_OK;
+    ok = datasets_check_connection(ds, conn_name, conn, &req->principal, SB_ERR_FORBIDDEN, &err) ==
+         SB_OK;
     json_decref(conn);
     if (ok)
         return SB_OK;
@@ -499,8 +501,8 @@ void api_project_variables_resolved(struct request *req)
 
     if (!project)
         goto out;
-    if ((store_obj_get(req->app->store, STORE_PROJECT_VARIABLES, req_param(req, 0), &vars,
-                       &err) != SB_OK &&
+    if ((store_obj_get(req->app->store, STORE_PROJECT_VARIABLES, req_param(req, 0), &vars, &err) !=
+             SB_OK &&
          err.kind != SB_ERR_NOT_FOUND) ||
         store_meta_get(req->app->store, STORE_META_VARIABLES, &text, &err) != SB_OK) {
         reply_error(req, &err);
@@ -551,7 +553,7 @@ static bool listed(const json_t *names, const char *name)
 
     if (!names)
         return true;
-    json_array_foreach(names, i, v)
+    json_array_foreach (names, i, v)
         if (strcmp(json_string_value(v), name) == 0)
             return true;
     return false;
@@ -600,10 +602,10 @@ void api_projects_change_connection(struct request *req)
         goto finish;
     }
     /* every listed name must exist */
-    json_array_foreach(names, i, v) {
+    json_array_foreach (names, i, v) {
         bool found = false;
         size_t j;
-        json_array_foreach(all, j, ds)
+        json_array_foreach (all, j, ds)
             if (strcmp(json_string_value(json_object_get(ds, "name")), json_string_value(v)) == 0)
                 found = true;
         if (!found) {
@@ -613,20 +615,21 @@ void api_projects_change_connection(struct request *req)
             goto finish;
         }
     }
-    json_array_foreach(all, i, ds) {
+    json_array_foreach (all, i, ds) {
         const char *name = json_string_value(json_object_get(ds, "name"));
         const char *conn = datasets_connection(ds);
         if (!listed(names, name))
             continue;
         if (!conn || strcmp(conn, from) != 0) {
             if (names)
-                json_array_append_new(skipped, xcheck(json_pack(
-                    "{s:s, s:s}", "name", name, "reason",
-                    conn ? "it uses another connection" : "it uses no connection")));
+                json_array_append_new(skipped,
+                                      xcheck(json_pack("{s:s, s:s}", "name", name, "reason",
+                                                       conn ? "it uses another connection"
+                                                            : "it uses no connection")));
             continue;
         }
-        if (datasets_check_connection(ds, to, target, &req->principal, SB_ERR_BAD_REQUEST,
-                                      &err) != SB_OK) {
+        if (datasets_check_connection(ds, to, target, &req->principal, SB_ERR_BAD_REQUEST, &err) !=
+            SB_OK) {
             failed = true;
             goto finish;
         }
@@ -649,8 +652,9 @@ finish:
     } else {
         if (!dry_run)
             audit_record(req, "project.change-connection", key, "success");
-        reply_json(req, 200, xcheck(json_pack("{s:o, s:o, s:b}", "changed", changed, "skipped",
-                                              skipped, "dryRun", dry_run)));
+        reply_json(req, 200,
+                   xcheck(json_pack("{s:o, s:o, s:b}", "changed", changed, "skipped", skipped,
+                                    "dryRun", dry_run)));
     }
 out:
     json_decref(body);

@@ -443,8 +443,10 @@ void api_users_delete(struct request *req)
         return;
     if (req->principal.type == PRINCIPAL_USER && strcmp(req->principal.login, login) == 0 &&
         !self_ok) {
-        reply_errorf(req, SB_ERR_BAD_REQUEST, "User '%s' cannot delete themselves unless "
-                                              "allowSelfDeletion=true is given.", login);
+        reply_errorf(req, SB_ERR_BAD_REQUEST,
+                     "User '%s' cannot delete themselves unless "
+                     "allowSelfDeletion=true is given.",
+                     login);
         return;
     }
     if (store_user_delete(req->app->store, login, &err) != SB_OK) {
@@ -462,8 +464,9 @@ static const char *self_login_or_reply(struct request *req)
 {
     if (req->principal.type == PRINCIPAL_USER)
         return req->principal.login;
-    reply_errorf(req, SB_ERR_FORBIDDEN, "This endpoint is for users: call it with a personal API "
-                                        "key, not a global one.");
+    reply_errorf(req, SB_ERR_FORBIDDEN,
+                 "This endpoint is for users: call it with a personal API "
+                 "key, not a global one.");
     return NULL;
 }
 

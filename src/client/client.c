@@ -641,10 +641,9 @@ enum sbc_status sbc_global_key_create(struct sbc_client *client, const char *lab
                                       const char *const *groups, size_t n_groups, json_t **out,
                                       struct sbc_error *err)
 {
-    json_t *body =
-        json_pack("{s:s, s:s, s:{s:b}, s:o}", "label", label ? label : "", "description",
-                  description ? description : "", "globalPermissions", "admin", admin, "groups",
-                  string_array(groups, n_groups));
+    json_t *body = json_pack("{s:s, s:s, s:{s:b}, s:o}", "label", label ? label : "", "description",
+                             description ? description : "", "globalPermissions", "admin", admin,
+                             "groups", string_array(groups, n_groups));
     enum sbc_status rc;
 
     if (!body)

@@ -12,8 +12,8 @@ enum { ACT_SUCCESS, ACT_FAILURE, ACT_SESSION, ACT_KINDS };
 
 struct users_activity {
     pthread_mutex_t lock;
-    json_t *by_login; /* login -> [success, failure, session] */
-    bool dirty;       /* something recorded since the last write was taken */
+    json_t *by_login;             /* login -> [success, failure, session] */
+    bool dirty;                   /* something recorded since the last write was taken */
     _Atomic int64_t last_take_ms; /* read without the lock: most requests stop there */
     int64_t interval_ms;
 };

@@ -175,12 +175,11 @@ enum sb_err_kind apikey_prepare_global(const json_t *body, const char *id, const
     if (!check_global_body(body, err))
         return err->kind;
     groups = json_object_get(body, "groups");
-    *out = xcheck(json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:s}", "id", id, "label",
-                            string_or(body, "label", ""), "description",
-                            string_or(body, "description", ""), "globalPermissions",
-                            permissions_of(body), "groups",
-                            json_is_array(groups) ? json_incref(groups) : json_array(),
-                            "createdOn", (json_int_t)now_ms, "createdBy", who));
+    *out = xcheck(json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:I, s:s}", "id", id, "label", string_or(body, "label", ""),
+        "description", string_or(body, "description", ""), "globalPermissions",
+        permissions_of(body), "groups", json_is_array(groups) ? json_incref(groups) : json_array(),
+        "createdOn", (json_int_t)now_ms, "createdBy", who));
     expiry_on_create(*out, body, now_ms);
     impersonation_of(*out, body);
     return SB_OK;

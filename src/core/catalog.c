@@ -21,10 +21,10 @@ struct catalog {
     pthread_mutex_t groups_lock;   /* also guards mids */
     json_t *groups;
     json_t *mids;
-        /* shared runs of definition texts, as strings keyed by themselves */ /* allowedGroups
-                                                                                 arrays by their
-                                                                                 JSON text, shared
-                                                                               */
+    /* shared runs of definition texts, as strings keyed by themselves */ /* allowedGroups
+                                                                             arrays by their
+                                                                             JSON text, shared
+                                                                           */
 };
 
 #define CATALOG_SHARED_GROUPS_MAX 4096 /* distinct allowedGroups arrays shared; more are copied */

@@ -32,8 +32,8 @@ struct catalog_entry {
     size_t json_len;
     const char *json_mid;
     size_t json_head_len, json_mid_len;
-    json_t *mid_ref; /* the reference that keeps json_mid alive */
-    char *qname, *qtype;    /* name and type as JSON strings (quoted, escaped) */
+    json_t *mid_ref;     /* the reference that keeps json_mid alive */
+    char *qname, *qtype; /* name and type as JSON strings (quoted, escaped) */
     size_t qname_len, qtype_len;
 };
 

@@ -81,17 +81,21 @@ bool conn_validate_name(const char *name, struct sb_err *err)
     if (len > SB_NAME_MAX)
         return sb_err_set(err, SB_ERR_BAD_REQUEST,
                           "Field 'name' must be at most %d characters long; '%s' has %zu.",
-                          SB_NAME_MAX, echo, len), false;
+                          SB_NAME_MAX, echo, len),
+               false;
     if (name[0] == '.')
-        return sb_err_set(err, SB_ERR_BAD_REQUEST,
-                          "Field 'name' must not start with '.': '%s'.", echo), false;
+        return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'name' must not start with '.': '%s'.",
+                          echo),
+               false;
     for (const char *p = name; *p; p++) {
         char c = *p;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-'))
             return sb_err_set(err, SB_ERR_BAD_REQUEST,
                               "Field 'name' may only contain letters, digits, '_', '.' and '-': "
-                              "'%s' is not a valid connection name.", echo), false;
+                              "'%s' is not a valid connection name.",
+                              echo),
+                   false;
     }
     return true;
 }
@@ -102,7 +106,8 @@ static bool check_readability(const json_t *v, struct sb_err *err)
 
     if (!json_is_object(v))
         return sb_err_set(err, SB_ERR_BAD_REQUEST,
-                          "Field 'detailsReadability' must be a JSON object."), false;
+                          "Field 'detailsReadability' must be a JSON object."),
+               false;
     return fields_enum(v, prefix, "readableBy", readable_by_values, err) &&
            fields_string_array(v, prefix, "allowedGroups", err);
 }
@@ -158,11 +163,11 @@ static bool has_line_break(const json_t *v)
 
     if (json_is_string(v))
         return strpbrk(json_string_value(v), "\r\n") != NULL;
-    json_array_foreach(v, i, item) {
+    json_array_foreach (v, i, item) {
         if (has_line_break(item))
             return true;
     }
-    json_object_foreach((json_t *)v, key, item) {
+    json_object_foreach ((json_t *)v, key, item) {
         if (strpbrk(key, "\r\n") || has_line_break(item))
             return true;
     }
@@ -172,8 +177,8 @@ static bool has_line_break(const json_t *v)
 bool conn_params_header_safe(const struct conn_type *t, const json_t *params, char *bad,
                              size_t bad_size)
 {
-    static const char *const names[] = {"url", "host", "port", "user", "password", "token",
-                                        "headers"};
+    static const char *const names[] = {"url",      "host",  "port",   "user",
+                                        "password", "token", "headers"};
 
     if (!t || t->tester != TESTER_CURL)
         return true;
@@ -213,7 +218,7 @@ static enum sb_err_kind build_definition(const json_t *body, const char *name, c
         else
             json_object_set_new(def, f->key, parse_default(f->def));
     }
-    json_object_foreach((json_t *)body, key, v)
+    json_object_foreach ((json_t *)body, key, v)
         if (!is_known(key) && !is_server_owned(key))
             json_object_set(def, key, v);
     {
@@ -222,7 +227,8 @@ static enum sb_err_kind build_definition(const json_t *body, const char *name, c
             json_decref(def);
             return sb_err_set(err, SB_ERR_BAD_REQUEST,
                               "Param '%s' must not contain a line break (CR or LF): it ends up "
-                              "in a request line or header of the live test.", bad);
+                              "in a request line or header of the live test.",
+                              bad);
         }
     }
     if (t && guards && types_apply(t, json_object_get(def, "params"), err) != SB_OK) {

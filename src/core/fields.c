@@ -66,8 +66,7 @@ bool fields_object(const json_t *obj, const char *prefix, const char *key, struc
     return !v || json_is_object(v) || wrong(err, prefix, key, "a JSON object");
 }
 
-bool fields_string_array(const json_t *obj, const char *prefix, const char *key,
-                         struct sb_err *err)
+bool fields_string_array(const json_t *obj, const char *prefix, const char *key, struct sb_err *err)
 {
     json_t *v = member(obj, key), *item;
     size_t i;
@@ -76,22 +75,21 @@ bool fields_string_array(const json_t *obj, const char *prefix, const char *key,
         return true;
     if (!json_is_array(v))
         return wrong(err, prefix, key, "an array of strings");
-    json_array_foreach(v, i, item)
+    json_array_foreach (v, i, item)
         if (!json_is_string(item))
             return wrong(err, prefix, key, "an array of strings");
     return true;
 }
 
-bool fields_nonneg_int(const json_t *obj, const char *prefix, const char *key,
-                       struct sb_err *err)
+bool fields_nonneg_int(const json_t *obj, const char *prefix, const char *key, struct sb_err *err)
 {
     json_t *v = member(obj, key);
     return !v || (json_is_integer(v) && json_integer_value(v) >= 0) ||
            wrong(err, prefix, key, "a whole number, zero or more");
 }
 
-bool fields_enum(const json_t *obj, const char *prefix, const char *key,
-                 const char *const *values, struct sb_err *err)
+bool fields_enum(const json_t *obj, const char *prefix, const char *key, const char *const *values,
+                 struct sb_err *err)
 {
     json_t *v = member(obj, key);
     char list[256] = "";
@@ -125,7 +123,7 @@ json_t *fields_drop_nulls(const json_t *obj)
     const char *key;
     json_t *v;
 
-    json_object_foreach((json_t *)obj, key, v)
+    json_object_foreach ((json_t *)obj, key, v)
         if (!json_is_null(v))
             json_object_set(copy, key, v);
     return copy;

@@ -20,11 +20,10 @@ bool fields_bool(const json_t *obj, const char *prefix, const char *key, struct 
 bool fields_object(const json_t *obj, const char *prefix, const char *key, struct sb_err *err);
 bool fields_string_array(const json_t *obj, const char *prefix, const char *key,
                          struct sb_err *err);
-bool fields_nonneg_int(const json_t *obj, const char *prefix, const char *key,
-                       struct sb_err *err);
+bool fields_nonneg_int(const json_t *obj, const char *prefix, const char *key, struct sb_err *err);
 /* VALUES is a NULL-terminated list of the accepted strings. */
-bool fields_enum(const json_t *obj, const char *prefix, const char *key,
-                 const char *const *values, struct sb_err *err);
+bool fields_enum(const json_t *obj, const char *prefix, const char *key, const char *const *values,
+                 struct sb_err *err);
 
 /* Requires BODY to be an object; otherwise a 400 naming WHAT ("connection definition"). */
 bool fields_require_object(const json_t *body, const char *what, struct sb_err *err);

@@ -61,11 +61,11 @@ bool principal_in_any_group(const struct principal *p, const json_t *groups)
 
     if (!json_is_array(groups) || !p->groups)
         return false;
-    json_array_foreach(groups, i, g) {
+    json_array_foreach (groups, i, g) {
         const char *name = json_string_value(g);
         if (!name)
             continue;
-        json_array_foreach(p->groups, j, mine) {
+        json_array_foreach (p->groups, j, mine) {
             const char *own = json_string_value(mine);
             if (own && strcmp(own, name) == 0)
                 return true;

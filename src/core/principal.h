@@ -15,7 +15,7 @@ struct principal {
     char id[80];     /* key id (and login): safe to log, never the key itself */
     char login[160]; /* who, as recorded in creationTag.lastModifiedBy.login */
     bool admin;
-    json_t *groups;  /* array of group names; owned */
+    json_t *groups;       /* array of group names; owned */
     long long expires_ms; /* when the key used expires (epoch ms); 0: never */
     char real[160]; /* when acting as user LOGIN (impersonation, docs/API.md §2): who authenticated,
                        as recorded in the audit; "" otherwise */

@@ -34,13 +34,18 @@ static bool check_permissions(const json_t *body, struct sb_err *err)
     if (!perms || json_is_null(perms))
         return true;
     if (!json_is_array(perms))
-        return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'permissions' must be an array of "
+        return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                          "Field 'permissions' must be an array of "
                           "{\"group\", \"readProjectContent\", \"writeProjectContent\", "
-                          "\"admin\"} objects."), false;
-    json_array_foreach(perms, i, p) {
+                          "\"admin\"} objects."),
+               false;
+    json_array_foreach (perms, i, p) {
         if (!json_is_object(p) || !json_is_string(json_object_get(p, "group")))
-            return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'permissions[%zu].group' must be a "
-                              "string.", i), false;
+            return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                              "Field 'permissions[%zu].group' must be a "
+                              "string.",
+                              i),
+                   false;
         if (!fields_bool(p, "permissions[].", "readProjectContent", err) ||
             !fields_bool(p, "permissions[].", "writeProjectContent", err) ||
             !fields_bool(p, "permissions[].", "admin", err))
@@ -75,22 +80,21 @@ enum sb_err_kind projects_prepare_create(const json_t *body, const char *who, in
         json_object_set_new(rec, "permissions", json_array());
     if (!json_object_get(rec, "tags"))
         json_object_set_new(rec, "tags", json_array());
-    json_object_set_new(rec, "creationTag",
-                        xcheck(json_pack("{s:I, s:{s:s}, s:I}", "versionNumber", (json_int_t)1,
-                                         "lastModifiedBy", "login", who, "lastModifiedOn",
-                                         (json_int_t)now_ms)));
+    json_object_set_new(
+        rec, "creationTag",
+        xcheck(json_pack("{s:I, s:{s:s}, s:I}", "versionNumber", (json_int_t)1, "lastModifiedBy",
+                         "login", who, "lastModifiedOn", (json_int_t)now_ms)));
     *out = rec;
     return SB_OK;
 }
 
 /* Whether P has, through one of its groups, any of the permission flags FLAGS (NULL-ended). */
-static bool group_grants(const json_t *project, const struct principal *p,
-                         const char *const *flags)
+static bool group_grants(const json_t *project, const struct principal *p, const char *const *flags)
 {
     json_t *perms = json_object_get(project, "permissions"), *perm;
     size_t i;
 
-    json_array_foreach(perms, i, perm) {
+    json_array_foreach (perms, i, perm) {
         json_t *one = json_pack("[O]", json_object_get(perm, "group"));
         bool member = one && principal_in_any_group(p, one);
         json_decref(one);
@@ -111,8 +115,7 @@ static bool is_owner(const json_t *project, const struct principal *p)
 
 bool projects_can_read(const json_t *project, const struct principal *p)
 {
-    static const char *const flags[] = {"readProjectContent", "writeProjectContent", "admin",
-                                        NULL};
+    static const char *const flags[] = {"readProjectContent", "writeProjectContent", "admin", NULL};
     return p->admin || is_owner(project, p) || group_grants(project, p, flags);
 }
 
@@ -138,8 +141,8 @@ json_t *projects_permissions_view(const json_t *project)
                             "permissions", json_is_array(perms) ? perms : json_array()));
 }
 
-enum sb_err_kind projects_apply_permissions(const json_t *project, const json_t *body,
-                                            json_t **out, struct sb_err *err)
+enum sb_err_kind projects_apply_permissions(const json_t *project, const json_t *body, json_t **out,
+                                            struct sb_err *err)
 {
     json_t *rec, *v;
 
@@ -162,7 +165,7 @@ static void overlay(json_t *out, const json_t *layer, bool typed)
 
     if (!json_is_object(layer))
         return;
-    json_object_foreach((json_t *)layer, k, v) {
+    json_object_foreach ((json_t *)layer, k, v) {
         if (typed || json_is_string(v)) {
             json_object_set(out, k, v);
         } else {
@@ -173,8 +176,7 @@ static void overlay(json_t *out, const json_t *layer, bool typed)
     }
 }
 
-json_t *projects_resolved_variables(const json_t *instance, const json_t *project_vars,
-                                    bool typed)
+json_t *projects_resolved_variables(const json_t *instance, const json_t *project_vars, bool typed)
 {
     json_t *out = xcheck(json_object());
 
@@ -194,7 +196,8 @@ enum sb_err_kind projects_prepare_variables(const json_t *body, json_t **out, st
     json_t *rec;
 
     if (!json_is_object(body))
-        return sb_err_set(err, SB_ERR_BAD_REQUEST, "The request body must be a JSON object "
+        return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                          "The request body must be a JSON object "
                           "{\"standard\": {...}, \"local\": {...}}.");
     if (!fields_object(body, "", "standard", err) || !fields_object(body, "", "local", err))
         return err->kind;
@@ -244,14 +247,18 @@ enum sb_err_kind datasets_prepare(const json_t *body, const char *project, const
         return err->kind;
     v = json_object_get(body, "projectKey");
     if (v && !json_is_null(v) && !(json_is_string(v) && strcmp(json_string_value(v), project) == 0))
-        return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'projectKey' must be '%s', the project "
-                          "of the path.", project);
+        return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                          "Field 'projectKey' must be '%s', the project "
+                          "of the path.",
+                          project);
     v = json_object_get(body, "name");
     if (path_name) {
         if (v && !json_is_null(v) &&
             !(json_is_string(v) && strcmp(json_string_value(v), path_name) == 0))
-            return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'name' cannot change: the path "
-                              "names dataset '%s'.", path_name);
+            return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                              "Field 'name' cannot change: the path "
+                              "names dataset '%s'.",
+                              path_name);
         name = path_name;
     } else {
         if (!json_is_string(v))
@@ -259,8 +266,10 @@ enum sb_err_kind datasets_prepare(const json_t *body, const char *project, const
         name = json_string_value(v);
         if (!conn_validate_name(name, err)) {
             sb_err_echo(echo, sizeof(echo), name);
-            return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'name' is not a valid dataset name "
-                              "('%s'): use letters, digits, '_', '.' and '-'.", echo);
+            return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                              "Field 'name' is not a valid dataset name "
+                              "('%s'): use letters, digits, '_', '.' and '-'.",
+                              echo);
         }
     }
     if (!fields_nonempty_string(body, "", "type", err) || !fields_object(body, "", "params", err) ||
@@ -374,7 +383,7 @@ const char *datasets_managed_connection(const json_t *body)
 /* Types whose managed datasets are files under a path rather than tables. */
 static bool file_like(const char *type)
 {
-    static const char *const types[] = {"Filesystem", "HDFS", "EC2", "S3",  "Azure",
+    static const char *const types[] = {"Filesystem", "HDFS", "EC2",  "S3",   "Azure",
                                         "GCS",        "FTP",  "SFTP", "HTTP", NULL};
     for (const char *const *t = types; *t; t++)
         if (strcmp(*t, type) == 0)
@@ -395,7 +404,8 @@ enum sb_err_kind datasets_managed_body(const json_t *body, const char *project,
     if (!json_is_string(json_object_get(body, "name")))
         return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'name' is required (a string).");
     if (!conn)
-        return sb_err_set(err, SB_ERR_BAD_REQUEST, "Field 'creationSettings.connectionId' is "
+        return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                          "Field 'creationSettings.connectionId' is "
                           "required: the connection to store the managed dataset into.");
     name = json_string_value(json_object_get(body, "name"));
     if (strcmp(type, "EC2") == 0)
@@ -408,13 +418,12 @@ enum sb_err_kind datasets_managed_body(const json_t *body, const char *project,
         /* DSS's format for a new managed file dataset (tab-separated, gzipped, no header
          * row); FSLikeDatasetSettings.get_raw_format_params reads formatParams unguarded */
         json_object_set_new(*out, "formatType", json_string("csv"));
-        json_object_set_new(*out, "formatParams",
-                            xcheck(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:i}",
-                                             "style", "unix", "charset", "utf8", "separator",
-                                             "\t", "quoteChar", "\"", "escapeChar", "\\",
-                                             "compress", "gz", "parseHeaderRow", 0,
-                                             "skipRowsBeforeHeader", 0, "skipRowsAfterHeader",
-                                             0)));
+        json_object_set_new(
+            *out, "formatParams",
+            xcheck(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:i}", "style", "unix",
+                             "charset", "utf8", "separator", "\t", "quoteChar", "\"", "escapeChar",
+                             "\\", "compress", "gz", "parseHeaderRow", 0, "skipRowsBeforeHeader", 0,
+                             "skipRowsAfterHeader", 0)));
     } else {
         snprintf(where, sizeof(where), "%s_%.*s", project, SB_NAME_MAX, name);
         json_object_set_new(json_object_get(*out, "params"), "mode", json_string("table"));
@@ -450,19 +459,21 @@ enum sb_err_kind datasets_check_connection(const json_t *ds, const char *conn_na
     if (!conn)
         return sb_err_set(err, SB_ERR_BAD_REQUEST,
                           "Dataset '%s' names connection '%s' in params.connection, which does "
-                          "not exist.", ds_name, echo);
+                          "not exist.",
+                          ds_name, echo);
     if (!conn_usable_by(conn, p))
         return sb_err_set(err, not_usable_kind,
                           "Dataset '%s' cannot use connection '%s': it is not usable by '%s'.",
                           ds_name, echo, p->login);
     if (!datasets_type_fits(ds_type, conn_type))
         return sb_err_set(err, SB_ERR_BAD_REQUEST,
-                          "Dataset '%s' of type %s cannot use connection '%s' of type %s.",
-                          ds_name, ds_type, echo, conn_type);
+                          "Dataset '%s' of type %s cannot use connection '%s' of type %s.", ds_name,
+                          ds_type, echo, conn_type);
     if (json_is_true(json_object_get(ds, "managed")) &&
         json_is_false(json_object_get(conn, "allowManagedDatasets")))
         return sb_err_set(err, SB_ERR_BAD_REQUEST,
                           "Dataset '%s' is managed, and connection '%s' does not allow managed "
-                          "datasets.", ds_name, echo);
+                          "datasets.",
+                          ds_name, echo);
     return SB_OK;
 }

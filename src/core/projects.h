@@ -65,15 +65,14 @@ json_t *projects_permissions_view(const json_t *project);
 
 /* *OUT: PROJECT with the "owner" and "permissions" of BODY (a PUT of permissions; either may
  * be left out). New reference. */
-enum sb_err_kind projects_apply_permissions(const json_t *project, const json_t *body,
-                                            json_t **out, struct sb_err *err);
+enum sb_err_kind projects_apply_permissions(const json_t *project, const json_t *body, json_t **out,
+                                            struct sb_err *err);
 
 /* The resolved variables of a project (GET /projects/{key}/variables-resolved): INSTANCE (a
  * flat object, or NULL), then PROJECT_VARS' "standard", then its "local", a later layer
  * overriding an earlier one. Unless TYPED, values that are not strings are given as their JSON
  * text. New reference. */
-json_t *projects_resolved_variables(const json_t *instance, const json_t *project_vars,
-                                    bool typed);
+json_t *projects_resolved_variables(const json_t *instance, const json_t *project_vars, bool typed);
 
 /* The connection a managed-dataset creation BODY ({"name", "creationSettings":
  * {"connectionId", ...}}) names, or NULL. */

@@ -8,18 +8,35 @@
 #include "core/types.h"
 #include "util/mem.h"
 
-#define REQ(n) {n, true, false, NULL}
-#define OPT(n) {n, false, false, NULL}
-#define DEF(n, d) {n, false, false, d}
-#define SECRET(n) {n, false, true, NULL}
-#define END {NULL, false, false, NULL}
+#define REQ(n)                                                                                     \
+    {                                                                                              \
+        n, true, false, NULL                                                                       \
+    }
+#define OPT(n)                                                                                     \
+    {                                                                                              \
+        n, false, false, NULL                                                                      \
+    }
+#define DEF(n, d)                                                                                  \
+    {                                                                                              \
+        n, false, false, d                                                                         \
+    }
+#define SECRET(n)                                                                                  \
+    {                                                                                              \
+        n, false, true, NULL                                                                       \
+    }
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, false, false, NULL                                                                   \
+    }
 
 /* host, port, db, user, password, properties: the SQL shape */
-#define SQL_PARAMS(port) REQ("host"), DEF("port", port), OPT("db"), OPT("user"), SECRET("password"), \
-                         OPT("properties"), END
+#define SQL_PARAMS(port)                                                                           \
+    REQ("host"), DEF("port", port), OPT("db"), OPT("user"), SECRET("password"), OPT("properties"), \
+        END
 
 static const struct type_param fs_params[] = {REQ("root"), END};
-static const struct type_param hdfs_params[] = {REQ("root"), OPT("database"), OPT("hadoopConf"), END};
+static const struct type_param hdfs_params[] = {REQ("root"), OPT("database"), OPT("hadoopConf"),
+                                                END};
 static const struct type_param pg_params[] = {SQL_PARAMS("5432")};
 static const struct type_param mysql_params[] = {SQL_PARAMS("3306")};
 static const struct type_param sqlserver_params[] = {SQL_PARAMS("1433")};
@@ -28,42 +45,52 @@ static const struct type_param redshift_params[] = {SQL_PARAMS("5439")};
 static const struct type_param greenplum_params[] = {SQL_PARAMS("5432")};
 static const struct type_param vertica_params[] = {SQL_PARAMS("5433")};
 static const struct type_param teradata_params[] = {SQL_PARAMS("1025")};
-static const struct type_param snowflake_params[] = {
-    REQ("host"), OPT("db"), OPT("warehouse"), OPT("role"), OPT("user"), SECRET("password"),
-    SECRET("privateKey"), SECRET("passphrase"), OPT("properties"), END};
+static const struct type_param snowflake_params[] = {REQ("host"),          OPT("db"),
+                                                     OPT("warehouse"),     OPT("role"),
+                                                     OPT("user"),          SECRET("password"),
+                                                     SECRET("privateKey"), SECRET("passphrase"),
+                                                     OPT("properties"),    END};
 static const struct type_param bigquery_params[] = {REQ("projectId"), OPT("defaultDataset"),
-                                                     SECRET("privateKey"), OPT("properties"), END};
-static const struct type_param databricks_params[] = {REQ("host"), DEF("port", "443"),
-                                                       REQ("httpPath"), OPT("catalog"),
-                                                       SECRET("token"), OPT("properties"), END};
-static const struct type_param ec2_params[] = {
-    OPT("bucket"), OPT("region"), OPT("accessKey"), SECRET("secretKey"), SECRET("sessionToken"),
-    OPT("endpoint"), OPT("metastoreSynchronizationMode"), END};
-static const struct type_param azure_params[] = {REQ("storageAccount"), OPT("container"),
-                                                  SECRET("accountKey"), SECRET("sasToken"),
-                                                  OPT("tenantId"), OPT("clientId"),
-                                                  SECRET("clientSecret"), END};
+                                                    SECRET("privateKey"), OPT("properties"), END};
+static const struct type_param databricks_params[] = {REQ("host"),
+                                                      DEF("port", "443"),
+                                                      REQ("httpPath"),
+                                                      OPT("catalog"),
+                                                      SECRET("token"),
+                                                      OPT("properties"),
+                                                      END};
+static const struct type_param ec2_params[] = {OPT("bucket"),
+                                               OPT("region"),
+                                               OPT("accessKey"),
+                                               SECRET("secretKey"),
+                                               SECRET("sessionToken"),
+                                               OPT("endpoint"),
+                                               OPT("metastoreSynchronizationMode"),
+                                               END};
+static const struct type_param azure_params[] = {
+    REQ("storageAccount"), OPT("container"), SECRET("accountKey"),   SECRET("sasToken"),
+    OPT("tenantId"),       OPT("clientId"),  SECRET("clientSecret"), END};
 static const struct type_param gcs_params[] = {REQ("projectId"), OPT("bucket"),
                                                SECRET("privateKey"), END};
-static const struct type_param ftp_params[] = {REQ("host"), DEF("port", "21"), OPT("user"),
-                                               SECRET("password"), OPT("root"), END};
-static const struct type_param sftp_params[] = {REQ("host"), DEF("port", "22"), OPT("user"),
-                                                SECRET("password"), SECRET("privateKey"),
-                                                SECRET("passphrase"), OPT("root"), END};
+static const struct type_param ftp_params[] = {REQ("host"),        DEF("port", "21"), OPT("user"),
+                                               SECRET("password"), OPT("root"),       END};
+static const struct type_param sftp_params[] = {
+    REQ("host"),          DEF("port", "22"),    OPT("user"), SECRET("password"),
+    SECRET("privateKey"), SECRET("passphrase"), OPT("root"), END};
 static const struct type_param http_params[] = {REQ("url"), OPT("user"), SECRET("password"),
                                                 SECRET("token"), END};
-static const struct type_param mongo_params[] = {REQ("host"), DEF("port", "27017"), OPT("db"),
-                                                 OPT("user"), SECRET("password"),
-                                                 OPT("authSource"), OPT("properties"), END};
-static const struct type_param cassandra_params[] = {REQ("hosts"), DEF("port", "9042"),
-                                                     OPT("keyspace"), OPT("user"),
-                                                     SECRET("password"), END};
-static const struct type_param elastic_params[] = {REQ("host"), DEF("port", "9200"),
-                                                   DEF("protocol", "http"), OPT("user"),
-                                                   SECRET("password"), SECRET("apiKey"), END};
-static const struct type_param kafka_params[] = {REQ("bootstrapServers"), OPT("securityProtocol"),
-                                                 OPT("user"), SECRET("password"),
-                                                 OPT("properties"), END};
+static const struct type_param mongo_params[] = {
+    REQ("host"),        DEF("port", "27017"), OPT("db"),         OPT("user"),
+    SECRET("password"), OPT("authSource"),    OPT("properties"), END};
+static const struct type_param cassandra_params[] = {
+    REQ("hosts"), DEF("port", "9042"), OPT("keyspace"), OPT("user"), SECRET("password"), END};
+static const struct type_param elastic_params[] = {
+    REQ("host"), DEF("port", "9200"), DEF("protocol", "http"),
+    OPT("user"), SECRET("password"),  SECRET("apiKey"),
+    END};
+static const struct type_param kafka_params[] = {
+    REQ("bootstrapServers"), OPT("securityProtocol"), OPT("user"),
+    SECRET("password"),      OPT("properties"),       END};
 
 static const struct conn_type types[] = {
     {"Filesystem", fs_params, TYPE_CREDENTIAL_NONE, TESTER_FS, NULL},
@@ -124,8 +151,8 @@ enum sb_err_kind types_unknown(const char *name, struct sb_err *err)
     }
     sb_err_echo(echo, sizeof(echo), name);
     return sb_err_set(err, SB_ERR_BAD_REQUEST,
-                      "Field 'type' names an unknown connection type '%s'; known types: %s.",
-                      echo, list);
+                      "Field 'type' names an unknown connection type '%s'; known types: %s.", echo,
+                      list);
 }
 
 /* A string with something other than blanks in it. */
@@ -142,7 +169,8 @@ enum sb_err_kind types_apply(const struct conn_type *type, json_t *params, struc
         if (p->required && !has_text(json_object_get(params, p->name)))
             return sb_err_set(err, SB_ERR_BAD_REQUEST,
                               "Field 'params.%s' is required for a %s connection (a non-empty "
-                              "string).", p->name, type->name);
+                              "string).",
+                              p->name, type->name);
     types_apply_defaults(type, params);
     return SB_OK;
 }
@@ -178,15 +206,13 @@ json_t *types_registry_json(void)
     for (int i = 0; i < N_TYPES; i++) {
         json_t *params = xcheck(json_array());
         for (const struct type_param *p = types[i].params; p->name; p++)
-            json_array_append_new(params, xcheck(json_pack("{s:s, s:b, s:b, s:s?}", "name",
-                                                           p->name, "required", p->required,
-                                                           "secret", p->secret, "default",
-                                                           p->def)));
-        json_array_append_new(all, xcheck(json_pack("{s:s, s:o, s:s, s:b}", "type", types[i].name,
-                                                     "params", params, "credential",
-                                                     credential_name(types[i].credential),
-                                                     "testable",
-                                                     types[i].tester != TESTER_NONE)));
+            json_array_append_new(
+                params, xcheck(json_pack("{s:s, s:b, s:b, s:s?}", "name", p->name, "required",
+                                         p->required, "secret", p->secret, "default", p->def)));
+        json_array_append_new(
+            all, xcheck(json_pack("{s:s, s:o, s:s, s:b}", "type", types[i].name, "params", params,
+                                  "credential", credential_name(types[i].credential), "testable",
+                                  types[i].tester != TESTER_NONE)));
     }
     return all;
 }

@@ -85,7 +85,7 @@ void variables_expand_all(const struct variables *vars, json_t *v)
     size_t i;
 
     if (json_is_object(v)) {
-        json_object_foreach(v, key, item) {
+        json_object_foreach (v, key, item) {
             if (json_is_string(item)) {
                 char *out = variables_expand(vars, json_string_value(item));
                 json_object_set_new(v, key, xcheck(json_string(out)));
@@ -95,7 +95,7 @@ void variables_expand_all(const struct variables *vars, json_t *v)
             }
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, item) {
+        json_array_foreach (v, i, item) {
             if (json_is_string(item)) {
                 char *out = variables_expand(vars, json_string_value(item));
                 json_array_set_new(v, i, xcheck(json_string(out)));

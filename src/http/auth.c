@@ -52,8 +52,9 @@ enum sb_err_kind auth_parse_header(const char *header, char **key, struct sb_err
         if (bin[0] == '\0') {
             sodium_memzero(bin, bin_len);
             free(bin);
-            return sb_err_set(err, SB_ERR_UNAUTHORIZED, "The Basic authorization header "
-                                                        "carries no API key.");
+            return sb_err_set(err, SB_ERR_UNAUTHORIZED,
+                              "The Basic authorization header "
+                              "carries no API key.");
         }
         *key = bin;
         return SB_OK;

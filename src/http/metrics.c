@@ -43,7 +43,8 @@ void metrics_count(const struct route *route, unsigned status, long long duratio
         b++;
     atomic_fetch_add_explicit(&counts[r][s], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&buckets[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&duration_sum_us, (unsigned long long)(duration_us > 0 ? duration_us : 0),
+    atomic_fetch_add_explicit(&duration_sum_us,
+                              (unsigned long long)(duration_us > 0 ? duration_us : 0),
                               memory_order_relaxed);
 }
 
@@ -93,10 +94,13 @@ char *metrics_render(long long store_bytes)
             else
                 snprintf(status, sizeof(status), "other");
             if (r == MAX_ROUTES)
-                emit(&t, "switchboard_requests_total{method=\"\",route=\"unmatched\",status=\"%s\"} "
-                         "%llu\n", status, c);
+                emit(&t,
+                     "switchboard_requests_total{method=\"\",route=\"unmatched\",status=\"%s\"} "
+                     "%llu\n",
+                     status, c);
             else
-                emit(&t, "switchboard_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
+                emit(&t,
+                     "switchboard_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
                      routes_at(r)->method, routes_at(r)->pattern, status, c);
         }
     }
@@ -113,12 +117,15 @@ char *metrics_render(long long store_bytes)
     emit(&t, "switchboard_request_duration_seconds_sum %.6f\n",
          (double)atomic_load_explicit(&duration_sum_us, memory_order_relaxed) / 1e6);
     emit(&t, "switchboard_request_duration_seconds_count %llu\n", total);
-    emit(&t, "# HELP switchboard_store_bytes Size of the store on disk, write-ahead log included.\n"
-             "# TYPE switchboard_store_bytes gauge\n"
-             "switchboard_store_bytes %lld\n", store_bytes);
-    emit(&t, "# HELP switchboard_http_connections_open Client connections open now.\n"
-             "# TYPE switchboard_http_connections_open gauge\n"
-             "switchboard_http_connections_open %d\n",
+    emit(&t,
+         "# HELP switchboard_store_bytes Size of the store on disk, write-ahead log included.\n"
+         "# TYPE switchboard_store_bytes gauge\n"
+         "switchboard_store_bytes %lld\n",
+         store_bytes);
+    emit(&t,
+         "# HELP switchboard_http_connections_open Client connections open now.\n"
+         "# TYPE switchboard_http_connections_open gauge\n"
+         "switchboard_http_connections_open %d\n",
          atomic_load_explicit(&connections_open, memory_order_relaxed));
     return t.data;
 }

@@ -23,7 +23,7 @@ struct request {
     struct app *app;
     struct MHD_Connection *conn;
     const char *method;
-    const struct route *route; /* matched route, NULL until routing */
+    const struct route *route;           /* matched route, NULL until routing */
     char *params[SB_ROUTE_MAX_SEGMENTS]; /* decoded path parameters, in pattern order */
     int n_params;
     struct principal principal; /* valid when authenticated */
@@ -35,16 +35,16 @@ struct request {
     size_t discarded;
 
     void (*resume)(struct request *req); /* set while suspended on slow work */
-    void *async;                    /* the slow work's state, owned by the request */
-    void (*async_free)(void *async); /* frees it if the request ends before answering */
+    void *async;                         /* the slow work's state, owned by the request */
+    void (*async_free)(void *async);     /* frees it if the request ends before answering */
 
     char etag[32]; /* when set, the answer carries ETag: "<etag>" */
     /* console sessions (src/http/session.c) */
-    bool console_client;     /* a browser of the console: 401s carry no WWW-Authenticate */
-    bool via_session;        /* authenticated by a session cookie (and its CSRF header) */
-    char session_id[65];     /* that session's store id */
-    char *set_cookie;        /* a Set-Cookie header for the answer; owned */
-    long retry_after;        /* seconds, for a Retry-After header when > 0 */
+    bool console_client; /* a browser of the console: 401s carry no WWW-Authenticate */
+    bool via_session;    /* authenticated by a session cookie (and its CSRF header) */
+    char session_id[65]; /* that session's store id */
+    char *set_cookie;    /* a Set-Cookie header for the answer; owned */
+    long retry_after;    /* seconds, for a Retry-After header when > 0 */
 
     struct write_tx *write; /* the open write of an audited route (service/write.h) */
     void *held;             /* its answer, held until the write commits */
@@ -84,8 +84,8 @@ void reply_text(struct request *req, unsigned status, const char *content_type, 
 /* Answers STATUS with the JSON made of the N parts PART[i] (LEN[i] bytes each), sent from
  * where they are (no copy); RELEASE(CLS) runs once the answer no longer needs them, also when
  * it could not be queued. */
-void reply_shared(struct request *req, unsigned status, const char *const *part,
-                  const size_t *len, int n, void (*release)(void *cls), void *cls);
+void reply_shared(struct request *req, unsigned status, const char *const *part, const size_t *len,
+                  int n, void (*release)(void *cls), void *cls);
 
 /* Answers STATUS with a JSON body of SIZE bytes produced by READ(CLS, pos, buf, max) as the
  * client takes it (no copy of the whole body); FREE_CLS(CLS) runs when the answer is done. */
@@ -110,8 +110,7 @@ void reply_redirect(struct request *req, const char *location);
 
 /* Resolves the principal of the stored API key of HASH into REQ (cached by the auth
  * generation). SB_ERR_UNAUTHORIZED for an unknown key or a key of a disabled user. */
-enum sb_err_kind req_auth_key_hash(struct request *req, const uint8_t hash[32],
-                                   struct sb_err *err);
+enum sb_err_kind req_auth_key_hash(struct request *req, const uint8_t hash[32], struct sb_err *err);
 
 /* Resolves user record USER (reached through KEY_ID, or "session") into REQ's principal:
  * SB_ERR_UNAUTHORIZED when disabled; admin through any admin group. */

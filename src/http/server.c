@@ -41,7 +41,7 @@
 struct http_server {
     struct MHD_Daemon *daemon;
     struct app *app;
-    atomic_int active;  /* requests between first callback and completion */
+    atomic_int active; /* requests between first callback and completion */
     atomic_bool stopping;
     char *tls_cert, *tls_key;   /* PEM text, kept for the daemon's lifetime */
     struct MHD_Daemon *metrics; /* the --metrics-listen listener, or NULL */
@@ -71,8 +71,7 @@ static struct kind_answer kind_answer(enum sb_err_kind kind)
     case SB_ERR_CONFLICT: return (struct kind_answer){409, "Conflict", "Conflict"};
     case SB_ERR_PRECONDITION_FAILED:
         return (struct kind_answer){412, "PreconditionFailed", "Precondition failed"};
-    case SB_ERR_TOO_LARGE:
-        return (struct kind_answer){413, "PayloadTooLarge", "Payload too large"};
+    case SB_ERR_TOO_LARGE: return (struct kind_answer){413, "PayloadTooLarge", "Payload too large"};
     case SB_ERR_INTERNAL: return (struct kind_answer){500, "InternalError", "Internal error"};
     case SB_ERR_UNAVAILABLE:
         return (struct kind_answer){503, "ServiceUnavailable", "Service unavailable"};
@@ -81,7 +80,6 @@ static struct kind_answer kind_answer(enum sb_err_kind kind)
     return (struct kind_answer){500, "InternalError", "Internal error"};
 }
 
-
 /* ---- answering ---- */
 
 /* Every answer: no sniffing, no referrer, never framed. JSON and text answers may load
@@ -89,8 +87,8 @@ static struct kind_answer kind_answer(enum sb_err_kind kind)
  * script, no other origin. */
 #define CSP_API "default-src 'none'; frame-ancestors 'none'"
 #define CSP_CONSOLE                                                                                \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "             \
-    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "                  \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "                   \
     "frame-ancestors 'none'"
 
 /* The headers every answer carries, with CSP as its Content-Security-Policy. */
@@ -189,8 +187,8 @@ void reply_text(struct request *req, unsigned status, const char *content_type, 
     reply_raw_typed(req, status, text, NULL, content_type);
 }
 
-void reply_shared(struct request *req, unsigned status, const char *const *part,
-                  const size_t *len, int n, void (*release)(void *cls), void *cls)
+void reply_shared(struct request *req, unsigned status, const char *const *part, const size_t *len,
+                  int n, void (*release)(void *cls), void *cls)
 {
     struct MHD_Response *resp = NULL;
 
@@ -301,8 +299,8 @@ void reply_json(struct request *req, unsigned status, json_t *body)
 static void reply_error_body(struct request *req, unsigned status, const char *type,
                              const char *title, const char *msg, const char *allow)
 {
-    json_t *body = json_pack("{s:s, s:s, s:s}", "errorType", type, "message", title,
-                             "detailedMessage", msg);
+    json_t *body =
+        json_pack("{s:s, s:s, s:s}", "errorType", type, "message", title, "detailedMessage", msg);
     /* a message is ASCII or came from valid UTF-8; json_pack fails only on invalid UTF-8 */
     if (!body)
         body = xcheck(json_pack("{s:s, s:s, s:s}", "errorType", type, "message", title,
@@ -354,14 +352,18 @@ bool req_require_admin_or_reply(struct request *req)
         return true;
     /* name who lacks them: the user acted as, the user of a personal key, or the global key */
     if (req->principal.real[0])
-        reply_errorf(req, SB_ERR_FORBIDDEN, "This operation requires administrator rights; "
+        reply_errorf(req, SB_ERR_FORBIDDEN,
+                     "This operation requires administrator rights; "
                      "user '%s', acted as through X-DKU-ProxyUser, does not have them.",
                      req->principal.login);
     else if (req->principal.type == PRINCIPAL_USER)
-        reply_errorf(req, SB_ERR_FORBIDDEN, "This operation requires administrator rights; "
-                     "user '%s' does not have them.", req->principal.login);
+        reply_errorf(req, SB_ERR_FORBIDDEN,
+                     "This operation requires administrator rights; "
+                     "user '%s' does not have them.",
+                     req->principal.login);
     else
-        reply_errorf(req, SB_ERR_FORBIDDEN, "This operation requires administrator rights; "
+        reply_errorf(req, SB_ERR_FORBIDDEN,
+                     "This operation requires administrator rights; "
                      "the API key used does not have them.");
     return false;
 }
@@ -391,8 +393,8 @@ static void client_addr_init(struct request *req)
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const char *xff = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For");
 
-    proxies_client_addr(req->app->proxies, info ? info->client_addr : NULL, xff,
-                        req->client_addr, sizeof(req->client_addr));
+    proxies_client_addr(req->app->proxies, info ? info->client_addr : NULL, xff, req->client_addr,
+                        sizeof(req->client_addr));
 }
 
 /* ---- request accessors ---- */
@@ -455,14 +457,12 @@ bool req_json_body_or_reply(struct request *req, json_t **out)
 /* ---- authentication ---- */
 
 /* The store, as principal_resolve reads users and groups (core/principal.c). */
-static enum sb_err_kind lookup_user(void *ctx, const char *login, json_t **out,
-                                    struct sb_err *err)
+static enum sb_err_kind lookup_user(void *ctx, const char *login, json_t **out, struct sb_err *err)
 {
     return store_obj_get(ctx, STORE_USERS, login, out, err);
 }
 
-static enum sb_err_kind lookup_group(void *ctx, const char *name, json_t **out,
-                                     struct sb_err *err)
+static enum sb_err_kind lookup_group(void *ctx, const char *name, json_t **out, struct sb_err *err)
 {
     return store_obj_get(ctx, STORE_GROUPS, name, out, err);
 }
@@ -509,7 +509,6 @@ static enum sb_err_kind refuse_if_expired(struct request *req, struct sb_err *er
     return sb_err_set(err, SB_ERR_UNAUTHORIZED,
                       "The API key is not valid: it expired (see its expiresOn).");
 }
-
 
 /* What a keep-alive connection remembers of its last Authorization header: the header and the
  * key hash it gave, so that the next request with the same header skips the parsing and the
@@ -603,8 +602,7 @@ enum sb_err_kind req_auth_key_hash(struct request *req, const uint8_t hash[APIKE
     }
     /* users' activity: a personal key's success or refusal counts for its user */
     if (kind == STORE_KEY_PERSONAL && (rc == SB_OK || rc == SB_ERR_UNAUTHORIZED))
-        api_activity_note(req->app, json_string_value(json_object_get(rec, "user")),
-                          rc == SB_OK);
+        api_activity_note(req->app, json_string_value(json_object_get(rec, "user")), rc == SB_OK);
     json_decref(rec);
     return rc;
 }
@@ -792,8 +790,10 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
         req->counted = true;
     }
     if (req->body_too_large) {
-        reply_errorf(req, SB_ERR_TOO_LARGE, "The request body is larger than the limit of %lld "
-                     "bytes (setting max-body-size).", srv->app->cfg->max_body_size);
+        reply_errorf(req, SB_ERR_TOO_LARGE,
+                     "The request body is larger than the limit of %lld "
+                     "bytes (setting max-body-size).",
+                     srv->app->cfg->max_body_size);
         return;
     }
     if (target_length(req->conn, url) > SB_URL_MAX) {
@@ -807,8 +807,7 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
     }
     switch (routes_match(req->method, url, &route, req->params, &req->n_params, allow,
                          sizeof(allow), &err)) {
-    case ROUTE_FOUND:
-        break;
+    case ROUTE_FOUND: break;
     case ROUTE_NOT_FOUND:
         reply_errorf(req, SB_ERR_NOT_FOUND, "There is no endpoint at this path.");
         return;
@@ -817,9 +816,7 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
                    req->method, allow);
         reply_error_allow(req, &err, allow);
         return;
-    case ROUTE_BAD_PATH:
-        reply_error(req, &err);
-        return;
+    case ROUTE_BAD_PATH: reply_error(req, &err); return;
     }
     req->route = route;
     req->console_client = req_header(req, SESSION_CSRF_HEADER) || http_session_present(req);
@@ -875,9 +872,8 @@ static void request_id_init(struct request *req)
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     struct http_server *srv = cls;
     struct request *req = *con_cls;
@@ -1093,10 +1089,10 @@ static struct MHD_Daemon *metrics_start(struct http_server *srv, struct sb_err *
         return NULL;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(flags, 0, NULL, NULL, on_metrics_access, srv,
-                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                         MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_metrics_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                         on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 64u,
+                         MHD_OPTION_END);
     if (!d)
         sb_err_set(err, SB_ERR_UNAVAILABLE,
                    "Cannot listen on %s (--metrics-listen): the address is in use or not "
@@ -1112,8 +1108,8 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
     struct http_server *srv;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-                     MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     long threads = app->cfg->threads;
     const union MHD_DaemonInfo *info;
 
@@ -1155,22 +1151,17 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
         }
     }
     srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg->connection_timeout,
+        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
+        no_unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg->connection_timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         app->proxies->n > 0 ? 0u : (unsigned)app->cfg->max_connections_per_ip,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SB_CONN_MEMORY,
-        (flags & MHD_USE_TLS) ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
-        MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
-        MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)SB_CONN_MEMORY, (flags & MHD_USE_TLS) ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+        srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
     if (!srv->daemon) {
         free(srv->tls_cert);
         free(srv->tls_key);
@@ -1189,8 +1180,9 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
         return NULL;
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    log_info("listening on %s://%s (port %u, %ld threads)", (flags & MHD_USE_TLS) ? "https" : "http",
-             app->cfg->listen, info ? (unsigned)info->port : 0u, threads);
+    log_info("listening on %s://%s (port %u, %ld threads)",
+             (flags & MHD_USE_TLS) ? "https" : "http", app->cfg->listen,
+             info ? (unsigned)info->port : 0u, threads);
     return srv;
 }
 

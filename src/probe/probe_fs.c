@@ -36,8 +36,10 @@ void probe_fs(const struct probe_settings *s, const struct probe_target *t,
         return;
     }
     if (t->allow_write && access(root, W_OK) != 0) {
-        probe_fail(out, "Directory %s is not writable by the server, and the connection allows "
-                        "writes: %s.", echo, strerror(errno));
+        probe_fail(out,
+                   "Directory %s is not writable by the server, and the connection allows "
+                   "writes: %s.",
+                   echo, strerror(errno));
         return;
     }
     out->ok = true;

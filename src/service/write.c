@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "prober/probes.h"
 #include "app.h"
 #include "core/catalog.h"
+#include "prober/probes.h"
 #include "service/write.h"
 #include "store/store.h"
 #include "util/log.h"

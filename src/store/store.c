@@ -889,9 +889,8 @@ enum sb_err_kind store_conn_delete_at(struct store *st, const char *name, int64_
     *deleted_version = 0;
     if (tx_begin(c, err) != SB_OK)
         return err->kind;
-    return tx_end(c,
-                  conn_delete(c, name, expected_version, force, who, now_ms, deleted_version, err),
-                  err);
+    return tx_end(
+        c, conn_delete(c, name, expected_version, force, who, now_ms, deleted_version, err), err);
 }
 
 static enum sb_err_kind row_history(void *ctx, const struct row *r, struct sb_err *err)

@@ -31,7 +31,7 @@ struct pg_store {
     struct store base; /* first: a struct store * is a struct pg_store * */
     char *url;
     char *password; /* as parsed from the URL (for masking), or NULL */
-    char node[128];  /* application_name of this process's sessions: PG_NODE_PREFIX HOST/PID */
+    char node[128]; /* application_name of this process's sessions: PG_NODE_PREFIX HOST/PID */
     struct listener listen;
 };
 

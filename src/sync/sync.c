@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/sync.h"
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "store/store.h"
+#include "sync/sync.h"
 #include "util/log.h"
 #include "util/mem.h"
 

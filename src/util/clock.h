@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-int64_t clock_epoch_ms(void);  /* milliseconds since the Unix epoch */
-int64_t clock_mono_us(void);   /* monotonic microseconds, for durations */
+int64_t clock_epoch_ms(void); /* milliseconds since the Unix epoch */
+int64_t clock_mono_us(void);  /* monotonic microseconds, for durations */
 
 #endif

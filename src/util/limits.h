@@ -30,7 +30,7 @@
 #define SB_API_KEY_RANDOM_CHARS 40 /* base62 characters: about 238 random bits */
 #define SB_API_KEY_MIN_CHARS 16    /* a key given through SWITCHBOARD_ADMIN_KEY */
 #define SB_API_KEY_MAX_CHARS 256
-#define SB_KEY_ID_BYTES 8          /* id of an API key: 16 hex characters */
+#define SB_KEY_ID_BYTES 8 /* id of an API key: 16 hex characters */
 
 #define SB_STORE_BUSY_TIMEOUT_MS 5000
 
@@ -40,16 +40,16 @@
 #define SB_REQUEST_ID_MAX 128 /* X-Request-Id taken from a request, characters */
 
 /* console sessions (src/core/session.c) and sign-in backoff (src/core/backoff.c) */
-#define SB_SESSION_TOKEN_BYTES 32     /* random bytes of a session cookie and of a CSRF token */
-#define SB_SESSION_TOUCH_MS 60000     /* lastSeen is written back at most this often */
-#define SB_BACKOFF_LOGIN_FAILURES 5   /* failed sign-ins of one login before it must wait */
-#define SB_BACKOFF_ADDR_FAILURES 20   /* ... of one address (several people may share one) */
-#define SB_BACKOFF_BASE_MS 5000       /* the first wait; it doubles with each further failure */
+#define SB_SESSION_TOKEN_BYTES 32   /* random bytes of a session cookie and of a CSRF token */
+#define SB_SESSION_TOUCH_MS 60000   /* lastSeen is written back at most this often */
+#define SB_BACKOFF_LOGIN_FAILURES 5 /* failed sign-ins of one login before it must wait */
+#define SB_BACKOFF_ADDR_FAILURES 20 /* ... of one address (several people may share one) */
+#define SB_BACKOFF_BASE_MS 5000     /* the first wait; it doubles with each further failure */
 #define SB_BACKOFF_MAX_MS (15 * 60 * 1000)
 #define SB_BACKOFF_FORGET_MS (60 * 60 * 1000) /* failures older than this are forgotten */
-#define SB_BACKOFF_SLOTS 4096         /* logins and addresses tracked at once */
-#define SB_SIGNIN_VERIFY_MIN 2        /* password verifications at once (64 MiB each): */
-#define SB_SIGNIN_VERIFY_MAX 4        /* one per core within these; more sign-ins get a 429 */
+#define SB_BACKOFF_SLOTS 4096                 /* logins and addresses tracked at once */
+#define SB_SIGNIN_VERIFY_MIN 2                /* password verifications at once (64 MiB each): */
+#define SB_SIGNIN_VERIFY_MAX 4 /* one per core within these; more sign-ins get a 429 */
 
 /* Live test results kept per connection (GET /admin/connection-status/{name}/history). */
 #define SB_PROBE_HISTORY 20

@@ -171,16 +171,15 @@ static json_t *json_line_start(enum log_level level, const char *message)
     json_t *obj;
 
     format_time(when, sizeof(when));
-    obj = json_pack("{s:s, s:s, s:s}", "time", when, "level", level_names[level], "message",
-                    message);
+    obj =
+        json_pack("{s:s, s:s, s:s}", "time", when, "level", level_names[level], "message", message);
     if (obj)
         return obj;
     snprintf(safe, sizeof(safe), "%s", message);
     for (char *p = safe; *p; p++)
         if ((unsigned char)*p >= 0x80)
             *p = '?';
-    return json_pack("{s:s, s:s, s:s}", "time", when, "level", level_names[level], "message",
-                     safe);
+    return json_pack("{s:s, s:s, s:s}", "time", when, "level", level_names[level], "message", safe);
 }
 
 void log_write(enum log_level level, const char *fmt, ...)
@@ -218,8 +217,8 @@ void log_request(const char *method, const char *pattern, unsigned status, doubl
     if (LOG_INFO > log_threshold)
         return;
     if (!log_json) {
-        log_write(LOG_INFO, "%s %s %u %.2fms %s rid=%s%s%s", method, pattern, status, ms,
-                  principal, request_id, *note ? " " : "", note);
+        log_write(LOG_INFO, "%s %s %u %.2fms %s rid=%s%s%s", method, pattern, status, ms, principal,
+                  request_id, *note ? " " : "", note);
         return;
     }
     char message[512];

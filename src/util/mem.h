@@ -6,10 +6,10 @@
 
 #include <stddef.h>
 
-void *xmalloc(size_t n);               /* caller frees */
-void *xcalloc(size_t n, size_t size);  /* caller frees */
-void *xrealloc(void *p, size_t n);     /* caller frees the result */
-char *xstrdup(const char *s);          /* caller frees */
+void *xmalloc(size_t n);                 /* caller frees */
+void *xcalloc(size_t n, size_t size);    /* caller frees */
+void *xrealloc(void *p, size_t n);       /* caller frees the result */
+char *xstrdup(const char *s);            /* caller frees */
 char *xstrndup(const char *s, size_t n); /* caller frees */
 
 /* Aborts with "out of memory" when P is NULL; returns P. For library calls that allocate

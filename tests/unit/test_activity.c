@@ -65,8 +65,8 @@ static void test_records_keep_the_newest_time_of_each_kind(void **state)
 static void test_merge_takes_the_newest_of_memory_and_store(void **state)
 {
     struct users_activity *a = users_activity_new(1000);
-    json_t *stored = json_pack("{s:[i,i,i], s:[i,i,i], s:s}", "ana", 9000, 10, 0, "carl", 1, 2,
-                               3, "junk", "not an entry");
+    json_t *stored = json_pack("{s:[i,i,i], s:[i,i,i], s:s}", "ana", 9000, 10, 0, "carl", 1, 2, 3,
+                               "junk", "not an entry");
     json_t *merged, *view;
     (void)state;
 

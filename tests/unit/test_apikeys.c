@@ -449,9 +449,8 @@ static void test_prepare_global_keeps_expires_on_and_user_for_impersonation(void
 
 static void test_prepare_global_with_bad_expiry_fields_is_bad_request(void **state)
 {
-    static const char *const bodies[] = {"{'lifetime':'30'}", "{'lifetime':-1}",
-                                         "{'expiry':1.5}", "{'expiresOn':'x'}",
-                                         "{'dssUserForImpersonation':3}"};
+    static const char *const bodies[] = {"{'lifetime':'30'}", "{'lifetime':-1}", "{'expiry':1.5}",
+                                         "{'expiresOn':'x'}", "{'dssUserForImpersonation':3}"};
     static const char *const fields[] = {"lifetime", "lifetime", "expiry", "expiresOn",
                                          "dssUserForImpersonation"};
     (void)state;

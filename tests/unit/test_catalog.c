@@ -27,10 +27,10 @@
 /* A definition of NAME, of TYPE, at VERSION, with a few more fields. New reference. */
 static json_t *def_of(const char *name, const char *type, int64_t version)
 {
-    return json_pack("{s:s, s:s, s:{s:s, s:i}, s:s, s:[], s:{s:I, s:{s:s}}}", "name", name,
-                     "type", type, "params", "host", "db", "port", 5432, "usableBy", "ALL",
-                     "allowedGroups", "creationTag", "versionNumber", (json_int_t)version,
-                     "lastModifiedBy", "login", "bob");
+    return json_pack("{s:s, s:s, s:{s:s, s:i}, s:s, s:[], s:{s:I, s:{s:s}}}", "name", name, "type",
+                     type, "params", "host", "db", "port", 5432, "usableBy", "ALL", "allowedGroups",
+                     "creationTag", "versionNumber", (json_int_t)version, "lastModifiedBy", "login",
+                     "bob");
 }
 
 /* Publishes def_of(NAME, TYPE, VERSION). */
@@ -542,8 +542,8 @@ static void test_entry_usable_by_admin_all_and_allowed_groups(void **state)
 
 static void test_snapshot_is_sorted_by_name_and_counts_only_live_entries(void **state)
 {
-    static const char *const names[] = {"b", "a", "B", "A", "a-b", "ab", "a_b", "Z9", "z",
-                                        "0x", "a.b", "aa", "gone", "é-accent"};
+    static const char *const names[] = {"b",  "a", "B",  "A",   "a-b", "ab",   "a_b",
+                                        "Z9", "z", "0x", "a.b", "aa",  "gone", "é-accent"};
     struct catalog *c = catalog_new();
     struct catalog_snapshot *s;
     size_t count = sizeof(names) / sizeof(names[0]);
@@ -732,8 +732,8 @@ static void test_list_body_of_minimal_definitions_is_valid_json(void **state)
 
 static void test_list_body_escapes_names_and_types(void **state)
 {
-    static const char *const names[] = {"quo\"te", "back\\slash", "caf\xc3\xa9", "tab\there",
-                                        "slash/ok", "nl\nx", "</script>"};
+    static const char *const names[] = {"quo\"te",  "back\\slash", "caf\xc3\xa9", "tab\there",
+                                        "slash/ok", "nl\nx",       "</script>"};
     static const char *const types[] = {"T\"y", "T\\y", "\xc3\xa9t\xc3\xa9", "t", "t", "t", "t"};
     size_t count = sizeof(names) / sizeof(names[0]);
     struct catalog *c = catalog_new();
@@ -996,7 +996,8 @@ static void test_concurrent_publication_and_reading_keeps_max_versions(void **st
     atomic_init(&shared.writers_left, CONC_WRITERS);
     atomic_init(&shared.failures, 0);
     for (int i = 0; i < CONC_WRITERS + CONC_READERS; i++) {
-        args[i] = (struct conc_arg){.shared = &shared, .id = i < CONC_WRITERS ? i : i - CONC_WRITERS};
+        args[i] =
+            (struct conc_arg){.shared = &shared, .id = i < CONC_WRITERS ? i : i - CONC_WRITERS};
         assert_int_equal(pthread_create(&threads[i], NULL,
                                         i < CONC_WRITERS ? conc_writer : conc_reader, &args[i]),
                          0);
@@ -1014,8 +1015,7 @@ static void test_concurrent_publication_and_reading_keeps_max_versions(void **st
             fail_msg("'%s' missing", name);
         assert_int_equal(e->version, CONC_ROUNDS * CONC_WRITERS);
         def = json_loads(e->json, 0, NULL);
-        assert_int_equal(json_integer_value(json_object_get(def, "v")),
-                         CONC_ROUNDS * CONC_WRITERS);
+        assert_int_equal(json_integer_value(json_object_get(def, "v")), CONC_ROUNDS * CONC_WRITERS);
         json_decref(def);
         catalog_entry_release(e);
     }
@@ -1033,9 +1033,9 @@ static json_t *full_def(const char *name, int64_t modified_on)
 {
     return json_pack("{s:s, s:s, s:{s:s}, s:s, s:[s], s:b, s:{s:I, s:{s:s}, s:I}}", "name", name,
                      "type", "PostgreSQL", "params", "host", name, "usableBy", "ALLOWED",
-                     "allowedGroups", "data_team", "allowWrite", 1, "creationTag",
-                     "versionNumber", (json_int_t)1, "lastModifiedBy", "login", "bob",
-                     "lastModifiedOn", (json_int_t)modified_on);
+                     "allowedGroups", "data_team", "allowWrite", 1, "creationTag", "versionNumber",
+                     (json_int_t)1, "lastModifiedBy", "login", "bob", "lastModifiedOn",
+                     (json_int_t)modified_on);
 }
 
 static void test_common_run_of_definitions_is_shared_and_reads_back(void **state)

@@ -951,7 +951,6 @@ static void test_usable_by_missing_means_all(void **state)
     json_decref(def);
 }
 
-
 static void test_text_with_new_defaults_adds_only_what_is_missing(void **state)
 {
     char *out = conn_text_with_new_defaults("{\"name\":\"a\",\"type\":\"Filesystem\"}");

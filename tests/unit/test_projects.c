@@ -93,15 +93,16 @@ static void test_schema_needs_named_typed_columns(void **state)
     (void)state;
 
     assert_int_equal(datasets_apply_schema(ds, good, &out, &err), SB_OK);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(json_object_get(out, "schema"),
-                                                           "columns"), 0), "comment")),
-                        "x");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(out, "schema"), "columns"), 0),
+            "comment")),
+        "x");
     assert_true(json_is_true(json_object_get(json_object_get(out, "schema"), "userModified")));
     json_decref(out);
-    for (const char *const *bad = (const char *const[]){"{}", "{'columns':{}}",
-                                                        "{'columns':[{'name':'a'}]}",
-                                                        "{'columns':[{'type':'int'}]}", NULL};
+    for (const char *const *bad =
+             (const char *const[]){"{}", "{'columns':{}}", "{'columns':[{'name':'a'}]}",
+                                   "{'columns':[{'type':'int'}]}", NULL};
          *bad; bad++) {
         json_t *b = js(*bad);
         assert_int_equal(datasets_apply_schema(ds, b, &out, &err), SB_ERR_BAD_REQUEST);

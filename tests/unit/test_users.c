@@ -118,8 +118,8 @@ static json_t *stored_user(void)
 }
 
 /* Runs users_prepare_update on STORED with BODY_TEXT for "alice". */
-static enum sb_err_kind update(const json_t *stored, const char *body_text, bool self,
-                               json_t **out, struct sb_err *err)
+static enum sb_err_kind update(const json_t *stored, const char *body_text, bool self, json_t **out,
+                               struct sb_err *err)
 {
     json_t *body = js(body_text);
     enum sb_err_kind kind;
@@ -151,8 +151,8 @@ static json_t *update_ok(const json_t *stored, const char *body_text, bool self)
 
 static void test_validate_id_accepts_allowed_characters(void **state)
 {
-    static const char *const ok[] = {"alice", "A1", "a.b_c-d+e@example.org", "trailing.",
-                                     "-_-", "@", "+", "0", NULL};
+    static const char *const ok[] = {
+        "alice", "A1", "a.b_c-d+e@example.org", "trailing.", "-_-", "@", "+", "0", NULL};
     struct sb_err err;
     (void)state;
 
@@ -182,9 +182,9 @@ static void test_validate_id_accepts_128_and_rejects_129_characters(void **state
 
 static void test_validate_id_rejects_bad_ids_naming_what(void **state)
 {
-    static const char *const bad[] = {"",       ".alice", ".",        "..",     "al ice",
-                                      "al/ice", "a:b",    "al\\ice",  "a\tb",   "caf\xc3\xa9",
-                                      "a*b",    "a#b",    "a?b",      "a%2Fb",  NULL};
+    static const char *const bad[] = {"",       ".alice", ".",       "..",    "al ice",
+                                      "al/ice", "a:b",    "al\\ice", "a\tb",  "caf\xc3\xa9",
+                                      "a*b",    "a#b",    "a?b",     "a%2Fb", NULL};
     (void)state;
 
     for (const char *const *p = bad; *p; p++) {
@@ -542,8 +542,7 @@ static void test_admin_update_with_login_mismatch_is_bad_request(void **state)
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "login");
     assert_int_equal(update(stored, "{'login':5}", false, &out, &err), SB_ERR_BAD_REQUEST);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "login");
-    assert_int_equal(update(stored, "{'login':'ALICE'}", false, &out, &err),
-                     SB_ERR_BAD_REQUEST);
+    assert_int_equal(update(stored, "{'login':'ALICE'}", false, &out, &err), SB_ERR_BAD_REQUEST);
     json_decref(stored);
 }
 
@@ -613,8 +612,8 @@ static void test_admin_update_with_wrong_types_is_bad_request_naming_field(void 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         for (int self = 0; self < 2; self++) {
             if (update(stored, cases[i].body, self, &out, &err) != SB_ERR_BAD_REQUEST)
-                fail_msg("update (self=%d) with %s: expected SB_ERR_BAD_REQUEST, got %d (%s)",
-                         self, cases[i].body, err.kind, err.msg);
+                fail_msg("update (self=%d) with %s: expected SB_ERR_BAD_REQUEST, got %d (%s)", self,
+                         cases[i].body, err.kind, err.msg);
             assert_err_names(&err, SB_ERR_BAD_REQUEST, cases[i].field);
         }
     }
@@ -684,8 +683,8 @@ static void test_self_update_changing_fixed_fields_is_forbidden(void **state)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         if (update(stored, cases[i].body, true, &out, &err) != SB_ERR_FORBIDDEN)
-            fail_msg("self update with %s: expected SB_ERR_FORBIDDEN, got %d (%s)",
-                     cases[i].body, err.kind, err.msg);
+            fail_msg("self update with %s: expected SB_ERR_FORBIDDEN, got %d (%s)", cases[i].body,
+                     err.kind, err.msg);
         assert_err_names(&err, SB_ERR_FORBIDDEN, cases[i].field);
     }
     json_decref(stored);
@@ -794,8 +793,7 @@ static void test_self_update_with_login_mismatch_is_bad_request(void **state)
     struct sb_err err;
     (void)state;
 
-    assert_int_equal(update(stored, "{'login':'mallory'}", true, &out, &err),
-                     SB_ERR_BAD_REQUEST);
+    assert_int_equal(update(stored, "{'login':'mallory'}", true, &out, &err), SB_ERR_BAD_REQUEST);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "login");
     json_decref(stored);
 }
@@ -881,19 +879,19 @@ static void test_authorization_matrix_from_groups_users_and_connections(void **s
                        "'closed':{'usableBy':'ALLOWED','allowedGroups':['team'],"
                        "'detailsReadability':{'readableBy':'ALLOWED','allowedGroups':['other']}}}");
     json_t *m = users_authorization_matrix(users, groups, conns);
-    json_t *want = js(
-        "{'perGroup':{"
-        "'team':{'globalPermissions':{'admin':false},'connections':{"
-        "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':false}}},"
-        "'admins':{'globalPermissions':{'admin':true},'connections':{"
-        "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':true}}}},"
-        "'perUser':{"
-        "'ana':{'groups':['team'],'globalPermissions':{'admin':false},'connections':{"
-        "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':false}}},"
-        "'boss':{'groups':['admins'],'globalPermissions':{'admin':true},'connections':{"
-        "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':true}}},"
-        "'solo':{'groups':[],'globalPermissions':{'admin':false},'connections':{"
-        "'open':{'use':true,'readDetails':true},'closed':{'use':false,'readDetails':false}}}}}");
+    json_t *want =
+        js("{'perGroup':{"
+           "'team':{'globalPermissions':{'admin':false},'connections':{"
+           "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':false}}},"
+           "'admins':{'globalPermissions':{'admin':true},'connections':{"
+           "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':true}}}},"
+           "'perUser':{"
+           "'ana':{'groups':['team'],'globalPermissions':{'admin':false},'connections':{"
+           "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':false}}},"
+           "'boss':{'groups':['admins'],'globalPermissions':{'admin':true},'connections':{"
+           "'open':{'use':true,'readDetails':true},'closed':{'use':true,'readDetails':true}}},"
+           "'solo':{'groups':[],'globalPermissions':{'admin':false},'connections':{"
+           "'open':{'use':true,'readDetails':true},'closed':{'use':false,'readDetails':false}}}}}");
     (void)state;
 
     assert_json_eq(m, want);
@@ -906,9 +904,9 @@ static void test_authorization_matrix_from_groups_users_and_connections(void **s
 
 static void test_list_view_has_exactly_the_list_fields(void **state)
 {
-    static const char *const keys[] = {"login",      "displayName", "email",   "groups",
-                                       "sourceType", "userProfile", "enabled", "creationDate",
-                                       NULL};
+    static const char *const keys[] = {"login",   "displayName",  "email",
+                                       "groups",  "sourceType",   "userProfile",
+                                       "enabled", "creationDate", NULL};
     json_t *stored = stored_user();
     json_t *view = users_list_view(stored);
     (void)state;
@@ -1067,8 +1065,7 @@ static void test_group_update_keeps_absent_fields(void **state)
     assert_int_equal(group_update(stored, "{}", &out, &err), SB_OK);
     assert_json_eq(out, stored);
     json_decref(out);
-    assert_int_equal(group_update(stored, "{'name':'ops','description':null}", &out, &err),
-                     SB_OK);
+    assert_int_equal(group_update(stored, "{'name':'ops','description':null}", &out, &err), SB_OK);
     assert_json_eq(out, stored);
     json_decref(out);
     json_decref(stored);
@@ -1099,8 +1096,7 @@ static void test_group_update_with_wrong_types_is_bad_request(void **state)
     struct sb_err err;
     (void)state;
 
-    assert_int_equal(group_update(stored, "{'description':[]}", &out, &err),
-                     SB_ERR_BAD_REQUEST);
+    assert_int_equal(group_update(stored, "{'description':[]}", &out, &err), SB_ERR_BAD_REQUEST);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "description");
     assert_int_equal(group_update(stored, "{'admin':'true'}", &out, &err), SB_ERR_BAD_REQUEST);
     assert_err_names(&err, SB_ERR_BAD_REQUEST, "admin");
@@ -1119,8 +1115,7 @@ static void test_group_update_does_not_modify_stored(void **state)
     struct sb_err err;
     (void)state;
 
-    assert_int_equal(group_update(stored, "{'description':'x','admin':true}", &out, &err),
-                     SB_OK);
+    assert_int_equal(group_update(stored, "{'description':'x','admin':true}", &out, &err), SB_OK);
     after = dump(stored);
     assert_string_equal(before, after);
     assert_int_equal(stored->refcount, 1);

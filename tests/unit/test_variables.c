@@ -324,11 +324,11 @@ static void test_zero_layers(void **state)
 static void test_unicode_around_and_inside_values(void **state)
 {
     json_t *layer;
-    struct variables vars = one_layer("{'city':'Z\\u00fcrich','\\u00e9t\\u00e9':'summer'}",
-                                      &layer);
+    struct variables vars = one_layer("{'city':'Z\\u00fcrich','\\u00e9t\\u00e9':'summer'}", &layer);
     (void)state;
 
-    assert_expands(&vars, "\xe2\x9c\x93 ${city} \xe2\x9c\x93", "\xe2\x9c\x93 Z\xc3\xbcrich \xe2\x9c\x93");
+    assert_expands(&vars, "\xe2\x9c\x93 ${city} \xe2\x9c\x93",
+                   "\xe2\x9c\x93 Z\xc3\xbcrich \xe2\x9c\x93");
     assert_expands(&vars, "${\xc3\xa9t\xc3\xa9}", "summer");
     json_decref(layer);
 }
