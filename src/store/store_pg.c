@@ -18,16 +18,19 @@
  * transaction-scoped advisory lock on the name (lock_name), so that two nodes cannot both give
  * out the next version of one name (a re-created name continues after its deletion's version).
  *
- * Other nodes learn of changes through NOTIFY on channel "switchboard", sent inside the
- * transaction of the change and so delivered only if it commits (announce): "auth" after a
+ * Other nodes learn of changes through NOTIFY on channel "switchboard", sent only once the
+ * change has committed, in a transaction of its own pipelined right after the COMMIT (announce;
+ * a NOTIFY inside the change's transaction would hold PostgreSQL's notify lock through the WAL
+ * flush and serialise every commit): "auth" after a
  * change to API keys, users or groups, "conn VERSION NAME" after a connection insert or
  * replace, "del VERSION NAME" after a delete.
  *
  * Round trips: inside a transaction, a statement whose result nobody waits for (BEGIN,
  * SAVEPOINT, RELEASE, the advisory lock, NOTIFY, a write whose row count is not read: history,
  * audit) is deferred and sent with the next one that is waited for, in one libpq pipeline
- * (libpq >= 14): a connection create is 4 round trips instead of 11. A deferred statement's
- * failure fails the statement it travels with (and so the transaction), named as its own.
+ * (libpq >= 14): a connection create is 4 round trips instead of 11, its announcement included. A
+ * deferred statement's failure fails the statement it travels with (and so the transaction), named
+ * as its own.
  *
  * Outages: before a statement outside a transaction, a connection found dead (or known lost) is
  * reset once (PQreset); a read, or the BEGIN of a transaction, that loses its connection is
@@ -115,9 +118,14 @@ struct handle {
      * is waited for, in one pipeline (one round trip) */
     struct pending *pend[PG_MAX_PENDING];
     int npend;
+    /* the transaction's announcements (see pg_announce), each with the depth it was made at */
+    char **notes;
+    int *note_depth;
+    int nnotes, notes_cap;
 };
 
 static void pending_drop(struct handle *h, int from);
+static void notes_drop(struct handle *h, int deeper_than);
 
 /* The parameters of one statement, as libpq takes them. */
 struct params {
@@ -290,6 +298,9 @@ static void pg_conn_close(struct store_conn *c)
     struct handle *h = (struct handle *)c;
 
     pending_drop(h, 0);
+    notes_drop(h, 0);
+    free(h->notes);
+    free(h->note_depth);
     PQfinish(h->conn);
     free(h);
 }
@@ -375,6 +386,22 @@ static void pending_drop(struct handle *h, int from)
         pending_free(h->pend[--h->npend]);
 }
 
+/* Forgets H's announcements made deeper than DEEPER_THAN (0: all of them). */
+static void notes_drop(struct handle *h, int deeper_than)
+{
+    int kept = 0;
+
+    for (int i = 0; i < h->nnotes; i++) {
+        if (h->note_depth[i] > deeper_than) {
+            free(h->notes[i]);
+        } else {
+            h->notes[kept] = h->notes[i];
+            h->note_depth[kept++] = h->note_depth[i];
+        }
+    }
+    h->nnotes = kept;
+}
+
 /* Whether the open transaction has not reached the server yet (its BEGIN is still deferred). */
 static bool tx_unsent(const struct handle *h)
 {
@@ -389,7 +416,9 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
 {
     PGconn *conn = h->conn;
     PGresult *out = NULL, *r;
-    int total = h->npend + (sql ? 1 : 0), sent = 0;
+    bool commit = sql && strcmp(sql, "COMMIT") == 0;
+    int post = commit && h->nnotes ? h->nnotes + 3 : 0;
+    int total = h->npend + (sql ? 1 : 0) + post, sent = 0;
 
     if (!PQenterPipelineMode(conn))
         return NULL;
@@ -402,6 +431,22 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
     if (sent == h->npend && sql &&
         PQsendQueryParams(conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0))
         sent++;
+    /* after the COMMIT, its announcements in a transaction of their own that need not wait for
+     * the disk: a NOTIFY holds PostgreSQL's notify lock from before its commit until after it,
+     * WAL flush included, which would put every notifying commit in a single file (no group
+     * commit). Run only if everything before succeeded (an error aborts the rest). */
+    if (post && sent == h->npend + 1) {
+        bool ok = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+                  PQsendQueryParams(conn, "SET LOCAL synchronous_commit TO off", 0, NULL, NULL,
+                                    NULL, NULL, 0);
+        for (int i = 0; ok && i < h->nnotes; i++) {
+            const char *v[1] = {h->notes[i]};
+            ok = PQsendQueryParams(conn, "SELECT pg_notify('" PG_CHANNEL "', $1)", 1, NULL, v, NULL,
+                                   NULL, 0);
+        }
+        if (ok && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+            sent += post;
+    }
     if (sent < total || !PQpipelineSync(conn)) {
         h->needs_reset = true; /* the pipeline is half sent: the connection is unusable */
         return NULL;
@@ -409,8 +454,15 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
     for (int i = 0; i < total; i++) {
         while ((r = PQgetResult(conn))) {
             ExecStatusType status = PQresultStatus(r);
-            bool keep = !out && (i == h->npend ||
-                                 (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK));
+            bool keep =
+                !out && i <= h->npend &&
+                (i == h->npend || (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK));
+            /* after the commit: the other nodes reload when they notice (see store_pg_feed.c) */
+            if (i > h->npend && status == PGRES_FATAL_ERROR)
+                log_warn("store: cannot announce a change to the other nodes (SQLSTATE %s)",
+                         PQresultErrorField(r, PG_DIAG_SQLSTATE)
+                             ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
+                             : "?");
             if (keep) {
                 out = r;
                 if (i < h->npend)
@@ -464,7 +516,7 @@ static PGresult *run(struct handle *h, const char *sql, struct params *p, bool r
     }
     for (;;) {
         failed = what;
-        if (h->npend > 0)
+        if (h->npend > 0 || (h->nnotes > 0 && sql && strcmp(sql, "COMMIT") == 0))
             res = pipeline(h, sql, p, &failed);
         else
             res = PQexecParams(h->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0);
@@ -643,7 +695,10 @@ static enum sb_err_kind pg_commit(struct handle *h, int level, struct sb_err *er
     if (PQtransactionStatus(h->conn) == PQTRANS_INERROR)
         return sb_err_set(err, SB_ERR_INTERNAL,
                           "The store failed to commit: a statement of the transaction failed.");
-    if (level > 0) { /* sent with the next statement */
+    if (level > 0) {                        /* sent with the next statement */
+        for (int i = 0; i < h->nnotes; i++) /* the savepoint's announcements join its parent */
+            if (h->note_depth[i] > level)
+                h->note_depth[i] = level;
         snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT sp%d", level);
         return defer(h, sql, &p, false, 0, "commit", err);
     }
@@ -688,6 +743,7 @@ static enum sb_err_kind pg_tx(struct store_conn *c, enum tx_op op, int level, st
             if (!unsent)
                 tx_exec(h, "ROLLBACK");
         } else {
+            notes_drop(h, level);
             /* the savepoint itself not yet sent: forget it and what followed it */
             for (int i = 0; i < h->npend; i++)
                 if (h->pend[i]->level == level) {
@@ -706,6 +762,8 @@ static enum sb_err_kind pg_tx(struct store_conn *c, enum tx_op op, int level, st
     /* the transaction is over either way (needs_reset stays: the next statement reconnects) */
     if (level == 0 && (op == TX_ROLLBACK || kind == SB_OK))
         h->tx_broken = false;
+    if (level == 0 && op != TX_BEGIN)
+        notes_drop(h, 0); /* sent after the COMMIT, or forgotten with the transaction */
     return kind;
 }
 
@@ -733,9 +791,22 @@ static enum sb_err_kind pg_announce(struct store_conn *c, const char *payload, s
     PGresult *res;
 
     p_text(&p, payload);
-    if (c->tx_depth > 0) /* delivered at commit anyway: sent with the next statement */
-        return defer((struct handle *)c, "SELECT pg_notify('" PG_CHANNEL "', $1)", &p, false, 0,
-                     "announce a change", err);
+    if (c->tx_depth > 0) { /* sent after the transaction's COMMIT (see pipeline) */
+        struct handle *h = (struct handle *)c;
+        params_free(&p);
+        if (h->tx_broken)
+            return store_pg_unreachable(err);
+        if (!utf8_valid(payload)) /* as run() does: not sent */
+            return SB_OK;
+        if (h->nnotes == h->notes_cap) {
+            h->notes_cap = h->notes_cap ? 2 * h->notes_cap : 4;
+            h->notes = xrealloc(h->notes, (size_t)h->notes_cap * sizeof(*h->notes));
+            h->note_depth = xrealloc(h->note_depth, (size_t)h->notes_cap * sizeof(*h->note_depth));
+        }
+        h->notes[h->nnotes] = xstrdup(payload);
+        h->note_depth[h->nnotes++] = c->tx_depth;
+        return SB_OK;
+    }
     res = run((struct handle *)c, "SELECT pg_notify('" PG_CHANNEL "', $1)", &p, false,
               "announce a change", err);
     PQclear(res);
