@@ -184,7 +184,7 @@ as_pg "$bindir/initdb" -D "$dir/pg/data" -U postgres --auth-host=scram-sha-256 \
 }
 as_pg "$bindir/pg_ctl" -D "$dir/pg/data" -l "$pg_log" -w -t "$START_TIMEOUT" \
     -o "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir/pg \
--c fsync=on -c full_page_writes=on -c synchronous_commit=off -c max_connections=50 \
+-c fsync=on -c full_page_writes=on -c synchronous_commit=off -c max_connections=300 \
 -c password_encryption=scram-sha-256" start >/dev/null 2>&1 || {
     log_tail "$pg_log"
     die "PostgreSQL did not start on 127.0.0.1:$pg_port (log: $pg_log)"

@@ -70,9 +70,11 @@ def pg_admin(sql):
     """Runs SQL on the peer PostgreSQL as the test role (which may create databases)."""
     env = peers_env()
     run_env = dict(os.environ, PGPASSWORD=env["PG_PASSWORD"])
-    subprocess.run(["psql", "-X", "-q", "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U",
-                    env["PG_USER"], "-d", env["PG_DB"], "-v", "ON_ERROR_STOP=1", "-c", sql],
-                   check=True, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    r = subprocess.run(["psql", "-X", "-q", "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U",
+                        env["PG_USER"], "-d", env["PG_DB"], "-v", "ON_ERROR_STOP=1", "-c", sql],
+                       env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise AssertionError("psql %r failed (exit %d): %s" % (sql, r.returncode, r.stderr.strip()))
 
 
 def pg_new_database(durable=False):
@@ -114,10 +116,41 @@ def basic_auth(key):
     return "Basic " + base64.b64encode((key + ":").encode()).decode("ascii")
 
 
-def free_port():
+# SWITCHBOARD_TEST_PORTS=LOW-HIGH: take the ports from that range only (tests/run.sh gives each
+# suite running beside others its own range below the kernel's ephemeral ports, so two suites
+# never pick the same port); unset: any free port the kernel hands out.
+_PORT_RANGE = None
+_port_next = None
+if re.fullmatch(r"\d+-\d+", os.environ.get("SWITCHBOARD_TEST_PORTS", "")):
+    _PORT_RANGE = tuple(int(x) for x in os.environ["SWITCHBOARD_TEST_PORTS"].split("-"))
+
+
+def _port_is_free(port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port():
+    global _port_next
+    if _PORT_RANGE is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    low, high = _PORT_RANGE
+    size = high - low + 1
+    if _port_next is None:
+        _port_next = secrets.randbelow(size)
+    # in turn through the range, so a port just given back is not handed out again at once
+    for _ in range(size):
+        port = low + _port_next % size
+        _port_next = (_port_next + 1) % size
+        if _port_is_free(port):
+            return port
+    raise RuntimeError("no free port in SWITCHBOARD_TEST_PORTS=%d-%d" % (low, high))
 
 
 class Headers:

@@ -3,10 +3,19 @@ with a JSON reason while the store cannot be written or the change feed is down:
 test_pg_store.OutageTest), /metrics with the store, feed, probe queue, audit backlog and open
 connections, behind an admin key (--metrics-key) or on its own address (--metrics-listen)."""
 import re
+import socket
 import urllib.request
 import unittest
 
-from server import STORE, ApiTestCase, Server, ServerTestCase, free_port
+from server import STORE, ApiTestCase, Server, ServerTestCase, eventually, free_port
+
+
+def port_accepts(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def gauge(text, name):
@@ -66,6 +75,8 @@ class MetricsListenTest(ApiTestCase):
         srv.start()
         self.server = srv
         self.assertError(srv.request("GET", "/metrics", key=None), 404, "NotFound")
+        # the metrics listener is bound just after the API's, which may answer /healthz first
+        eventually(lambda: port_accepts(port))
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
             self.assertEqual(r.status, 200)
             self.assertTrue(r.headers["Content-Type"].startswith("text/plain"))
