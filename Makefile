@@ -214,7 +214,7 @@ uninstall:
 deb: all build/completion/switchboard.bash build/completion/_switchboard
 	scripts/deb.sh
 
-FORMAT_FILES = $(sort $(shell find src tests include examples -name '*.h' -o -name '*.c'))
+FORMAT_FILES = $(sort $(shell find src tests include examples -name node_modules -prune -o \( -name '*.h' -o -name '*.c' \) -print))
 
 format:
 	clang-format -i $(FORMAT_FILES)
