@@ -1,15 +1,16 @@
 """Behind a reverse proxy (issue 19 point 2): with --trusted-proxies, the client's address comes
 from X-Forwarded-For on connections from a trusted proxy only (the rightmost hop that is not a
-trusted proxy), for the audit's remoteAddr and the per-address limit. The proxy here is a small
+trusted proxy), for the audit's remoteAddr, the per-address limit and the sign-in backoff. The proxy here is a small
 forwarding proxy on loopback that connects to the server from 127.0.0.2 and appends the address
 its client connected from, as nginx's $proxy_add_x_forwarded_for does."""
 import http.client
 import http.server
+import json
 import socket
 import threading
 import unittest
 
-from server import ApiTestCase, Server, basic_auth
+from server import ApiTestCase, Server, basic_auth, random_key
 
 PROXY_ADDR = "127.0.0.2"
 
@@ -85,6 +86,18 @@ class TrustedProxyTest(ApiTestCase):
         conn.close()
         self.assertEqual(status, 200)
 
+    def sign_in_via(self, port, source, xff=None, key=None):
+        """POST /auth/session with an API key (a random one: a failed sign-in) from SOURCE to
+        PORT; the status."""
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
+                                          source_address=(source, 0))
+        headers = {"X-Forwarded-For": xff} if xff else {}
+        conn.request("POST", "/dip/publicapi/auth/session",
+                     body=json.dumps({"apiKey": key or random_key()}), headers=headers)
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
     def remote_addr_of(self, name):
         audit = self.server.api("GET", "/admin/audit?limit=200").json
         recs = [a for a in audit if a["object"] == name and a["action"] == "group.create"]
@@ -117,6 +130,39 @@ class TrustedProxyTest(ApiTestCase):
         finally:
             for s in idle:
                 s.close()
+
+    ADDR_FAILURES = 20  # failed sign-ins of one address before it must wait (src/util/limits.h)
+
+    def test_sign_in_backoff_counts_the_client_behind_the_proxy(self):
+        for _ in range(self.ADDR_FAILURES):
+            self.assertEqual(self.sign_in_via(self.proxy.port, "127.0.0.7"), 401)
+        # that client now waits, even with the right key ...
+        self.assertEqual(self.sign_in_via(self.proxy.port, "127.0.0.7",
+                                          key=self.server.admin_key), 429)
+        # ... also when it writes another address into X-Forwarded-For itself
+        self.assertEqual(self.sign_in_via(self.proxy.port, "127.0.0.7", xff="127.0.0.8",
+                                          key=self.server.admin_key), 429)
+        # another client behind the same proxy does not, nor does the proxy itself
+        self.assertEqual(self.sign_in_via(self.proxy.port, "127.0.0.8",
+                                          key=self.server.admin_key), 200)
+        self.assertEqual(self.sign_in_via(self.server.port, PROXY_ADDR,
+                                          key=self.server.admin_key), 200)
+        audit = self.server.api("GET", "/admin/audit?limit=200").json
+        outcomes = [(a["remoteAddr"], a["outcome"]) for a in audit
+                    if a["action"] == "session.signin"]
+        self.assertEqual(outcomes.count(("127.0.0.7", "failed")), self.ADDR_FAILURES)
+        self.assertEqual(outcomes.count(("127.0.0.7", "denied")), 2)
+        self.assertIn(("127.0.0.8", "success"), outcomes)
+
+    def test_untrusted_client_cannot_escape_the_backoff_with_x_forwarded_for(self):
+        # connected directly (not from a trusted proxy), each attempt claims another address
+        for i in range(self.ADDR_FAILURES):
+            self.assertEqual(self.sign_in_via(self.server.port, "127.0.0.9",
+                                              xff="198.51.100.%d" % (i + 1)), 401)
+        self.assertEqual(self.sign_in_via(self.server.port, "127.0.0.9", xff="198.51.100.200",
+                                          key=self.server.admin_key), 429)
+        self.assertEqual(self.sign_in_via(self.server.port, "127.0.0.10", xff="127.0.0.9",
+                                          key=self.server.admin_key), 200)
 
 
 if __name__ == "__main__":
