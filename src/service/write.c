@@ -30,10 +30,12 @@ enum sb_err_kind write_begin(struct write_tx *w, struct app *app, struct sb_err 
     if (store_tx_begin(app->store, err) != SB_OK)
         return err->kind;
     /* a rotation on another node (or offline, on a shared store) changed the master key: what
-     * this node would seal now could never be read again (docs/UPGRADING.md, key rotation) */
+     * this node would seal now could never be read again (docs/UPGRADING.md, key rotation).
+     * The value is held until this write commits: a rotation waits for it, and one under way
+     * makes this read wait and see the new value (store_meta_get_held). */
     if (app->key_check[0]) {
         char *stored = NULL;
-        enum sb_err_kind rc = store_meta_get(app->store, "key_check", &stored, err);
+        enum sb_err_kind rc = store_meta_get_held(app->store, STORE_META_KEY_CHECK, &stored, err);
         bool same = rc == SB_OK && stored && strcmp(stored, app->key_check) == 0;
         free(stored);
         if (!same) {

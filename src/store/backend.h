@@ -25,6 +25,8 @@ enum stmt_id {
     ST_META_GET,
     ST_META_INIT,
     ST_META_SET,
+    ST_META_HOLD,
+    ST_META_CLAIM,
     ST_OBJ_LIST,
     ST_OBJ_GET,
     ST_OBJ_INSERT,

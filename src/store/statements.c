@@ -17,6 +17,14 @@ const struct stmt_def store_stmts[N_STMTS] = {
     [ST_META_SET] = {"INSERT INTO meta (name, value) VALUES (?1, ?2)"
                      " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                      .what = "write a setting"},
+    /* a setting read and held until the transaction ends: FOR SHARE waits for a transaction that
+     * claimed the row FOR UPDATE (the key rotation) and makes it wait; SQLite's write
+     * transactions are serial, so a plain read inside one holds the value as well */
+    [ST_META_HOLD] = {"SELECT value FROM meta WHERE name = ?1 FOR SHARE",
+                      .sqlite = "SELECT value FROM meta WHERE name = ?1",
+                      .what = "read and hold a setting"},
+    [ST_META_CLAIM] = {"SELECT value FROM meta WHERE name = ?1 FOR UPDATE", .sqlite = "",
+                       .what = "lock a setting"},
 
     [ST_OBJ_LIST] = {"SELECT record FROM objects WHERE coll = ?1 ORDER BY id",
                      .what = "list records", .flags = STMT_READ},

@@ -405,6 +405,24 @@ enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out, 
     return SB_OK;
 }
 
+enum sb_err_kind store_meta_get_held(struct store *st, const char *name, char **out,
+                                     struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+
+    *out = NULL;
+    if (c->tx_depth == 0)
+        return sb_err_set(err, SB_ERR_INTERNAL, "A setting can be held only in a transaction.");
+    a_text(&a, name);
+    if (run(c, ST_META_HOLD, &a, row_strdup, out, NULL, err) != SB_OK) {
+        free(*out);
+        *out = NULL;
+        return err->kind;
+    }
+    return SB_OK;
+}
+
 static enum sb_err_kind meta_write(struct store_conn *c, enum stmt_id id, const char *name,
                                    const char *value, long *changes, struct sb_err *err)
 {
@@ -1282,10 +1300,17 @@ enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ct
     const char *name;
     json_t *value;
     bool auth = false;
+    struct args a = {0};
 
     if (tx_begin(c, err) != SB_OK)
         return err->kind;
-    kind = run(c, ST_RESEAL_LOCK, NULL, NULL, NULL, NULL, err);
+    /* first the key check value's row, which every sealing write holds (store_meta_get_held):
+     * the rotation waits for the writes that checked the old value to commit, and those that
+     * check later wait for it and see the new value; then the tables */
+    a_text(&a, STORE_META_KEY_CHECK);
+    kind = run(c, ST_META_CLAIM, &a, NULL, NULL, NULL, err);
+    if (kind == SB_OK)
+        kind = run(c, ST_RESEAL_LOCK, NULL, NULL, NULL, NULL, err);
     if (kind == SB_OK)
         kind = reseal_rows(c, ST_RESEAL_CONN_READ, ST_RESEAL_CONN_WRITE, 0, fn, ctx, &auth, err);
     if (kind == SB_OK)

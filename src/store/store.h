@@ -71,6 +71,14 @@ enum sb_err_kind store_poll_changes(struct store *st,
 /* *OUT is a malloc'd string (caller frees), or NULL when NAME is not set. */
 enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out, struct sb_err *err);
 
+/* store_meta_get inside a transaction, the value held until the transaction ends against a key
+ * rotation changing it (store_reseal_all claims the key check value's row first): a sealing
+ * write that reads the key check value here either commits before the rotation re-seals, or
+ * starts after the rotation committed and reads the new value. PostgreSQL: FOR SHARE; SQLite:
+ * its write transactions are serial. Outside a transaction: SB_ERR_INTERNAL. */
+enum sb_err_kind store_meta_get_held(struct store *st, const char *name, char **out,
+                                     struct sb_err *err);
+
 /* Sets NAME to VALUE only when NAME is not set yet; *WAS_SET tells whether it was set before
  * (and then nothing changed). */
 enum sb_err_kind store_meta_init(struct store *st, const char *name, const char *value,
@@ -140,7 +148,8 @@ enum sb_err_kind store_audit_purge(struct store *st, int64_t before, long *delet
 /* Calls FN on every connection definition (COLL 0), every version of one in the history (COLL
  * STORE_RESEAL_HISTORY) and every user record (COLL STORE_USERS),
  * writes back the records FN changed, and sets the meta values of META (an object of name ->
- * string), all in one transaction: any error from FN changes nothing. */
+ * string), all in one transaction: any error from FN changes nothing. It first claims the row
+ * of STORE_META_KEY_CHECK (see store_meta_get_held). */
 typedef enum sb_err_kind (*store_reseal_fn)(void *ctx, int coll, json_t *rec, struct sb_err *err);
 enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ctx,
                                   const json_t *meta, struct sb_err *err);

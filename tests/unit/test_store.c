@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -575,6 +577,110 @@ static void test_reseal_rewrites_everything_or_nothing(void **state)
     json_decref(def);
 }
 
+/* ---- a key rotation against sealing writes (issue 19 point 4): a write holds the key check
+ * value it read (store_meta_get_held) until it commits; the rotation claims it first ---- */
+
+struct rotation {
+    struct store *st;
+    atomic_int resealing; /* the rotation is inside its transaction (its first record) */
+    int calls;
+    enum sb_err_kind kind;
+    struct sb_err err;
+};
+
+/* Reseal callback: reseal_mark, pausing at the first record so that another transaction can
+ * start while the rotation is under way (the pause only widens the window). */
+static enum sb_err_kind reseal_slowly(void *ctx, int coll, json_t *rec, struct sb_err *err)
+{
+    struct rotation *r = ctx;
+
+    if (atomic_exchange(&r->resealing, 1) == 0)
+        usleep(300 * 1000);
+    return reseal_mark(&r->calls, coll, rec, err);
+}
+
+static void *rotate(void *arg)
+{
+    struct rotation *r = arg;
+    json_t *meta = js("{'key_check': 'new'}");
+
+    r->kind = store_reseal_all(r->st, reseal_slowly, r, meta, &r->err);
+    json_decref(meta);
+    return NULL;
+}
+
+static void test_a_rotation_waits_for_a_write_that_read_the_key_check(void **state)
+{
+    struct store *st = store_of(state);
+    struct rotation r = {.st = st};
+    json_t *def = conn_def("PostgreSQL", "ann"), *got;
+    struct sb_err err = {0};
+    enum sb_err_kind kind;
+    pthread_t t;
+    char *v;
+
+    OK(store_meta_set(st, STORE_META_KEY_CHECK, "old", &err));
+    assert_err(&err, store_meta_get_held(st, STORE_META_KEY_CHECK, &v, &err), SB_ERR_INTERNAL,
+               "A setting can be held only in a transaction.");
+    /* the write checks the key, then the rotation starts before the write commits */
+    OK(store_tx_begin(st, &err));
+    OK(store_meta_get_held(st, STORE_META_KEY_CHECK, &v, &err));
+    assert_string_equal(v, "old");
+    free(v);
+    assert_int_equal(pthread_create(&t, NULL, rotate, &r), 0);
+    usleep(200 * 1000); /* (the rotation would re-seal and commit now if nothing held it) */
+    json_object_set_new(def, "s", json_string("sealed-old"));
+    kind = store_conn_insert(st, "late", def, "create", &err);
+    if (kind == SB_OK)
+        kind = store_tx_commit(st, &err);
+    else
+        store_tx_rollback(st);
+    pthread_join(t, NULL); /* (before any assertion: the thread uses R) */
+    if (kind != SB_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(r.kind, SB_OK);
+    /* the rotation waited, and re-sealed what the write sealed under the old key */
+    OK(store_conn_get(st, "late", &got, &err));
+    assert_string_equal(json_string_value(json_object_get(got, "s")), "sealed-old!");
+    json_decref(got);
+    OK(store_meta_get(st, STORE_META_KEY_CHECK, &v, &err));
+    assert_string_equal(v, "new");
+    free(v);
+    json_decref(def);
+}
+
+static void test_a_write_during_a_rotation_reads_the_new_key_check(void **state)
+{
+    struct store *st = store_of(state);
+    struct rotation r = {.st = st};
+    json_t *def = conn_def("PostgreSQL", "ann");
+    struct sb_err err = {0};
+    enum sb_err_kind kind;
+    pthread_t t;
+    char *v = NULL;
+
+    json_object_set_new(def, "s", json_string("c"));
+    OK(store_conn_insert(st, "c", def, "create", &err));
+    OK(store_meta_set(st, STORE_META_KEY_CHECK, "old", &err));
+    assert_int_equal(pthread_create(&t, NULL, rotate, &r), 0);
+    while (!atomic_load(&r.resealing))
+        usleep(1000);
+    /* a sealing write starts before the rotation commits: its check sees the new value (and
+     * write_begin refuses it), never the old one the rotation is replacing */
+    kind = store_tx_begin(st, &err);
+    if (kind == SB_OK) {
+        kind = store_meta_get_held(st, STORE_META_KEY_CHECK, &v, &err);
+        store_tx_rollback(st);
+    }
+    pthread_join(t, NULL); /* (before any assertion: the thread uses R) */
+    if (kind != SB_OK)
+        fail_msg("%s", err.msg);
+    assert_string_equal(v, "new");
+    free(v);
+    assert_int_equal(r.kind, SB_OK);
+    json_decref(def);
+}
+
 static void test_names_that_are_not_utf8_are_not_found(void **state)
 {
     struct store *st = store_of(state);
@@ -608,6 +714,10 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
                                             teardown),                                             \
             cmocka_unit_test_setup_teardown(test_reseal_rewrites_everything_or_nothing, setup,     \
                                             teardown),                                             \
+            cmocka_unit_test_setup_teardown(                                                       \
+                test_a_rotation_waits_for_a_write_that_read_the_key_check, setup, teardown),       \
+            cmocka_unit_test_setup_teardown(                                                       \
+                test_a_write_during_a_rotation_reads_the_new_key_check, setup, teardown),          \
             cmocka_unit_test_setup_teardown(test_names_that_are_not_utf8_are_not_found, setup,     \
                                             teardown),                                             \
     }
