@@ -182,7 +182,7 @@ INSTALLED := $(BINDIR)/switchboard $(LIBDIR)/libswitchboard-client.a \
              $(PREFIX)/share/bash-completion/completions/switchboard \
              $(PREFIX)/share/zsh/site-functions/_switchboard \
              $(UNITDIR)/switchboard.service $(SYSCONFDIR)/logrotate.d/switchboard \
-             $(DOCDIR)/switchboard.conf.example
+             $(DOCDIR)/switchboard.conf.example $(DOCDIR)/DEPLOYMENT.md $(DOCDIR)/UPGRADING.md
 
 # (the pkg-config file names PREFIX: it is made again for each install)
 install: all build/completion/switchboard.bash build/completion/_switchboard
@@ -201,11 +201,13 @@ install: all build/completion/switchboard.bash build/completion/_switchboard
 	install -m 0644 build/completion/switchboard.bash \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/switchboard
 	install -m 0644 build/completion/_switchboard $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_switchboard
-	sed 's|/usr/local/bin/switchboard|$(BINDIR)/switchboard|' contrib/switchboard.service \
+	sed -e 's|/usr/local/bin/switchboard|$(BINDIR)/switchboard|' \
+	    -e 's|/usr/local/share/doc/switchboard|$(DOCDIR)|' contrib/switchboard.service \
 	    >$(DESTDIR)$(UNITDIR)/switchboard.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/switchboard.service
 	install -m 0644 contrib/switchboard.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/switchboard
 	install -m 0644 contrib/switchboard.conf $(DESTDIR)$(DOCDIR)/switchboard.conf.example
+	install -m 0644 docs/DEPLOYMENT.md docs/UPGRADING.md $(DESTDIR)$(DOCDIR)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))

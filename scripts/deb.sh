@@ -25,7 +25,8 @@ install -d -m 0700 "$root/var/lib/switchboard"
 install -m 0755 -s build/switchboard "$root/usr/bin/switchboard"
 gzip -9n <build/man/switchboard.1 >"$root/usr/share/man/man1/switchboard.1.gz"
 gzip -9n <build/man/switchboard.conf.5 >"$root/usr/share/man/man5/switchboard.conf.5.gz"
-sed 's|/usr/local/bin/switchboard|/usr/bin/switchboard|' contrib/switchboard.service \
+sed -e 's|/usr/local/bin/switchboard|/usr/bin/switchboard|' \
+    -e 's|/usr/local/share/doc/switchboard|/usr/share/doc/switchboard|' contrib/switchboard.service \
     >"$root/lib/systemd/system/switchboard.service"
 install -m 0644 contrib/switchboard.logrotate "$root/etc/logrotate.d/switchboard"
 # 0640, group switchboard (postinst): it may hold the store's password
@@ -52,6 +53,7 @@ printf '%s\n' "switchboard ($version) unstable; urgency=medium" "" \
     "  * Package built from the repository by make deb." "" \
     " -- Switchboard maintainers <maintainers@switchboard.example.org>  $date" \
     | gzip -9n >"$doc/changelog.gz"
+install -m 0644 docs/DEPLOYMENT.md docs/UPGRADING.md "$doc"
 chmod 0644 "$doc/copyright" "$doc/changelog.gz"
 
 # library dependencies, as dpkg-shlibdeps finds them (it wants a debian/control)

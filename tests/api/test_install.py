@@ -27,6 +27,8 @@ INSTALLED = {  # path under DESTDIR for PREFIX=/usr SYSCONFDIR=/etc: mode
     "usr/lib/systemd/system/switchboard.service": 0o644,
     "etc/logrotate.d/switchboard": 0o644,
     "usr/share/doc/switchboard/switchboard.conf.example": 0o644,
+    "usr/share/doc/switchboard/DEPLOYMENT.md": 0o644,
+    "usr/share/doc/switchboard/UPGRADING.md": 0o644,
 }
 
 PACKAGED = {  # path in the .deb: mode
@@ -38,6 +40,8 @@ PACKAGED = {  # path in the .deb: mode
     "etc/switchboard/switchboard.conf": 0o640,  # it may hold the store's password
     "usr/share/doc/switchboard/copyright": 0o644,
     "usr/share/doc/switchboard/changelog.gz": 0o644,
+    "usr/share/doc/switchboard/DEPLOYMENT.md": 0o644,
+    "usr/share/doc/switchboard/UPGRADING.md": 0o644,
     "usr/share/bash-completion/completions/switchboard": 0o644,
     "usr/share/zsh/vendor-completions/_switchboard": 0o644,
     "var/lib/switchboard": 0o700,
@@ -47,6 +51,25 @@ PACKAGED = {  # path in the .deb: mode
 def make(*args):
     return subprocess.run(["make", "-s", "--no-print-directory", "-C", ROOT] + list(args),
                           capture_output=True, text=True, timeout=900)
+
+
+def assert_unit_documentation_installed(test, root, unit, man_suffix=""):
+    """Each Documentation= of the unit at UNIT under ROOT names a file installed under ROOT: a
+    man:NAME(S) page as share/man/manS/NAME.S (MAN_SUFFIX: ".gz" in the package), a file:PATH
+    as PATH."""
+    with open(os.path.join(root, unit)) as f:
+        docs = [w for line in f if line.startswith("Documentation=")
+                for w in line.split("=", 1)[1].split()]
+    test.assertIn("man:switchboard(1)", docs)
+    test.assertTrue(any(d.startswith("file:") for d in docs), docs)
+    for d in docs:
+        if d.startswith("man:"):
+            name, section = d[4:].rstrip(")").split("(")
+            path = "usr/share/man/man%s/%s.%s%s" % (section, name, section, man_suffix)
+        else:
+            test.assertTrue(d.startswith("file:/"), d)
+            path = d[len("file:/"):]
+        test.assertTrue(os.path.isfile(os.path.join(root, path)), "%s: no %s" % (d, path))
 
 
 def files_under(top):
@@ -77,6 +100,8 @@ class InstallTest(ApiTestCase):
                              path)
         with open(os.path.join(self.dest, "usr/lib/systemd/system/switchboard.service")) as f:
             self.assertIn("ExecStart=/usr/bin/switchboard serve", f.read())
+        assert_unit_documentation_installed(self, self.dest,
+                                            "usr/lib/systemd/system/switchboard.service")
         with open(os.path.join(self.dest, "usr/lib/pkgconfig/switchboard-client.pc")) as f:
             self.assertIn("prefix=/usr\n", f.read())
         out = subprocess.run([os.path.join(self.dest, "usr/bin/switchboard"), "--version"],
@@ -159,6 +184,8 @@ class DebTest(ApiTestCase):
             st = os.stat(os.path.join(root, path))
             self.assertEqual(stat.S_IMODE(st.st_mode), mode, path)
         self.assertTrue(stat.S_ISDIR(os.stat(os.path.join(root, "var/lib/switchboard")).st_mode))
+        assert_unit_documentation_installed(self, root, "lib/systemd/system/switchboard.service",
+                                            man_suffix=".gz")
         # the binary in the package runs, and the conffile is a configuration it accepts
         r = subprocess.run([os.path.join(root, "usr/bin/switchboard"), "settings", "--effective",
                             "--config", os.path.join(root, "etc/switchboard/switchboard.conf")],
