@@ -64,22 +64,8 @@
 
 #define PG_LOCK_MIGRATE 0x5377697463680001LL /* advisory lock key of the schema migration */
 #define PG_LOCK_CONN 0x53776368              /* class of the per-name connection locks */
-#define PG_MAX_PARAMS STORE_MAX_ARGS
 #define PG_CONNECT_TIMEOUT_S "5"
 #define PG_MIGRATE_LOCK_TIMEOUT "60s" /* how long a node waits for another's migration */
-#define PG_MAX_PENDING 32             /* deferred statements sent in one pipeline at most */
-
-/* A deferred statement: its SQL and parameters copied. */
-struct pending {
-    char *sql;
-    const char *what;
-    bool begin; /* the BEGIN of the transaction: nothing is on the server yet */
-    int level;  /* for SAVEPOINT spLEVEL: LEVEL; else 0 */
-    int n;
-    char *values[PG_MAX_PARAMS];
-    int lengths[PG_MAX_PARAMS];
-    int formats[PG_MAX_PARAMS];
-};
 
 static const char *const migrations[] = {
     /* 1: the tables of SQLite's migrations 1 to 3 */
@@ -105,70 +91,6 @@ static const char *const migrations[] = {
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-struct handle {
-    struct store_conn c; /* first: a struct store_conn * is a struct handle * */
-    struct pg_store *st;
-    PGconn *conn;
-    bool tx_broken;   /* the connection was lost inside the open transaction */
-    bool needs_reset; /* the connection was lost: reset it before the next statement */
-    bool down;        /* the last reconnection failed (log the next success) */
-    /* statements of the open transaction whose results nobody waits for (BEGIN, savepoints,
-     * locks, announcements, writes whose row count is not read), sent with the next one that
-     * is waited for, in one pipeline (one round trip) */
-    struct pending *pend[PG_MAX_PENDING];
-    int npend;
-    /* the transaction's announcements (see pg_announce), each with the depth it was made at */
-    char **notes;
-    int *note_depth;
-    int nnotes, notes_cap;
-};
-
-static void pending_drop(struct handle *h, int from);
-static void notes_drop(struct handle *h, int deeper_than);
-
-/* The parameters of one statement, as libpq takes them. */
-struct params {
-    int n;
-    const char *values[PG_MAX_PARAMS];
-    int lengths[PG_MAX_PARAMS];
-    int formats[PG_MAX_PARAMS];
-    char ints[PG_MAX_PARAMS][24];
-};
-
-/* ---- parameters ---- */
-
-static void p_text(struct params *p, const char *text)
-{
-    /* internal: no statement here has more parameters than the array holds */
-    if (p->n >= PG_MAX_PARAMS)
-        abort();
-    p->values[p->n] = text; /* NULL is SQL NULL */
-    p->n++;
-}
-
-static void p_int(struct params *p, int64_t v)
-{
-    if (p->n >= PG_MAX_PARAMS)
-        abort();
-    snprintf(p->ints[p->n], sizeof(p->ints[p->n]), "%lld", (long long)v);
-    p->values[p->n] = p->ints[p->n];
-    p->n++;
-}
-
-/* Empties P for the next statement. */
-static void params_free(struct params *p)
-{
-    memset(p, 0, sizeof(*p));
-}
-
-static bool params_utf8(const struct params *p)
-{
-    for (int i = 0; i < p->n; i++)
-        if (p->formats[i] == 0 && p->values[i] && !utf8_valid(p->values[i]))
-            return false;
-    return true;
-}
 
 /* ---- messages ---- */
 
@@ -209,43 +131,6 @@ static void notice_log(void *arg, const char *message)
     log_debug("store: PostgreSQL says: %s", line);
 }
 
-/* Whether RES (NULL when libpq could not even build one) means that the connection is gone. */
-static bool is_lost(PGconn *conn, const PGresult *res)
-{
-    const char *state;
-
-    if (!res || PQstatus(conn) == CONNECTION_BAD)
-        return true;
-    if (PQresultStatus(res) != PGRES_FATAL_ERROR)
-        return false;
-    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    return !state || strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
-           strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
-}
-
-/* Maps a failed statement (not a lost connection) to an error kind and a message that names
- * the operation and the SQLSTATE only. */
-static enum sb_err_kind db_fail(struct handle *h, const PGresult *res, const char *what,
-                                struct sb_err *err)
-{
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    char line[512];
-
-    state = state ? state : "?????";
-    store_pg_masked(h->st, primary ? primary : PQerrorMessage(h->conn), line, sizeof(line));
-    log_error("store: %s failed: %s (SQLSTATE %s)", what, line, state);
-    if (strcmp(state, "23505") == 0)
-        return sb_err_set(err, SB_ERR_CONFLICT, "The store cannot %s: it already exists.", what);
-    if (strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0 ||
-        strncmp(state, "58", 2) == 0 || strcmp(state, "55P03") == 0 ||
-        strcmp(state, "57014") == 0 || strcmp(state, "25006") == 0)
-        return sb_err_set(err, SB_ERR_UNAVAILABLE,
-                          "The store cannot %s right now (SQLSTATE %s); try again later.", what,
-                          state);
-    return sb_err_set(err, SB_ERR_INTERNAL, "The store failed to %s (SQLSTATE %s).", what, state);
-}
-
 /* ---- connections ---- */
 
 /* Starts a connection to ST's URL: synchronously (PQconnectdbParams) unless ASYNC
@@ -275,7 +160,7 @@ PGconn *store_pg_connect(struct pg_store *st, bool async)
 }
 
 /* Session settings, after every (re)connection: lock waits end like SQLite's busy timeout. */
-static bool session_setup(struct pg_store *st, PGconn *conn)
+bool store_pg_session_setup(struct pg_store *st, PGconn *conn)
 {
     char sql[64];
     PGresult *res;
@@ -297,8 +182,8 @@ static void pg_conn_close(struct store_conn *c)
 {
     struct handle *h = (struct handle *)c;
 
-    pending_drop(h, 0);
-    notes_drop(h, 0);
+    store_pg_pending_drop(h, 0);
+    store_pg_notes_drop(h, 0);
     free(h->notes);
     free(h->note_depth);
     PQfinish(h->conn);
@@ -314,7 +199,7 @@ static struct store_conn *pg_conn_open(struct store *base, struct sb_err *err)
     h->st = st;
     h->c.st = &st->base;
     h->conn = store_pg_connect(st, false);
-    if (PQstatus(h->conn) != CONNECTION_OK || !session_setup(st, h->conn)) {
+    if (PQstatus(h->conn) != CONNECTION_OK || !store_pg_session_setup(st, h->conn)) {
         store_pg_masked(st, PQerrorMessage(h->conn), line, sizeof(line));
         log_error("store: cannot connect to PostgreSQL: %s", line);
         store_pg_unreachable(err);
@@ -336,275 +221,11 @@ static struct handle *handle_get(struct pg_store *st, struct sb_err *err)
     if (!h)                                                                                        \
         return (err)->kind;
 
-/* Reconnects H; false (logged once per outage) when the server cannot be reached. */
-static bool handle_reset(struct handle *h)
-{
-    char line[512];
-
-    h->needs_reset = false;
-    if (PQpipelineStatus(h->conn) != PQ_PIPELINE_OFF) { /* left mid-pipeline: start afresh */
-        PQfinish(h->conn);
-        h->conn = store_pg_connect(h->st, false);
-    } else {
-        PQreset(h->conn);
-    }
-    if (PQstatus(h->conn) == CONNECTION_OK && session_setup(h->st, h->conn)) {
-        if (h->down)
-            log_info("store: reconnected to PostgreSQL");
-        h->down = false;
-        return true;
-    }
-    h->needs_reset = true;
-    if (!h->down) {
-        store_pg_masked(h->st, PQerrorMessage(h->conn), line, sizeof(line));
-        log_warn("store: cannot reconnect to PostgreSQL: %s", line);
-    }
-    h->down = true;
-    return false;
-}
-
-/* Whether H's idle connection still stands: reads what the server may have sent meanwhile (a
- * shutdown notice, the end of the stream) without blocking. */
-static bool handle_alive(struct handle *h)
-{
-    return !h->needs_reset && PQstatus(h->conn) == CONNECTION_OK && PQconsumeInput(h->conn) &&
-           PQstatus(h->conn) == CONNECTION_OK && PQtransactionStatus(h->conn) == PQTRANS_IDLE;
-}
-
-static void pending_free(struct pending *pe)
-{
-    free(pe->sql);
-    for (int i = 0; i < pe->n; i++)
-        free(pe->values[i]);
-    free(pe);
-}
-
-/* Forgets H's deferred statements from index FROM on. */
-static void pending_drop(struct handle *h, int from)
-{
-    while (h->npend > from)
-        pending_free(h->pend[--h->npend]);
-}
-
-/* Forgets H's announcements made deeper than DEEPER_THAN (0: all of them). */
-static void notes_drop(struct handle *h, int deeper_than)
-{
-    int kept = 0;
-
-    for (int i = 0; i < h->nnotes; i++) {
-        if (h->note_depth[i] > deeper_than) {
-            free(h->notes[i]);
-        } else {
-            h->notes[kept] = h->notes[i];
-            h->note_depth[kept++] = h->note_depth[i];
-        }
-    }
-    h->nnotes = kept;
-}
-
-/* Whether the open transaction has not reached the server yet (its BEGIN is still deferred). */
-static bool tx_unsent(const struct handle *h)
-{
-    return h->npend > 0 && h->pend[0]->begin;
-}
-
-/* Sends H's deferred statements, then SQL with P (NULL: none), in one pipeline, and reads every
- * result: the first failure (or SQL's result) is returned, *WHAT naming the deferred statement
- * that failed. NULL when libpq could not even build a result. */
-static PGresult *pipeline(struct handle *h, const char *sql, const struct params *p,
-                          const char **what)
-{
-    PGconn *conn = h->conn;
-    PGresult *out = NULL, *r;
-    bool commit = sql && strcmp(sql, "COMMIT") == 0;
-    int post = commit && h->nnotes ? h->nnotes + 3 : 0;
-    int total = h->npend + (sql ? 1 : 0) + post, sent = 0;
-
-    if (!PQenterPipelineMode(conn))
-        return NULL;
-    for (int i = 0; i < h->npend; i++, sent++) {
-        struct pending *pe = h->pend[i];
-        if (!PQsendQueryParams(conn, pe->sql, pe->n, NULL, (const char *const *)pe->values,
-                               pe->lengths, pe->formats, 0))
-            break;
-    }
-    if (sent == h->npend && sql &&
-        PQsendQueryParams(conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0))
-        sent++;
-    /* after the COMMIT, its announcements in a transaction of their own that need not wait for
-     * the disk: a NOTIFY holds PostgreSQL's notify lock from before its commit until after it,
-     * WAL flush included, which would put every notifying commit in a single file (no group
-     * commit). Run only if everything before succeeded (an error aborts the rest). */
-    if (post && sent == h->npend + 1) {
-        bool ok = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-                  PQsendQueryParams(conn, "SET LOCAL synchronous_commit TO off", 0, NULL, NULL,
-                                    NULL, NULL, 0);
-        for (int i = 0; ok && i < h->nnotes; i++) {
-            const char *v[1] = {h->notes[i]};
-            ok = PQsendQueryParams(conn, "SELECT pg_notify('" PG_CHANNEL "', $1)", 1, NULL, v, NULL,
-                                   NULL, 0);
-        }
-        if (ok && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
-            sent += post;
-    }
-    if (sent < total || !PQpipelineSync(conn)) {
-        h->needs_reset = true; /* the pipeline is half sent: the connection is unusable */
-        return NULL;
-    }
-    for (int i = 0; i < total; i++) {
-        while ((r = PQgetResult(conn))) {
-            ExecStatusType status = PQresultStatus(r);
-            bool keep =
-                !out && i <= h->npend &&
-                (i == h->npend || (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK));
-            /* after the commit: the other nodes reload when they notice (see store_pg_feed.c) */
-            if (i > h->npend && status == PGRES_FATAL_ERROR)
-                log_warn("store: cannot announce a change to the other nodes (SQLSTATE %s)",
-                         PQresultErrorField(r, PG_DIAG_SQLSTATE)
-                             ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
-                             : "?");
-            if (keep) {
-                out = r;
-                if (i < h->npend)
-                    *what = h->pend[i]->what;
-            } else {
-                PQclear(r);
-            }
-        }
-        if (PQstatus(conn) == CONNECTION_BAD)
-            break;
-    }
-    if (PQstatus(conn) != CONNECTION_BAD) {
-        while ((r = PQgetResult(conn)) && PQresultStatus(r) != PGRES_PIPELINE_SYNC)
-            PQclear(r);
-        PQclear(r);
-    }
-    if (!PQexitPipelineMode(conn))
-        h->needs_reset = true;
-    if (!out && !sql && PQstatus(conn) != CONNECTION_BAD)
-        out = xcheck(PQmakeEmptyPGresult(conn, PGRES_COMMAND_OK));
-    return out;
-}
-
-/* Runs SQL with P on H and returns its result (caller PQclears), or NULL with ERR set; frees
- * P's owned values either way. The transaction's deferred statements go first, in one pipeline
- * (SQL NULL: only them). Outside a transaction (or before its deferred BEGIN reached the
- * server), a dead connection is reset first; RETRY (for a statement that changes nothing: a
- * read or a BEGIN), or a transaction not yet on the server, runs again once on a fresh
- * connection when the connection is lost under it. Parameters that are not valid UTF-8 cannot
- * match anything stored: the statement is not sent and the result has no rows. */
-static PGresult *run(struct handle *h, const char *sql, struct params *p, bool retry,
-                     const char *what, struct sb_err *err)
-{
-    PGresult *res = NULL;
-    bool reset_done = false, fresh = tx_unsent(h);
-    const char *failed = what;
-
-    if (h->tx_broken)
-        goto lost;
-    if (sql && !params_utf8(p)) {
-        params_free(p);
-        return xcheck(PQmakeEmptyPGresult(h->conn, PGRES_TUPLES_OK));
-    }
-    /* lost before the transaction's first statement reached the server: nothing happened
-     * (unless the pipeline ends with its COMMIT: then whether it committed is unknown) */
-    retry = retry || (fresh && !(sql && strcmp(sql, "COMMIT") == 0));
-    if ((h->c.tx_depth == 0 || fresh) && !handle_alive(h)) {
-        reset_done = true;
-        if (!handle_reset(h))
-            goto lost;
-    }
-    for (;;) {
-        failed = what;
-        if (h->npend > 0 || (h->nnotes > 0 && sql && strcmp(sql, "COMMIT") == 0))
-            res = pipeline(h, sql, p, &failed);
-        else
-            res = PQexecParams(h->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0);
-        if (res &&
-            (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)) {
-            pending_drop(h, 0);
-            params_free(p);
-            return res;
-        }
-        if (!is_lost(h->conn, res)) {
-            db_fail(h, res, failed, err);
-            PQclear(res);
-            pending_drop(h, 0);
-            params_free(p);
-            return NULL;
-        }
-        PQclear(res);
-        h->needs_reset = true;
-        if (h->c.tx_depth > 0 && !fresh) {
-            log_warn("store: lost the connection to PostgreSQL inside a transaction (%s)", failed);
-            h->tx_broken = true;
-            break;
-        }
-        if (!retry || reset_done)
-            break;
-        reset_done = true;
-        if (!handle_reset(h))
-            break;
-    }
-lost:
-    if (h->c.tx_depth > 0)
-        h->tx_broken = true; /* the transaction's deferred statements are lost with it */
-    pending_drop(h, 0);
-    params_free(p);
-    store_pg_unreachable(err);
-    return NULL;
-}
-
-/* Defers SQL with P (see struct handle) until the next statement whose result is waited for;
- * frees P's owned values. LEVEL: for a SAVEPOINT, its level. */
-static enum sb_err_kind defer(struct handle *h, const char *sql, struct params *p, bool begin,
-                              int level, const char *what, struct sb_err *err)
-{
-    struct pending *pe;
-
-    if (h->tx_broken) {
-        params_free(p);
-        return store_pg_unreachable(err);
-    }
-    if (!params_utf8(p)) { /* matches nothing, as run() would do */
-        params_free(p);
-        return SB_OK;
-    }
-    if (h->npend == PG_MAX_PENDING) {
-        struct params none = {0};
-        PGresult *res = run(h, NULL, &none, false, what, err);
-        if (!res)
-            return err->kind;
-        PQclear(res);
-    }
-    pe = xcalloc(1, sizeof(*pe));
-    pe->sql = xstrdup(sql);
-    pe->what = what;
-    pe->begin = begin;
-    pe->level = level;
-    pe->n = p->n;
-    for (int i = 0; i < p->n; i++) {
-        pe->formats[i] = p->formats[i];
-        pe->lengths[i] = p->lengths[i];
-        if (!p->values[i])
-            continue;
-        if (p->formats[i] == 1) {
-            pe->values[i] = xmalloc(p->lengths[i] ? (size_t)p->lengths[i] : 1);
-            memcpy(pe->values[i], p->values[i], (size_t)p->lengths[i]);
-        } else {
-            pe->values[i] = xstrdup(p->values[i]);
-        }
-    }
-    h->pend[h->npend++] = pe;
-    params_free(p);
-    return SB_OK;
-}
-
-/* run() for a statement that changes nothing. */
+/* store_pg_run() for a statement that changes nothing. */
 static PGresult *run_read(struct handle *h, const char *sql, struct params *p, const char *what,
                           struct sb_err *err)
 {
-    return run(h, sql, p, true, what, err);
+    return store_pg_run(h, sql, p, true, what, err);
 }
 
 static long affected(const PGresult *res)
@@ -648,22 +269,23 @@ static enum sb_err_kind pg_exec(struct store_conn *c, enum stmt_id id, const str
     for (int i = 0; i < a->n; i++) {
         const struct arg *v = &a->v[i];
         switch (v->type) {
-        case ARG_NULL: p_text(&p, NULL); break;
-        case ARG_TEXT: p_text(&p, v->text); break;
-        case ARG_INT: p_int(&p, v->i); break;
+        case ARG_NULL: store_pg_param_text(&p, NULL); break;
+        case ARG_TEXT: store_pg_param_text(&p, v->text); break;
+        case ARG_INT: store_pg_param_int(&p, v->i); break;
         case ARG_BLOB:
             p.formats[p.n] = 1;
             p.lengths[p.n] = v->len;
-            p_text(&p, v->text);
+            store_pg_param_text(&p, v->text);
             break;
         }
     }
     /* a write inside a transaction whose outcome is only success or failure: sent with the
      * next statement that is waited for (its failure fails that one, and the transaction) */
     if (!fn && !changes && c->tx_depth > 0 && !(store_stmts[id].flags & STMT_READ))
-        return defer(h, store_stmt_sql(id, DIALECT_PG), &p, false, 0, store_stmts[id].what, err);
-    res = run(h, store_stmt_sql(id, DIALECT_PG), &p, store_stmts[id].flags & STMT_READ,
-              store_stmts[id].what, err);
+        return store_pg_defer(h, store_stmt_sql(id, DIALECT_PG), &p, false, 0, store_stmts[id].what,
+                              err);
+    res = store_pg_run(h, store_stmt_sql(id, DIALECT_PG), &p, store_stmts[id].flags & STMT_READ,
+                       store_stmts[id].what, err);
     if (!res)
         return err->kind;
     r.impl = res;
@@ -679,7 +301,7 @@ static void tx_exec(struct handle *h, const char *sql)
 {
     struct params p = {0};
     struct sb_err ignored;
-    PQclear(run(h, sql, &p, false, "roll back", &ignored));
+    PQclear(store_pg_run(h, sql, &p, false, "roll back", &ignored));
 }
 
 static enum sb_err_kind pg_commit(struct handle *h, int level, struct sb_err *err)
@@ -700,14 +322,14 @@ static enum sb_err_kind pg_commit(struct handle *h, int level, struct sb_err *er
             if (h->note_depth[i] > level)
                 h->note_depth[i] = level;
         snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT sp%d", level);
-        return defer(h, sql, &p, false, 0, "commit", err);
+        return store_pg_defer(h, sql, &p, false, 0, "commit", err);
     }
     if (h->npend == 1 && h->pend[0]->begin) { /* nothing ran: nothing to commit */
-        pending_drop(h, 0);
+        store_pg_pending_drop(h, 0);
         return SB_OK;
     }
     snprintf(sql, sizeof(sql), "COMMIT");
-    res = run(h, sql, &p, false, "commit", err);
+    res = store_pg_run(h, sql, &p, false, "commit", err);
     if (!res)
         return err->kind;
     if (level == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0)
@@ -730,27 +352,27 @@ static enum sb_err_kind pg_tx(struct store_conn *c, enum tx_op op, int level, st
             snprintf(sql, sizeof(sql), "BEGIN ISOLATION LEVEL READ COMMITTED");
         else
             snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", level);
-        /* sent with the transaction's first statement that is waited for (run() resets a
+        /* sent with the transaction's first statement that is waited for (store_pg_run() resets a
          * dead connection first, and runs it again if it is lost before anything happened) */
-        return defer(h, sql, &p, level == 0, level, "start a transaction", err);
+        return store_pg_defer(h, sql, &p, level == 0, level, "start a transaction", err);
     case TX_COMMIT: kind = pg_commit(h, level, err); break;
     case TX_ROLLBACK:
         if (h->tx_broken)
             break;
         if (level == 0) {
-            bool unsent = tx_unsent(h);
-            pending_drop(h, 0); /* what has not reached the server yet ends here */
+            bool unsent = store_pg_tx_unsent(h);
+            store_pg_pending_drop(h, 0); /* what has not reached the server yet ends here */
             if (!unsent)
                 tx_exec(h, "ROLLBACK");
         } else {
-            notes_drop(h, level);
+            store_pg_notes_drop(h, level);
             /* the savepoint itself not yet sent: forget it and what followed it */
             for (int i = 0; i < h->npend; i++)
                 if (h->pend[i]->level == level) {
-                    pending_drop(h, i);
+                    store_pg_pending_drop(h, i);
                     goto done;
                 }
-            pending_drop(h, 0); /* all of it came after the savepoint */
+            store_pg_pending_drop(h, 0); /* all of it came after the savepoint */
             snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT sp%d", level);
             tx_exec(h, sql);
             snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT sp%d", level);
@@ -763,7 +385,7 @@ static enum sb_err_kind pg_tx(struct store_conn *c, enum tx_op op, int level, st
     if (level == 0 && (op == TX_ROLLBACK || kind == SB_OK))
         h->tx_broken = false;
     if (level == 0 && op != TX_BEGIN)
-        notes_drop(h, 0); /* sent after the COMMIT, or forgotten with the transaction */
+        store_pg_notes_drop(h, 0); /* sent after the COMMIT, or forgotten with the transaction */
     return kind;
 }
 
@@ -773,13 +395,15 @@ static enum sb_err_kind pg_lock_name(struct store_conn *c, const char *name, str
     struct params p = {0};
     PGresult *res;
 
-    p_int(&p, PG_LOCK_CONN);
-    p_text(&p, name);
+    store_pg_param_int(&p, PG_LOCK_CONN);
+    store_pg_param_text(&p, name);
     if (c->tx_depth > 0) /* held until the transaction ends: sent with the next statement */
-        return defer((struct handle *)c, "SELECT pg_advisory_xact_lock($1::integer, hashtext($2))",
-                     &p, false, 0, "lock the connection", err);
-    res = run((struct handle *)c, "SELECT pg_advisory_xact_lock($1::integer, hashtext($2))", &p,
-              false, "lock the connection", err);
+        return store_pg_defer((struct handle *)c,
+                              "SELECT pg_advisory_xact_lock($1::integer, hashtext($2))", &p, false,
+                              0, "lock the connection", err);
+    res =
+        store_pg_run((struct handle *)c, "SELECT pg_advisory_xact_lock($1::integer, hashtext($2))",
+                     &p, false, "lock the connection", err);
     PQclear(res);
     return res ? SB_OK : err->kind;
 }
@@ -790,13 +414,13 @@ static enum sb_err_kind pg_announce(struct store_conn *c, const char *payload, s
     struct params p = {0};
     PGresult *res;
 
-    p_text(&p, payload);
+    store_pg_param_text(&p, payload);
     if (c->tx_depth > 0) { /* sent after the transaction's COMMIT (see pipeline) */
         struct handle *h = (struct handle *)c;
-        params_free(&p);
+        store_pg_params_free(&p);
         if (h->tx_broken)
             return store_pg_unreachable(err);
-        if (!utf8_valid(payload)) /* as run() does: not sent */
+        if (!utf8_valid(payload)) /* as store_pg_run() does: not sent */
             return SB_OK;
         if (h->nnotes == h->notes_cap) {
             h->notes_cap = h->notes_cap ? 2 * h->notes_cap : 4;
@@ -807,8 +431,8 @@ static enum sb_err_kind pg_announce(struct store_conn *c, const char *payload, s
         h->note_depth[h->nnotes++] = c->tx_depth;
         return SB_OK;
     }
-    res = run((struct handle *)c, "SELECT pg_notify('" PG_CHANNEL "', $1)", &p, false,
-              "announce a change", err);
+    res = store_pg_run((struct handle *)c, "SELECT pg_notify('" PG_CHANNEL "', $1)", &p, false,
+                       "announce a change", err);
     PQclear(res);
     return res ? SB_OK : err->kind;
 }
@@ -828,21 +452,23 @@ static enum sb_err_kind migrate(struct handle *h, struct sb_err *err)
         return err->kind;
     h->c.tx_depth = 1;
     snprintf(sql, sizeof(sql), "SET LOCAL lock_timeout = '%s'", PG_MIGRATE_LOCK_TIMEOUT);
-    res = run(h, sql, &p, false, "start the schema migration", err);
+    res = store_pg_run(h, sql, &p, false, "start the schema migration", err);
     if (!res)
         goto fail;
     PQclear(res);
-    p_int(&p, PG_LOCK_MIGRATE);
-    res = run(h, "SELECT pg_advisory_xact_lock($1)", &p, false, "lock the schema migration", err);
+    store_pg_param_int(&p, PG_LOCK_MIGRATE);
+    res = store_pg_run(h, "SELECT pg_advisory_xact_lock($1)", &p, false,
+                       "lock the schema migration", err);
     if (!res)
         goto fail;
     PQclear(res);
-    res = run(h, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", &p, false,
-              "create the schema version table", err);
+    res = store_pg_run(h, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+                       &p, false, "create the schema version table", err);
     if (!res)
         goto fail;
     PQclear(res);
-    res = run(h, "SELECT version FROM schema_version", &p, false, "read the schema version", err);
+    res = store_pg_run(h, "SELECT version FROM schema_version", &p, false,
+                       "read the schema version", err);
     if (!res)
         goto fail;
     fresh = PQntuples(res) == 0;
@@ -860,11 +486,11 @@ static enum sb_err_kind migrate(struct handle *h, struct sb_err *err)
         /* constant SQL of several statements: the simple query protocol */
         res = PQexec(h->conn, migrations[v]);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            if (is_lost(h->conn, res)) {
+            if (store_pg_is_lost(h->conn, res)) {
                 h->needs_reset = h->tx_broken = true;
                 store_pg_unreachable(err);
             } else {
-                db_fail(h, res, "apply a schema migration", err);
+                store_pg_fail(h, res, "apply a schema migration", err);
             }
             PQclear(res);
             goto fail;
@@ -873,11 +499,11 @@ static enum sb_err_kind migrate(struct handle *h, struct sb_err *err)
         log_info("store: schema migrated to version %d", v + 1);
     }
     if (version < N_MIGRATIONS) {
-        p_int(&p, N_MIGRATIONS);
-        res = run(h,
-                  fresh ? "INSERT INTO schema_version (version) VALUES ($1)"
-                        : "UPDATE schema_version SET version = $1",
-                  &p, false, "record the schema version", err);
+        store_pg_param_int(&p, N_MIGRATIONS);
+        res = store_pg_run(h,
+                           fresh ? "INSERT INTO schema_version (version) VALUES ($1)"
+                                 : "UPDATE schema_version SET version = $1",
+                           &p, false, "record the schema version", err);
         if (!res)
             goto fail;
         PQclear(res);
@@ -945,13 +571,13 @@ static enum sb_err_kind pg_other_nodes(struct store *base, int *count, struct sb
 
     if (!h)
         return err->kind;
-    p_text(&p, PG_NODE_PREFIX "%");
-    p_text(&p, st->node);
-    res = run(h,
-              "SELECT COUNT(DISTINCT application_name) FROM pg_stat_activity"
-              " WHERE datname = current_database() AND application_name LIKE $1"
-              " AND application_name <> $2",
-              &p, true, "list the nodes of the store", err);
+    store_pg_param_text(&p, PG_NODE_PREFIX "%");
+    store_pg_param_text(&p, st->node);
+    res = store_pg_run(h,
+                       "SELECT COUNT(DISTINCT application_name) FROM pg_stat_activity"
+                       " WHERE datname = current_database() AND application_name LIKE $1"
+                       " AND application_name <> $2",
+                       &p, true, "list the nodes of the store", err);
     if (!res)
         return err->kind;
     *count = (int)value_int(res, 0, 0);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the two files of the PostgreSQL backend share (internal to src/store/): store_pg.c runs
- * statements and transactions on per-thread connections, store_pg_feed.c keeps the one
- * connection that listens for the changes other nodes announce. */
+/* What the three files of the PostgreSQL backend share (internal to src/store/): store_pg.c holds
+ * the backend's primitives (transactions, locks, announcements, migrations) on per-thread
+ * connections, store_pg_pipe.c sends their statements (deferred ones in one pipeline),
+ * store_pg_feed.c keeps the one connection that listens for the changes other nodes announce. */
 #ifndef SB_STORE_PG_H
 #define SB_STORE_PG_H
 
@@ -15,6 +16,8 @@
 #define PG_LISTEN_CONNECT_MS 10000    /* a listener connection attempt gives up after this */
 #define PG_LISTEN_BACKOFF_MIN_MS 250  /* first wait before reconnecting the listener */
 #define PG_LISTEN_BACKOFF_MAX_MS 4000 /* longest wait between listener reconnections */
+#define PG_MAX_PARAMS STORE_MAX_ARGS
+#define PG_MAX_PENDING 32 /* deferred statements sent in one pipeline at most */
 
 /* The connection that LISTENs, and its reconnection state. */
 struct listener {
@@ -35,6 +38,45 @@ struct pg_store {
     struct listener listen;
 };
 
+/* A deferred statement: its SQL and parameters copied. */
+struct pending {
+    char *sql;
+    const char *what;
+    bool begin; /* the BEGIN of the transaction: nothing is on the server yet */
+    int level;  /* for SAVEPOINT spLEVEL: LEVEL; else 0 */
+    int n;
+    char *values[PG_MAX_PARAMS];
+    int lengths[PG_MAX_PARAMS];
+    int formats[PG_MAX_PARAMS];
+};
+
+struct handle {
+    struct store_conn c; /* first: a struct store_conn * is a struct handle * */
+    struct pg_store *st;
+    PGconn *conn;
+    bool tx_broken;   /* the connection was lost inside the open transaction */
+    bool needs_reset; /* the connection was lost: reset it before the next statement */
+    bool down;        /* the last reconnection failed (log the next success) */
+    /* statements of the open transaction whose results nobody waits for (BEGIN, savepoints,
+     * locks, announcements, writes whose row count is not read), sent with the next one that
+     * is waited for, in one pipeline (one round trip) */
+    struct pending *pend[PG_MAX_PENDING];
+    int npend;
+    /* the transaction's announcements (see pg_announce), each with the depth it was made at */
+    char **notes;
+    int *note_depth;
+    int nnotes, notes_cap;
+};
+
+/* The parameters of one statement, as libpq takes them. */
+struct params {
+    int n;
+    const char *values[PG_MAX_PARAMS];
+    int lengths[PG_MAX_PARAMS];
+    int formats[PG_MAX_PARAMS];
+    char ints[PG_MAX_PARAMS][24];
+};
+
 /* Starts a connection to ST's URL: synchronously (PQconnectdbParams) unless ASYNC
  * (PQconnectStartParams). */
 PGconn *store_pg_connect(struct pg_store *st, bool async);
@@ -44,6 +86,46 @@ void store_pg_masked(const struct pg_store *st, const char *msg, char *out, size
 
 /* SB_ERR_UNAVAILABLE, "The store is unreachable right now; try again later." */
 enum sb_err_kind store_pg_unreachable(struct sb_err *err);
+
+/* Session settings, after every (re)connection: lock waits end like SQLite's busy timeout. */
+bool store_pg_session_setup(struct pg_store *st, PGconn *conn);
+
+/* ---- store_pg_pipe.c ---- */
+
+/* Adds a text parameter (NULL is SQL NULL) or an integer one to P. */
+void store_pg_param_text(struct params *p, const char *text);
+void store_pg_param_int(struct params *p, int64_t v);
+
+/* Empties P for the next statement. */
+void store_pg_params_free(struct params *p);
+
+/* Whether RES (NULL when libpq could not even build one) means that the connection is gone. */
+bool store_pg_is_lost(PGconn *conn, const PGresult *res);
+
+/* Maps a failed statement (not a lost connection) to an error kind and a message that names
+ * the operation and the SQLSTATE only. */
+enum sb_err_kind store_pg_fail(struct handle *h, const PGresult *res, const char *what,
+                               struct sb_err *err);
+
+/* Forgets H's deferred statements from index FROM on. */
+void store_pg_pending_drop(struct handle *h, int from);
+
+/* Forgets H's announcements made deeper than DEEPER_THAN (0: all of them). */
+void store_pg_notes_drop(struct handle *h, int deeper_than);
+
+/* Whether the open transaction has not reached the server yet (its BEGIN is still deferred). */
+bool store_pg_tx_unsent(const struct handle *h);
+
+/* Runs SQL with P on H and returns its result (caller PQclears), or NULL with ERR set; frees
+ * P's owned values either way. Deferred statements go first, in one pipeline (SQL NULL: only
+ * them). RETRY: the statement changes nothing and may run again on a fresh connection. */
+PGresult *store_pg_run(struct handle *h, const char *sql, struct params *p, bool retry,
+                       const char *what, struct sb_err *err);
+
+/* Defers SQL with P until the next statement whose result is waited for; frees P's owned
+ * values. BEGIN: the transaction's BEGIN; LEVEL: for a SAVEPOINT, its level. */
+enum sb_err_kind store_pg_defer(struct handle *h, const char *sql, struct params *p, bool begin,
+                                int level, const char *what, struct sb_err *err);
 
 /* Connects and subscribes ST's listener (or leaves it to reconnect later). */
 void store_pg_feed_start(struct pg_store *st);
