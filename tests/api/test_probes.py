@@ -569,7 +569,20 @@ class ShutdownDuringProbeTests(ProbeCase):
         while len(hole.accept_times()) < min(n, PROBE_CONCURRENCY):
             self.assertLess(time.monotonic(), deadline, "the probes never reached the hole")
             time.sleep(0.05)
+        # and every call is in the server (running or queued), not still on its way to it: a
+        # call that arrives after SIGTERM is rightly refused with 503
+        while self.probes_in_server(server) < n:
+            self.assertLess(time.monotonic(), deadline, "the calls never reached the server")
+            time.sleep(0.05)
         return threads, results
+
+    @staticmethod
+    def probes_in_server(server):
+        r = server.request("GET", "/metrics", key=None)
+        for line in r.raw.decode().splitlines():
+            if line.startswith("switchboard_probe_queue_depth "):
+                return int(line.split()[1])
+        raise AssertionError("/metrics has no switchboard_probe_queue_depth")
 
     def stop_timed(self, server):
         t0 = time.monotonic()
