@@ -331,10 +331,36 @@ void api_audit_list(struct request *req)
     }
     free(limit_s);
     free(before_s);
-    audit_flush(req->app->audit); /* every read answered before this request is listed */
-    if (store_audit_list(req->app->store, before, (int)limit, &list, &err) != SB_OK) {
-        reply_error(req, &err);
-        return;
+
+    /* filters (an extension of DSS's API): a record's field equals the value, or starts with it
+     * when the value ends with '*' */
+    static const char *const names[] = {"principal", "action", "object"};
+    struct audit_filter f = {0};
+    char *vals[3];
+    for (int i = 0; i < 3; i++)
+        vals[i] = req_query(req, names[i]);
+    for (int i = 0; i < 3; i++) {
+        size_t len = vals[i] ? strlen(vals[i]) : 0;
+        if (!vals[i])
+            continue;
+        f.field[i].prefix = len > 0 && vals[i][len - 1] == '*';
+        if (f.field[i].prefix)
+            vals[i][--len] = '\0';
+        if (len == 0 || len > 1024 || strchr(vals[i], '*')) {
+            reply_errorf(req, SB_ERR_BAD_REQUEST,
+                         "Query parameter '%s' must be 1 to 1024 characters long, with no '*' "
+                         "but one at the end (a prefix).",
+                         names[i]);
+            goto out;
+        }
+        f.field[i].value = vals[i];
     }
-    reply_json(req, 200, list);
+    audit_flush(req->app->audit); /* every read answered before this request is listed */
+    if (store_audit_list(req->app->store, before, (int)limit, &f, &list, &err) != SB_OK)
+        reply_error(req, &err);
+    else
+        reply_json(req, 200, list);
+out:
+    for (int i = 0; i < 3; i++)
+        free(vals[i]);
 }

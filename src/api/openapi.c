@@ -103,7 +103,7 @@ static const struct note notes[] = {
 
     {"GET", "/admin/variables", "variables", "Instance variables", NULL, "Object", false},
     {"PUT", "/admin/variables", "variables", "Replace the instance variables", "Object", "Object", false},
-    {"GET", "/admin/audit", "audit", "Audit records, newest first", NULL, "AuditList", true},
+    {"GET", "/admin/audit", "audit", "Audit records, newest first (?limit, ?before; filters ?principal, ?action, ?object: exact, or a prefix ending in *)", NULL, "AuditList", true},
 
     {"GET", "/projects", "projects", "Projects the caller may read", NULL, "ProjectList", false},
     {"POST", "/projects", "projects", "Create a project", "Project", "Object", false},

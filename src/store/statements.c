@@ -43,9 +43,28 @@ const struct stmt_def store_stmts[N_STMTS] = {
 
     [ST_AUDIT_APPEND] = {"INSERT INTO audit (ts, record) VALUES (?1, ?2)",
                          .what = "append to the audit trail", .flags = STMT_RELAXED},
-    [ST_AUDIT_LIST] = {"SELECT record FROM audit WHERE ts < ?1 ORDER BY ts DESC, seq DESC"
-                       " LIMIT ?2",
-                       .what = "read the audit trail", .flags = STMT_READ},
+    /* ?3, ?5, ?7: principal, action, object to equal; ?4, ?6, ?8: ... to start with (each NULL:
+     * any). A prefix is compared as a substring, not with LIKE: nothing in it is a pattern. */
+    [ST_AUDIT_LIST] =
+        {"SELECT record FROM audit WHERE ts < ?1"
+         " AND (?3::text IS NULL OR record::jsonb ->> 'principal' = ?3::text)"
+         " AND (?4::text IS NULL OR left(record::jsonb ->> 'principal', length(?4::text)) = "
+         "?4::text)"
+         " AND (?5::text IS NULL OR record::jsonb ->> 'action' = ?5::text)"
+         " AND (?6::text IS NULL OR left(record::jsonb ->> 'action', length(?6::text)) = ?6::text)"
+         " AND (?7::text IS NULL OR record::jsonb ->> 'object' = ?7::text)"
+         " AND (?8::text IS NULL OR left(record::jsonb ->> 'object', length(?8::text)) = ?8::text)"
+         " ORDER BY ts DESC, seq DESC LIMIT ?2",
+         .sqlite =
+             "SELECT record FROM audit WHERE ts < ?1"
+             " AND (?3 IS NULL OR json_extract(record, '$.principal') = ?3)"
+             " AND (?4 IS NULL OR substr(json_extract(record, '$.principal'), 1, length(?4)) = ?4)"
+             " AND (?5 IS NULL OR json_extract(record, '$.action') = ?5)"
+             " AND (?6 IS NULL OR substr(json_extract(record, '$.action'), 1, length(?6)) = ?6)"
+             " AND (?7 IS NULL OR json_extract(record, '$.object') = ?7)"
+             " AND (?8 IS NULL OR substr(json_extract(record, '$.object'), 1, length(?8)) = ?8)"
+             " ORDER BY ts DESC, seq DESC LIMIT ?2",
+         .what = "read the audit trail", .flags = STMT_READ},
     [ST_AUDIT_PURGE] = {"DELETE FROM audit WHERE ts < ?1", .what = "delete old audit records"},
 
     [ST_CONN_LIST] = {"SELECT name, definition FROM connections ORDER BY name",

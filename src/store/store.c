@@ -575,14 +575,19 @@ enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct 
     return run(c, ST_AUDIT_APPEND, &a, NULL, NULL, NULL, err);
 }
 
-enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, json_t **out,
-                                  struct sb_err *err)
+enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit,
+                                  const struct audit_filter *f, json_t **out, struct sb_err *err)
 {
     WITH_CONN(c, st, err);
     struct args a = {0};
 
     a_int(&a, before >= 0 ? before : INT64_MAX);
     a_int(&a, limit);
+    for (int i = 0; i < 3; i++) {
+        const struct audit_match *m = f ? &f->field[i] : NULL;
+        a_text(&a, m && !m->prefix ? m->value : NULL);
+        a_text(&a, m && m->prefix ? m->value : NULL);
+    }
     return read_rows(c, ST_AUDIT_LIST, &a, out, err);
 }
 

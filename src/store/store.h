@@ -132,10 +132,19 @@ enum sb_err_kind store_user_delete(struct store *st, const char *login, struct s
 
 enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct sb_err *err);
 
-/* *OUT: new array of at most LIMIT records with ts < BEFORE (all when BEFORE < 0), newest
- * first. */
-enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit, json_t **out,
-                                  struct sb_err *err);
+/* What an audit listing keeps: for each of principal, action and object (in that order) whose
+ * VALUE is not NULL, the record's field equals VALUE, or starts with it when PREFIX. */
+struct audit_filter {
+    struct audit_match {
+        const char *value;
+        bool prefix;
+    } field[3];
+};
+
+/* *OUT: new array of at most LIMIT records with ts < BEFORE (all when BEFORE < 0) that match F
+ * (may be NULL: all), newest first. */
+enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit,
+                                  const struct audit_filter *f, json_t **out, struct sb_err *err);
 
 /* Deletes the audit records with ts < BEFORE; *DELETED (may be NULL) is how many. */
 enum sb_err_kind store_audit_purge(struct store *st, int64_t before, long *deleted,

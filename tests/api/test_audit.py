@@ -251,6 +251,77 @@ class AuditTest(ServerTestCase):
             self.assertError(r, 403, "Forbidden")
         self.assertError(self.server.api("GET", "/admin/audit", key=None), 401, "Unauthorized")
 
+    # ---- filters (principal, action, object: exact match, server side) ----------------------
+
+    def test_filters_match_exactly_and_combine(self):
+        for name in ("aud_filt_a", "aud_filt_b"):
+            self.server.create_connection(name)
+        self.server.api("GET", "/admin/audit?limit=1", key=self.ana_key)  # a denied read by ana
+        everything = self.audit("?limit=10000")
+        create = self.find(everything, "create", "aud_filt_a")["action"]
+        cases = {
+            "object": "aud_filt_a",
+            "action": create,
+            "principal": "aud_ana",
+        }
+        for field, value in cases.items():
+            with self.subTest(field=field):
+                got = self.audit("?limit=10000&%s=%s" % (field, value))
+                want = [rec for rec in everything if rec[field] == value]
+                self.assertTrue(want, field)
+                self.assertSameJson(got, want, field)
+        # a prefix is not a match, unless it ends with '*'
+        self.assertEqual(self.audit("?object=aud_filt_"), [])
+        got = self.audit("?limit=10000&object=aud_filt_*")
+        self.assertSameJson(got, [rec for rec in everything
+                                  if rec["object"].startswith("aud_filt_")], "object prefix")
+        self.assertEqual({r["object"] for r in got}, {"aud_filt_a", "aud_filt_b"})
+        # '%' and '_' in a prefix are themselves, not patterns
+        self.assertEqual(self.audit("?object=aud%25filt*"), [])
+        self.assertEqual(self.audit("?object=aud_fil__*"), [])
+        # combined: every filter must hold
+        both = self.audit("?limit=10000&action=%s&object=aud_filt_b" % create)
+        self.assertEqual([(r["action"], r["object"]) for r in both], [(create, "aud_filt_b")])
+        self.assertEqual(self.audit("?action=%s&object=aud_filt_b&principal=aud_ana" % create),
+                         [])
+
+    def test_paging_with_a_filter(self):
+        for i in range(5):
+            self.server.create_connection("aud_fpage_%d" % i)
+            self.server.create_connection("aud_fother_%d" % i)
+            time.sleep(0.005)
+        everything = self.audit("?limit=10000")
+        create = self.find(everything, "create", "aud_fpage_0")["action"]
+        want = [rec for rec in everything
+                if rec["action"] == create and rec["object"].startswith("aud_f")][:10]
+        self.assertEqual(len(want), 10)
+        pages, before = [], None
+        for _ in range(5):
+            q = "?limit=2&action=" + create + ("" if before is None else "&before=%d" % before)
+            page = self.audit(q)
+            self.assertEqual(len(page), 2, q)
+            self.assertTrue(all(rec["action"] == create for rec in page), q)
+            pages += page
+            before = page[-1]["ts"]
+        # newest first, the filter holds on every page, and pages join up without a gap
+        ts = [rec["ts"] for rec in pages]
+        self.assertEqual(ts, sorted(ts, reverse=True))
+        self.assertSameJson(pages, want, "pages of 2 vs the filtered full list")
+        self.assertEqual(sorted(r["object"] for r in pages),
+                         sorted("aud_f%s_%d" % (k, i) for k in ("page", "other")
+                                for i in range(5)))
+
+    def test_bad_filter_is_bad_request(self):
+        for field in ("principal", "action", "object"):
+            for value in ("", "*", "a*b", "a**", "x" * 1025):
+                with self.subTest(field=field, value=value[:8]):
+                    r = self.server.api("GET", "/admin/audit?limit=5&%s=%s" % (field, value))
+                    self.assertError(r, 400, "BadRequest", mentions=field)
+
+    def test_non_admins_are_forbidden_with_filters(self):
+        r = self.server.api("GET", "/admin/audit?principal=aud_ana", key=self.ana_key)
+        self.assertError(r, 403, "Forbidden")
+
     # ---- failed attempts, recorded alike for every resource -----------------------------
 
     def test_refused_and_failed_writes_are_recorded_for_every_resource(self):

@@ -509,11 +509,11 @@ static void test_audit_lists_newest_first_before_a_time(void **state)
         OK(store_audit_append(st, rec, &err));
         json_decref(rec);
     }
-    OK(store_audit_list(st, -1, 2, &all, &err));
+    OK(store_audit_list(st, -1, 2, NULL, &all, &err));
     assert_int_equal(json_array_size(all), 2);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(all, 0), "ts")), 50);
     json_decref(all);
-    OK(store_audit_list(st, 30, 10, &all, &err));
+    OK(store_audit_list(st, 30, 10, NULL, &all, &err));
     assert_int_equal(json_array_size(all), 2);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(all, 0), "ts")), 20);
     json_decref(all);
