@@ -110,7 +110,9 @@ class SighupTest(ApiTestCase):
         os.rename(audit_path, audit_path + ".1")
         srv.proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 5
-        while not os.path.exists(log_path) and time.monotonic() < deadline:
+        # both files are reopened (created anew) by the signal's handling
+        while not (os.path.exists(log_path) and os.path.exists(audit_path)) \
+                and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertStatus(srv.api("POST", "/admin/groups/", {"name": "after_rotate"},
                                   headers={"X-Request-Id": "after-rotate-1"}), 200)
@@ -126,8 +128,14 @@ class SighupTest(ApiTestCase):
         self.assertIn("after-rotate-1", new_log)
         self.assertNotIn("after-rotate-1", old_log)
         self.assertIn("POST /dip/publicapi/admin/groups 200", old_log)
-        with open(audit_path, encoding="utf-8") as f:
-            new_audit = f.read()
+        # the audit line is appended after the answer, like the log line: wait for it
+        new_audit = ""
+        while time.monotonic() < deadline:
+            with open(audit_path, encoding="utf-8") as f:
+                new_audit = f.read()
+            if "after_rotate" in new_audit:
+                break
+            time.sleep(0.05)
         with open(audit_path + ".1", encoding="utf-8") as f:
             old_audit = f.read()
         self.assertIn("after_rotate", new_audit)
