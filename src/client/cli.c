@@ -728,6 +728,23 @@ static void print_value_cases(FILE *out)
     fputs("    esac\n", out);
 }
 
+/* The case arms of GROUP's commands, the same in bash and zsh: each sets `opts` (its option
+ * words) and `args` ("-f" for files, its choices, or nothing). */
+static void print_command_cases(FILE *out, const char *group)
+{
+    for (size_t c = 0; c < N_COMMANDS; c++) {
+        const struct cli_command *cmd = &commands[c];
+        if (strcmp(cmd->group, group) != 0)
+            continue;
+        fprintf(out, "        %s) opts='", cmd->name ? cmd->name : cmd->group);
+        print_option_words(out, cmd->options, count_options(cmd));
+        fprintf(out, "'; args='%s' ;;\n",
+                cmd->args_are_files ? "-f"
+                : cmd->arg_choices  ? cmd->arg_choices
+                                    : "");
+    }
+}
+
 void cli_print_bash_completion(FILE *out)
 {
     const struct cli_option *globals[N_GLOBAL_OPTIONS], *valued[MAX_VALUED_OPTIONS];
@@ -779,17 +796,7 @@ void cli_print_bash_completion(FILE *out)
             fputs("$global_opts\" -- \"$cur\"))\n            return\n        fi\n", out);
         }
         fputs("        case \"$cmd\" in\n", out);
-        for (size_t c = 0; c < N_COMMANDS; c++) {
-            const struct cli_command *cmd = &commands[c];
-            if (strcmp(cmd->group, groups[g].name) != 0)
-                continue;
-            fprintf(out, "        %s) opts='", cmd->name ? cmd->name : cmd->group);
-            print_option_words(out, cmd->options, count_options(cmd));
-            fprintf(out, "'; args='%s' ;;\n",
-                    cmd->args_are_files ? "-f"
-                    : cmd->arg_choices  ? cmd->arg_choices
-                                        : "");
-        }
+        print_command_cases(out, groups[g].name);
         fputs("        esac ;;\n", out);
     }
     fputs("    esac\n"
@@ -883,17 +890,7 @@ void cli_print_zsh_completion(FILE *out)
             fputs("${=global_opts}\n            return\n        fi\n", out);
         }
         fputs("        case $cmd in\n", out);
-        for (size_t c = 0; c < N_COMMANDS; c++) {
-            const struct cli_command *cmd = &commands[c];
-            if (strcmp(cmd->group, groups[g].name) != 0)
-                continue;
-            fprintf(out, "        %s) opts='", cmd->name ? cmd->name : cmd->group);
-            print_option_words(out, cmd->options, count_options(cmd));
-            fprintf(out, "'; args='%s' ;;\n",
-                    cmd->args_are_files ? "-f"
-                    : cmd->arg_choices  ? cmd->arg_choices
-                                        : "");
-        }
+        print_command_cases(out, groups[g].name);
         fputs("        esac ;;\n", out);
     }
     fputs("    esac\n"
