@@ -484,10 +484,14 @@ class Server:
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
         if self.pg_database:
-            try:
-                pg_admin("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.pg_database)
-            except (subprocess.CalledProcessError, OSError):
-                pass
+            # a killed server's backend can linger a moment (FORCE may not signal it yet): retry
+            # briefly, then leave the database behind as this cleanup always meant to
+            for _ in range(20):
+                try:
+                    pg_admin("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.pg_database)
+                    break
+                except (AssertionError, subprocess.CalledProcessError, OSError):
+                    time.sleep(0.1)
             self.pg_database = None
 
     # ---- logs --------------------------------------------------------------------------
