@@ -386,15 +386,27 @@ void req_remote_addr(const struct request *req, char *out, size_t size)
     snprintf(out, size, "%s", req->client_addr[0] ? req->client_addr : "-");
 }
 
-/* The client's address: the peer's, or behind a trusted proxy the one X-Forwarded-For gives. */
-static void client_addr_init(struct request *req)
+/* The client's address: the peer's, or behind a trusted proxy the one X-Forwarded-For gives.
+ * Without trusted proxies it is the peer's, the same for every request of a connection: kept in
+ * PEER (PEER_SIZE bytes, "" until known; NULL: not kept). */
+static void client_addr_init(struct request *req, char *peer, size_t peer_size)
 {
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const char *xff = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    const struct trusted_proxies *tp = req->app->proxies;
+    bool by_peer = !tp || tp->n == 0;
+    const union MHD_ConnectionInfo *info;
+    const char *xff;
 
-    proxies_client_addr(req->app->proxies, info ? info->client_addr : NULL, xff, req->client_addr,
+    if (by_peer && peer && peer[0]) {
+        snprintf(req->client_addr, sizeof(req->client_addr), "%s", peer);
+        return;
+    }
+    info = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    xff =
+        by_peer ? NULL : MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    proxies_client_addr(tp, info ? info->client_addr : NULL, xff, req->client_addr,
                         sizeof(req->client_addr));
+    if (by_peer && peer)
+        snprintf(peer, peer_size, "%s", req->client_addr);
 }
 
 /* ---- request accessors ---- */
@@ -510,29 +522,48 @@ static enum sb_err_kind refuse_if_expired(struct request *req, struct sb_err *er
                       "The API key is not valid: it expired (see its expiresOn).");
 }
 
-/* What a keep-alive connection remembers of its last Authorization header: the header and the
- * key hash it gave, so that the next request with the same header skips the parsing and the
- * keyed BLAKE2b (the principal is still looked up by the hash, under the auth generation).
- * Created on the connection's first authenticated request, wiped when it closes. */
-struct conn_auth {
-    size_t header_len;
+/* What a keep-alive connection keeps from one request to the next (libmicrohttpd's socket
+ * context, created when the connection opens, wiped and freed when it closes): its request
+ * struct, reused (a connection runs one request at a time: no allocation per request); its
+ * peer's numeric address; and its last Authorization header with the key hash it gave, so that
+ * the next request with the same header skips the parsing and the keyed BLAKE2b (the principal
+ * is still looked up by the hash, under the auth generation). */
+struct conn_state {
+    struct request req;
+    bool req_busy;     /* req is the connection's current request */
+    char peer[48];     /* the peer's numeric address; "" until the first request */
+    size_t header_len; /* 0: no header remembered */
     char header[SB_AUTH_HEADER_REMEMBERED];
     uint8_t hash[APIKEY_HASH_BYTES];
 };
 
+static void request_release(struct request *req);
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    struct conn_auth *ca = *socket_context;
+    struct conn_state *cs = *socket_context;
     (void)cls;
     (void)conn;
 
     metrics_connections_add(code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED && ca) {
-        sodium_memzero(ca, sizeof(*ca));
-        free(ca);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = xcalloc(1, sizeof(struct conn_state));
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && cs) {
+        if (cs->req_busy) /* libmicrohttpd completes a request before closing: never seen */
+            request_release(&cs->req);
+        sodium_memzero(cs, sizeof(*cs));
+        free(cs);
         *socket_context = NULL;
     }
+}
+
+/* The state of REQ's connection, or NULL. */
+static struct conn_state *conn_state_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
 }
 
 /* Sets HASH to the key hash of HEADER, from the connection's memory when it is the header of
@@ -540,15 +571,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 static enum sb_err_kind header_key_hash(struct request *req, const char *header,
                                         uint8_t hash[APIKEY_HASH_BYTES], struct sb_err *err)
 {
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    void **slot = info ? info->socket_context : NULL;
-    struct conn_auth *ca = slot ? *slot : NULL;
+    struct conn_state *cs = conn_state_of(req->conn);
     size_t len = header ? strlen(header) : 0;
     char *key;
 
-    if (ca && len && len == ca->header_len && sodium_memcmp(header, ca->header, len) == 0) {
-        memcpy(hash, ca->hash, APIKEY_HASH_BYTES);
+    if (cs && len && len == cs->header_len && sodium_memcmp(header, cs->header, len) == 0) {
+        memcpy(hash, cs->hash, APIKEY_HASH_BYTES);
         return SB_OK;
     }
     if (auth_parse_header(header, &key, err) != SB_OK)
@@ -556,12 +584,10 @@ static enum sb_err_kind header_key_hash(struct request *req, const char *header,
     apikey_hash(req->app->apikey_hash_key, key, hash);
     sodium_memzero(key, strlen(key));
     free(key);
-    if (slot && len <= sizeof(ca->header)) {
-        if (!ca)
-            *slot = ca = xmalloc(sizeof(*ca));
-        memcpy(ca->header, header, len);
-        ca->header_len = len;
-        memcpy(ca->hash, hash, APIKEY_HASH_BYTES);
+    if (cs && len <= sizeof(cs->header)) {
+        memcpy(cs->header, header, len);
+        cs->header_len = len;
+        memcpy(cs->hash, hash, APIKEY_HASH_BYTES);
     }
     return SB_OK;
 }
@@ -658,7 +684,8 @@ static enum sb_err_kind impersonate(struct request *req, struct sb_err *err)
 
 /* ---- lifecycle ---- */
 
-static void request_free(struct request *req)
+/* Frees what REQ owns (not REQ itself). */
+static void request_release(struct request *req)
 {
     if (req->counted)
         proxies_leave(req->client_addr);
@@ -670,7 +697,18 @@ static void request_free(struct request *req)
         principal_clear(&req->principal);
     free(req->set_cookie);
     free(req->body);
-    free(req);
+}
+
+/* Ends REQ: its connection's request is kept for the next one, any other freed. */
+static void request_free(struct request *req)
+{
+    struct conn_state *cs = conn_state_of(req->conn);
+
+    request_release(req);
+    if (cs && req == &cs->req)
+        cs->req_busy = false;
+    else
+        free(req);
 }
 
 static enum MHD_Result add_arg_length(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -882,13 +920,21 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
     if (!req) {
         const char *cl;
-        req = xcalloc(1, sizeof(*req));
+        struct conn_state *cs = conn_state_of(conn);
+        if (cs && !cs->req_busy) {
+            req = &cs->req;
+            memset(req, 0, sizeof(*req));
+            cs->req_busy = true;
+        } else {
+            req = xcalloc(1, sizeof(*req));
+            cs = NULL;
+        }
         req->app = srv->app;
         req->conn = conn;
         req->method = method;
         req->started_us = clock_mono_us();
         request_id_init(req);
-        client_addr_init(req);
+        client_addr_init(req, cs ? cs->peer : NULL, cs ? sizeof(cs->peer) : 0);
         *con_cls = req;
         atomic_fetch_add(&srv->active, 1);
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);

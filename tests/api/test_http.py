@@ -190,6 +190,47 @@ class RoutingTest(ServerTestCase):
         finally:
             conn.close()
 
+    def test_each_request_of_a_keep_alive_connection_is_its_own_keys(self):
+        # a connection remembers its last Authorization header and its key hash: a request with
+        # another header, a wrong key, or a key deleted since, must never be answered as the
+        # remembered one
+        bob_key = self.server.user_with_key("ka_bob", groups=["ka_team"])
+        bob_id = [k for k in self.server.api("GET", "/admin/personal-api-keys/").json
+                  if k.get("user") == "ka_bob"][0]["id"]
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+
+        def who(key):
+            conn.request("GET", PREFIX + "/auth/info",
+                         headers={"Authorization": basic_auth(key)})
+            resp = conn.getresponse()
+            body = resp.read()
+            return resp.status, json.loads(body) if body else None
+
+        try:
+            status, admin = who(self.server.admin_key)
+            self.assertEqual(status, 200)
+            self.assertTrue(admin["admin"])
+            sock = conn.sock
+            status, bob = who(bob_key)
+            self.assertEqual(status, 200)
+            self.assertEqual(bob["authIdentifier"], "ka_bob")
+            self.assertFalse(bob["admin"])
+            status, _ = who(bob_key[:-1] + ("A" if bob_key[-1] != "A" else "B"))
+            self.assertEqual(status, 401)
+            status, again = who(self.server.admin_key)
+            self.assertEqual(status, 200)
+            self.assertTrue(again["admin"])
+            status, bob = who(bob_key)
+            self.assertEqual(status, 200)
+            self.assertEqual(bob["authIdentifier"], "ka_bob")
+            r = self.server.api("DELETE", "/personal-api-keys/" + bob_id)
+            self.assertStatus(r, 200)
+            status, _ = who(bob_key)  # the header this connection just remembered
+            self.assertEqual(status, 401)
+            self.assertIs(conn.sock, sock, "a new TCP connection was opened")
+        finally:
+            conn.close()
+
     def test_encoded_slash_in_a_name_is_a_client_error(self):
         r = self.server.api("GET", "/admin/connections/a%2Fb")
         self.assertError(r, 400, "BadRequest")
