@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "api/activity.h"
-#include "api/audit.h"
 #include "app.h"
 #include "client/cli.h"
 #include "core/activity.h"
@@ -27,6 +26,7 @@
 #include "http/authcache.h"
 #include "http/server.h"
 #include "prober/probes.h"
+#include "service/audit.h"
 #include "settings.h"
 #include "store/store.h"
 #include "sync/sync.h"

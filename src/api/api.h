@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Every handler, by resource. A handler decodes the request, calls core/ and store/, and
- * answers once; it never touches SQL or crypto itself. */
+/* Every handler, by resource. A handler decodes the request, makes its change through one call
+ * of the service layer (service/service.h), reads through core/ and store/, and answers once;
+ * it never touches SQL or crypto itself. */
 #ifndef SB_API_H
 #define SB_API_H
 

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* /admin/connections, /connections/get-names and /connections/{name}/info (docs/API.md §4.3,
- * §4.4). Secrets are sealed before anything is stored and opened only for /info. Reads are
- * served from the in-memory catalog (src/core/catalog.c), which every write patches after its
- * commit and before its answer, so that a client always reads its own writes. */
+ * §4.4). Changes are the service's (src/service/connections.c); secrets are opened only for
+ * /info. Reads are served from the in-memory catalog (src/core/catalog.c), which every write
+ * patches after its commit and before its answer, so that a client always reads its own writes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
-#include "api/audit.h"
 #include "api/common.h"
 #include "core/catalog.h"
 #include "core/conn.h"
@@ -16,11 +15,9 @@
 #include "core/secrets.h"
 #include "core/types.h"
 #include "http/request.h"
-#include "prober/probes.h"
-#include "service/write.h"
+#include "service/audit.h"
+#include "service/service.h"
 #include "store/store.h"
-#include "sync/sync.h"
-#include "util/clock.h"
 #include "util/mem.h"
 
 static size_t list_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -46,74 +43,18 @@ void api_connections_list(struct request *req)
     reply_stream(req, 200, r->s->list_len, list_read, r, list_free);
 }
 
-/* A create of a name that exists is a 409 whatever else the body holds (docs/API.md §3): checked
- * before the body is validated. Answers and returns true when NAME is taken. The store checks
- * again in the insert's transaction. */
-static bool name_taken_or_reply(struct request *req, const json_t *body)
-{
-    const char *name = json_string_value(json_object_get(body, "name"));
-    struct catalog_entry *e;
-
-    if (!name || !sync_catalog_ready(req->app->sync))
-        return false;
-    if (!(e = catalog_get(req->app->catalog, name)))
-        return false;
-    catalog_entry_release(e);
-    reply_errorf(req, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
-    return true;
-}
-
-/* A connection write for audit_change: the change and its audit record in one transaction. */
-struct conn_write {
-    struct store *st;
-    const char *name;
-    json_t *def;
-    int64_t expected_version;
-    const char *action;
-};
-
-static enum sb_err_kind conn_insert_change(void *ctx, struct sb_err *err)
-{
-    struct conn_write *w = ctx;
-    return store_conn_insert(w->st, w->name, w->def, w->action, err);
-}
-
-static enum sb_err_kind conn_replace_change(void *ctx, struct sb_err *err)
-{
-    struct conn_write *w = ctx;
-    return store_conn_replace(w->st, w->name, w->def, w->expected_version, w->action, err);
-}
-
 void api_connections_create(struct request *req)
 {
     struct sb_err err;
     json_t *body, *def;
-    const char *name;
 
     if (!req_json_body_or_reply(req, &body))
         return;
-    if (name_taken_or_reply(req, body)) {
-        json_decref(body);
-        return;
-    }
-    if (conn_prepare_create(body, req->principal.login, clock_epoch_ms(),
-                            req->app->cfg->write_guards, &def, &err) != SB_OK) {
-        json_decref(body);
+    if (svc_conn_create(req_actor(req), body, &def, &err) != SB_OK)
         reply_error(req, &err);
-        return;
-    }
+    else
+        reply_json(req, 200, def);
     json_decref(body);
-    name = json_string_value(json_object_get(def, "name"));
-    struct conn_write w = {req->app->store, name, def, 0, "create"};
-    if (secrets_seal_params(&req->app->secrets, name, json_object_get(def, "params"), &err) !=
-            SB_OK ||
-        audit_change(req, "connection.create", name, conn_insert_change, &w, &err) != SB_OK) {
-        json_decref(def);
-        reply_error(req, &err);
-        return;
-    }
-    write_publish_def(req->write, req->app, def);
-    reply_json(req, 200, def);
 }
 
 static void release_entry(void *cls)
@@ -173,101 +114,35 @@ static bool if_match_or_reply(struct request *req, int64_t *version)
     return true;
 }
 
-static enum sb_err_kind precondition_failed(const char *name, int64_t stored, int64_t wanted,
-                                            struct sb_err *err)
-{
-    return sb_err_set(err, SB_ERR_PRECONDITION_FAILED,
-                      "Connection '%s' is at version %lld, not version %lld named by If-Match: it "
-                      "was changed since it was read; read it again and reapply the change.",
-                      name, (long long)stored, (long long)wanted);
-}
-
-/* Without write guards or If-Match, the last write wins (DSS): a PUT that loses a race with
- * another writer is applied again over the newer version, this many times at most. */
-#define UPDATE_ATTEMPTS 8
-
 void api_connections_update(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
-    bool guards = req->app->cfg->write_guards;
     struct sb_err err;
-    json_t *body = NULL, *stored = NULL, *def = NULL;
+    json_t *body = NULL, *def;
     int64_t if_match;
 
     if (!name || !if_match_or_reply(req, &if_match) || !req_json_body_or_reply(req, &body))
         return;
-    for (int attempt = 1;; attempt++) {
-        enum sb_err_kind rc = store_conn_get(req->app->store, name, &stored, &err);
-        if (rc == SB_OK && if_match >= 0 && conn_version(stored) != if_match)
-            rc = precondition_failed(name, conn_version(stored), if_match, &err);
-        if (rc == SB_OK)
-            rc = conn_prepare_update(stored, body, name, req->principal.login, clock_epoch_ms(),
-                                     guards, &def, &err);
-        if (rc == SB_OK)
-            rc =
-                secrets_seal_params(&req->app->secrets, name, json_object_get(def, "params"), &err);
-        if (rc == SB_OK) {
-            struct conn_write w = {req->app->store, name, def, conn_version(stored), "update"};
-            rc = audit_change(req, "connection.update", name, conn_replace_change, &w, &err);
-        }
-        if (rc == SB_OK)
-            break;
-        if (rc == SB_ERR_CONFLICT && if_match >= 0) /* changed between our read and write */
-            precondition_failed(name, conn_version(stored) + 1, if_match, &err);
-        else if (rc == SB_ERR_CONFLICT && !guards && attempt < UPDATE_ATTEMPTS) {
-            json_decref(stored);
-            json_decref(def);
-            stored = def = NULL;
-            continue;
-        }
+    if (svc_conn_update(req_actor(req), name, body, if_match, &def, &err) != SB_OK)
         reply_error(req, &err);
-        goto out;
-    }
-    write_publish_def(req->write, req->app, def);
-    reply_json(req, 200, json_incref(def));
-out:
+    else
+        reply_json(req, 200, def);
     json_decref(body);
-    json_decref(stored);
-    json_decref(def);
-}
-
-struct conn_delete {
-    struct request *req;
-    const char *name;
-    int64_t if_match;
-    bool force;
-    int64_t *version;
-};
-
-static enum sb_err_kind conn_delete_change(void *ctx, struct sb_err *err)
-{
-    struct conn_delete *d = ctx;
-
-    /* with If-Match, the version is checked under the name's lock, in the delete's transaction */
-    return store_conn_delete_at(d->req->app->store, d->name, d->if_match, d->force,
-                                d->req->principal.login, clock_epoch_ms(), d->version, err);
 }
 
 void api_connections_delete(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
-    int64_t version, if_match;
-    bool force;
-    enum sb_err_kind rc;
+    int64_t if_match;
 
     if (!name || !if_match_or_reply(req, &if_match))
         return;
-    /* DSS deletes a connection that datasets use (they keep naming it); guards refuse it */
-    force = !req->app->cfg->write_guards || req_query_bool(req, "force");
-    struct conn_delete d = {req, name, if_match, force, &version};
-    rc = audit_change(req, "connection.delete", name, conn_delete_change, &d, &err);
-    if (rc != SB_OK) {
+    if (svc_conn_delete(req_actor(req), name, if_match, req_query_bool(req, "force"), &err) !=
+        SB_OK)
         reply_error(req, &err);
-        return;
-    }
-    write_publish_delete(req->write, req->app, name, version);
-    reply_json(req, 200, xcheck(json_object()));
+    else
+        reply_json(req, 200, xcheck(json_object()));
 }
 
 static void release_snapshot(void *cls)
@@ -427,13 +302,13 @@ void api_connections_info(struct request *req)
     if (!name || !(def = info_definition_or_reply(req, name)))
         return;
     if (!conn_usable_by(def, &req->principal)) {
-        audit_record_read(req, "connection.read-details", name, "denied");
+        audit_record_read(req_actor(req), "connection.read-details", name, "denied");
         reply_errorf(req, SB_ERR_FORBIDDEN, "Connection '%s' is not usable by '%s'.", name,
                      req->principal.login);
         goto out;
     }
     if (!conn_details_readable(def, &req->principal)) {
-        audit_record_read(req, "connection.read-details", name, "denied");
+        audit_record_read(req_actor(req), "connection.read-details", name, "denied");
         reply_errorf(req, SB_ERR_FORBIDDEN,
                      "The details of connection '%s' are not readable by '%s' "
                      "(see its detailsReadability).",
@@ -442,7 +317,7 @@ void api_connections_info(struct request *req)
     }
     mode = json_string_value(json_object_get(def, "credentialsMode"));
     if (mode && strcmp(mode, "PER_USER") == 0 && !(cred = own_credential_or_reply(req, name))) {
-        audit_record_read(req, "connection.read-details", name, "denied");
+        audit_record_read(req_actor(req), "connection.read-details", name, "denied");
         goto out;
     }
     if (!project_variables_or_reply(req, &project_vars) ||
@@ -475,7 +350,7 @@ void api_connections_info(struct request *req)
         break;
     case CONN_CREDENTIAL_NONE: break;
     }
-    audit_record_read(req, "connection.read-details", name, "success");
+    audit_record_read(req_actor(req), "connection.read-details", name, "success");
     reply_json(req, 200, out);
 out:
     json_decref(def);

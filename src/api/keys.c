@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/audit.h"
 #include "core/apikeys.h"
 #include "http/request.h"
+#include "service/audit.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -108,7 +108,7 @@ void api_keys_global_create(struct request *req)
         reply_error(req, &err);
         return;
     }
-    audit_record(req, "global-api-key.create", id, "success");
+    audit_record(req_actor(req), "global-api-key.create", id, "success");
     json_object_set_new(rec, "key", json_string(key));
     reply_json(req, 200, rec);
 }
@@ -147,7 +147,7 @@ void api_keys_global_update(struct request *req)
         reply_error(req, &err);
         goto out;
     }
-    audit_record(req, "global-api-key.update", id, "success");
+    audit_record(req_actor(req), "global-api-key.update", id, "success");
     reply_json(req, 200, with_hint(json_incref(rec)));
 out:
     json_decref(body);
@@ -166,7 +166,7 @@ void api_keys_global_delete(struct request *req)
         reply_error(req, &err);
         return;
     }
-    audit_record(req, "global-api-key.delete", id, "success");
+    audit_record(req_actor(req), "global-api-key.delete", id, "success");
     reply_json(req, 200, xcheck(json_object()));
 }
 
@@ -249,7 +249,7 @@ static void create_personal(struct request *req, const char *user, const json_t 
         reply_error(req, &err);
         return;
     }
-    audit_record(req, "personal-api-key.create", id, "success");
+    audit_record(req_actor(req), "personal-api-key.create", id, "success");
     json_object_set_new(rec, "key", json_string(key));
     reply_json(req, 200, rec);
 }
@@ -372,7 +372,7 @@ void api_keys_personal_update(struct request *req)
         reply_error(req, &err);
         goto out;
     }
-    audit_record(req, "personal-api-key.update", id, "success");
+    audit_record(req_actor(req), "personal-api-key.update", id, "success");
     reply_json(req, 200, with_hint(json_incref(rec)));
 out:
     json_decref(stored);
@@ -393,6 +393,6 @@ void api_keys_personal_delete(struct request *req)
         reply_error(req, &err);
         return;
     }
-    audit_record(req, "personal-api-key.delete", id, "success");
+    audit_record(req_actor(req), "personal-api-key.delete", id, "success");
     reply_json(req, 200, xcheck(json_object()));
 }

@@ -4,11 +4,11 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/audit.h"
 #include "core/secrets.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "prober/probes.h"
+#include "service/audit.h"
 #include "store/store.h"
 #include "sync/sync.h"
 #include "util/clock.h"
@@ -59,12 +59,12 @@ void api_meta_auth_info(struct request *req)
         if (own_secrets(req, &secrets, &err) != SB_OK) {
             json_decref(secrets);
             json_decref(out);
-            audit_record_read(req, "user.secrets.read", p->login, "failed");
+            audit_record_read(req_actor(req), "user.secrets.read", p->login, "failed");
             reply_error(req, &err);
             return;
         }
         json_object_set_new(out, "secrets", secrets);
-        audit_record_read(req, "user.secrets.read", p->login, "success");
+        audit_record_read(req_actor(req), "user.secrets.read", p->login, "success");
     }
     reply_json(req, 200, out);
 }

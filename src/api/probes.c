@@ -6,13 +6,13 @@
 #include <stdlib.h>
 
 #include "api/api.h"
-#include "api/audit.h"
 #include "api/common.h"
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "http/request.h"
 #include "probe/probe.h"
 #include "prober/probes.h"
+#include "service/audit.h"
 #include "store/store.h"
 #include "util/mem.h"
 
@@ -35,7 +35,8 @@ static void test_answer(struct request *req)
     struct probe_job *job = req->async;
     char brief[128];
 
-    audit_record(req, "connection.test", job->conn_name, job->result.ok ? "success" : "failed");
+    audit_record(req_actor(req), "connection.test", job->conn_name,
+                 job->result.ok ? "success" : "failed");
     /* a caller who may use the connection but not read its details learns the outcome and
      * its category, never the host, port, database, path or server version */
     if (job->brief)
@@ -65,7 +66,7 @@ void api_connections_test(struct request *req)
     }
     if (!conn_usable_by(def, &req->principal)) {
         json_decref(def);
-        audit_record(req, "connection.test", name, "denied");
+        audit_record(req_actor(req), "connection.test", name, "denied");
         reply_errorf(req, SB_ERR_FORBIDDEN, "Connection '%s' is not usable by '%s'.", name,
                      req->principal.login);
         return;
@@ -73,7 +74,7 @@ void api_connections_test(struct request *req)
     if (probes_missing_params(def, missing, sizeof(missing))) {
         probes_record_missing(p, def, missing);
         json_decref(def);
-        audit_record(req, "connection.test", name, "failed");
+        audit_record(req_actor(req), "connection.test", name, "failed");
         reply_json(req, 200,
                    xcheck(json_pack("{s:b, s:s, s:I}", "connectionOK", 0, "message", missing,
                                     "durationMs", (json_int_t)0)));

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/audit.h"
 #include "core/fields.h"
 #include "core/projects.h"
 #include "http/request.h"
+#include "service/audit.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/limits.h"
@@ -81,7 +81,7 @@ void api_projects_create(struct request *req)
         goto out;
     }
     json_decref(vars);
-    audit_record(req, "project.create", key, "success");
+    audit_record(req_actor(req), "project.create", key, "success");
     reply_json(req, 200, json_incref(rec));
 out:
     json_decref(body);
@@ -106,7 +106,7 @@ void api_projects_delete(struct request *req)
         reply_error(req, &err);
         return;
     }
-    audit_record(req, "project.delete", key, "success");
+    audit_record(req_actor(req), "project.delete", key, "success");
     reply_json(req, 200, xcheck(json_object()));
 }
 
@@ -159,7 +159,7 @@ static void project_patch(struct request *req, bool admin_only,
         reply_error(req, &err);
         goto out;
     }
-    audit_record(req, "project.update", key, "success");
+    audit_record(req_actor(req), "project.update", key, "success");
     reply_json(req, 200, answer(rec));
 out:
     json_decref(project);
@@ -235,7 +235,7 @@ static void create_dataset(struct request *req, const json_t *body)
     }
     name = json_string_value(json_object_get(ds, "name"));
     /* the audit record names the dataset, as those of its updates and delete do */
-    snprintf(req->audit_object, sizeof(req->audit_object), "%s/%s", key, name);
+    snprintf(req->actor.object, sizeof(req->actor.object), "%s/%s", key, name);
     if (dataset_connection_check_or_reply(req, ds) != SB_OK) {
         goto out;
     }
@@ -536,7 +536,7 @@ void api_project_variables_set(struct request *req)
           store_obj_insert(req->app->store, STORE_PROJECT_VARIABLES, key, vars, &err) != SB_OK))) {
         reply_error(req, &err);
     } else {
-        audit_record(req, "project.variables.update", key, "success");
+        audit_record(req_actor(req), "project.variables.update", key, "success");
         reply_json(req, 200, json_incref(vars));
     }
     json_decref(body);
@@ -651,7 +651,7 @@ finish:
         json_decref(skipped);
     } else {
         if (!dry_run)
-            audit_record(req, "project.change-connection", key, "success");
+            audit_record(req_actor(req), "project.change-connection", key, "success");
         reply_json(req, 200,
                    xcheck(json_pack("{s:o, s:o, s:b}", "changed", changed, "skipped", skipped,
                                     "dryRun", dry_run)));

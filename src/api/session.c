@@ -15,11 +15,11 @@
 
 #include "api/activity.h"
 #include "api/api.h"
-#include "api/audit.h"
 #include "core/backoff.h"
 #include "core/session.h"
 #include "http/request.h"
 #include "http/session.h"
+#include "service/audit.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -153,7 +153,7 @@ static void sign_in_failed(struct request *req, const char *login_key, const cha
     if (login_key)
         backoff_fail(req->app->backoff, login_key, now);
     signin_object(req, login, object, sizeof(object));
-    audit_record(req, "session.signin", object, "failed");
+    audit_record(req_actor(req), "session.signin", object, "failed");
     reply_errorf(req, SB_ERR_UNAUTHORIZED,
                  login ? "Sign-in failed: the login or the password is wrong, or the user is "
                          "disabled."
@@ -228,7 +228,7 @@ void api_session_create(struct request *req)
     if (wait > 0) {
         char object[LOGIN_MAX + 16];
         signin_object(req, login, object, sizeof(object));
-        audit_record(req, "session.signin", object, "denied");
+        audit_record(req_actor(req), "session.signin", object, "denied");
         reply_too_many_requests(req, (long)((wait + 999) / 1000),
                                 "Too many failed sign-ins %s: try again in %lld seconds.",
                                 login ? "for this login or from this address" : "from this address",
@@ -275,7 +275,7 @@ void api_session_create(struct request *req)
         backoff_clear(req->app->backoff, login_key);
     req->via_session = true;
     snprintf(req->session_id, sizeof(req->session_id), "%s", id);
-    audit_record(req, "session.signin", req->principal.login, "success");
+    audit_record(req_actor(req), "session.signin", req->principal.login, "success");
     http_session_set_cookie(req, token);
     reply_json(req, 200, session_view(req, rec));
     json_decref(rec);
@@ -330,7 +330,7 @@ void api_session_delete(struct request *req)
             reply_error(req, &err);
             return;
         }
-        audit_record(req, "session.signout", req->principal.login, "success");
+        audit_record(req_actor(req), "session.signout", req->principal.login, "success");
     }
     http_session_clear_cookie(req);
     reply_json(req, 200, json_object());

@@ -5,11 +5,11 @@
 
 #include "api/activity.h"
 #include "api/api.h"
-#include "api/audit.h"
 #include "core/activity.h"
 #include "core/secrets.h"
 #include "core/users.h"
 #include "http/request.h"
+#include "service/audit.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -238,7 +238,7 @@ static void run_bulk(struct request *req, const json_t *body,
         const char *login;
         json_t *v;
         json_object_foreach (done, login, v)
-            audit_record(req, action, login, "success");
+            audit_record(req_actor(req), action, login, "success");
     }
     json_decref(done);
     reply_json(req, 200, out);
@@ -380,7 +380,7 @@ void api_users_create(struct request *req)
         store_obj_insert(req->app->store, STORE_USERS, login, rec, &err) != SB_OK) {
         reply_error(req, &err);
     } else {
-        audit_record(req, "user.create", login, "success");
+        audit_record(req_actor(req), "user.create", login, "success");
         reply_user_settings(req, rec);
     }
     json_decref(body);
@@ -417,7 +417,7 @@ static void update_user(struct request *req, const char *login, bool self)
         store_obj_update(req->app->store, STORE_USERS, login, rec, &err) != SB_OK) {
         reply_error(req, &err);
     } else {
-        audit_record(req, self ? "user.update-self" : "user.update", login, "success");
+        audit_record(req_actor(req), self ? "user.update-self" : "user.update", login, "success");
         reply_user_settings(req, rec);
     }
     json_decref(body);
@@ -453,7 +453,7 @@ void api_users_delete(struct request *req)
         reply_error(req, &err);
         return;
     }
-    audit_record(req, "user.delete", login, "success");
+    audit_record(req_actor(req), "user.delete", login, "success");
     reply_json(req, 200, xcheck(json_object()));
 }
 
@@ -525,7 +525,7 @@ void api_groups_create(struct request *req)
         reply_error(req, &err);
         goto out;
     }
-    audit_record(req, "group.create", name, "success");
+    audit_record(req_actor(req), "group.create", name, "success");
     reply_json(req, 200, json_incref(rec));
 out:
     json_decref(body);
@@ -560,7 +560,7 @@ void api_groups_update(struct request *req)
         store_obj_update(req->app->store, STORE_GROUPS, name, rec, &err) != SB_OK) {
         reply_error(req, &err);
     } else {
-        audit_record(req, "group.update", name, "success");
+        audit_record(req_actor(req), "group.update", name, "success");
         reply_json(req, 200, json_incref(rec));
     }
     json_decref(body);
@@ -613,6 +613,6 @@ void api_groups_delete(struct request *req)
         reply_error(req, &err);
         return;
     }
-    audit_record(req, "group.delete", name, "success");
+    audit_record(req_actor(req), "group.delete", name, "success");
     reply_json(req, 200, xcheck(json_object()));
 }

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "api/api.h"
-#include "api/audit.h"
 #include "http/request.h"
+#include "service/audit.h"
 #include "store/store.h"
 #include "util/mem.h"
 
@@ -45,6 +45,6 @@ void api_variables_set(struct request *req)
         return;
     }
     free(text);
-    audit_record(req, "variables.update", "instance", "success");
+    audit_record(req_actor(req), "variables.update", "instance", "success");
     reply_json(req, 200, body);
 }

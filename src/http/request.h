@@ -13,11 +13,11 @@
 #include "app.h"
 #include "core/err.h"
 #include "core/principal.h"
+#include "service/service.h"
 #include "util/limits.h"
 
 struct MHD_Connection;
 struct route;
-struct write_tx;
 
 struct request {
     struct app *app;
@@ -46,9 +46,9 @@ struct request {
     char *set_cookie;    /* a Set-Cookie header for the answer; owned */
     long retry_after;    /* seconds, for a Retry-After header when > 0 */
 
-    struct write_tx *write; /* the open write of an audited route (service/write.h) */
-    void *held;             /* its answer, held until the write commits */
-    char audit_object[128]; /* what the change is about, when no path parameter says */
+    struct actor actor; /* who calls the service (req_actor); its write is the open write of
+                           an audited route (service/write.h) */
+    void *held;         /* that write's answer, held until the write commits */
 
     bool replied;
     unsigned status;
@@ -61,6 +61,10 @@ struct request {
 /* Path parameter I (0-based, in the order of the route pattern); never NULL for a matched
  * route. Owned by the request. */
 const char *req_param(const struct request *req, int i);
+
+/* The actor of REQ for the service layer (service/service.h): its principal once authenticated,
+ * the route's write, its request id and client address. Owned by the request. */
+struct actor *req_actor(struct request *req);
 
 /* Query-string value of NAME, percent-decoded, or NULL when absent. Caller frees. */
 char *req_query(const struct request *req, const char *name);

@@ -21,7 +21,6 @@
 
 #include "api/activity.h"
 #include "api/api.h"
-#include "api/audit.h"
 #include "core/apikeys.h"
 #include "core/session.h"
 #include "http/auth.h"
@@ -32,6 +31,7 @@
 #include "http/routes.h"
 #include "http/server.h"
 #include "http/session.h"
+#include "service/audit.h"
 #include "service/write.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -113,7 +113,7 @@ static void add_common_headers(struct request *req, struct MHD_Response *resp, c
  * once the write commits: see run_write). */
 static void queue_or_hold(struct request *req, unsigned status, struct MHD_Response *resp)
 {
-    if (req->write && !req->held) {
+    if (req->actor.write && !req->held) {
         req->held = resp;
         req->replied = true;
         req->status = status;
@@ -379,6 +379,15 @@ void req_suspend(struct request *req, void (*resume)(struct request *req))
 void req_resume(struct request *req)
 {
     MHD_resume_connection(req->conn);
+}
+
+struct actor *req_actor(struct request *req)
+{
+    req->actor.app = req->app;
+    req->actor.principal = req->authenticated ? &req->principal : NULL;
+    req->actor.request_id = req->request_id;
+    req->actor.addr = req->client_addr;
+    return &req->actor;
 }
 
 void req_remote_addr(const struct request *req, char *out, size_t size)
@@ -735,8 +744,8 @@ static const char *audit_object(struct request *req, char *buf, size_t size)
     static const char *const fields[] = {"name", "login", "projectKey", "id", NULL};
     json_t *body;
 
-    if (req->audit_object[0])
-        return req->audit_object;
+    if (req->actor.object[0])
+        return req->actor.object;
     if (req->n_params > 0) {
         size_t len = 0;
         buf[0] = '\0';
@@ -763,7 +772,7 @@ static void audit_failure(struct request *req, const char *action)
 
     if (!action || !req->replied || req->status < 400 || req->status == 401)
         return;
-    audit_record(req, action, audit_object(req, buf, sizeof(buf)),
+    audit_record(req_actor(req), action, audit_object(req, buf, sizeof(buf)),
                  req->status == 403 ? "denied" : "failed");
 }
 
@@ -782,24 +791,24 @@ static void run_write(struct request *req, const struct route *route)
         audit_failure(req, action);
         return;
     }
-    req->write = &w;
+    req->actor.write = &w;
     route->handler(req);
     if (req->replied && req->status < 400) {
         if (w.records == 0) /* the handler said nothing more specific */
-            audit_record(req, action, audit_object(req, buf, sizeof(buf)), "success");
+            audit_record(req_actor(req), action, audit_object(req, buf, sizeof(buf)), "success");
         if (write_commit(&w, &err) == SB_OK) {
-            req->write = NULL;
+            req->actor.write = NULL;
             release_held(req, true);
             return;
         }
-        req->write = NULL;
+        req->actor.write = NULL;
         release_held(req, false);
         reply_error(req, &err);
     } else {
         json_t *recs = write_take_records(&w);
         int again;
         write_rollback(&w);
-        req->write = NULL;
+        req->actor.write = NULL;
         release_held(req, true);
         again = audit_record_again(req->app, recs); /* the handler's own account */
         json_decref(recs);
@@ -872,7 +881,7 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
             char who[SB_ECHO_MAX + 4];
             sb_err_echo(who, sizeof(who),
                         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-DKU-ProxyUser"));
-            audit_record_read(req, "user.impersonate", who,
+            audit_record_read(req_actor(req), "user.impersonate", who,
                               req->status == 403 ? "denied" : "failed");
             return;
         }

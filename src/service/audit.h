@@ -1,30 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The audit trail (docs/API.md §8): one record per change or secret read, in the store and as a
  * JSON line in <data-dir>/audit.log. Records name objects and principals, never a secret value. */
-#ifndef SB_API_AUDIT_H
-#define SB_API_AUDIT_H
+#ifndef SB_SERVICE_AUDIT_H
+#define SB_SERVICE_AUDIT_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "core/err.h"
 
 struct app;
-#include <stdint.h>
-
-struct request;
+struct actor;
 struct audit_queue;
 
-/* Records that REQ's principal did ACTION ("connection.create"...) on OBJECT with OUTCOME
- * ("success", "denied", "failed"). A failure to record is logged, not answered. */
-void audit_record(struct request *req, const char *action, const char *object, const char *outcome);
-
-/* Runs CHANGE(CTX, ERR), a store write, and stores the record of its success in the same
- * transaction: the change and its audit record commit together, with one commit (one fsync)
- * for both. The audit.log line follows the commit. On failure nothing is recorded (the caller
- * records "failed" as before) and the error kind is returned. */
-enum sb_err_kind audit_change(struct request *req, const char *action, const char *object,
-                              enum sb_err_kind (*change)(void *ctx, struct sb_err *err), void *ctx,
-                              struct sb_err *err);
+/* Records that A's principal did ACTION ("connection.create"...) on OBJECT with OUTCOME
+ * ("success", "denied", "failed"), in A's write when it has one (a record that cannot be
+ * appended then fails the write); otherwise at once. A failure to record is logged. */
+void audit_record(const struct actor *a, const char *action, const char *object,
+                  const char *outcome);
 
 /* Appends again, alone, the records of RECS that are not successes (what a handler recorded of
  * a write that failed and was rolled back); returns how many. */
@@ -32,7 +25,7 @@ int audit_record_again(struct app *app, const json_t *recs);
 
 /* The same for a read that changes nothing (a credential read): the record is queued and
  * written with the others queued meanwhile, in one transaction, by the flusher thread. */
-void audit_record_read(struct request *req, const char *action, const char *object,
+void audit_record_read(const struct actor *a, const char *action, const char *object,
                        const char *outcome);
 
 /* Starts the flusher of records of reads (NULL if no thread could start: then each is written

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What every service call shares: its actor, and the frame of a change (see service.h). */
+#include "service/service.h"
+#include "core/principal.h"
+#include "service/audit.h"
+
+const char *actor_login(const struct actor *a)
+{
+    return a->principal ? a->principal->login : "-";
+}
+
+enum sb_err_kind svc_begin(struct actor *a, struct svc_change *c, struct sb_err *err)
+{
+    c->owned = !a->write;
+    if (!c->owned)
+        return SB_OK; /* the route's write: its failure rolls everything back */
+    if (write_begin(&c->own, a->app, err) != SB_OK)
+        return err->kind;
+    a->write = &c->own;
+    return SB_OK;
+}
+
+enum sb_err_kind svc_end(struct actor *a, struct svc_change *c, enum sb_err_kind rc,
+                         const char *action, const char *object, struct sb_err *err)
+{
+    if (rc == SB_OK && action)
+        audit_record(a, action, object, "success");
+    if (!c->owned)
+        return rc;
+    a->write = NULL;
+    if (rc != SB_OK) {
+        write_rollback(&c->own);
+        return rc;
+    }
+    return write_commit(&c->own, err);
+}

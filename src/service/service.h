@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The service layer: one call per change, between the handlers (src/api/, which parse a request,
+ * make one call and answer) and the store. A call validates its input, checks that its actor may
+ * make the change, seals the secrets, writes the change (with its history rows) and its audit
+ * record in its actor's write (service/write.h: one store transaction, opened by the dispatcher
+ * for every audited route), and has what the server keeps in memory (the catalog, the probe
+ * state) hear of the change once that write committed. Nothing here knows of HTTP: a caller is
+ * an actor, which the HTTP layer makes of a request (req_actor) and a test makes by hand. */
+#ifndef SB_SERVICE_H
+#define SB_SERVICE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "service/write.h"
+
+struct app;
+struct principal;
+
+/* Who makes a change, in which write, and what its audit record says of where it came from. */
+struct actor {
+    struct app *app;
+    const struct principal *principal; /* who acts; NULL when nobody authenticated */
+    struct write_tx *write;            /* the write the change joins, or NULL: its own */
+    const char *request_id;            /* for the audit record; NULL: "-" */
+    const char *addr;                  /* the client's numeric address; NULL or "": "-" */
+    char object[128]; /* what the change is about, when the caller's names do not say (set by
+                         the service: "PROJECT/dataset" of a dataset created) */
+};
+
+/* The login of A's principal ("-" when nobody authenticated). */
+const char *actor_login(const struct actor *a);
+
+/* The frame of one change. Between svc_begin and svc_end, A->write is the write the change
+ * joins: A's own (the route's, whose failure rolls everything back), or when A has none (a
+ * caller outside HTTP) one opened for the change alone. What the change publishes
+ * (write_publish_def...) goes to the catalog once that write committed. */
+struct svc_change {
+    struct write_tx own;
+    bool owned;
+};
+
+enum sb_err_kind svc_begin(struct actor *a, struct svc_change *c, struct sb_err *err);
+
+/* Ends the change of svc_begin with RC, the change's outcome: on SB_OK, appends the record of
+ * ACTION on OBJECT (a success; none when ACTION is NULL) to the write, and commits a write of
+ * the change's own; otherwise rolls that back. Returns RC, or the commit's failure (in ERR). */
+enum sb_err_kind svc_end(struct actor *a, struct svc_change *c, enum sb_err_kind rc,
+                         const char *action, const char *object, struct sb_err *err);
+
+/* ---- connections (src/service/connections.c) ---- */
+
+/* Creates the connection BODY defines; *OUT (new reference) is its definition as stored, secrets
+ * sealed. SB_ERR_CONFLICT when the name is taken, whatever else BODY holds. */
+enum sb_err_kind svc_conn_create(struct actor *a, const json_t *body, json_t **out,
+                                 struct sb_err *err);
+
+/* Replaces connection NAME by BODY; IF_MATCH is the version the caller read (-1: any, and without
+ * write guards the last write wins). *OUT as for svc_conn_create. */
+enum sb_err_kind svc_conn_update(struct actor *a, const char *name, const json_t *body,
+                                 int64_t if_match, json_t **out, struct sb_err *err);
+
+/* Deletes connection NAME (at IF_MATCH, when not -1). FORCE deletes it even when datasets name
+ * it, which write guards refuse otherwise (without them, DSS's way: always). */
+enum sb_err_kind svc_conn_delete(struct actor *a, const char *name, int64_t if_match, bool force,
+                                 struct sb_err *err);
+
+/* Makes version VERSION of connection NAME's history its current definition again (*OUT). */
+enum sb_err_kind svc_conn_revert(struct actor *a, const char *name, const json_t *version,
+                                 json_t **out, struct sb_err *err);
+
+/* Imports the connections of BODY ({connections, onConflict, dryRun}); *OUT: {created, updated,
+ * skipped, errors, dryRun}. */
+enum sb_err_kind svc_conn_import(struct actor *a, const json_t *body, json_t **out,
+                                 struct sb_err *err);
+
+#endif

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The service layer (src/service/) called directly, with no HTTP: an actor made by hand, a
+ * temporary SQLite store, a catalog. A change commits with its audit record or not at all, a
+ * failed validation writes nothing, a taken name is a conflict, and the catalog hears of a
+ * change only once its write committed. */
+/* cmocka.h needs these four first */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "json_assert.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "core/catalog.h"
+#include "core/principal.h"
+#include "service/service.h"
+#include "service/write.h"
+#include "settings.h"
+#include "store/store.h"
+
+struct fixture {
+    char dir[64];
+    struct config cfg;
+    struct app app;
+    struct principal admin;
+    struct actor actor;
+    struct write_tx w;
+};
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    uint8_t master[32];
+    char path[128];
+    struct sb_err err;
+
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/sb-service-test.XXXXXX");
+    if (!mkdtemp(fx->dir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/switchboard.db", fx->dir);
+    fx->app.store = store_open(path, &err);
+    if (!fx->app.store) {
+        print_error("%s\n", err.msg);
+        return -1;
+    }
+    memset(master, 7, sizeof(master));
+    secrets_init(&fx->app.secrets, master);
+    fx->app.cfg = &fx->cfg;
+    fx->app.catalog = catalog_new();
+    fx->app.audit_fd = -1;
+    fx->admin.type = PRINCIPAL_USER;
+    snprintf(fx->admin.login, sizeof(fx->admin.login), "alice");
+    fx->admin.admin = true;
+    fx->actor.app = &fx->app;
+    fx->actor.principal = &fx->admin;
+    fx->actor.request_id = "req-1";
+    fx->actor.addr = "127.0.0.1";
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    char cmd[128];
+
+    catalog_free(fx->app.catalog);
+    secrets_clear(&fx->app.secrets);
+    store_close(fx->app.store);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(fx);
+    return 0;
+}
+
+/* Opens a write for the actor, as the dispatcher does for an audited route. */
+static void begin(struct fixture *fx)
+{
+    struct sb_err err;
+
+    assert_int_equal(write_begin(&fx->w, &fx->app, &err), SB_OK);
+    fx->actor.write = &fx->w;
+}
+
+static void commit(struct fixture *fx)
+{
+    struct sb_err err;
+
+    assert_int_equal(write_commit(&fx->w, &err), SB_OK);
+    fx->actor.write = NULL;
+}
+
+static void rollback(struct fixture *fx)
+{
+    write_rollback(&fx->w);
+    fx->actor.write = NULL;
+}
+
+/* The audit records stored, newest first (new reference). */
+static json_t *audit_records(struct fixture *fx)
+{
+    struct audit_filter f = {0};
+    struct sb_err err;
+    json_t *list = NULL;
+
+    assert_int_equal(store_audit_list(fx->app.store, -1, 100, &f, &list, &err), SB_OK);
+    return list;
+}
+
+static bool in_catalog(struct fixture *fx, const char *name)
+{
+    struct catalog_entry *e = catalog_get(fx->app.catalog, name);
+
+    if (e)
+        catalog_entry_release(e);
+    return e != NULL;
+}
+
+static bool stored(struct fixture *fx, const char *name)
+{
+    struct sb_err err;
+    json_t *def = NULL;
+    enum sb_err_kind rc = store_conn_get(fx->app.store, name, &def, &err);
+
+    json_decref(def);
+    if (rc != SB_OK)
+        assert_int_equal(rc, SB_ERR_NOT_FOUND);
+    return rc == SB_OK;
+}
+
+#define PG_BODY                                                                                    \
+    "{'name':'%s','type':'PostgreSQL','params':{'host':'127.0.0.1','password':'s3cret-pw'}}"
+
+static json_t *pg_body(const char *name)
+{
+    char text[256];
+
+    snprintf(text, sizeof(text), PG_BODY, name);
+    return js(text);
+}
+
+/* A create in a write commits the definition, its history and its audit record together; the
+ * password is stored sealed and the record never holds it. */
+static void test_create_commits_definition_and_audit_record(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = pg_body("pg-main"), *def = NULL, *recs, *history = NULL;
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_OK);
+    assert_non_null(def);
+    assert_string_equal(json_string_value(json_object_get(def, "name")), "pg-main");
+    assert_string_not_equal(
+        json_string_value(json_object_get(json_object_get(def, "params"), "password")),
+        "s3cret-pw");
+    commit(fx);
+
+    assert_true(stored(fx, "pg-main"));
+    assert_int_equal(store_conn_history(fx->app.store, "pg-main", &history, &err), SB_OK);
+    assert_int_equal(json_array_size(history), 1);
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 1);
+    json_t *rec = json_array_get(recs, 0);
+    assert_string_equal(json_string_value(json_object_get(rec, "action")), "connection.create");
+    assert_string_equal(json_string_value(json_object_get(rec, "object")), "pg-main");
+    assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "success");
+    assert_string_equal(json_string_value(json_object_get(rec, "principal")), "alice");
+    assert_string_equal(json_string_value(json_object_get(rec, "requestId")), "req-1");
+    assert_string_equal(json_string_value(json_object_get(rec, "remoteAddr")), "127.0.0.1");
+    char *text = json_dumps(recs, 0);
+    assert_null(strstr(text, "s3cret-pw"));
+    free(text);
+    json_decref(recs);
+    json_decref(history);
+    json_decref(def);
+    json_decref(body);
+}
+
+/* A write rolled back after the service's call (as the dispatcher does when something later
+ * fails) leaves neither the definition nor its audit record, and the catalog never saw it. */
+static void test_rolled_back_write_leaves_neither_change_nor_record(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = pg_body("pg-gone"), *def = NULL, *recs;
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_OK);
+    rollback(fx);
+
+    assert_false(stored(fx, "pg-gone"));
+    assert_false(in_catalog(fx, "pg-gone"));
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 0);
+    json_decref(recs);
+    json_decref(def);
+    json_decref(body);
+}
+
+/* A body that does not validate writes nothing: no row, no record of success. */
+static void test_failed_validation_writes_nothing(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = js("{'name':'pg-bad','type':'NoSuchType','params':{'password':'x'}}");
+    json_t *def = NULL, *recs;
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_ERR_BAD_REQUEST);
+    assert_null(def);
+    assert_true(fx->w.records == 0);
+    commit(fx);
+
+    assert_false(stored(fx, "pg-bad"));
+    assert_false(in_catalog(fx, "pg-bad"));
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 0);
+    json_decref(recs);
+    json_decref(body);
+}
+
+/* A create of a name that exists is a 409, even with a body that would not validate, and
+ * leaves the stored definition as it was. */
+static void test_create_of_existing_name_conflicts(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = pg_body("pg-main"), *other = js("{'name':'pg-main','type':'nonsense'}");
+    json_t *def = NULL, *again = NULL, *kept = NULL, *recs;
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_OK);
+    commit(fx);
+
+    begin(fx);
+    assert_int_equal(svc_conn_create(&fx->actor, body, &again, &err), SB_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "pg-main"));
+    assert_null(again);
+    assert_int_equal(svc_conn_create(&fx->actor, other, &again, &err), SB_ERR_CONFLICT);
+    rollback(fx);
+
+    assert_int_equal(store_conn_get(fx->app.store, "pg-main", &kept, &err), SB_OK);
+    assert_string_equal(json_string_value(json_object_get(kept, "type")), "PostgreSQL");
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 1); /* the create's only */
+    json_decref(recs);
+    json_decref(kept);
+    json_decref(def);
+    json_decref(other);
+    json_decref(body);
+}
+
+/* The catalog hears of a create, an update and a delete only once their write committed. */
+static void test_catalog_sees_changes_only_after_commit(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = pg_body("pg-cat"), *def = NULL, *upd = NULL;
+    struct catalog_entry *e;
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_OK);
+    assert_false(in_catalog(fx, "pg-cat"));
+    commit(fx);
+    assert_true(in_catalog(fx, "pg-cat"));
+
+    json_object_set_new(json_object_get(body, "params"), "host", json_string("127.0.0.2"));
+    begin(fx);
+    assert_int_equal(svc_conn_update(&fx->actor, "pg-cat", body, 1, &upd, &err), SB_OK);
+    e = catalog_get(fx->app.catalog, "pg-cat");
+    assert_int_equal(e->version, 1);
+    catalog_entry_release(e);
+    commit(fx);
+    e = catalog_get(fx->app.catalog, "pg-cat");
+    assert_int_equal(e->version, 2);
+    catalog_entry_release(e);
+
+    json_decref(upd);
+    json_decref(def);
+    json_decref(body);
+}
+
+/* An update at a version that is not the stored one is refused and writes nothing. */
+static void test_update_at_stale_version_fails(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = pg_body("pg-v"), *def = NULL, *upd = NULL, *recs;
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_OK);
+    commit(fx);
+    begin(fx);
+    assert_int_equal(svc_conn_update(&fx->actor, "pg-v", body, 7, &upd, &err),
+                     SB_ERR_PRECONDITION_FAILED);
+    assert_null(upd);
+    commit(fx);
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 1);
+    json_decref(recs);
+    json_decref(def);
+    json_decref(body);
+}
+
+/* Without a write, a call is its own transaction: the change and its record commit together
+ * and the catalog hears of it at once. */
+static void test_call_without_write_commits_by_itself(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = pg_body("pg-alone"), *def = NULL, *recs;
+    struct sb_err err;
+
+    assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_OK);
+    assert_true(stored(fx, "pg-alone"));
+    assert_true(in_catalog(fx, "pg-alone"));
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 1);
+    json_decref(recs);
+    json_decref(def);
+    json_decref(body);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_commits_definition_and_audit_record, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rolled_back_write_leaves_neither_change_nor_record,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_validation_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_of_existing_name_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catalog_sees_changes_only_after_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_update_at_stale_version_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_without_write_commits_by_itself, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
