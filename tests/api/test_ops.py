@@ -1,6 +1,7 @@
 """Operating the server: X-Request-Id on every answer, in its log line and its audit record;
 JSON logs; SIGHUP reopening the log and audit files (as logrotate needs); the configuration
 file (issue 17)."""
+import http.client
 import json
 import os
 import re
@@ -31,6 +32,23 @@ class RequestIdTest(ServerTestCase):
         self.assertEqual(len(seen), 4, "request ids repeat: %r" % seen)
         r = self.server.request("GET", "/healthz", key=None)
         self.assertRegex(r.headers.get("X-Request-Id") or "", HEX16)
+
+    def test_generated_request_ids_never_repeat_on_one_connection(self):
+        # ids come from a per-thread pool of random bytes refilled every 64 ids: 200 requests
+        # on one keep-alive connection (one thread) cross several refills
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        seen = set()
+        try:
+            for _ in range(200):
+                conn.request("GET", "/healthz")
+                resp = conn.getresponse()
+                resp.read()
+                rid = resp.getheader("X-Request-Id") or ""
+                self.assertRegex(rid, HEX16)
+                self.assertNotIn(rid, seen)
+                seen.add(rid)
+        finally:
+            conn.close()
 
     def test_request_id_sent_by_the_client_is_kept(self):
         r = self.server.api("GET", "/auth/info", headers={"X-Request-Id": "trace-42.a:b/c+d=e"})
