@@ -135,6 +135,7 @@ struct store_conn {
     struct store_conn *prev, *next; /* in the store's list of open connections */
     int tx_depth;    /* 0: autocommit; 1: in a transaction; more: nested savepoints */
     bool auth_dirty; /* the open transaction wrote keys, users or groups */
+    bool meta_dirty; /* the open transaction wrote a meta value */
 };
 
 enum tx_op { TX_BEGIN, TX_COMMIT, TX_ROLLBACK };
@@ -178,6 +179,7 @@ struct backend_ops {
 struct store {
     const struct backend_ops *ops;
     atomic_ullong auth_generation; /* bumped after every committed change to principals */
+    atomic_ullong meta_generation; /* a new value after every committed meta write (store.c) */
     pthread_key_t tls;             /* the thread's struct store_conn */
     pthread_mutex_t lock;          /* guards CONNS */
     struct store_conn *conns;      /* every open connection */

@@ -38,10 +38,21 @@ static void conn_thread_exit(void *arg)
     st->ops->conn_close(c);
 }
 
+/* The source of meta generations: process-wide, so that a value is never taken twice, even
+ * by two stores (store_meta_generation). */
+static atomic_ullong meta_serial;
+
+static void meta_bump(struct store *st)
+{
+    atomic_store(&st->meta_generation, atomic_fetch_add(&meta_serial, 1) + 1);
+}
+
 void store_base_init(struct store *base, const struct backend_ops *ops)
 {
     base->ops = ops;
     atomic_init(&base->auth_generation, 0);
+    atomic_init(&base->meta_generation, 0);
+    meta_bump(base);
     pthread_mutex_init(&base->lock, NULL);
     if (pthread_key_create(&base->tls, conn_thread_exit) != 0)
         abort();
@@ -89,6 +100,11 @@ void store_close(struct store *st)
 bool store_is_shared(struct store *st)
 {
     return st->ops->shared;
+}
+
+uint64_t store_meta_generation(struct store *st)
+{
+    return atomic_load(&st->meta_generation);
 }
 
 uint64_t store_auth_generation(struct store *st)
@@ -304,6 +320,10 @@ static enum sb_err_kind tx_end(struct store_conn *c, enum sb_err_kind kind, stru
         c->auth_dirty = false;
         atomic_fetch_add(&c->st->auth_generation, 1);
     }
+    if (level == 0 && c->meta_dirty) {
+        c->meta_dirty = false;
+        meta_bump(c->st);
+    }
     return kind;
 }
 
@@ -427,10 +447,18 @@ static enum sb_err_kind meta_write(struct store_conn *c, enum stmt_id id, const 
                                    const char *value, long *changes, struct sb_err *err)
 {
     struct args a = {0};
+    enum sb_err_kind kind;
 
     a_text(&a, name);
     a_text(&a, value);
-    return run(c, id, &a, NULL, NULL, changes, err);
+    kind = run(c, id, &a, NULL, NULL, changes, err);
+    /* a new generation once the write has committed (at once in autocommit, else in tx_end):
+     * a reader that samples it before reading can never cache an older value under it */
+    if (c->tx_depth == 0)
+        meta_bump(c->st);
+    else
+        c->meta_dirty = true;
+    return kind;
 }
 
 enum sb_err_kind store_meta_init(struct store *st, const char *name, const char *value,

@@ -32,6 +32,12 @@ void store_close(struct store *st);
  * of principals knows when to distrust itself. Sample it before reading what it guards. */
 uint64_t store_auth_generation(struct store *st);
 
+/* A value that changes after every committed write of a meta value (store_meta_set,
+ * store_meta_init, a restore) by this process, never taken twice in the process (even by
+ * another store): what was read after sampling it may be cached under it. Other nodes' writes
+ * to a shared store do not change it. */
+uint64_t store_meta_generation(struct store *st);
+
 /* Bytes the store takes on disk (for SQLite: the database and its write-ahead log). */
 long long store_size_bytes(struct store *st);
 

@@ -400,6 +400,19 @@ class TwoNodesTest(NodesTestCase):
         refused = eventually(lambda: self.a.api("GET", "/auth/info", key=key).status == 401)
         self.assertTrue(refused, "A still accepts the key of a user deleted on B")
 
+    def test_instance_variables_changed_on_one_node_resolve_at_once_on_the_other(self):
+        # /info resolves ${...} against the instance variables; a node caches them only for a
+        # store of its own, so B's very next /info after A's change must use the new value
+        self.a.create_connection("pg_vars", type="PostgreSQL",
+                                 params={"host": "${pg_vars_host}", "db": "x"})
+        self.wait_for(self.b, "pg_vars", 200)
+        for i in range(3):
+            host = "h%d.internal" % i
+            self.assertStatus(self.a.api("PUT", "/admin/variables/", {"pg_vars_host": host}), 200)
+            info = self.b.api("GET", "/connections/pg_vars/info")
+            self.assertStatus(info, 200)
+            self.assertEqual(info.json["resolvedParams"]["host"], host)
+
     def test_group_change_on_one_node_reaches_the_other(self):
         self.a.create_group("pg_team")
         key = self.a.user_with_key("pg_bob", groups=["pg_team"])

@@ -399,6 +399,22 @@ class SecretsTest(ServerTestCase):
                          "${sec_db}_${sec_unknown}")
         self.assertEqual(self.definition("sec_vars")["params"]["host"], "${sec_host}")
 
+    def test_info_follows_every_change_of_the_instance_variables_at_once(self):
+        # the variables are cached under the store's meta generation: each change (and a
+        # change refused half-way, which must change nothing) shows in the very next /info
+        self.server.create_connection("sec_vars_seq", type="PostgreSQL",
+                                      params={"host": "${seq_host}", "db": "x"})
+        for i in range(5):
+            host = "seq%d.internal" % i
+            self.assertStatus(self.server.api("PUT", "/admin/variables/", {"seq_host": host}),
+                              200)
+            self.assertEqual(self.info("sec_vars_seq")["resolvedParams"]["host"], host)
+            refused = self.server.api("PUT", "/admin/variables/", ["not", "an", "object"])
+            self.assertGreaterEqual(refused.status, 400)
+            self.assertEqual(self.info("sec_vars_seq")["resolvedParams"]["host"], host)
+        self.assertStatus(self.server.api("PUT", "/admin/variables/", {}), 200)
+        self.assertEqual(self.info("sec_vars_seq")["resolvedParams"]["host"], "${seq_host}")
+
     # ---- PER_USER ------------------------------------------------------------------------
 
     def per_user_connection(self, name):
