@@ -6,13 +6,19 @@
 
 #include "core/err.h"
 
+enum sb_err_kind sb_err_vset(struct sb_err *err, enum sb_err_kind kind, const char *fmt, va_list ap)
+{
+    err->kind = kind;
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    return kind;
+}
+
 enum sb_err_kind sb_err_set(struct sb_err *err, enum sb_err_kind kind, const char *fmt, ...)
 {
     va_list ap;
 
-    err->kind = kind;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    sb_err_vset(err, kind, fmt, ap);
     va_end(ap);
     return kind;
 }

@@ -4,6 +4,7 @@
 #ifndef SB_ERR_H
 #define SB_ERR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include "util/limits.h"
@@ -33,6 +34,10 @@ struct sb_err {
 /* Sets kind and a printf-style message; returns kind so that `return sb_err_set(...)` reads. */
 enum sb_err_kind sb_err_set(struct sb_err *err, enum sb_err_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* sb_err_set with the message's arguments in AP. */
+enum sb_err_kind sb_err_vset(struct sb_err *err, enum sb_err_kind kind, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 static inline void sb_err_clear(struct sb_err *err)
 {

@@ -8,6 +8,7 @@
  * atomic alone and also composes inside store_tx_begin / store_tx_commit. A write other nodes
  * must hear of announces itself inside its transaction, so that the announcement goes out only
  * if it commits. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,11 @@ static const char *key_noun(enum store_key_kind kind)
     return kind == STORE_KEY_GLOBAL ? "Global API key" : "Personal API key";
 }
 
+/* What is missing, with its noun and its name or id. */
+#define MSG_MISSING "%s '%s' does not exist."
+#define MSG_CONN_MISSING "Connection '%s' does not exist."
+#define MSG_DS_MISSING "Dataset '%s' does not exist in project '%s'."
+
 /* ---- arguments ---- */
 
 static struct arg *arg_next(struct args *a)
@@ -267,22 +273,36 @@ static enum sb_err_kind read_rows(struct store_conn *c, enum stmt_id id, struct 
     return collect(c, id, a, row_json_append, out, err);
 }
 
-/* *OUT: new reference to column 0 of the first row of ID as JSON; *FOUND whether there was
- * one (*OUT is left alone when not). */
-static enum sb_err_kind read_one(struct store_conn *c, enum stmt_id id, struct args *a,
-                                 json_t **out, bool *found, struct sb_err *err)
-{
-    json_t *all;
+/* *OUT: new reference to column 0 of the first row of ID as JSON, read on the calling thread's
+ * connection to ST; when there is none, SB_ERR_NOT_FOUND with the message MISSING
+ * (printf-style) and *OUT left alone. */
+static enum sb_err_kind read_one(struct store *st, enum stmt_id id, struct args *a, json_t **out,
+                                 struct sb_err *err, const char *missing, ...)
+    __attribute__((format(printf, 6, 7)));
 
-    *found = false;
+static enum sb_err_kind read_one(struct store *st, enum stmt_id id, struct args *a, json_t **out,
+                                 struct sb_err *err, const char *missing, ...)
+{
+    struct store_conn *c = store_thread_conn(st, err);
+    enum sb_err_kind kind = SB_OK;
+    json_t *all;
+    va_list ap;
+
+    if (!c) {
+        args_free(a);
+        return err->kind;
+    }
     if (read_rows(c, id, a, &all, err) != SB_OK)
         return err->kind;
     if (json_array_size(all) > 0) {
-        *found = true;
         *out = json_incref(json_array_get(all, 0));
+    } else {
+        va_start(ap, missing);
+        kind = sb_err_vset(err, SB_ERR_NOT_FOUND, missing, ap);
+        va_end(ap);
     }
     json_decref(all);
-    return SB_OK;
+    return kind;
 }
 
 /* Row callback: column 0 as an integer into the int64_t CTX. */
@@ -497,46 +517,57 @@ enum sb_err_kind store_obj_list(struct store *st, enum store_collection coll, js
     return read_rows(c, ST_OBJ_LIST, &a, out, err);
 }
 
+/* Reads with STMT the record ID of KIND (a collection, or a kind of API key), which NOUN names
+ * in the message when there is none. */
+static enum sb_err_kind read_kind_id(struct store *st, enum stmt_id stmt, int kind,
+                                     const char *noun, const char *id, json_t **out,
+                                     struct sb_err *err)
+{
+    struct args a = {0};
+
+    a_int(&a, kind);
+    a_text(&a, id);
+    return read_one(st, stmt, &a, out, err, MSG_MISSING, noun, id);
+}
+
 enum sb_err_kind store_obj_get(struct store *st, enum store_collection coll, const char *id,
                                json_t **out, struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
-    struct args a = {0};
-    bool found;
-
-    a_int(&a, coll);
-    a_text(&a, id);
-    if (read_one(c, ST_OBJ_GET, &a, out, &found, err) != SB_OK)
-        return err->kind;
-    if (!found)
-        return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", coll_noun(coll), id);
-    return SB_OK;
+    return read_kind_id(st, ST_OBJ_GET, coll, coll_noun(coll), id, out, err);
 }
 
-/* Inserts (ST_OBJ_INSERT), replaces or deletes (REC NULL) the record ID of COLL. */
-static enum sb_err_kind obj_write(struct store_conn *c, enum stmt_id id_stmt,
-                                  enum store_collection coll, const char *id, const json_t *rec,
-                                  struct sb_err *err)
+/* Writes with STMT the record ID of KIND (a collection, or a kind of API key), which NOUN
+ * names: REC its new JSON, NULL for a delete. AUTH: a principal's record (a user, a group, a
+ * key), announced to the other nodes. When no row changed: SB_ERR_CONFLICT for an insert
+ * (ST_OBJ_INSERT), SB_ERR_NOT_FOUND otherwise. */
+static enum sb_err_kind write_kind_id(struct store_conn *c, enum stmt_id stmt, int kind,
+                                      const char *noun, const char *id, const json_t *rec,
+                                      bool auth, struct sb_err *err)
 {
     struct args a = {0};
     long changes;
 
-    a_int(&a, coll);
+    a_int(&a, kind);
     a_text(&a, id);
     if (rec)
         a_json(&a, rec);
-    if (write_announced(c, id_stmt, &a, coll_is_auth(coll) ? STORE_NOTE_AUTH : NULL, &changes,
-                        err) != SB_OK)
+    if (write_announced(c, stmt, &a, auth ? STORE_NOTE_AUTH : NULL, &changes, err) != SB_OK)
         return err->kind;
-    if (coll_is_auth(coll))
+    if (auth)
         mark_auth_dirty(c);
-    if (changes == 0)
-        return id_stmt == ST_OBJ_INSERT
-                   ? sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.", coll_noun(coll),
-                                id)
-                   : sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", coll_noun(coll),
-                                id);
-    return SB_OK;
+    if (changes > 0)
+        return SB_OK;
+    if (stmt == ST_OBJ_INSERT)
+        return sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.", noun, id);
+    return sb_err_set(err, SB_ERR_NOT_FOUND, MSG_MISSING, noun, id);
+}
+
+/* Inserts (ST_OBJ_INSERT), replaces or deletes (REC NULL) the record ID of COLL. */
+static enum sb_err_kind obj_write(struct store_conn *c, enum stmt_id stmt,
+                                  enum store_collection coll, const char *id, const json_t *rec,
+                                  struct sb_err *err)
+{
+    return write_kind_id(c, stmt, coll, coll_noun(coll), id, rec, coll_is_auth(coll), err);
 }
 
 enum sb_err_kind store_obj_insert(struct store *st, enum store_collection coll, const char *id,
@@ -571,21 +602,38 @@ enum sb_err_kind store_obj_lock(struct store *st, enum store_collection coll, co
     return run(c, ST_OBJ_LOCK, &a, NULL, NULL, NULL, err);
 }
 
-enum sb_err_kind store_user_delete(struct store *st, const char *login, struct sb_err *err)
+/* What goes when a record is deleted: STMT runs with (KIND, the record's id), or with the id
+ * alone when KIND is -1; none need be there. */
+struct dependent {
+    enum stmt_id stmt;
+    int kind;
+};
+
+/* Deletes the record ID of COLL and, in the same transaction, its N dependents DEPS. */
+static enum sb_err_kind obj_delete_cascade(struct store *st, enum store_collection coll,
+                                           const char *id, const struct dependent *deps, int n,
+                                           struct sb_err *err)
 {
     WITH_CONN(c, st, err);
-    struct args a = {0};
     enum sb_err_kind kind;
 
     if (tx_begin(c, err) != SB_OK)
         return err->kind;
-    kind = obj_write(c, ST_OBJ_DELETE, STORE_USERS, login, NULL, err);
-    if (kind == SB_OK) {
-        a_int(&a, STORE_KEY_PERSONAL);
-        a_text(&a, login);
-        kind = run(c, ST_KEY_DELETE_OWNER, &a, NULL, NULL, NULL, err);
+    kind = obj_write(c, ST_OBJ_DELETE, coll, id, NULL, err);
+    for (int i = 0; i < n && kind == SB_OK; i++) {
+        struct args a = {0};
+        if (deps[i].kind >= 0)
+            a_int(&a, deps[i].kind);
+        a_text(&a, id);
+        kind = run(c, deps[i].stmt, &a, NULL, NULL, NULL, err);
     }
     return tx_end(c, kind, err);
+}
+
+enum sb_err_kind store_user_delete(struct store *st, const char *login, struct sb_err *err)
+{
+    static const struct dependent keys[] = {{ST_KEY_DELETE_OWNER, STORE_KEY_PERSONAL}};
+    return obj_delete_cascade(st, STORE_USERS, login, keys, 1, err);
 }
 
 /* ---- audit ---- */
@@ -683,33 +731,29 @@ enum sb_err_kind store_conn_scan(struct store *st, store_conn_scan_fn fn, void *
 
 static enum sb_err_kind conn_missing(const char *name, struct sb_err *err)
 {
-    return sb_err_set(err, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
+    return sb_err_set(err, SB_ERR_NOT_FOUND, MSG_CONN_MISSING, name);
+}
+
+/* Reads connection NAME with STMT (ST_CONN_GET or ST_CONN_HOLD). */
+static enum sb_err_kind conn_read(struct store *st, enum stmt_id stmt, const char *name,
+                                  json_t **out, struct sb_err *err)
+{
+    struct args a = {0};
+
+    a_text(&a, name);
+    return read_one(st, stmt, &a, out, err, MSG_CONN_MISSING, name);
 }
 
 enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out,
                                 struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
-    struct args a = {0};
-    bool found;
-
-    a_text(&a, name);
-    if (read_one(c, ST_CONN_GET, &a, out, &found, err) != SB_OK)
-        return err->kind;
-    return found ? SB_OK : conn_missing(name, err);
+    return conn_read(st, ST_CONN_GET, name, out, err);
 }
 
 enum sb_err_kind store_conn_hold(struct store *st, const char *name, json_t **out,
                                  struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
-    struct args a = {0};
-    bool found;
-
-    a_text(&a, name);
-    if (read_one(c, ST_CONN_HOLD, &a, out, &found, err) != SB_OK)
-        return err->kind;
-    return found ? SB_OK : conn_missing(name, err);
+    return conn_read(st, ST_CONN_HOLD, name, out, err);
 }
 
 static const char *tag_login(const json_t *def)
@@ -980,19 +1024,12 @@ enum sb_err_kind store_conn_history(struct store *st, const char *name, json_t *
 enum sb_err_kind store_conn_version(struct store *st, const char *name, int64_t version,
                                     json_t **out, struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
     struct args a = {0};
-    bool found;
 
     a_text(&a, name);
     a_int(&a, version);
-    if (read_one(c, ST_HIST_GET, &a, out, &found, err) != SB_OK)
-        return err->kind;
-    if (!found)
-        return sb_err_set(err, SB_ERR_NOT_FOUND,
-                          "Connection '%s' has no version %lld to revert to.", name,
-                          (long long)version);
-    return SB_OK;
+    return read_one(st, ST_HIST_GET, &a, out, err,
+                    "Connection '%s' has no version %lld to revert to.", name, (long long)version);
 }
 
 static enum sb_err_kind row_usage(void *ctx, const struct row *r, struct sb_err *err)
@@ -1028,22 +1065,17 @@ enum sb_err_kind store_ds_list(struct store *st, const char *project, json_t **o
 
 static enum sb_err_kind ds_missing(const char *project, const char *name, struct sb_err *err)
 {
-    return sb_err_set(err, SB_ERR_NOT_FOUND, "Dataset '%s' does not exist in project '%s'.", name,
-                      project);
+    return sb_err_set(err, SB_ERR_NOT_FOUND, MSG_DS_MISSING, name, project);
 }
 
 enum sb_err_kind store_ds_get(struct store *st, const char *project, const char *name, json_t **out,
                               struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
     struct args a = {0};
-    bool found;
 
     a_text(&a, project);
     a_text(&a, name);
-    if (read_one(c, ST_DS_GET, &a, out, &found, err) != SB_OK)
-        return err->kind;
-    return found ? SB_OK : ds_missing(project, name, err);
+    return read_one(st, ST_DS_GET, &a, out, err, MSG_DS_MISSING, name, project);
 }
 
 static enum sb_err_kind ds_write(struct store *st, enum stmt_id id, const char *project,
@@ -1091,23 +1123,11 @@ enum sb_err_kind store_ds_delete(struct store *st, const char *project, const ch
 
 enum sb_err_kind store_project_delete(struct store *st, const char *key, struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
-    struct args a = {0};
-    enum sb_err_kind kind;
-
-    if (tx_begin(c, err) != SB_OK)
-        return err->kind;
-    kind = obj_write(c, ST_OBJ_DELETE, STORE_PROJECTS, key, NULL, err);
-    if (kind == SB_OK) {
-        kind = obj_write(c, ST_OBJ_DELETE, STORE_PROJECT_VARIABLES, key, NULL, err);
-        if (kind == SB_ERR_NOT_FOUND) /* a project need not have variables */
-            kind = SB_OK;
-    }
-    if (kind == SB_OK) {
-        a_text(&a, key);
-        kind = run(c, ST_DS_DELETE_PROJECT, &a, NULL, NULL, NULL, err);
-    }
-    return tx_end(c, kind, err);
+    static const struct dependent deps[] = {
+        {ST_OBJ_DELETE, STORE_PROJECT_VARIABLES},
+        {ST_DS_DELETE_PROJECT, -1},
+    };
+    return obj_delete_cascade(st, STORE_PROJECTS, key, deps, 2, err);
 }
 
 /* ---- API keys ---- */
@@ -1192,23 +1212,10 @@ enum sb_err_kind store_key_by_hash(struct store *st, const uint8_t hash[32], jso
     return SB_OK;
 }
 
-static enum sb_err_kind key_missing(enum store_key_kind kind, const char *id, struct sb_err *err)
-{
-    return sb_err_set(err, SB_ERR_NOT_FOUND, "%s '%s' does not exist.", key_noun(kind), id);
-}
-
 enum sb_err_kind store_key_get(struct store *st, enum store_key_kind kind, const char *id,
                                json_t **out, struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
-    struct args a = {0};
-    bool found;
-
-    a_int(&a, kind);
-    a_text(&a, id);
-    if (read_one(c, ST_KEY_GET, &a, out, &found, err) != SB_OK)
-        return err->kind;
-    return found ? SB_OK : key_missing(kind, id, err);
+    return read_kind_id(st, ST_KEY_GET, kind, key_noun(kind), id, out, err);
 }
 
 enum sb_err_kind store_key_list(struct store *st, enum store_key_kind kind, const char *owner,
@@ -1228,18 +1235,8 @@ static enum sb_err_kind key_write(struct store *st, enum store_key_kind kind, co
                                   const json_t *rec, struct sb_err *err)
 {
     WITH_CONN(c, st, err);
-    struct args a = {0};
-    long changes;
-
-    a_int(&a, kind);
-    a_text(&a, id);
-    if (rec)
-        a_json(&a, rec);
-    if (write_announced(c, rec ? ST_KEY_UPDATE : ST_KEY_DELETE, &a, STORE_NOTE_AUTH, &changes,
-                        err) != SB_OK)
-        return err->kind;
-    mark_auth_dirty(c);
-    return changes == 0 ? key_missing(kind, id, err) : SB_OK;
+    return write_kind_id(c, rec ? ST_KEY_UPDATE : ST_KEY_DELETE, kind, key_noun(kind), id, rec,
+                         true, err);
 }
 
 enum sb_err_kind store_key_update(struct store *st, enum store_key_kind kind, const char *id,
