@@ -16,6 +16,7 @@
 #include "core/types.h"
 #include "http/request.h"
 #include "service/audit.h"
+#include "service/params.h"
 #include "service/service.h"
 #include "store/store.h"
 #include "util/mem.h"
@@ -321,7 +322,7 @@ void api_connections_info(struct request *req)
         goto out;
     }
     if (!project_variables_or_reply(req, &project_vars) ||
-        api_resolve_params(req->app, def, project_vars, &resolved, &err) != SB_OK) {
+        svc_resolve_params(req->app, def, project_vars, &resolved, &err) != SB_OK) {
         if (!req->replied)
             reply_error(req, &err);
         goto out;

@@ -11,12 +11,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/common.h" /* api_resolve_params: variables and secrets (to move with them) */
 #include "core/catalog.h"
 #include "core/conn.h"
 #include "core/types.h"
 #include "probe/probe.h"
 #include "prober/probes.h"
+#include "service/params.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/limits.h"
@@ -137,7 +137,7 @@ static struct probe_job *job_new(struct probes *p, const json_t *def, struct sb_
         return NULL;
     }
     job = xcalloc(1, sizeof(*job));
-    if (api_resolve_params(p->app, def, NULL, &job->params, err) != SB_OK) {
+    if (svc_resolve_params(p->app, def, NULL, &job->params, err) != SB_OK) {
         free(job);
         return NULL;
     }
@@ -551,7 +551,7 @@ static json_t *round_groups(struct probes *p)
             pthread_mutex_lock(&p->lock);
             sched_update(p, e->name, false);
             pthread_mutex_unlock(&p->lock);
-        } else if (api_resolve_params(p->app, def, NULL, &params, &err) == SB_OK) {
+        } else if (svc_resolve_params(p->app, def, NULL, &params, &err) == SB_OK) {
             key = target_key(t, params);
             group = json_object_get(groups, key);
             if (!group)
