@@ -153,41 +153,28 @@ static void release_snapshot(void *cls)
 
 void api_connections_names(struct request *req)
 {
-    char *type, *body;
-    bool any_type;
+    char *type, *owned;
+    const char *body;
     struct catalog_snapshot *snap;
-    size_t cap = 2, len = 0;
+    size_t len;
 
     if (!api_catalog_ready_or_reply(req))
         return;
     type = req_query(req, "type");
-    any_type = !type || !*type || strcmp(type, "all") == 0;
-    snap = catalog_snapshot(req->app->catalog);
-    if (any_type && req->principal.admin) { /* every name: the snapshot's array, in place */
-        const char *part = snap->names;
+    if (type && (!*type || strcmp(type, "all") == 0)) {
         free(type);
-        reply_shared(req, 200, &part, &snap->names_len, 1, release_snapshot, snap);
+        type = NULL;
+    }
+    /* built once per snapshot for each type and set of groups, and sent in place */
+    snap = catalog_snapshot(req->app->catalog);
+    body = catalog_snapshot_names(snap, &req->principal, type, &len, &owned);
+    free(type);
+    if (owned) {
+        catalog_snapshot_release(snap);
+        reply_text(req, 200, "application/json; charset=utf-8", owned);
         return;
     }
-    /* the answer is the quoted names the entries already hold, joined: no JSON tree */
-    for (size_t i = 0; i < snap->n; i++)
-        cap += snap->items[i]->qname_len + 1;
-    body = xmalloc(cap + 1);
-    body[len++] = '[';
-    for (size_t i = 0; i < snap->n; i++) {
-        const struct catalog_entry *e = snap->items[i];
-        if (!(any_type || strcmp(e->type, type) == 0) || !catalog_entry_usable(e, &req->principal))
-            continue;
-        if (len > 1)
-            body[len++] = ',';
-        memcpy(body + len, e->qname, e->qname_len);
-        len += e->qname_len;
-    }
-    body[len++] = ']';
-    body[len] = '\0';
-    catalog_snapshot_release(snap);
-    free(type);
-    reply_text(req, 200, "application/json; charset=utf-8", body);
+    reply_shared(req, 200, &body, &len, 1, release_snapshot, snap);
 }
 
 /* The caller's own credential for connection NAME (PER_USER mode), opened. On failure answers

@@ -68,12 +68,33 @@ void catalog_entry_release(struct catalog_entry *e)
         entry_free(e);
 }
 
+/* A get-names answer kept with a snapshot, for KEY (catalog_snapshot_names). */
+struct names_answer {
+    struct names_answer *next;
+    char *key;
+    size_t key_len;
+    char *body;
+    size_t len;
+};
+
+/* At most this many answers per snapshot, of at most this many bytes in all (or 4 times the
+ * array of every name, when more): past it, answers are built for each request. */
+#define NAMES_ANSWERS_MAX 64
+#define NAMES_ANSWERS_BYTES (1024 * 1024)
+
 void catalog_snapshot_release(struct catalog_snapshot *s)
 {
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     for (size_t i = 0; i < s->n; i++)
         catalog_entry_release(s->items[i]);
+    for (struct names_answer *a = s->answers, *next; a; a = next) {
+        next = a->next;
+        free(a->key);
+        free(a->body);
+        free(a);
+    }
+    pthread_mutex_destroy(&s->answers_lock);
     free(s->items);
     free(s->names);
     free(s);
@@ -462,6 +483,7 @@ struct catalog_snapshot *catalog_snapshot(struct catalog *c)
     if (!c->snap) {
         s = xcalloc(1, sizeof(*s));
         atomic_init(&s->refs, 1);
+        pthread_mutex_init(&s->answers_lock, NULL);
         s->items = xcalloc(c->used ? c->used : 1, sizeof(*s->items));
         for (size_t i = 0; i < c->cap; i++)
             if (c->slots[i] && !c->slots[i]->deleted) {
@@ -484,6 +506,120 @@ struct catalog_snapshot *catalog_snapshot(struct catalog *c)
 bool catalog_entry_usable(const struct catalog_entry *e, const struct principal *p)
 {
     return p->admin || e->usable_by_all || principal_in_any_group(p, e->allowed_groups);
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* What decides P's get-names answer of TYPE, as one key: "A" for an admin (who may use
+ * everything), else "U" and P's distinct group names in order; then the type. Every part is
+ * preceded by its length, so that no two different inputs give the same key. */
+static char *names_key(const struct principal *p, const char *type, size_t *key_len)
+{
+    size_t n = p->admin ? 0 : json_array_size(p->groups), cap = 32 + (type ? strlen(type) : 0);
+    const char **names = xcalloc(n ? n : 1, sizeof(*names));
+    size_t k = 0, len = 0;
+    char *key;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *g = json_string_value(json_array_get(p->groups, i));
+        if (g) {
+            names[k++] = g;
+            cap += strlen(g) + 24;
+        }
+    }
+    qsort(names, k, sizeof(*names), by_string);
+    key = xmalloc(cap);
+    len += (size_t)snprintf(key + len, cap - len, "%s", p->admin ? "A" : "U");
+    for (size_t i = 0; i < k; i++)
+        if (i == 0 || strcmp(names[i], names[i - 1]) != 0)
+            len += (size_t)snprintf(key + len, cap - len, "%zu:%s", strlen(names[i]), names[i]);
+    len += (size_t)snprintf(key + len, cap - len, "|%zu:%s", type ? strlen(type) : 0,
+                            type ? type : "");
+    free(names);
+    *key_len = len;
+    return key;
+}
+
+/* The answer of S for P and TYPE, built: the quoted names the entries already hold, joined. */
+static char *names_build(const struct catalog_snapshot *s, const struct principal *p,
+                         const char *type, size_t *len)
+{
+    size_t cap = 2, at = 0;
+    char *body;
+
+    for (size_t i = 0; i < s->n; i++)
+        cap += s->items[i]->qname_len + 1;
+    body = xmalloc(cap + 1);
+    body[at++] = '[';
+    for (size_t i = 0; i < s->n; i++) {
+        const struct catalog_entry *e = s->items[i];
+        if ((type && strcmp(e->type, type) != 0) || !catalog_entry_usable(e, p))
+            continue;
+        if (at > 1)
+            body[at++] = ',';
+        memcpy(body + at, e->qname, e->qname_len);
+        at += e->qname_len;
+    }
+    body[at++] = ']';
+    body[at] = '\0';
+    *len = at;
+    return body;
+}
+
+const char *catalog_snapshot_names(struct catalog_snapshot *s, const struct principal *p,
+                                   const char *type, size_t *len, char **owned)
+{
+    size_t key_len, body_len, budget;
+    char *key, *body;
+    struct names_answer *a;
+
+    *owned = NULL;
+    if (p->admin && !type) {
+        *len = s->names_len;
+        return s->names;
+    }
+    key = names_key(p, type, &key_len);
+    pthread_mutex_lock(&s->answers_lock);
+    for (a = s->answers; a; a = a->next)
+        if (a->key_len == key_len && memcmp(a->key, key, key_len) == 0)
+            break;
+    pthread_mutex_unlock(&s->answers_lock);
+    if (a) { /* answers are never removed before the snapshot is freed */
+        free(key);
+        *len = a->len;
+        return a->body;
+    }
+    body = names_build(s, p, type, &body_len);
+    budget = s->names_len * 4 > NAMES_ANSWERS_BYTES ? s->names_len * 4 : NAMES_ANSWERS_BYTES;
+    pthread_mutex_lock(&s->answers_lock);
+    for (a = s->answers; a; a = a->next) /* another thread may have built it meanwhile */
+        if (a->key_len == key_len && memcmp(a->key, key, key_len) == 0)
+            break;
+    if (!a && s->answers_n < NAMES_ANSWERS_MAX && s->answers_bytes + body_len <= budget) {
+        a = xcalloc(1, sizeof(*a));
+        a->key = key;
+        a->key_len = key_len;
+        a->body = body;
+        a->len = body_len;
+        a->next = s->answers;
+        s->answers = a;
+        s->answers_n++;
+        s->answers_bytes += body_len;
+        key = body = NULL;
+    }
+    pthread_mutex_unlock(&s->answers_lock);
+    free(key);
+    if (a) {
+        free(body);
+        *len = a->len;
+        return a->body;
+    }
+    *owned = body;
+    *len = body_len;
+    return body;
 }
 
 /* The segments of part I of the list body: "{", entry I-1 (after a comma past the first) and

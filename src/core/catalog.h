@@ -9,6 +9,7 @@
 #define SB_CATALOG_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,6 +48,8 @@ char *catalog_entry_json_copy(const struct catalog_entry *e);
  * when OUT is not NULL; returns its length either way. */
 size_t catalog_entry_list_item(const struct catalog_entry *e, char *out);
 
+struct names_answer;
+
 struct catalog_snapshot {
     atomic_int refs;
     size_t n;
@@ -54,6 +57,10 @@ struct catalog_snapshot {
     size_t list_len;              /* bytes of the list body built from them */
     char *names;                  /* the JSON array of every live name, in order */
     size_t names_len;
+    /* get-names answers built for one type and one set of groups (catalog_snapshot_names) */
+    pthread_mutex_t answers_lock;
+    struct names_answer *answers;
+    size_t answers_n, answers_bytes;
 };
 
 struct catalog;
@@ -81,6 +88,15 @@ void catalog_entry_release(struct catalog_entry *e);
 /* The current snapshot with a reference (release with catalog_snapshot_release). */
 struct catalog_snapshot *catalog_snapshot(struct catalog *c);
 void catalog_snapshot_release(struct catalog_snapshot *s);
+
+/* The get-names answer of S for principal P: the JSON array of the names of S's live entries of
+ * type TYPE (NULL: any type) that P may use, in name order, LEN bytes. What P may use depends
+ * only on P's admin flag and groups: the answer is built once per snapshot for each type and
+ * set of groups, kept with the snapshot (a bounded number; past it, built anew each time into
+ * *OWNED), and is never older than S, which a change to any connection replaces. The text
+ * lives as long as S, or is *OWNED (caller frees) when that is not NULL on return. */
+const char *catalog_snapshot_names(struct catalog_snapshot *s, const struct principal *p,
+                                   const char *type, size_t *len, char **owned);
 
 /* Whether principal P may use entry E (usable-by, as conn_usable_by). */
 bool catalog_entry_usable(const struct catalog_entry *e, const struct principal *p);

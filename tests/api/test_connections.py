@@ -769,3 +769,57 @@ class GetNamesTest(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GetNamesKeptAnswersTest(ServerTestCase):
+    """get-names answers are kept per catalog snapshot for each type and set of groups."""
+
+    def names(self, query="", key=None):
+        kwargs = {} if key is None else {"key": key}
+        r = self.server.api("GET", "/connections/get-names" + query, **kwargs)
+        self.assertStatus(r, 200)
+        self.assertIsInstance(r.json, list)
+        return set(r.json)
+
+    def test_group_change_of_a_user_is_reflected_at_once(self):
+        # answers are kept per snapshot for each set of groups: a user moved between groups
+        # gets the answer of the new set on the very next request (no connection changed)
+        self.server.create_group("gn_team_a")
+        self.server.create_group("gn_team_b")
+        self.server.create_connection("gn_a", type="Filesystem", params={"root": "/tmp"},
+                                      usableBy="ALLOWED", allowedGroups=["gn_team_a"])
+        self.server.create_connection("gn_b", type="Filesystem", params={"root": "/tmp"},
+                                      usableBy="ALLOWED", allowedGroups=["gn_team_b"])
+        key = self.server.user_with_key("gn_user", groups=["gn_team_a"])
+        for groups, sees, hidden in ((["gn_team_a"], {"gn_a"}, {"gn_b"}),
+                                     (["gn_team_b"], {"gn_b"}, {"gn_a"}),
+                                     ([], set(), {"gn_a", "gn_b"}),
+                                     (["gn_team_b", "gn_team_a"], {"gn_a", "gn_b"}, set()),
+                                     (["gn_team_a"], {"gn_a"}, {"gn_b"})):
+            user = self.server.api("GET", "/admin/users/gn_user").json
+            user["groups"] = groups
+            self.assertStatus(self.server.api("PUT", "/admin/users/gn_user", user), 200)
+            for query in ("?type=all", "?type=Filesystem"):
+                names = self.names(query, key=key)
+                self.assertTrue(sees <= names, "%s with %s: %s" % (query, groups, names))
+                self.assertFalse(hidden & names, "%s with %s: %s" % (query, groups, names))
+
+    def test_same_groups_in_another_order_or_split_differently_get_their_own_answers(self):
+        # the key of a kept answer is the set of groups: ["a", "b"] and ["b", "a"] share one;
+        # groups whose names run together ("x,y" against "x" and "y") must not
+        self.server.create_connection("gn_xy", type="Filesystem", params={"root": "/tmp"},
+                                      usableBy="ALLOWED", allowedGroups=["gn_x,gn_y"])
+        self.server.create_connection("gn_x", type="Filesystem", params={"root": "/tmp"},
+                                      usableBy="ALLOWED", allowedGroups=["gn_x"])
+        both = self.server.create_key(groups=["gn_x", "gn_y"], label="xy")["key"]
+        swapped = self.server.create_key(groups=["gn_y", "gn_x"], label="yx")["key"]
+        joined = self.server.create_key(groups=["gn_x,gn_y"], label="x,y")["key"]
+        for key in (both, swapped):
+            names = self.names("?type=Filesystem", key=key)
+            self.assertIn("gn_x", names)
+            self.assertNotIn("gn_xy", names)
+        names = self.names("?type=Filesystem", key=joined)
+        self.assertIn("gn_xy", names)
+        self.assertNotIn("gn_x", names)
+        # a type named like a group changes nothing either
+        self.assertEqual(self.names("?type=gn_x", key=both), set())
