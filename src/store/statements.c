@@ -69,14 +69,8 @@ const struct stmt_def store_stmts[N_STMTS] = {
 
     [ST_CONN_LIST] = {"SELECT name, definition FROM connections ORDER BY name",
                       .what = "list connections", .flags = STMT_READ},
-    /* usableBy and allowedGroups as json_extract gives them: a string unquoted, an array as
-     * its JSON text, a JSON null as NULL (PostgreSQL: the json type, not jsonb, takes any text
-     * jansson wrote, \u0000 included, and hands back the array's text as it was) */
-    [ST_CONN_SCAN] = {"SELECT name, type, version, json_extract(definition, '$.usableBy'),"
-                      " json_extract(definition, '$.allowedGroups'), definition"
-                      " FROM connections",
-                      .pg = "SELECT name, type, version, definition::json->>'usableBy',"
-                            " definition::json->>'allowedGroups', definition FROM connections",
+    /* (usableBy and allowedGroups are read from the definition by store.c's row_conn_scan) */
+    [ST_CONN_SCAN] = {"SELECT name, type, version, definition FROM connections",
                       .what = "read the connections", .flags = STMT_READ},
     [ST_CONN_GET] = {"SELECT definition FROM connections WHERE name = ?1",
                      .what = "read a connection", .flags = STMT_READ},

@@ -338,6 +338,33 @@ static void test_connection_scan_gives_the_indexed_parts(void **state)
     json_decref(a);
 }
 
+/* usableBy and allowedGroups are the definition's own members, not keys of the same names inside
+ * its params or strings, and come back as json_extract gave them (a string's value, unescaped;
+ * an array's JSON text; a JSON null as NULL). */
+static void test_connection_scan_reads_the_top_level_members_only(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *a = conn_def("PostgreSQL", "ann"), *b = conn_def("Filesystem", "bob");
+    struct scanned s = {0};
+    struct sb_err err;
+
+    json_object_set_new(a, "params",
+                        json_pack("{s:s, s:{s:[s]}, s:s}", "usableBy", "ALL", "x", "allowedGroups",
+                                  "no", "note", "\\\",\"usableBy\":\"ALL"));
+    json_object_set_new(a, "usableBy", json_string("ALLOWED"));
+    json_object_set_new(a, "allowedGroups", json_pack("[s]", "g\"1"));
+    json_object_set_new(b, "usableBy", json_null());
+    json_object_del(b, "allowedGroups");
+    OK(store_conn_insert(st, "a", a, "create", &err));
+    OK(store_conn_insert(st, "b", b, "create", &err));
+    OK(store_conn_scan(st, on_scan, &s, &err));
+    assert_int_equal(s.n, 2);
+    assert_non_null(strstr(s.seen, "a:PostgreSQL:1:ALLOWED:[\"g\\\"1\"];"));
+    assert_non_null(strstr(s.seen, "b:Filesystem:1:NULL:NULL;"));
+    json_decref(a);
+    json_decref(b);
+}
+
 static void test_delete_of_a_used_connection_names_its_datasets(void **state)
 {
     struct store *st = store_of(state);
@@ -701,6 +728,8 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
             cmocka_unit_test_setup_teardown(test_connection_list_and_scan_agree, setup, teardown), \
             cmocka_unit_test_setup_teardown(test_connection_scan_gives_the_indexed_parts, setup,   \
                                             teardown),                                             \
+            cmocka_unit_test_setup_teardown(test_connection_scan_reads_the_top_level_members_only, \
+                                            setup, teardown),                                      \
             cmocka_unit_test_setup_teardown(test_delete_of_a_used_connection_names_its_datasets,   \
                                             setup, teardown),                                      \
             cmocka_unit_test_setup_teardown(test_datasets_and_project_delete_cascade, setup,       \
