@@ -7,6 +7,7 @@ import os
 import threading
 import time
 import unittest
+import urllib.parse
 
 from server import PREFIX, STORE, OwnServerTestCase, basic_auth, peers_env
 
@@ -79,6 +80,57 @@ class RestartTest(OwnServerTestCase):
         self.assertStatus(s.api("GET", "/admin/connections/", key=admin2["key"]), 200)
         self.assertError(s.api("GET", "/auth/info", key=revoked["key"]), 401, "Unauthorized")
         self.assertStatus(s.api("GET", "/admin/connections/"), 200, "bootstrap admin key")
+
+    def test_restart_serves_every_connection_byte_for_byte_as_before(self):
+        # start-up loads the catalog from the stored texts (usableBy and allowedGroups read
+        # from each text, not parsed by the database): every answer must come back the same
+        # bytes, and every non-admin must see the same connections
+        s = self.server
+        user_a = s.create_key(groups=["team_a"], label="a")
+        user_b = s.create_key(groups=["team_b", "team_c"], label="b")
+        tricky = 'x\\",\\"usableBy\\":\\"ALL\\"}\\\\'
+        batch = []
+        for i in range(300):
+            d = {"name": "c%03d_%s" % (i, ["plain", "x.y", "a.b-c"][i % 3]),
+                 "type": ["Filesystem", "PostgreSQL", "Snowflake"][i % 3],
+                 "params": {"root": "/tmp/r%d" % i} if i % 3 == 0 else
+                 {"host": "h%d" % i, "user": "u", "password": "pw-%d" % i,
+                  "properties": [{"name": "usableBy", "value": "ALL"}]},
+                 "usableBy": ["ALL", "ALLOWED"][i % 2],
+                 "allowedGroups": [[], ["team_a"], ["team_b", "team_c"], ["nobody"]][i % 4],
+                 "description": tricky if i % 5 == 0 else "\u00e9t\u00e9 %d" % i}
+            batch.append(d)
+        r = s.api("POST", "/admin/connections/actions/import",
+                  {"connections": batch, "onConflict": "overwrite"})
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json.get("errors"), [])
+        s.create_connection("escaped_usable", usableBy="ALLOWED", allowedGroups=["team_a"])
+
+        def answers():
+            out = {}
+            names = s.api("GET", "/connections/get-names").json
+            self.assertEqual(len(names), 301)
+            for name in names:
+                r = s.api("GET", "/admin/connections/" + urllib.parse.quote(name, safe=""))
+                self.assertStatus(r, 200)
+                out[name] = r.raw
+            out["(list)"] = s.api("GET", "/admin/connections/").raw
+            for who, key in (("a", user_a["key"]), ("b", user_b["key"])):
+                out["(names %s)" % who] = s.api("GET", "/connections/get-names",
+                                                key=key).raw
+            return out
+
+        before = answers()
+        s.restart()
+        after = answers()
+        self.assertEqual(sorted(after), sorted(before))
+        for name in before:
+            self.assertEqual(after[name], before[name], name)
+        names_a = json.loads(after["(names a)"])
+        self.assertIn("escaped_usable", names_a)
+        self.assertIn("c001_x.y", names_a)  # ALLOWED, team_a
+        self.assertNotIn("c003_plain", names_a)  # ALLOWED, nobody
+        self.assertIn("c000_plain", names_a)  # ALL
 
     def test_version_numbers_continue_after_restart(self):
         d = self.server.create_connection("versioned")
