@@ -270,9 +270,7 @@ static json_t *info_definition_or_reply(struct request *req, const char *name)
         reply_errorf(req, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
         return NULL;
     }
-    char *text = catalog_entry_json_copy(e);
-    def = json_loadb(text, e->json_len, 0, NULL);
-    free(text);
+    def = catalog_entry_def(req->app->catalog, e); /* shared: read only */
     catalog_entry_release(e);
     if (!def)
         reply_errorf(req, SB_ERR_INTERNAL, "The definition of connection '%s' cannot be read.",

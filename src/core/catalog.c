@@ -21,8 +21,20 @@ struct slot {
     struct catalog_entry *e;
 };
 
+/* Parsed definitions of recently read entries (catalog_entry_def): direct-mapped by name, each
+ * slot holding a reference to its entry (so that an entry's address is never reused while it
+ * is cached) and to the parsed tree, shared read-only by the readers. */
+#define DEF_CACHE_SLOTS 256
+
+struct def_slot {
+    struct catalog_entry *e;
+    json_t *def;
+};
+
 struct catalog {
     pthread_rwlock_t lock;
+    pthread_mutex_t def_lock; /* guards defs */
+    struct def_slot defs[DEF_CACHE_SLOTS];
     struct slot *slots;
     size_t cap, used;              /* used counts live entries and tombstones */
     struct catalog_snapshot *snap; /* NULL when stale */
@@ -113,6 +125,7 @@ struct catalog *catalog_new(void)
     struct catalog *c = xcalloc(1, sizeof(*c));
 
     pthread_rwlock_init(&c->lock, NULL);
+    pthread_mutex_init(&c->def_lock, NULL);
     pthread_mutex_init(&c->groups_lock, NULL);
     c->groups = xcheck(json_object());
     c->mids = xcheck(json_object());
@@ -127,6 +140,11 @@ void catalog_free(struct catalog *c)
         return;
     for (size_t i = 0; i < c->cap; i++)
         catalog_entry_release(c->slots[i].e);
+    for (size_t i = 0; i < DEF_CACHE_SLOTS; i++) {
+        catalog_entry_release(c->defs[i].e);
+        json_decref(c->defs[i].def);
+    }
+    pthread_mutex_destroy(&c->def_lock);
     catalog_snapshot_release(c->snap);
     free(c->slots);
     json_decref(c->groups);
@@ -517,6 +535,35 @@ struct catalog_snapshot *catalog_snapshot(struct catalog *c)
     atomic_fetch_add(&s->refs, 1);
     pthread_rwlock_unlock(&c->lock);
     return s;
+}
+
+json_t *catalog_entry_def(struct catalog *c, struct catalog_entry *e)
+{
+    struct def_slot *slot = &c->defs[hash_name(e->name) & (DEF_CACHE_SLOTS - 1)];
+    struct catalog_entry *old_e;
+    json_t *def, *old_def;
+    char *text;
+
+    pthread_mutex_lock(&c->def_lock);
+    def = slot->e == e ? json_incref(slot->def) : NULL;
+    pthread_mutex_unlock(&c->def_lock);
+    if (def)
+        return def;
+    text = catalog_entry_json_copy(e);
+    def = json_loadb(text, e->json_len, 0, NULL);
+    free(text);
+    if (!def)
+        return NULL;
+    atomic_fetch_add(&e->refs, 1);
+    pthread_mutex_lock(&c->def_lock);
+    old_e = slot->e;
+    old_def = slot->def;
+    slot->e = e;
+    slot->def = json_incref(def);
+    pthread_mutex_unlock(&c->def_lock);
+    catalog_entry_release(old_e);
+    json_decref(old_def);
+    return def;
 }
 
 bool catalog_entry_usable(const struct catalog_entry *e, const struct principal *p)

@@ -98,6 +98,12 @@ void catalog_snapshot_release(struct catalog_snapshot *s);
 const char *catalog_snapshot_names(struct catalog_snapshot *s, const struct principal *p,
                                    const char *type, size_t *len, char **owned);
 
+/* E's definition parsed (new reference; NULL if its text does not parse), shared with other
+ * readers: never modify it (copy first). The trees of recently read entries are kept (256, by
+ * name), each with a reference to its entry: a newer version of a name is another entry, so a
+ * tree is never older than the entry it was asked for. */
+json_t *catalog_entry_def(struct catalog *c, struct catalog_entry *e);
+
 /* Whether principal P may use entry E (usable-by, as conn_usable_by). */
 bool catalog_entry_usable(const struct catalog_entry *e, const struct principal *p);
 

@@ -415,6 +415,30 @@ class SecretsTest(ServerTestCase):
         self.assertStatus(self.server.api("PUT", "/admin/variables/", {}), 200)
         self.assertEqual(self.info("sec_vars_seq")["resolvedParams"]["host"], "${seq_host}")
 
+    def test_info_follows_every_change_of_the_definition_at_once(self):
+        # parsed definitions of recent reads are kept by catalog entry: an update, a delete and
+        # a re-creation each show in the very next /info
+        name = "sec_def_seq"
+        pw = [self.secret("pw%d" % i) for i in range(4)]
+        self.server.create_connection(name, type="PostgreSQL",
+                                      params={"host": "v0.internal", "db": "x",
+                                              "password": pw[0]})
+        for i in range(1, 4):
+            self.assertEqual(self.info(name)["resolvedParams"]["host"], "v%d.internal" % (i - 1))
+            d = self.definition(name)
+            d["params"]["host"] = "v%d.internal" % i
+            d["params"]["password"] = pw[i]
+            self.assertStatus(self.server.api("PUT", "/admin/connections/" + name, d), 200)
+            info = self.info(name)
+            self.assertEqual(info["resolvedParams"]["host"], "v%d.internal" % i)
+            self.assertEqual(info["resolvedParams"]["password"], pw[i])
+        self.assertStatus(self.server.api("DELETE", "/admin/connections/" + name), 200)
+        self.assertError(self.server.api("GET", "/connections/%s/info" % name), 404, "NotFound")
+        self.server.create_connection(name, type="Filesystem", params={"root": "/srv/again"})
+        info = self.info(name)
+        self.assertEqual(info["type"], "Filesystem")
+        self.assertEqual(info["resolvedParams"], {"root": "/srv/again"})
+
     # ---- PER_USER ------------------------------------------------------------------------
 
     def per_user_connection(self, name):
