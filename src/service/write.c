@@ -32,19 +32,14 @@ enum sb_err_kind write_begin(struct write_tx *w, struct app *app, struct sb_err 
     /* a rotation on another node (or offline, on a shared store) changed the master key: what
      * this node would seal now could never be read again (docs/UPGRADING.md, key rotation).
      * The value is held until this write commits: a rotation waits for it, and one under way
-     * makes this read wait and see the new value (store_meta_get_held). */
-    if (app->key_check[0]) {
-        char *stored = NULL;
-        enum sb_err_kind rc = store_meta_get_held(app->store, STORE_META_KEY_CHECK, &stored, err);
-        bool same = rc == SB_OK && stored && strcmp(stored, app->key_check) == 0;
-        free(stored);
-        if (!same) {
-            store_tx_rollback(app->store);
-            if (rc == SB_OK)
-                sb_err_set(err, SB_ERR_UNAVAILABLE,
-                           "The master key changed: restart this node with the new key.");
-            return err->kind ? err->kind : SB_ERR_UNAVAILABLE;
-        }
+     * makes the check wait and see the new value. On PostgreSQL the check travels with the
+     * write's first statement (store_meta_expect_held): no round trip of its own. */
+    if (app->key_check[0] &&
+        store_meta_expect_held(app->store, STORE_META_KEY_CHECK, app->key_check,
+                               "The master key changed: restart this node with the new key.",
+                               err) != SB_OK) {
+        store_tx_rollback(app->store);
+        return err->kind;
     }
     w->open = true;
     w->lines = xcheck(json_array());

@@ -27,6 +27,7 @@ enum stmt_id {
     ST_META_SET,
     ST_META_HOLD,
     ST_META_CLAIM,
+    ST_META_EXPECT,
     ST_OBJ_LIST,
     ST_OBJ_GET,
     ST_OBJ_INSERT,
@@ -163,6 +164,11 @@ struct backend_ops {
     /* Delivers PAYLOAD to the other nodes when the transaction commits; NULL when there are
      * none. Payloads: STORE_NOTE_AUTH, "conn VERSION NAME", "del VERSION NAME". */
     enum sb_err_kind (*announce)(struct store_conn *c, const char *payload, struct sb_err *err);
+    /* store_meta_expect_held without waiting: the check (ST_META_EXPECT with NAME, VALUE) travels
+     * with the next statement, whose failure it becomes (SB_ERR_UNAVAILABLE, MISMATCH, a static
+     * string) when the value differs; NULL: store.c reads the value and compares. */
+    enum sb_err_kind (*expect)(struct store_conn *c, const char *name, const char *value,
+                               const char *mismatch, struct sb_err *err);
     /* store_other_nodes; NULL for a store that is not shared. */
     enum sb_err_kind (*other_nodes)(struct store *st, int *count, struct sb_err *err);
     /* store_poll_changes; NULL for a store that is not shared. */

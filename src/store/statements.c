@@ -23,6 +23,13 @@ const struct stmt_def store_stmts[N_STMTS] = {
     [ST_META_HOLD] = {"SELECT value FROM meta WHERE name = ?1 FOR SHARE",
                       .sqlite = "SELECT value FROM meta WHERE name = ?1",
                       .what = "read and hold a setting"},
+    /* a setting held (as ST_META_HOLD) and compared in the statement: it fails with division by
+     * zero (SQLSTATE 22012) unless NAME is set to VALUE, so that nobody waits for its answer
+     * (PostgreSQL only: SQLite has nothing to wait for, store.c compares) */
+    [ST_META_EXPECT] = {"SELECT 1 / (SELECT COUNT(*)::integer FROM"
+                        " (SELECT value FROM meta WHERE name = ?1 FOR SHARE) held"
+                        " WHERE held.value = ?2)",
+                        .sqlite = "", .what = "check a setting"},
     [ST_META_CLAIM] = {"SELECT value FROM meta WHERE name = ?1 FOR UPDATE", .sqlite = "",
                        .what = "lock a setting"},
 

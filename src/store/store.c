@@ -464,6 +464,24 @@ enum sb_err_kind store_meta_get_held(struct store *st, const char *name, char **
     return SB_OK;
 }
 
+enum sb_err_kind store_meta_expect_held(struct store *st, const char *name, const char *value,
+                                        const char *mismatch, struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    char *stored = NULL;
+    bool same;
+
+    if (c->tx_depth == 0)
+        return sb_err_set(err, SB_ERR_INTERNAL, "A setting can be held only in a transaction.");
+    if (c->st->ops->expect)
+        return c->st->ops->expect(c, name, value, mismatch, err);
+    if (store_meta_get_held(st, name, &stored, err) != SB_OK)
+        return err->kind;
+    same = stored && strcmp(stored, value) == 0;
+    free(stored);
+    return same ? SB_OK : sb_err_set(err, SB_ERR_UNAVAILABLE, "%s", mismatch);
+}
+
 static enum sb_err_kind meta_write(struct store_conn *c, enum stmt_id id, const char *name,
                                    const char *value, long *changes, struct sb_err *err)
 {

@@ -85,6 +85,13 @@ enum sb_err_kind store_meta_get(struct store *st, const char *name, char **out, 
 enum sb_err_kind store_meta_get_held(struct store *st, const char *name, char **out,
                                      struct sb_err *err);
 
+/* store_meta_get_held and a comparison: fails with SB_ERR_UNAVAILABLE and MISMATCH (a static
+ * string) unless NAME is set to VALUE. On PostgreSQL the check travels with the transaction's
+ * next statement (no round trip of its own), whose failure it then becomes; the value is held
+ * from there until the transaction ends. Outside a transaction: SB_ERR_INTERNAL. */
+enum sb_err_kind store_meta_expect_held(struct store *st, const char *name, const char *value,
+                                        const char *mismatch, struct sb_err *err);
+
 /* Sets NAME to VALUE only when NAME is not set yet; *WAS_SET tells whether it was set before
  * (and then nothing changed). */
 enum sb_err_kind store_meta_init(struct store *st, const char *name, const char *value,

@@ -324,7 +324,7 @@ static enum sb_err_kind pg_commit(struct handle *h, int level, struct sb_err *er
         snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT sp%d", level);
         return store_pg_defer(h, sql, &p, false, 0, "commit", err);
     }
-    if (h->npend == 1 && h->pend[0]->begin) { /* nothing ran: nothing to commit */
+    if (store_pg_tx_untouched(h)) { /* nothing ran (but checks): nothing to commit */
         store_pg_pending_drop(h, 0);
         return SB_OK;
     }
@@ -366,6 +366,12 @@ static enum sb_err_kind pg_tx(struct store_conn *c, enum tx_op op, int level, st
                 tx_exec(h, "ROLLBACK");
         } else {
             store_pg_notes_drop(h, level);
+            if (h->sp_unmade && level >= h->sp_unmade) { /* nothing to roll back to */
+                store_pg_pending_drop(h, 0);
+                if (level == h->sp_unmade)
+                    h->sp_unmade = 0;
+                goto done;
+            }
             /* the savepoint itself not yet sent: forget it and what followed it */
             for (int i = 0; i < h->npend; i++)
                 if (h->pend[i]->level == level) {
@@ -384,8 +390,10 @@ static enum sb_err_kind pg_tx(struct store_conn *c, enum tx_op op, int level, st
     /* the transaction is over either way (needs_reset stays: the next statement reconnects) */
     if (level == 0 && (op == TX_ROLLBACK || kind == SB_OK))
         h->tx_broken = false;
-    if (level == 0 && op != TX_BEGIN)
-        store_pg_notes_drop(h, 0); /* sent after the COMMIT, or forgotten with the transaction */
+    if (level == 0 && op != TX_BEGIN) {
+        store_pg_notes_drop(h, 0);
+        h->sp_unmade = 0;
+    } /* sent after the COMMIT, or forgotten with the transaction */
     return kind;
 }
 
@@ -435,6 +443,18 @@ static enum sb_err_kind pg_announce(struct store_conn *c, const char *payload, s
                        "announce a change", err);
     PQclear(res);
     return res ? SB_OK : err->kind;
+}
+
+/* Defers the check that NAME is set to VALUE (ST_META_EXPECT), holding it (see backend.h). */
+static enum sb_err_kind pg_expect(struct store_conn *c, const char *name, const char *value,
+                                  const char *mismatch, struct sb_err *err)
+{
+    struct params p = {0};
+
+    store_pg_param_text(&p, name);
+    store_pg_param_text(&p, value);
+    return store_pg_defer_check((struct handle *)c, store_stmt_sql(ST_META_EXPECT, DIALECT_PG), &p,
+                                store_stmts[ST_META_EXPECT].what, mismatch, err);
 }
 
 /* ---- open, migrate, close ---- */
@@ -596,6 +616,7 @@ static const struct backend_ops pg_ops = {
     .tx = pg_tx,
     .lock_name = pg_lock_name,
     .announce = pg_announce,
+    .expect = pg_expect,
     .poll_changes = store_pg_feed_poll,
     .other_nodes = pg_other_nodes,
 };

@@ -43,7 +43,9 @@ struct pending {
     char *sql;
     const char *what;
     bool begin; /* the BEGIN of the transaction: nothing is on the server yet */
-    int level;  /* for SAVEPOINT spLEVEL: LEVEL; else 0 */
+    /* a check (store_meta_expect_held): changes nothing; its division by zero means MISMATCH */
+    const char *mismatch;
+    int level; /* for SAVEPOINT spLEVEL: LEVEL; else 0 */
     int n;
     char *values[PG_MAX_PARAMS];
     int lengths[PG_MAX_PARAMS];
@@ -62,6 +64,7 @@ struct handle {
      * is waited for, in one pipeline (one round trip) */
     struct pending *pend[PG_MAX_PENDING];
     int npend;
+    int sp_unmade; /* the lowest savepoint level whose SAVEPOINT failed or never ran (0: none) */
     /* the transaction's announcements (see pg_announce), each with the depth it was made at */
     char **notes;
     int *note_depth;
@@ -126,6 +129,15 @@ PGresult *store_pg_run(struct handle *h, const char *sql, struct params *p, bool
  * values. BEGIN: the transaction's BEGIN; LEVEL: for a SAVEPOINT, its level. */
 enum sb_err_kind store_pg_defer(struct handle *h, const char *sql, struct params *p, bool begin,
                                 int level, const char *what, struct sb_err *err);
+
+/* store_pg_defer for a check that fails with division by zero (SQLSTATE 22012) when its
+ * expectation does not hold: that failure is reported as SB_ERR_UNAVAILABLE, MISMATCH. */
+enum sb_err_kind store_pg_defer_check(struct handle *h, const char *sql, struct params *p,
+                                      const char *what, const char *mismatch, struct sb_err *err);
+
+/* Whether the open transaction has changed nothing yet: only its BEGIN and checks are deferred
+ * and nothing else reached the server. */
+bool store_pg_tx_untouched(const struct handle *h);
 
 /* Connects and subscribes ST's listener (or leaves it to reconnect later). */
 void store_pg_feed_start(struct pg_store *st);

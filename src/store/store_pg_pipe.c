@@ -162,11 +162,24 @@ bool store_pg_tx_unsent(const struct handle *h)
     return h->npend > 0 && h->pend[0]->begin;
 }
 
+/* Whether the open transaction has changed nothing yet: only its BEGIN and checks are deferred
+ * and nothing else reached the server. */
+bool store_pg_tx_untouched(const struct handle *h)
+{
+    if (!store_pg_tx_unsent(h))
+        return false;
+    for (int i = 1; i < h->npend; i++)
+        if (!h->pend[i]->mismatch)
+            return false;
+    return true;
+}
+
 /* Sends H's deferred statements, then SQL with P (NULL: none), in one pipeline, and reads every
  * result: the first failure (or SQL's result) is returned, *WHAT naming the deferred statement
- * that failed. NULL when libpq could not even build a result. */
+ * that failed (and *MISMATCH its, when it is a check). NULL when libpq could not even build a
+ * result. */
 static PGresult *pipeline(struct handle *h, const char *sql, const struct params *p,
-                          const char **what)
+                          const char **what, const char **mismatch)
 {
     PGconn *conn = h->conn;
     PGresult *out = NULL, *r;
@@ -219,8 +232,14 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
                              : "?");
             if (keep) {
                 out = r;
-                if (i < h->npend)
+                if (i < h->npend) {
                     *what = h->pend[i]->what;
+                    *mismatch = h->pend[i]->mismatch;
+                }
+                for (int j = i; j < h->npend; j++) /* savepoints that were never made */
+                    if (h->pend[j]->level > 0 &&
+                        (h->sp_unmade == 0 || h->pend[j]->level < h->sp_unmade))
+                        h->sp_unmade = h->pend[j]->level;
             } else {
                 PQclear(r);
             }
@@ -252,7 +271,7 @@ PGresult *store_pg_run(struct handle *h, const char *sql, struct params *p, bool
 {
     PGresult *res = NULL;
     bool reset_done = false, fresh = store_pg_tx_unsent(h);
-    const char *failed = what;
+    const char *failed = what, *mismatch = NULL;
 
     if (h->tx_broken)
         goto lost;
@@ -270,8 +289,9 @@ PGresult *store_pg_run(struct handle *h, const char *sql, struct params *p, bool
     }
     for (;;) {
         failed = what;
+        mismatch = NULL;
         if (h->npend > 0 || (h->nnotes > 0 && sql && strcmp(sql, "COMMIT") == 0))
-            res = pipeline(h, sql, p, &failed);
+            res = pipeline(h, sql, p, &failed, &mismatch);
         else
             res = PQexecParams(h->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0);
         if (res &&
@@ -281,7 +301,11 @@ PGresult *store_pg_run(struct handle *h, const char *sql, struct params *p, bool
             return res;
         }
         if (!store_pg_is_lost(h->conn, res)) {
-            store_pg_fail(h, res, failed, err);
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            if (mismatch && state && strcmp(state, "22012") == 0)
+                sb_err_set(err, SB_ERR_UNAVAILABLE, "%s", mismatch);
+            else
+                store_pg_fail(h, res, failed, err);
             PQclear(res);
             store_pg_pending_drop(h, 0);
             store_pg_params_free(p);
@@ -351,5 +375,18 @@ enum sb_err_kind store_pg_defer(struct handle *h, const char *sql, struct params
     }
     h->pend[h->npend++] = pe;
     store_pg_params_free(p);
+    return SB_OK;
+}
+
+enum sb_err_kind store_pg_defer_check(struct handle *h, const char *sql, struct params *p,
+                                      const char *what, const char *mismatch, struct sb_err *err)
+{
+    int before = h->npend;
+
+    if (store_pg_defer(h, sql, p, false, 0, what, err) != SB_OK)
+        return err->kind;
+    if (h->npend == before) /* not valid UTF-8: nothing stored can match */
+        return sb_err_set(err, SB_ERR_UNAVAILABLE, "%s", mismatch);
+    h->pend[h->npend - 1]->mismatch = mismatch;
     return SB_OK;
 }

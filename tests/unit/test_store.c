@@ -708,6 +708,105 @@ static void test_a_write_during_a_rotation_reads_the_new_key_check(void **state)
     json_decref(def);
 }
 
+#define MISMATCH "The key check differs."
+
+/* Begins a transaction that expects the key check to be VALUE and inserts connection NAME in it:
+ * the kind of the first step that failed (on PostgreSQL the check fails the insert it travels
+ * with; on SQLite it fails at once), or of the commit. */
+static enum sb_err_kind expect_then_insert(struct store *st, const char *value, const char *name,
+                                           struct sb_err *err)
+{
+    json_t *def = conn_def("PostgreSQL", "ann");
+    enum sb_err_kind kind;
+
+    OK(store_tx_begin(st, err));
+    kind = store_meta_expect_held(st, STORE_META_KEY_CHECK, value, MISMATCH, err);
+    if (kind == SB_OK)
+        kind = store_conn_insert(st, name, def, "create", err);
+    if (kind == SB_OK)
+        kind = store_tx_commit(st, err);
+    else
+        store_tx_rollback(st);
+    json_decref(def);
+    return kind;
+}
+
+static void test_a_write_that_expects_another_key_check_changes_nothing(void **state)
+{
+    struct store *st = store_of(state);
+    struct sb_err err = {0};
+    json_t *got, *rec = js("{'action': 'x'}");
+    enum sb_err_kind kind;
+    char *v;
+
+    OK(store_meta_set(st, STORE_META_KEY_CHECK, "old", &err));
+    assert_err(&err, store_meta_expect_held(st, STORE_META_KEY_CHECK, "old", MISMATCH, &err),
+               SB_ERR_INTERNAL, "A setting can be held only in a transaction.");
+    OK(expect_then_insert(st, "old", "kept", &err));
+    assert_err(&err, expect_then_insert(st, "new", "lost", &err), SB_ERR_UNAVAILABLE, MISMATCH);
+    assert_err(&err, store_conn_get(st, "lost", &got, &err), SB_ERR_NOT_FOUND, NULL);
+    OK(store_conn_get(st, "kept", &got, &err));
+    json_decref(got);
+    /* a transaction whose only write is deferred too: its commit carries the check */
+    OK(store_tx_begin(st, &err));
+    kind = store_meta_expect_held(st, STORE_META_KEY_CHECK, "new", MISMATCH, &err);
+    if (kind == SB_OK)
+        kind = store_meta_set(st, STORE_META_VARIABLES, "{}", &err);
+    if (kind == SB_OK)
+        kind = store_tx_commit(st, &err);
+    store_tx_rollback(st);
+    assert_err(&err, kind, SB_ERR_UNAVAILABLE, MISMATCH);
+    OK(store_meta_get(st, STORE_META_VARIABLES, &v, &err));
+    assert_null(v);
+    /* a missing value matches nothing */
+    OK(store_tx_begin(st, &err));
+    kind = store_meta_expect_held(st, "never_set", "old", MISMATCH, &err);
+    if (kind == SB_OK)
+        kind = store_audit_append(st, rec, &err);
+    if (kind == SB_OK)
+        kind = store_tx_commit(st, &err);
+    store_tx_rollback(st);
+    assert_err(&err, kind, SB_ERR_UNAVAILABLE, MISMATCH);
+    /* the connection is usable afterwards */
+    OK(expect_then_insert(st, "old", "after", &err));
+    json_decref(rec);
+}
+
+/* A write that checked the key check (store_meta_expect_held) and ran a statement holds it: a
+ * rotation that starts then waits for the write's commit. */
+static void test_a_rotation_waits_for_a_write_that_expected_the_key_check(void **state)
+{
+    struct store *st = store_of(state);
+    struct rotation r = {.st = st};
+    json_t *def = conn_def("PostgreSQL", "ann"), *got;
+    struct sb_err err = {0};
+    enum sb_err_kind kind;
+    pthread_t t;
+    char *v;
+
+    OK(store_meta_set(st, STORE_META_KEY_CHECK, "old", &err));
+    OK(store_tx_begin(st, &err));
+    OK(store_meta_expect_held(st, STORE_META_KEY_CHECK, "old", MISMATCH, &err));
+    OK(store_meta_get(st, STORE_META_VARIABLES, &v, &err)); /* (sends the check) */
+    free(v);
+    assert_int_equal(pthread_create(&t, NULL, rotate, &r), 0);
+    usleep(200 * 1000); /* (the rotation would re-seal and commit now if nothing held it) */
+    json_object_set_new(def, "s", json_string("sealed-old"));
+    kind = store_conn_insert(st, "late", def, "create", &err);
+    if (kind == SB_OK)
+        kind = store_tx_commit(st, &err);
+    else
+        store_tx_rollback(st);
+    pthread_join(t, NULL); /* (before any assertion: the thread uses R) */
+    if (kind != SB_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(r.kind, SB_OK);
+    OK(store_conn_get(st, "late", &got, &err));
+    assert_string_equal(json_string_value(json_object_get(got, "s")), "sealed-old!");
+    json_decref(got);
+    json_decref(def);
+}
+
 static void test_names_that_are_not_utf8_are_not_found(void **state)
 {
     struct store *st = store_of(state);
@@ -747,6 +846,10 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
                 test_a_rotation_waits_for_a_write_that_read_the_key_check, setup, teardown),       \
             cmocka_unit_test_setup_teardown(                                                       \
                 test_a_write_during_a_rotation_reads_the_new_key_check, setup, teardown),          \
+            cmocka_unit_test_setup_teardown(                                                       \
+                test_a_write_that_expects_another_key_check_changes_nothing, setup, teardown),     \
+            cmocka_unit_test_setup_teardown(                                                       \
+                test_a_rotation_waits_for_a_write_that_expected_the_key_check, setup, teardown),   \
             cmocka_unit_test_setup_teardown(test_names_that_are_not_utf8_are_not_found, setup,     \
                                             teardown),                                             \
     }
