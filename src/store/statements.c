@@ -95,6 +95,19 @@ const struct stmt_def store_stmts[N_STMTS] = {
     [ST_CONN_INSERT] = {"INSERT INTO connections (name, type, version, definition)"
                         " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                         .what = "save the connection"},
+    /* the insert and its next version in one statement (no round trip between them): ?3 and ?4
+     * are the definition's text before and after its version number; no row when the name is
+     * taken. (SQLite: "WHERE true" tells its parser that ON CONFLICT is not a join's.) */
+    [ST_CONN_CREATE] =
+        {"INSERT INTO connections (name, type, version, definition)"
+         " SELECT ?1, ?2, next, ?3 || next || ?4 FROM"
+         " (SELECT COALESCE(MAX(version), 0) + 1 AS next FROM conn_history"
+         " WHERE name = ?1) AS v WHERE true ON CONFLICT DO NOTHING RETURNING version",
+         .pg = "INSERT INTO connections (name, type, version, definition)"
+               " SELECT $1, $2, next, $3::text || next::text || $4::text FROM"
+               " (SELECT COALESCE(MAX(version), 0) + 1 AS next FROM conn_history"
+               " WHERE name = $1) AS v ON CONFLICT DO NOTHING RETURNING version",
+         .what = "save the connection"},
     [ST_CONN_REPLACE] = {"UPDATE connections SET version = ?3, definition = ?4"
                          " WHERE name = ?1 AND version = ?2",
                          .what = "save the connection"},
@@ -105,6 +118,11 @@ const struct stmt_def store_stmts[N_STMTS] = {
     [ST_HIST_APPEND] = {"INSERT INTO conn_history (name, version, action, modified_by,"
                         " modified_on, definition) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                         .what = "record the connection's history"},
+    /* the history entry of the connection as it is now stored (its text is not sent again) */
+    [ST_HIST_COPY] = {"INSERT INTO conn_history (name, version, action, modified_by, modified_on,"
+                      " definition) SELECT name, version, ?2, ?3, ?4, definition FROM connections"
+                      " WHERE name = ?1",
+                      .what = "record the connection's history"},
     [ST_HIST_LIST] = {"SELECT version, modified_by, modified_on, action, definition"
                       " FROM conn_history WHERE name = ?1 ORDER BY version, seq",
                       .what = "read the connection's history", .flags = STMT_READ},

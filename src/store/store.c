@@ -848,16 +848,78 @@ static enum sb_err_kind lock_name(struct store_conn *c, const char *name, struct
     return c->st->ops->lock_name ? c->st->ops->lock_name(c, name, err) : SB_OK;
 }
 
+/* A version number no definition holds: stands in for the one the store gives out. */
+#define VERSION_STANDIN "-7029384756102938475"
+#define VERSION_KEY "\"versionNumber\":"
+
+/* DEF's compact text with its creationTag.versionNumber cut out: *BEFORE (malloc'd, the caller
+ * frees it) up to the number, *AFTER (inside it) after it. False when DEF has no creationTag,
+ * or when the stand-in does not occur exactly once. */
+static bool split_at_version(json_t *def, char **before, const char **after)
+{
+    json_t *tag = json_object_get(def, "creationTag");
+    const char *key = VERSION_KEY VERSION_STANDIN;
+    size_t klen = strlen(key);
+    char *text, *at;
+
+    if (!json_is_object(tag))
+        return false;
+    json_object_set_new(tag, "versionNumber", json_integer(strtoll(VERSION_STANDIN, NULL, 10)));
+    text = xcheck(json_dumps(def, JSON_COMPACT));
+    at = strstr(text, key);
+    if (!at || strstr(at + klen, key)) {
+        free(text);
+        return false;
+    }
+    *after = at + klen;
+    at[strlen(VERSION_KEY)] = '\0';
+    *before = text;
+    return true;
+}
+
+/* Appends NAME's history entry as stored now (version VERSION), and announces it. */
+static enum sb_err_kind history_copy(struct store_conn *c, const char *name, int64_t version,
+                                     const char *action, const json_t *def, struct sb_err *err)
+{
+    struct args a = {0};
+
+    a_text(&a, name);
+    a_text(&a, action);
+    a_text(&a, tag_login(def));
+    a_int(&a, tag_int(def, "lastModifiedOn"));
+    if (run(c, ST_HIST_COPY, &a, NULL, NULL, NULL, err) != SB_OK)
+        return err->kind;
+    return announce_conn(c, name, version, false, err);
+}
+
 static enum sb_err_kind conn_insert(struct store_conn *c, const char *name, json_t *def,
                                     const char *action, struct sb_err *err)
 {
     json_t *tag = json_object_get(def, "creationTag");
     struct args a = {0};
-    int64_t version = 1;
+    int64_t version = 0;
+    const char *after;
+    char *before;
     long changes;
 
     if (lock_name(c, name, err) != SB_OK)
         return err->kind;
+    /* the next version is given out by the insert itself: one statement, no answer to wait for
+     * in between (on PostgreSQL, the lock above and the insert go in one round trip) */
+    if (split_at_version(def, &before, &after)) {
+        a_text(&a, name);
+        a_text(&a, json_string_value(json_object_get(def, "type")));
+        a_owned(&a, before);
+        a_text(&a, after);
+        if (run(c, ST_CONN_CREATE, &a, row_int, &version, NULL, err) == SB_OK && version == 0)
+            sb_err_set(err, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
+        /* (the stand-in never stays: the version given out, or 0 when none was) */
+        json_object_set_new(tag, "versionNumber", json_integer(version));
+        if (version == 0)
+            return err->kind;
+        return history_copy(c, name, version, action, def, err);
+    }
+    version = 1;
     a_text(&a, name);
     if (run(c, ST_HIST_NEXT, &a, row_int, &version, NULL, err) != SB_OK)
         return err->kind;

@@ -289,6 +289,54 @@ static void test_connection_versions_continue_after_delete(void **state)
     json_decref(def);
 }
 
+/* The insert gives out the next version itself: what is stored is the definition with that
+ * version, byte for byte, in the connection and its history, whatever else the definition holds
+ * (even the number the store uses as a stand-in, or no creationTag at all). */
+static void test_a_created_connection_is_stored_with_its_version(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *def = conn_def("PostgreSQL", "ann"), *odd = conn_def("PostgreSQL", "bob"), *got, *hist;
+    json_t *bare = js("{'type': 'Filesystem', 'params': {'root': '/x'}}");
+    const char *names[] = {"plain", "odd", "bare"};
+    json_t *defs[] = {def, odd, bare};
+    struct sb_err err;
+    int64_t deleted;
+
+    json_object_set_new(json_object_get(odd, "params"), "x",
+                        js("{'versionNumber': -7029384756102938475}"));
+    json_object_set_new(odd, "y", js("{'versionNumber': -7029384756102938475}"));
+    OK(store_conn_insert(st, "plain", def, "create", &err));
+    OK(store_conn_delete(st, "plain", false, "bob", 5000, &deleted, &err));
+    OK(store_conn_insert(st, "plain", def, "create", &err));
+    assert_int_equal(version_of(def), 3);
+    OK(store_conn_insert(st, "odd", odd, "create", &err));
+    assert_int_equal(version_of(odd), 1);
+    OK(store_conn_insert(st, "bare", bare, "create", &err));
+    for (int i = 0; i < 3; i++) {
+        char *want = json_dumps(defs[i], JSON_COMPACT), *have;
+        OK(store_conn_get(st, names[i], &got, &err));
+        have = json_dumps(got, JSON_COMPACT);
+        assert_string_equal(have, want);
+        free(have);
+        json_decref(got);
+        OK(store_conn_history(st, names[i], &hist, &err));
+        got = json_object_get(json_array_get(hist, json_array_size(hist) - 1), "definition");
+        if (got) {
+            have = json_dumps(got, JSON_COMPACT);
+            assert_string_equal(have, want);
+            free(have);
+        }
+        json_decref(hist);
+        free(want);
+    }
+    OK(store_conn_version(st, "plain", 3, &got, &err));
+    assert_json_eq(got, def);
+    json_decref(got);
+    json_decref(def);
+    json_decref(odd);
+    json_decref(bare);
+}
+
 static void test_connection_list_and_scan_agree(void **state)
 {
     struct store *st = store_of(state);
@@ -824,6 +872,8 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
                                             setup, teardown),                                      \
             cmocka_unit_test_setup_teardown(test_connection_versions_continue_after_delete, setup, \
                                             teardown),                                             \
+            cmocka_unit_test_setup_teardown(test_a_created_connection_is_stored_with_its_version,  \
+                                            setup, teardown),                                      \
             cmocka_unit_test_setup_teardown(test_connection_list_and_scan_agree, setup, teardown), \
             cmocka_unit_test_setup_teardown(test_connection_scan_gives_the_indexed_parts, setup,   \
                                             teardown),                                             \
