@@ -40,31 +40,25 @@ enum sb_err_kind svc_conn_create(struct actor *a, const json_t *body, json_t **o
                                  struct sb_err *err)
 {
     struct svc_change c;
-    json_t *def = NULL;
     const char *name = NULL;
     enum sb_err_kind rc;
 
     *out = NULL;
-    if (svc_begin(a, &c, err) != SB_OK)
-        return err->kind;
-    rc = name_free(a, body, err);
+    rc = svc_begin(a, &c, err);
+    if (rc == SB_OK)
+        rc = name_free(a, body, err);
     if (rc == SB_OK)
         rc = conn_prepare_create(body, actor_login(a), clock_epoch_ms(), a->app->cfg->write_guards,
-                                 &def, err);
+                                 out, err);
     if (rc == SB_OK) {
-        name = json_string_value(json_object_get(def, "name"));
-        rc = secrets_seal_params(&a->app->secrets, name, json_object_get(def, "params"), err);
+        name = json_string_value(json_object_get(*out, "name"));
+        rc = secrets_seal_params(&a->app->secrets, name, json_object_get(*out, "params"), err);
     }
     if (rc == SB_OK)
-        rc = store_conn_insert(a->app->store, name, def, "create", err);
+        rc = store_conn_insert(a->app->store, name, *out, "create", err);
     if (rc == SB_OK)
-        write_publish_def(a->write, a->app, def);
-    if (svc_end(a, &c, rc, "connection.create", name, err) != SB_OK) {
-        json_decref(def);
-        return err->kind;
-    }
-    *out = def;
-    return SB_OK;
+        write_publish_def(a->write, a->app, *out);
+    return svc_end(a, &c, rc, "connection.create", name, out, err);
 }
 
 static enum sb_err_kind precondition_failed(const char *name, int64_t stored, int64_t wanted,
@@ -112,8 +106,8 @@ enum sb_err_kind svc_conn_update(struct actor *a, const char *name, const json_t
     enum sb_err_kind rc;
 
     *out = NULL;
-    if (svc_begin(a, &c, err) != SB_OK)
-        return err->kind;
+    if ((rc = svc_begin(a, &c, err)) != SB_OK)
+        return svc_end(a, &c, rc, NULL, NULL, out, err);
     for (int attempt = 1;; attempt++) {
         json_decref(*out);
         *out = NULL;
@@ -121,12 +115,7 @@ enum sb_err_kind svc_conn_update(struct actor *a, const char *name, const json_t
         if (rc != SB_ERR_CONFLICT || if_match >= 0 || guards || attempt == UPDATE_ATTEMPTS)
             break;
     }
-    if (svc_end(a, &c, rc, "connection.update", name, err) != SB_OK) {
-        json_decref(*out);
-        *out = NULL;
-        return err->kind;
-    }
-    return SB_OK;
+    return svc_end(a, &c, rc, "connection.update", name, out, err);
 }
 
 enum sb_err_kind svc_conn_delete(struct actor *a, const char *name, int64_t if_match, bool force,
@@ -144,7 +133,7 @@ enum sb_err_kind svc_conn_delete(struct actor *a, const char *name, int64_t if_m
                               actor_login(a), clock_epoch_ms(), &version, err);
     if (rc == SB_OK)
         write_publish_delete(a->write, a->app, name, version);
-    return svc_end(a, &c, rc, "connection.delete", name, err);
+    return svc_end(a, &c, rc, "connection.delete", name, NULL, err);
 }
 
 /* svc_conn_revert in A's write: *DEF the definition written. */
@@ -190,18 +179,11 @@ enum sb_err_kind svc_conn_revert(struct actor *a, const char *name, const json_t
                                  json_t **out, struct sb_err *err)
 {
     struct svc_change c;
-    enum sb_err_kind rc;
 
     *out = NULL;
-    if (svc_begin(a, &c, err) != SB_OK)
-        return err->kind;
-    rc = revert(a, name, version, out, err);
-    if (svc_end(a, &c, rc, "connection.revert", name, err) != SB_OK) {
-        json_decref(*out);
-        *out = NULL;
-        return err->kind;
-    }
-    return SB_OK;
+    return svc_end(a, &c,
+                   svc_begin(a, &c, err) == SB_OK ? revert(a, name, version, out, err) : err->kind,
+                   "connection.revert", name, out, err);
 }
 
 /* ---- bulk import ---- */
@@ -356,8 +338,10 @@ enum sb_err_kind svc_conn_import(struct actor *a, const json_t *body, json_t **o
     r.errors = xcheck(json_array());
     r.written = xcheck(json_array());
     struct svc_change c;
-    if (svc_begin(a, &c, err) == SB_OK &&
-        svc_end(a, &c, import_all(a, items, mode, dry_run, &r, err), NULL, NULL, err) == SB_OK)
+    if (svc_end(a, &c,
+                svc_begin(a, &c, err) == SB_OK ? import_all(a, items, mode, dry_run, &r, err)
+                                               : err->kind,
+                NULL, NULL, NULL, err) == SB_OK)
         *out = xcheck(json_pack("{s:O, s:O, s:O, s:O, s:b}", "created", r.created, "updated",
                                 r.updated, "skipped", r.skipped, "errors", r.errors, "dryRun",
                                 dry_run));

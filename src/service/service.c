@@ -21,16 +21,20 @@ enum sb_err_kind svc_begin(struct actor *a, struct svc_change *c, struct sb_err 
 }
 
 enum sb_err_kind svc_end(struct actor *a, struct svc_change *c, enum sb_err_kind rc,
-                         const char *action, const char *object, struct sb_err *err)
+                         const char *action, const char *object, json_t **out, struct sb_err *err)
 {
     if (rc == SB_OK && action)
         audit_record(a, action, object, "success");
-    if (!c->owned)
-        return rc;
-    a->write = NULL;
-    if (rc != SB_OK) {
-        write_rollback(&c->own);
-        return rc;
+    if (c->owned) {
+        a->write = NULL;
+        if (rc != SB_OK)
+            write_rollback(&c->own);
+        else
+            rc = write_commit(&c->own, err);
     }
-    return write_commit(&c->own, err);
+    if (rc != SB_OK && out) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }

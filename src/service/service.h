@@ -46,9 +46,10 @@ enum sb_err_kind svc_begin(struct actor *a, struct svc_change *c, struct sb_err 
 
 /* Ends the change of svc_begin with RC, the change's outcome: on SB_OK, appends the record of
  * ACTION on OBJECT (a success; none when ACTION is NULL) to the write, and commits a write of
- * the change's own; otherwise rolls that back. Returns RC, or the commit's failure (in ERR). */
+ * the change's own; otherwise rolls that back. Returns RC, or the commit's failure (in ERR);
+ * on failure *OUT (the change's result, when OUT is not NULL) is released and set to NULL. */
 enum sb_err_kind svc_end(struct actor *a, struct svc_change *c, enum sb_err_kind rc,
-                         const char *action, const char *object, struct sb_err *err);
+                         const char *action, const char *object, json_t **out, struct sb_err *err);
 
 /* ---- connections (src/service/connections.c) ---- */
 
@@ -75,5 +76,64 @@ enum sb_err_kind svc_conn_revert(struct actor *a, const char *name, const json_t
  * skipped, errors, dryRun}. */
 enum sb_err_kind svc_conn_import(struct actor *a, const json_t *body, json_t **out,
                                  struct sb_err *err);
+
+/* ---- projects (src/service/projects.c) ---- */
+
+/* *OUT (new reference): project KEY when A may read it (WRITE: change it); otherwise
+ * SB_ERR_BAD_REQUEST (not a project key), SB_ERR_NOT_FOUND or SB_ERR_FORBIDDEN. */
+enum sb_err_kind svc_project_get(struct actor *a, const char *key, bool write, json_t **out,
+                                 struct sb_err *err);
+
+/* svc_begin, then svc_project_get of KEY for a change (*PROJECT); end with svc_end whatever
+ * it returns. */
+enum sb_err_kind svc_project_begin(struct actor *a, struct svc_change *c, const char *key,
+                                   json_t **project, struct sb_err *err);
+
+/* Creates the project BODY defines, with default variables; *OUT: its record. */
+enum sb_err_kind svc_project_create(struct actor *a, const json_t *body, json_t **out,
+                                    struct sb_err *err);
+
+/* Deletes project KEY and everything in it. */
+enum sb_err_kind svc_project_delete(struct actor *a, const char *key, struct sb_err *err);
+
+/* Sets project KEY's metadata (any writer) or permissions (a project admin) from BODY; *OUT:
+ * them as stored. */
+enum sb_err_kind svc_project_set_metadata(struct actor *a, const char *key, const json_t *body,
+                                          json_t **out, struct sb_err *err);
+enum sb_err_kind svc_project_set_permissions(struct actor *a, const char *key, const json_t *body,
+                                             json_t **out, struct sb_err *err);
+
+/* Replaces project KEY's variables by BODY ({standard, local}); *OUT: them as stored. */
+enum sb_err_kind svc_project_set_variables(struct actor *a, const char *key, const json_t *body,
+                                           json_t **out, struct sb_err *err);
+
+/* Moves the datasets of project KEY from connection BODY.from to BODY.to (BODY.datasets: only
+ * those; BODY.dryRun: only say what would move); *OUT: {changed, skipped, dryRun}. */
+enum sb_err_kind svc_project_change_connection(struct actor *a, const char *key, const json_t *body,
+                                               json_t **out, struct sb_err *err);
+
+/* ---- datasets (src/service/datasets.c); *OUT is the dataset as served ---- */
+
+/* Creates the dataset BODY defines in project KEY (A->object then names it, "KEY/name"). */
+enum sb_err_kind svc_dataset_create(struct actor *a, const char *key, const json_t *body,
+                                    json_t **out, struct sb_err *err);
+
+/* The same for a managed dataset, stored into BODY's creationSettings.connectionId and typed
+ * after that connection. */
+enum sb_err_kind svc_dataset_create_managed(struct actor *a, const char *key, const json_t *body,
+                                            json_t **out, struct sb_err *err);
+
+/* Replaces dataset NAME of project KEY by BODY (its creationTag stays as stored). */
+enum sb_err_kind svc_dataset_update(struct actor *a, const char *key, const char *name,
+                                    const json_t *body, json_t **out, struct sb_err *err);
+
+enum sb_err_kind svc_dataset_delete(struct actor *a, const char *key, const char *name,
+                                    struct sb_err *err);
+
+/* Sets dataset NAME's metadata, or its schema, from BODY; *OUT: them as stored. */
+enum sb_err_kind svc_dataset_set_metadata(struct actor *a, const char *key, const char *name,
+                                          const json_t *body, json_t **out, struct sb_err *err);
+enum sb_err_kind svc_dataset_set_schema(struct actor *a, const char *key, const char *name,
+                                        const json_t *body, json_t **out, struct sb_err *err);
 
 #endif

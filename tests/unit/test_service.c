@@ -331,6 +331,75 @@ static void test_call_without_write_commits_by_itself(void **state)
     json_decref(body);
 }
 
+/* A project, then a dataset in it: each commits with its audit record, the dataset's naming it
+ * as PROJECT/dataset. */
+static void test_project_and_dataset_create_commit_with_their_records(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *project = js("{'projectKey':'P1','name':'p1'}"), *out = NULL, *ds = NULL, *recs;
+    json_t *body = js("{'name':'d1','type':'Filesystem','params':{'path':'/data/d1'},"
+                      "'formatType':'csv'}");
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_project_create(&fx->actor, project, &out, &err), SB_OK);
+    commit(fx);
+    begin(fx);
+    assert_int_equal(svc_dataset_create(&fx->actor, "P1", body, &ds, &err), SB_OK);
+    assert_string_equal(fx->actor.object, "P1/d1");
+    commit(fx);
+
+    json_decref(out);
+    assert_int_equal(store_ds_get(fx->app.store, "P1", "d1", &out, &err), SB_OK);
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 2);
+    json_t *rec = json_array_get(recs, 0); /* newest first */
+    assert_string_equal(json_string_value(json_object_get(rec, "action")), "dataset.create");
+    assert_string_equal(json_string_value(json_object_get(rec, "object")), "P1/d1");
+    rec = json_array_get(recs, 1);
+    assert_string_equal(json_string_value(json_object_get(rec, "action")), "project.create");
+    assert_string_equal(json_string_value(json_object_get(rec, "object")), "P1");
+    json_decref(recs);
+    json_decref(out);
+    json_decref(ds);
+    json_decref(body);
+    json_decref(project);
+}
+
+/* A dataset naming a connection that does not exist, or in a project its actor may not change,
+ * is refused and writes nothing. */
+static void test_refused_dataset_writes_nothing(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *project = js("{'projectKey':'P2','name':'p2'}"), *out = NULL, *ds = NULL, *recs;
+    json_t *body = js("{'name':'d2','type':'PostgreSQL','params':{'connection':'nowhere',"
+                      "'table':'t'}}");
+    struct principal nobody = {.type = PRINCIPAL_USER, .login = "bob"};
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_project_create(&fx->actor, project, &out, &err), SB_OK);
+    commit(fx);
+    begin(fx);
+    assert_int_not_equal(svc_dataset_create(&fx->actor, "P2", body, &ds, &err), SB_OK);
+    assert_null(ds);
+    commit(fx);
+    fx->actor.principal = &nobody;
+    json_object_del(json_object_get(body, "params"), "connection");
+    begin(fx);
+    assert_int_equal(svc_dataset_create(&fx->actor, "P2", body, &ds, &err), SB_ERR_FORBIDDEN);
+    commit(fx);
+    fx->actor.principal = &fx->admin;
+
+    json_decref(out);
+    assert_int_equal(store_ds_get(fx->app.store, "P2", "d2", &out, &err), SB_ERR_NOT_FOUND);
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 1); /* the project's */
+    json_decref(recs);
+    json_decref(body);
+    json_decref(project);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +413,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_update_at_stale_version_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_without_write_commits_by_itself, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_project_and_dataset_create_commit_with_their_records,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_dataset_writes_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
