@@ -14,6 +14,7 @@
  * Retention: records older than --audit-retention-days are deleted from the store at start and
  * then hourly by the flusher thread (audit.log is left to logrotate). */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,9 +29,17 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/utf8.h"
 
 #define AUDIT_BATCH_MAX 1024              /* records per transaction of the flusher */
 #define AUDIT_PURGE_EVERY_US 3600000000LL /* how often old records are deleted: hourly */
+
+/* A queued record of a read, already serialised as json_dumps(JSON_COMPACT) would. */
+struct read_rec {
+    int64_t ts;
+    char *text;
+    size_t len;
+};
 
 struct audit_queue {
     struct app *app;
@@ -38,7 +47,7 @@ struct audit_queue {
     pthread_mutex_t lock;
     pthread_cond_t wake; /* records queued, or stop */
     pthread_cond_t done; /* a batch is written */
-    json_t **recs;
+    struct read_rec *recs;
     size_t n, cap;
     uint64_t queued, written; /* records ever queued; ever written (or given up on) */
     bool stop;
@@ -98,45 +107,160 @@ int audit_record_again(struct app *app, const json_t *recs)
     return n;
 }
 
+/* Appends S to B as a JSON string, escaped as jansson escapes it (JSON_COMPACT, no flags): '"',
+ * '\\' and the control characters; UTF-8 as it is. S must be valid UTF-8. */
+static void text_string(char **b, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (*len + 6 * n + 3 > *cap)
+        *b = xrealloc(*b, *cap = (*len + 6 * n + 3) * 2);
+    char *o = *b + *len;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': *o++ = '\\', *o++ = '"'; break;
+        case '\\': *o++ = '\\', *o++ = '\\'; break;
+        case '\b': *o++ = '\\', *o++ = 'b'; break;
+        case '\f': *o++ = '\\', *o++ = 'f'; break;
+        case '\n': *o++ = '\\', *o++ = 'n'; break;
+        case '\r': *o++ = '\\', *o++ = 'r'; break;
+        case '\t': *o++ = '\\', *o++ = 't'; break;
+        default:
+            if (*p < 0x20)
+                o += sprintf(o, "\\u%04X", *p);
+            else
+                *o++ = (char)*p;
+        }
+    }
+    *o++ = '"';
+    *len = (size_t)(o - *b);
+}
+
+/* Appends the raw text LIT to B. */
+static void text_raw(char **b, size_t *len, size_t *cap, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if (*len + n + 1 > *cap)
+        *b = xrealloc(*b, *cap = (*len + n + 1) * 2);
+    memcpy(*b + *len, lit, n);
+    *len += n;
+}
+
+/* The record make_record builds, serialised as json_dumps(JSON_COMPACT) would serialise it
+ * (same members in the same order), without building it: a read's record costs no JSON tree. */
+static void read_record_text(const struct actor *a, const char *action, const char *object,
+                             const char *outcome, struct read_rec *r)
+{
+    bool acting = a->principal && a->principal->real[0];
+    const char *principal = acting ? a->principal->real : actor_login(a);
+    const char *addr = a->addr && a->addr[0] ? a->addr : "-";
+    const char *rid = a->request_id ? a->request_id : "-";
+    size_t len = 0, cap = 256;
+    char *b = xmalloc(cap), ts[64];
+
+    r->ts = clock_epoch_ms();
+    snprintf(ts, sizeof(ts), "{\"ts\":%lld,\"principal\":", (long long)r->ts);
+    text_raw(&b, &len, &cap, ts);
+    text_string(&b, &len, &cap, principal);
+    text_raw(&b, &len, &cap, ",\"action\":");
+    text_string(&b, &len, &cap, action);
+    text_raw(&b, &len, &cap, ",\"object\":");
+    if (object)
+        text_string(&b, &len, &cap, object);
+    else
+        text_raw(&b, &len, &cap, "null");
+    text_raw(&b, &len, &cap, ",\"outcome\":");
+    text_string(&b, &len, &cap, outcome);
+    text_raw(&b, &len, &cap, ",\"remoteAddr\":");
+    text_string(&b, &len, &cap, addr);
+    text_raw(&b, &len, &cap, ",\"requestId\":");
+    text_string(&b, &len, &cap, rid);
+    if (acting) {
+        text_raw(&b, &len, &cap, ",\"actingAs\":");
+        text_string(&b, &len, &cap, a->principal->login);
+    }
+    text_raw(&b, &len, &cap, "}");
+    b[len] = '\0';
+    r->text = b;
+    r->len = len;
+}
+
+/* Whether every string of the record is valid UTF-8 (what json_pack requires). */
+static bool read_record_valid(const struct actor *a, const char *action, const char *object,
+                              const char *outcome)
+{
+    const char *s[] = {actor_login(a),
+                       a->principal ? a->principal->real : "",
+                       action,
+                       object ? object : "",
+                       outcome,
+                       a->addr ? a->addr : "",
+                       a->request_id ? a->request_id : ""};
+
+    for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+        if (!utf8_valid(s[i]))
+            return false;
+    return true;
+}
+
 void audit_record_read(const struct actor *a, const char *action, const char *object,
                        const char *outcome)
 {
     struct audit_queue *q = a->app->audit;
+    struct read_rec r;
 
-    if (!q) {
+    if (!q || !read_record_valid(a, action, object, outcome)) {
         audit_record(a, action, object, outcome);
         return;
     }
-    json_t *rec = make_record(a, action, object, outcome);
+    read_record_text(a, action, object, outcome, &r);
     pthread_mutex_lock(&q->lock);
     if (q->n == q->cap)
         q->recs = xrealloc(q->recs, (q->cap = q->cap ? q->cap * 2 : 64) * sizeof(*q->recs));
-    q->recs[q->n++] = rec;
+    q->recs[q->n++] = r;
     q->queued++;
     if (q->n == 1)
         pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);
 }
 
-/* One transaction for the batch; its lines after the commit, as audit_record does. */
-static void write_batch(struct app *app, json_t **recs, size_t n)
+/* One transaction for the batch; its audit.log lines in one write(2) after the commit, as
+ * audit_record does. */
+static void write_batch(struct app *app, const struct read_rec *recs, size_t n)
 {
     struct sb_err err;
-    size_t i = 0;
+    size_t i = 0, len = 0;
+    char *buf;
 
     if (store_tx_begin(app->store, &err) == SB_OK) {
         for (i = 0; i < n; i++)
-            if (store_audit_append(app->store, recs[i], &err) != SB_OK)
+            if (store_audit_append_text(app->store, recs[i].ts, recs[i].text, &err) != SB_OK)
                 break;
         if (i < n)
             store_tx_rollback(app->store);
         else if (store_tx_commit(app->store, &err) != SB_OK)
             i = 0;
     }
-    if (i < n)
+    if (i < n) {
         log_error("audit: cannot store %zu record(s) of reads: %s", n, err.msg);
-    else
-        write_audit_lines(app, recs, n);
+        return;
+    }
+    if (app->audit_fd < 0)
+        return;
+    for (i = 0; i < n; i++)
+        len += recs[i].len + 1;
+    buf = xmalloc(len);
+    len = 0;
+    for (i = 0; i < n; i++) {
+        memcpy(buf + len, recs[i].text, recs[i].len);
+        buf[len + recs[i].len] = '\n';
+        len += recs[i].len + 1;
+    }
+    if (write(app->audit_fd, buf, len) != (ssize_t)len)
+        log_error("audit: cannot append %zu record(s) to audit.log", n);
+    free(buf);
 }
 
 /* Deletes the records older than --audit-retention-days (none when it is 0). */
@@ -194,7 +318,7 @@ static void *flusher(void *arg)
         if (q->n == 0 && q->stop)
             break;
         size_t n = q->n < AUDIT_BATCH_MAX ? q->n : AUDIT_BATCH_MAX;
-        json_t **batch = xmalloc(n * sizeof(*batch));
+        struct read_rec *batch = xmalloc(n * sizeof(*batch));
         memcpy(batch, q->recs, n * sizeof(*batch));
         memmove(q->recs, q->recs + n, (q->n - n) * sizeof(*batch));
         q->n -= n;
@@ -202,7 +326,7 @@ static void *flusher(void *arg)
 
         write_batch(q->app, batch, n);
         for (size_t i = 0; i < n; i++)
-            json_decref(batch[i]);
+            free(batch[i].text);
         free(batch);
 
         pthread_mutex_lock(&q->lock);

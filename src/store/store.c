@@ -670,6 +670,17 @@ enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct 
     return run(c, ST_AUDIT_APPEND, &a, NULL, NULL, NULL, err);
 }
 
+enum sb_err_kind store_audit_append_text(struct store *st, int64_t ts, const char *text,
+                                         struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    struct args a = {0};
+
+    a_int(&a, ts);
+    a_text(&a, text);
+    return run(c, ST_AUDIT_APPEND, &a, NULL, NULL, NULL, err);
+}
+
 enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit,
                                   const struct audit_filter *f, json_t **out, struct sb_err *err)
 {

@@ -145,6 +145,10 @@ enum sb_err_kind store_user_delete(struct store *st, const char *login, struct s
 
 enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct sb_err *err);
 
+/* store_audit_append of a record already serialised: TEXT (compact JSON) with its "ts" TS. */
+enum sb_err_kind store_audit_append_text(struct store *st, int64_t ts, const char *text,
+                                         struct sb_err *err);
+
 /* What an audit listing keeps: for each of principal, action and object (in that order) whose
  * VALUE is not NULL, the record's field equals VALUE, or starts with it when PREFIX. */
 struct audit_filter {

@@ -198,6 +198,40 @@ class AuditTest(ServerTestCase):
         self.assertSameJson(list(reversed(records))[:len(api)], api,
                             "audit.log (newest first) vs GET /admin/audit")
 
+    def test_read_records_are_written_in_the_same_form_as_every_other_record(self):
+        # records of reads are serialised without a JSON tree: each audit.log line must be the
+        # compact JSON of its record with the members in the order of the other records, and
+        # impersonation must add actingAs after the rest, as for a change
+        self.server.create_connection("aud_form", detailsReadability={
+            "readableBy": "ALL", "allowedGroups": []})
+        rid = "trace/1+2=3:x.y-z_Q"
+        self.assertStatus(self.server.api("GET", "/connections/aud_form/info", key=self.ana_key,
+                                          headers={"X-Request-Id": rid}), 200)
+        self.assertStatus(self.server.api("GET", "/connections/aud_form/info",
+                                          headers={"X-DKU-ProxyUser": "aud_ana",
+                                                   "X-Request-Id": rid + "-as"}), 200)
+        self.assertStatus(self.server.api("GET", "/connections/aud_no_such/info",
+                                          key=self.ana_key), 404)
+        self.server.create_connection("aud_form_write")  # a change's record, built by jansson
+        self.assertStatus(self.server.api("GET", "/admin/audit?limit=1"), 200)  # drains reads
+        with open(os.path.join(self.server.data_dir, "audit.log"), "rb") as f:
+            lines = f.read().decode("utf-8").split("\n")[:-1]
+        order = ["ts", "principal", "action", "object", "outcome", "remoteAddr", "requestId"]
+        seen = {}
+        for line in lines:
+            rec = json.loads(line)
+            self.assertEqual(line, json.dumps(rec, separators=(",", ":"), ensure_ascii=False))
+            self.assertEqual(list(rec)[:7], order, line)
+            self.assertEqual(list(rec)[7:], ["actingAs"] if "actingAs" in rec else [], line)
+            seen[rec["requestId"]] = rec
+        self.assertEqual(seen[rid]["principal"], "aud_ana")
+        self.assertEqual(seen[rid]["object"], "aud_form")
+        self.assertEqual(seen[rid]["outcome"], "success")
+        acting = seen[rid + "-as"]
+        self.assertEqual(acting["principal"], self.admin_ident)
+        self.assertEqual(acting["actingAs"], "aud_ana")
+        self.assertTrue(any(r["object"] == "aud_form_write" for r in seen.values()))
+
     # ---- paging ------------------------------------------------------------------------------
 
     def test_newest_first_and_limit(self):
