@@ -9,6 +9,10 @@
   bench.py load PORT N
       bulk-imports conn_000000 .. conn_{N-1} (PostgreSQL definitions) in batches of 2,000
       (each body well under the default 1 MiB limit); prints the seconds it took.
+  bench.py user PORT
+      creates group data_team (the group the loaded definitions allow), user bench_user in it
+      and a personal API key of that user; prints the key (a non-admin: get-names is built for
+      their groups).
   bench.py change-connection PORT COUNT
       creates Filesystem connections fs_a and fs_b, project BENCHCC and COUNT datasets on fs_a
       (concurrently: one keep-alive connection per worker thread), then times
@@ -124,6 +128,23 @@ def cmd_load(port, n):
         if answer.get("errors"):
             sys.exit("bench: import errors: %s" % answer["errors"][:3])
     print("%.2f" % (time.monotonic() - t0))
+
+
+def cmd_user(port):
+    conn = connect(port)
+    status, answer = request(conn, "POST", "/admin/groups/", {"name": "data_team"})
+    if status // 100 != 2 and status != 409:
+        sys.exit("bench: POST /admin/groups/ answered %d: %s" % (status, answer))
+    must(conn, "POST", "/admin/users/", {"login": "bench_user", "password": secrets_token(),
+                                         "displayName": "Bench user", "groups": ["data_team"]})
+    made = must(conn, "POST", "/admin/personal-api-keys/", {"user": "bench_user",
+                                                             "label": "bench"})
+    print(made["key"])
+
+
+def secrets_token():
+    import secrets
+    return "pw-" + secrets.token_hex(16)
 
 
 def cmd_change_connection(port, count):
@@ -339,6 +360,8 @@ TARGETS = [
      "SQLite", None, 1.0),
     ("GET /connections/{name}/info vs nginx", "GET /info", "nginx", None, 0.5),
     ("get-names of 10,000 vs nginx", "GET get-names?type=all", "nginx", 10000, 0.8),
+    ("get-names of 10,000 for a non-admin user vs nginx",
+     "GET get-names?type=all, non-admin user", "nginx", 10000, 0.8),
     ("PostgreSQL store: GET one connection vs nginx", "PostgreSQL store: GET one connection",
      "nginx", None, 1.3),
     ("PostgreSQL store: durable creates, 1 client, vs pgbench, 1 client",
@@ -381,7 +404,7 @@ def targets_table(ratios, startup, rss):
 
 
 def main():
-    cmds = {"start": (cmd_start, 5), "load": (cmd_load, 2),
+    cmds = {"start": (cmd_start, 5), "load": (cmd_load, 2), "user": (cmd_user, 1),
             "change-connection": (cmd_change_connection, 2), "table": (cmd_table, 2),
             "pgbench": (cmd_pgbench, 2)}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) - 2 != cmds[sys.argv[1]][1]:

@@ -3,8 +3,9 @@
 # Switchboard's benchmark harness (`make bench`). Not a test: it measures and prints one markdown
 # table (also written to build/bench/results.md). For each N of BENCH_SIZES it loads N PostgreSQL
 # connections through the bulk import into a fresh data directory, then measures with wrk
-# (keep-alive) the reads (one connection, the full list, get-names, /info) against Switchboard
-# and against nginx serving the very same answer bytes from files, and the durable writes
+# (keep-alive) the reads (one connection, the full list, get-names as the admin and as a user,
+# /info) against Switchboard and against nginx serving the very same answer bytes from files,
+# and the durable writes
 # (creates, updates) against the raw single-row commit rate of SQLite on the same filesystem
 # (bench/sqlite_commit.c). GET one connection is also measured against a bare libmicrohttpd
 # handler serving the same bytes from memory (bench/mhd_bare.c: the ceiling of our HTTP stack).
@@ -270,34 +271,36 @@ raw_pg() {
 
 # --- measurements ----------------------------------------------------------------------------
 
-# fetch SCENARIO N PATH FILE: saves Switchboard's answer into the nginx root, records its size
+# fetch SCENARIO N PATH FILE [KEY]: saves Switchboard's answer (to KEY, default the admin's)
+# into the nginx root, records its size
 fetch() {
-    local scenario=$1 n=$2 path=$3 file=$4 status secs
+    local scenario=$1 n=$2 path=$3 file=$4 as=${5:-$key} status secs
     read -r status secs < <(curl -s -o "$work/www/$file.tmp" -w '%{http_code} %{time_total}\n' \
-        -H "Authorization: Bearer $key" "http://127.0.0.1:$port$path")
+        -H "Authorization: Bearer $as" "http://127.0.0.1:$port$path")
     [ "$status" = 200 ] || die "GET $path answered $status"
     mv "$work/www/$file.tmp" "$work/www/$file"
     printf '{"kind":"fetch","scenario":"%s","n":%d,"bytes":%d,"seconds":%s}\n' \
         "$scenario" "$n" "$(stat -c %s "$work/www/$file")" "$secs" >>"$results"
 }
 
-# run_wrk TARGET SCENARIO N MODE "OPTS" URL
+# run_wrk TARGET SCENARIO N MODE "OPTS" URL [KEY]
 run_wrk() {
-    local target=$1 scenario=$2 n=$3 mode=$4 opts=$5 url=$6
+    local target=$1 scenario=$2 n=$3 mode=$4 opts=$5 url=$6 as=${7:-$key}
     # shellcheck disable=SC2086
     BENCH_MODE=$mode BENCH_TARGET=$target BENCH_SCENARIO=$scenario BENCH_N=$n \
-        BENCH_SETTINGS="$opts" BENCH_TAG="$(echo "$opts" | tr -dc '0-9')n$n" BENCH_KEY=$key \
+        BENCH_SETTINGS="$opts" BENCH_TAG="$(echo "$opts" | tr -dc '0-9')n$n" BENCH_KEY=$as \
         BENCH_WRK_OUT=$results \
         wrk $opts $wrk_common -s bench/wrk.lua "$url" >>"$work/wrk.txt" 2>&1 ||
         die "wrk failed; see $work/wrk.txt"
 }
 
-# read_scenario SCENARIO N "OPTS" PATH
+# read_scenario SCENARIO N "OPTS" PATH [KEY]: Switchboard (asked with KEY, default the admin's),
+# then nginx (and the bare handler when it runs) serving the same bytes
 read_scenario() {
-    local scenario=$1 n=$2 opts=$3 path=$4
+    local scenario=$1 n=$2 opts=$3 path=$4 as=${5:-$key}
     log "N=$n: $scenario"
     echo "== switchboard $scenario N=$n" >>"$work/wrk.txt"
-    run_wrk switchboard "$scenario" "$n" get "$opts" "http://127.0.0.1:$port$path"
+    run_wrk switchboard "$scenario" "$n" get "$opts" "http://127.0.0.1:$port$path" "$as"
     wait_idle
     echo "== nginx $scenario N=$n" >>"$work/wrk.txt"
     run_wrk nginx "$scenario" "$n" get "$opts" "http://127.0.0.1:$nginx_port$path"
@@ -325,7 +328,7 @@ raw_sqlite() {
 }
 
 bench_size() {
-    local n=$1 data=$work/data-$1 load_s rss restart_rss
+    local n=$1 data=$work/data-$1 load_s rss restart_rss user_key
     mkdir -p -m 700 "$data"
     log "N=$n: loading"
     start_server "$data"
@@ -341,6 +344,13 @@ bench_size() {
     fetch "GET the full list" "$n" "/dip/publicapi/admin/connections/" list.json
     fetch "GET get-names?type=all" "$n" "/dip/publicapi/connections/get-names?type=all" names.json
     fetch "GET /info" "$n" "/dip/publicapi/connections/$one/info" info.json
+    # a non-admin's get-names is built for their groups (the admin's is every name): the loaded
+    # definitions allow data_team, so this user's answer is the same bytes as the admin's
+    user_key=$(BENCH_KEY=$key python3 bench/bench.py user "$port")
+    fetch "GET get-names?type=all, non-admin user" "$n" \
+        "/dip/publicapi/connections/get-names?type=all" names-user.json "$user_key"
+    cmp -s "$work/www/names.json" "$work/www/names-user.json" ||
+        die "get-names: the non-admin user's answer differs from the admin's"
     wait_idle
 
     start_bare "$work/www/one.json"
@@ -349,6 +359,8 @@ bench_size() {
     read_scenario "GET the full list" "$n" "$list_opts" "/dip/publicapi/admin/connections/"
     read_scenario "GET get-names?type=all" "$n" "$read_opts" \
         "/dip/publicapi/connections/get-names?type=all"
+    read_scenario "GET get-names?type=all, non-admin user" "$n" "$read_opts" \
+        "/dip/publicapi/connections/get-names?type=all" "$user_key"
     read_scenario "GET /info" "$n" "$read_opts" "/dip/publicapi/connections/$one/info"
     wait_idle
     raw_sqlite "$n"
