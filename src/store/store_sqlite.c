@@ -7,11 +7,12 @@
  * commit with the write lock already released, waits in durable_wait() until one fdatasync of
  * the WAL file has covered the commit. One thread at a time runs the fdatasync and it covers
  * every commit made before it started, so concurrent writers share fsyncs while each is
- * acknowledged only after its own data is durable. The hook also runs the checkpoints that
- * SQLite's auto-checkpoint would have run. Every store function is one transaction: a single
- * statement in autocommit mode, or an explicit BEGIN IMMEDIATE ... COMMIT when it takes
- * several (BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads then
- * writes never fails on a stale snapshot, and no per-name lock is needed). Statements flagged
+ * acknowledged only after its own data is durable. The hook also runs the checkpoints, where
+ * SQLite's auto-checkpoint would have run them, but as RESTART checkpoints so that the WAL
+ * starts over even under concurrent writers (checkpoint()). Every store function is one
+ * transaction: a single statement in autocommit mode, or an explicit BEGIN IMMEDIATE ... COMMIT
+ * when it takes several (BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
+ * then writes never fails on a stale snapshot, and no per-name lock is needed). Statements flagged
  * STMT_RELAXED (audit appends alone) skip the wait.
  *
  * This file holds the SQLite primitives of backend.h only; the store's logic is in store.c.
@@ -83,10 +84,11 @@ struct handle {
 struct durability {
     pthread_mutex_t lock;
     pthread_cond_t done;
-    uint64_t committed; /* commits made so far */
-    uint64_t synced;    /* commits known to be on disk */
-    bool syncing;       /* a thread is running the fdatasync */
-    int wal_fd;         /* the WAL file, opened on first use */
+    uint64_t committed;        /* commits made so far */
+    uint64_t synced;           /* commits known to be on disk */
+    bool syncing;              /* a thread is running the fdatasync */
+    int wal_fd;                /* the WAL file, opened on first use */
+    atomic_bool checkpointing; /* a thread is running a checkpoint */
 };
 
 struct sqlite_store {
@@ -162,7 +164,39 @@ static bool durable_wait(struct durability *d, const char *wal_path, uint64_t my
     return ok;
 }
 
-#define CHECKPOINT_PAGES 1000 /* SQLite's default auto-checkpoint threshold */
+#define CHECKPOINT_PAGES 1000  /* SQLite's default auto-checkpoint threshold */
+#define CHECKPOINT_BUSY_MS 100 /* a checkpoint waits this long at most for others to let it run */
+
+/* The checkpoint's busy handler: gives up after CHECKPOINT_BUSY_MS (the next commit tries
+ * again) rather than holding up its own commit's answer. */
+static int busy_checkpoint(void *arg, int count)
+{
+    (void)arg;
+    if (count * 50 >= CHECKPOINT_BUSY_MS * 1000)
+        return 0;
+    usleep(50);
+    return 1;
+}
+
+static int busy_wait(void *arg, int count);
+
+/* Copies the WAL of H's database back into it once it holds PAGES >= CHECKPOINT_PAGES, one
+ * thread at a time. A RESTART checkpoint, not SQLite's passive one: it waits (briefly) for the
+ * other writers and readers, so that the next writer starts the WAL over. A passive checkpoint
+ * beside concurrent writers never finds the WAL quiet: the WAL then never restarted (after an
+ * import of 10,000 it had reached 106 MB) and every commit paid a checkpoint and its fsyncs. */
+static void checkpoint(struct handle *h, sqlite3 *db)
+{
+    struct durability *d = &h->st->dur;
+
+    if (atomic_exchange(&d->checkpointing, true))
+        return; /* another thread is at it */
+    sqlite3_busy_handler(db, busy_checkpoint, NULL);
+    /* (given up on, it has still copied what it could without waiting, as a passive one) */
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    sqlite3_busy_handler(db, busy_wait, NULL);
+    atomic_store(&d->checkpointing, false);
+}
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
@@ -184,7 +218,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
         }
     }
     if (pages >= CHECKPOINT_PAGES)
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        checkpoint(h, db);
     return SQLITE_OK;
 }
 
@@ -280,6 +314,7 @@ struct store *store_sqlite_open(const char *location, struct sb_err *err)
     pthread_mutex_init(&st->dur.lock, NULL);
     pthread_cond_init(&st->dur.done, NULL);
     st->dur.wal_fd = -1;
+    atomic_init(&st->dur.checkpointing, false);
     h = handle_get(st, err);
     if (!h || migrate(h, err) != SB_OK) {
         sq_close(&st->base);

@@ -23,14 +23,18 @@ SHIM = os.path.join(REPO, "build", "test", "powercut.so")
 WATCHED = ("switchboard.db", "switchboard.db-wal")
 WRITERS = 4
 ACKED_TARGET = 160  # acknowledged writes before the cut, all writers together
+# enough for the write-ahead log to pass SQLite's checkpoint threshold (1,000 pages) several
+# times, so that checkpoints run and the log starts over while writers write
+ACKED_CHECKPOINTED = 1500
 CONNS = PREFIX + "/admin/connections/"
 
 
 class Writer(threading.Thread):
     """Creates and updates its own connections until the server goes away."""
 
-    def __init__(self, index, port, auth, total, enough):
+    def __init__(self, index, port, auth, total, enough, target):
         super().__init__(daemon=True)
+        self.target = target
         self.index = index
         self.port = port
         self.auth = auth
@@ -70,7 +74,7 @@ class Writer(threading.Thread):
                 self.events[(action, name)] += 1
                 with self.lock:
                     self.total[0] += 1
-                    if self.total[0] >= ACKED_TARGET:
+                    if self.total[0] >= self.target:
                         self.enough.set()
         except (OSError, http.client.HTTPException):
             pass  # the power went
@@ -105,7 +109,7 @@ class PowerCutTest(OwnServerTestCase):
         finally:
             db.close()
 
-    def run_and_cut(self, drop_sync):
+    def run_and_cut(self, drop_sync, target=ACKED_TARGET, writers=WRITERS):
         """Writes under the shim, cuts the power, restarts; returns the problems found."""
         s = self.server
         s.create_connection("pc_baseline")
@@ -118,11 +122,11 @@ class PowerCutTest(OwnServerTestCase):
             s.extra_env["SB_POWERCUT_DROP_SYNC"] = "1"
         s.start()
         total, enough = [0], threading.Event()
-        writers = [Writer(i, s.port, basic_auth(s.admin_key), total, enough)
-                   for i in range(WRITERS)]
+        writers = [Writer(i, s.port, basic_auth(s.admin_key), total, enough, target)
+                   for i in range(writers)]
         for w in writers:
             w.start()
-        self.assertTrue(enough.wait(120), "the writers made %d writes in 120 s" % total[0])
+        self.assertTrue(enough.wait(300), "the writers made %d writes in 300 s" % total[0])
         self.cut_power()
         for w in writers:
             w.join(30)
@@ -155,6 +159,14 @@ class PowerCutTest(OwnServerTestCase):
     def test_acknowledged_writes_and_their_audit_survive_a_power_cut(self):
         problems, acked = self.run_and_cut(drop_sync=False)
         self.assertGreaterEqual(acked, ACKED_TARGET)
+        self.assertEqual(problems, [], "after a power cut with %d acknowledged writes" % acked)
+
+    def test_writes_survive_a_power_cut_after_checkpoints(self):
+        """Eight writers, long enough for the log to be checkpointed and started over (and the
+        database file itself written) several times before the cut."""
+        problems, acked = self.run_and_cut(drop_sync=False, target=ACKED_CHECKPOINTED,
+                                           writers=2 * WRITERS)
+        self.assertGreaterEqual(acked, ACKED_CHECKPOINTED)
         self.assertEqual(problems, [], "after a power cut with %d acknowledged writes" % acked)
 
     def test_the_check_sees_the_loss_when_syncs_are_dropped(self):
