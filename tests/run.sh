@@ -124,14 +124,19 @@ browser_pid=$!
 
 # The suites that drive real processes mostly wait (on servers, sockets, the browser), so they
 # run side by side: the API suite on SQLite and on PostgreSQL, each split by module into
-# $SWITCHBOARD_API_SHARDS shards (tests/run_api.py --shard), the browser suite and the fuzz
+# shards (tests/run_api.py --shard: $SWITCHBOARD_API_SHARDS on SQLite, $SWITCHBOARD_API_PG_SHARDS on
+# PostgreSQL, whose modules take longer), the browser suite and the fuzz
 # smoke. Each has its own output file; each API shard its own port range (below the kernel's
 # ephemeral ports, SWITCHBOARD_TEST_PORTS), and every server its own data directory and, on
 # PostgreSQL, its own database (tests/api/server.py). Their reports are printed in a fixed order
 # once all have ended.
-shards=${SWITCHBOARD_API_SHARDS:-2}
+sqlite_shards=${SWITCHBOARD_API_SHARDS:-2}
+pg_shards=${SWITCHBOARD_API_PG_SHARDS:-3}
+shards_of() { # STORE
+    if [ "$1" = postgresql ]; then echo "$pg_shards"; else echo "$sqlite_shards"; fi
+}
 port_base=$((12000 + ($$ % 10) * 2000)) # another make test on this machine likely has another
-port_span=$((2000 / (2 * shards)))
+port_span=$((2000 / (sqlite_shards + pg_shards)))
 bg_pids=
 start_api_shard() { # STORE I N SLOT
     lo=$((port_base + $4 * port_span))
@@ -169,6 +174,7 @@ stores=sqlite
 slot=0
 for store in $stores; do
     i=1
+    shards=$(shards_of "$store")
     while [ "$i" -le "$shards" ]; do
         start_api_shard "$store" "$i" "$shards" "$slot"
         slot=$((slot + 1))
@@ -185,10 +191,13 @@ bg_pids=
 wait "$browser_pid"
 browser_status=$?
 browser_pid=
+# (once: test_pg_store makes its own PostgreSQL databases whichever store the suite runs on, so
+# it runs with the last store's suite and is reported with it)
 for store in $stores; do
-    SWITCHBOARD_TEST_STORE=$store SWITCHBOARD_BIN="$PWD/build/test/switchboard" \
-        python3 tests/run_api.py --exclusive >"$out_dir/api-$store-x" 2>&1
+    last_store=$store
 done
+SWITCHBOARD_TEST_STORE=$last_store SWITCHBOARD_BIN="$PWD/build/test/switchboard" \
+    python3 tests/run_api.py --exclusive >"$out_dir/api-$last_store-x" 2>&1
 
 # fuzz smoke: every libFuzzer harness of fuzz/ for a few seconds (about 30 s in all), one test
 # each; `make fuzz` runs them longer. They keep both cores busy, so they start once the API
@@ -218,8 +227,10 @@ report_api_suite() {
     sf=0
     sk=0
     took=
+    shards=$(shards_of "$1")
     for i in $(seq "$shards") x; do
         f="$out_dir/api-$1-$i"
+        [ "$i" = x ] && [ "$1" != "$last_store" ] && continue # (the modules run alone: once)
         counts=$(sed -n 's/^api: \([0-9]*\) passed, \([0-9]*\) failed.*$/\1 \2/p' "$f" | tail -n 1)
         k=$(sed -n 's/^api: .* \([0-9]*\) skipped$/\1/p' "$f" | tail -n 1)
         if [ -z "$counts" ]; then
@@ -233,8 +244,9 @@ report_api_suite() {
         sf=$((sf + ${counts#* }))
         sk=$((sk + ${k:-0}))
     done
-    echo "api: $sp passed, $sf failed, $sk skipped ($shards shards side by side, then one" \
-        "alone: $took)"
+    alone=", then one alone"
+    [ "$1" = "$last_store" ] || alone=
+    echo "api: $sp passed, $sf failed, $sk skipped ($shards shards side by side$alone: $took)"
     passed=$((passed + sp))
     failed=$((failed + sf))
     skipped=$((skipped + sk))
