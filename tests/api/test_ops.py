@@ -7,10 +7,9 @@ import os
 import re
 import signal
 import subprocess
-import time
 import unittest
 
-from server import ApiTestCase, Server, ServerTestCase
+from server import ApiTestCase, Server, ServerTestCase, eventually
 
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
 
@@ -117,45 +116,28 @@ class SighupTest(ApiTestCase):
         audit_path = os.path.join(srv.data_dir, "audit.log")
         self.assertStatus(srv.api("POST", "/admin/groups/", {"name": "before_rotate"},
                                   headers={"X-Request-Id": "before-rotate-1"}), 200)
+        def read(path):
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+
         # the request's log line follows its answer: wait for it before the rename
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with open(log_path, encoding="utf-8") as f:
-                if "before-rotate-1" in f.read():
-                    break
-            time.sleep(0.05)
+        self.assertTrue(eventually(lambda: "before-rotate-1" in read(log_path), timeout=5))
         os.rename(log_path, log_path + ".1")
         os.rename(audit_path, audit_path + ".1")
         srv.proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 5
         # both files are reopened (created anew) by the signal's handling
-        while not (os.path.exists(log_path) and os.path.exists(audit_path)) \
-                and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.assertTrue(eventually(lambda: os.path.exists(log_path) and os.path.exists(audit_path),
+                                   timeout=5), "SIGHUP did not reopen the log files")
         self.assertStatus(srv.api("POST", "/admin/groups/", {"name": "after_rotate"},
                                   headers={"X-Request-Id": "after-rotate-1"}), 200)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with open(log_path, encoding="utf-8") as f:
-                new_log = f.read()
-            if "after-rotate-1" in new_log:
-                break
-            time.sleep(0.05)
-        with open(log_path + ".1", encoding="utf-8") as f:
-            old_log = f.read()
+        eventually(lambda: "after-rotate-1" in read(log_path), timeout=5)
+        new_log, old_log = read(log_path), read(log_path + ".1")
         self.assertIn("after-rotate-1", new_log)
         self.assertNotIn("after-rotate-1", old_log)
         self.assertIn("POST /dip/publicapi/admin/groups 200", old_log)
         # the audit line is appended after the answer, like the log line: wait for it
-        new_audit = ""
-        while time.monotonic() < deadline:
-            with open(audit_path, encoding="utf-8") as f:
-                new_audit = f.read()
-            if "after_rotate" in new_audit:
-                break
-            time.sleep(0.05)
-        with open(audit_path + ".1", encoding="utf-8") as f:
-            old_audit = f.read()
+        eventually(lambda: "after_rotate" in read(audit_path), timeout=5)
+        new_audit, old_audit = read(audit_path), read(audit_path + ".1")
         self.assertIn("after_rotate", new_audit)
         self.assertNotIn("after_rotate", old_audit)
         self.assertIn("before_rotate", old_audit)
