@@ -3,7 +3,7 @@
  * params) goes in, a result (ok, a sentence, a duration) comes out. Each driver family has its
  * own file (probe_fs.c, probe_pg.c, probe_mysql.c, probe_curl.c); every one of them is bounded
  * by the configured timeout, connects only to an address the fence allowed, and never reads a
- * local file named by a definition. Probes run on the worker pool of pool.c, never on a request
+ * local file named by a definition. Probes run on the worker pool (probe.c), never on a request
  * thread. */
 #ifndef SB_PROBE_H
 #define SB_PROBE_H

@@ -3,8 +3,8 @@
  * in-memory catalog (principals follow through the store's auth generation). While the change
  * feed is down, reads that the catalog serves answer 503 rather than possibly stale data; when
  * it is back, everything is reloaded before they are served again. */
-#ifndef SB_API_SYNC_H
-#define SB_API_SYNC_H
+#ifndef SB_SYNC_H
+#define SB_SYNC_H
 
 #include <stdbool.h>
 
