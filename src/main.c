@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/activity.h"
 #include "app.h"
 #include "client/cli.h"
 #include "core/activity.h"
@@ -26,6 +25,7 @@
 #include "http/authcache.h"
 #include "http/server.h"
 #include "prober/probes.h"
+#include "service/activity.h"
 #include "service/audit.h"
 #include "settings.h"
 #include "store/store.h"
@@ -198,7 +198,7 @@ static int serve_main(int argc, char **argv)
     app.audit = audit_start(&app);
     app.catalog = catalog_new();
     app.authcache = authcache_new();
-    app.activity = users_activity_new(API_ACTIVITY_FLUSH_MS);
+    app.activity = users_activity_new(ACTIVITY_FLUSH_MS);
     app.backoff = backoff_new();
     if (store_conn_scan(app.store, load_connection, app.catalog, &err) != SB_OK) {
         log_error("cannot load the connections: %s", err.msg);
@@ -230,7 +230,7 @@ static int serve_main(int argc, char **argv)
     http_server_stop(srv);
     probes_free(app.probes);
     app.probes = NULL;
-    api_activity_flush(&app);
+    activity_flush(&app);
     rc = 0;
 out:
     probes_free(app.probes);

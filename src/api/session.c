@@ -13,12 +13,12 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "api/activity.h"
 #include "api/api.h"
 #include "core/backoff.h"
 #include "core/session.h"
 #include "http/request.h"
 #include "http/session.h"
+#include "service/activity.h"
 #include "service/audit.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -114,10 +114,10 @@ static enum sb_err_kind check_password(struct request *req, const char *login, c
         json_is_false(json_object_get(user, "enabled"))) {
         json_decref(user);
         /* the user's lastFailedLogin (users' activity); unknown logins leave no trace there */
-        api_activity_note(req->app, login, false);
+        activity_note(req->app, login, false);
         return SB_ERR_UNAUTHORIZED;
     }
-    api_activity_note(req->app, login, true);
+    activity_note(req->app, login, true);
     session_password_stamp(req->app->apikey_hash_key, hash, stamp);
     rc = req_auth_user(req, user, "session", err);
     json_decref(user);

@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/activity.h"
 #include "api/api.h"
 #include "core/activity.h"
 #include "core/secrets.h"
 #include "core/users.h"
 #include "http/request.h"
+#include "service/activity.h"
 #include "service/audit.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -69,7 +69,7 @@ void api_users_activity_get(struct request *req)
     if (!login)
         return;
     if (store_obj_get(req->app->store, STORE_USERS, login, &rec, &err) != SB_OK ||
-        api_activity_load(req->app, &merged, &err) != SB_OK) {
+        activity_load(req->app, &merged, &err) != SB_OK) {
         reply_error(req, &err);
         return;
     }
@@ -89,7 +89,7 @@ void api_users_activity_list(struct request *req)
         reply_error(req, &err);
         return;
     }
-    if (api_activity_load(req->app, &merged, &err) != SB_OK) {
+    if (activity_load(req->app, &merged, &err) != SB_OK) {
         json_decref(all);
         reply_error(req, &err);
         return;

@@ -19,7 +19,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "api/activity.h"
 #include "api/api.h"
 #include "core/apikeys.h"
 #include "core/session.h"
@@ -31,6 +30,7 @@
 #include "http/routes.h"
 #include "http/server.h"
 #include "http/session.h"
+#include "service/activity.h"
 #include "service/audit.h"
 #include "service/write.h"
 #include "store/store.h"
@@ -619,7 +619,7 @@ enum sb_err_kind req_auth_key_hash(struct request *req, const uint8_t hash[APIKE
             char login[sizeof(req->principal.login)];
             snprintf(login, sizeof(login), "%s", req->principal.login);
             rc = refuse_if_expired(req, err);
-            api_activity_note(req->app, login, rc == SB_OK);
+            activity_note(req->app, login, rc == SB_OK);
             return rc;
         }
         return refuse_if_expired(req, err);
@@ -637,7 +637,7 @@ enum sb_err_kind req_auth_key_hash(struct request *req, const uint8_t hash[APIKE
     }
     /* users' activity: a personal key's success or refusal counts for its user */
     if (kind == STORE_KEY_PERSONAL && (rc == SB_OK || rc == SB_ERR_UNAUTHORIZED))
-        api_activity_note(req->app, json_string_value(json_object_get(rec, "user")), rc == SB_OK);
+        activity_note(req->app, json_string_value(json_object_get(rec, "user")), rc == SB_OK);
     json_decref(rec);
     return rc;
 }

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/activity.h"
 #include "core/session.h"
 #include "http/request.h"
 #include "http/session.h"
+#include "service/activity.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -113,7 +113,7 @@ enum sb_err_kind http_session_authenticate(struct request *req, bool need_csrf, 
     req->via_session = true;
     snprintf(req->session_id, sizeof(req->session_id), "%s", id);
     if (req->principal.type == PRINCIPAL_USER)
-        api_activity_note_session(req->app, req->principal.login);
+        activity_note_session(req->app, req->principal.login);
     if (out)
         *out = rec;
     else

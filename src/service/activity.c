@@ -5,14 +5,14 @@
  * them, which this non-critical data tolerates. */
 #include <stdlib.h>
 
-#include "api/activity.h"
 #include "core/activity.h"
+#include "service/activity.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-enum sb_err_kind api_activity_load(struct app *app, json_t **out, struct sb_err *err)
+enum sb_err_kind activity_load(struct app *app, json_t **out, struct sb_err *err)
 {
     char *text = NULL;
     json_t *stored = NULL;
@@ -33,7 +33,7 @@ static void write_out(struct app *app)
     json_t *merged;
     char *text;
 
-    if (api_activity_load(app, &merged, &err) != SB_OK) {
+    if (activity_load(app, &merged, &err) != SB_OK) {
         log_warn("activity: cannot read the stored users' activity: %s", err.msg);
         return;
     }
@@ -44,7 +44,7 @@ static void write_out(struct app *app)
     json_decref(merged);
 }
 
-void api_activity_note(struct app *app, const char *login, bool ok)
+void activity_note(struct app *app, const char *login, bool ok)
 {
     int64_t now = clock_epoch_ms();
 
@@ -58,7 +58,7 @@ void api_activity_note(struct app *app, const char *login, bool ok)
         write_out(app);
 }
 
-void api_activity_note_session(struct app *app, const char *login)
+void activity_note_session(struct app *app, const char *login)
 {
     int64_t now = clock_epoch_ms();
 
@@ -69,7 +69,7 @@ void api_activity_note_session(struct app *app, const char *login)
         write_out(app);
 }
 
-void api_activity_flush(struct app *app)
+void activity_flush(struct app *app)
 {
     if (app->activity && users_activity_take_due(app->activity, clock_epoch_ms(), true))
         write_out(app);
