@@ -77,6 +77,20 @@ enum sb_err_kind svc_conn_revert(struct actor *a, const char *name, const json_t
 enum sb_err_kind svc_conn_import(struct actor *a, const json_t *body, json_t **out,
                                  struct sb_err *err);
 
+/* ---- live tests of connections (src/service/livetest.c) ---- */
+
+struct probe_job;
+
+/* Starts a live test of connection NAME for A: SB_ERR_NOT_FOUND, or SB_ERR_FORBIDDEN (recorded)
+ * when A may not use it. Otherwise *JOB (free with probes_job_free) is the job to submit to the
+ * prober's pool, or, when the definition lacks what a test needs, NULL with *OUT (new
+ * reference) the answer already (recorded as failed). */
+enum sb_err_kind svc_conn_test_start(struct actor *a, const char *name, struct probe_job **job,
+                                     json_t **out, struct sb_err *err);
+
+/* The answer of the test JOB ran for A (new reference), recorded in the audit trail. */
+json_t *svc_conn_test_result(struct actor *a, const struct probe_job *job);
+
 /* ---- projects (src/service/projects.c) ---- */
 
 /* *OUT (new reference): project KEY when A may read it (WRITE: change it); otherwise

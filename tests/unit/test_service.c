@@ -400,6 +400,39 @@ static void test_refused_dataset_writes_nothing(void **state)
     json_decref(project);
 }
 
+/* A live test by a principal who may not use the connection is refused, and the refusal is in
+ * the audit trail (no job is made). */
+static void test_live_test_refused_is_recorded(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = js("{'name':'pg-priv','type':'PostgreSQL','params':{'host':'127.0.0.1'},"
+                      "'usableBy':'ALLOWED','allowedGroups':['ops']}");
+    json_t *def = NULL, *out = NULL, *recs;
+    struct principal bob = {.type = PRINCIPAL_USER, .login = "bob"};
+    struct probe_job *job = NULL;
+    struct sb_err err;
+
+    assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_OK);
+    fx->actor.principal = &bob;
+    assert_int_equal(svc_conn_test_start(&fx->actor, "pg-priv", &job, &out, &err),
+                     SB_ERR_FORBIDDEN);
+    assert_null(job);
+    assert_null(out);
+    assert_int_equal(svc_conn_test_start(&fx->actor, "pg-none", &job, &out, &err),
+                     SB_ERR_NOT_FOUND);
+    fx->actor.principal = &fx->admin;
+
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 2);
+    json_t *rec = json_array_get(recs, 0);
+    assert_string_equal(json_string_value(json_object_get(rec, "action")), "connection.test");
+    assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "denied");
+    assert_string_equal(json_string_value(json_object_get(rec, "principal")), "bob");
+    json_decref(recs);
+    json_decref(def);
+    json_decref(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_project_and_dataset_create_commit_with_their_records,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_dataset_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_test_refused_is_recorded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
