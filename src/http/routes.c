@@ -184,6 +184,7 @@ static struct route_shape {
     size_t seg_lens[SB_ROUTE_MAX_SEGMENTS];
     int n_segs;
     unsigned literal_mask;
+    int pattern_id; /* the index of the first route with the same pattern */
 } shapes[N_ROUTES];
 
 int routes_count(void)
@@ -213,6 +214,12 @@ void routes_init(void)
         struct route_shape *r = &shapes[i];
         r->n_segs = 0;
         r->literal_mask = 0;
+        r->pattern_id = (int)i;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(routes[j].pattern, p) == 0) {
+                r->pattern_id = (int)j;
+                break;
+            }
         while (*p == '/') {
             const char *start = ++p;
             while (*p && *p != '/')
@@ -354,9 +361,9 @@ enum route_result routes_match(const char *method, const char *path, const struc
     /* the best pattern is found; now its method */
     allow[0] = '\0';
     result = ROUTE_WRONG_METHOD;
-    for (size_t i = 0; i < N_ROUTES; i++) {
+    for (size_t i = (size_t)shapes[best].pattern_id; i < N_ROUTES; i++) {
         const struct route *r = &routes[i];
-        if (strcmp(r->pattern, routes[best].pattern) != 0)
+        if (shapes[i].pattern_id != shapes[best].pattern_id)
             continue;
         if (strcmp(r->method, want) == 0) {
             *out = r;
