@@ -6,6 +6,7 @@
 #include "core/conn.h"
 #include "http/request.h"
 #include "sync/sync.h"
+#include "util/mem.h"
 
 const char *api_conn_name_or_reply(struct request *req)
 {
@@ -26,4 +27,15 @@ bool api_catalog_ready_or_reply(struct request *req)
                  "This node is resynchronising with the store; try "
                  "again in a moment.");
     return false;
+}
+
+void api_reply_change(struct request *req, enum sb_err_kind rc, const struct sb_err *err,
+                      json_t *out)
+{
+    if (rc == SB_OK) {
+        reply_json(req, 200, out ? out : xcheck(json_object()));
+    } else {
+        json_decref(out);
+        reply_error(req, err);
+    }
 }

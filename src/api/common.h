@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What several handler files of src/api/ share: the {name} parameter of connection routes and
- * the catalog's readiness. */
+ * the catalog's readiness, and the answer to a service call. */
 #ifndef SB_API_COMMON_H
 #define SB_API_COMMON_H
 
+#include <jansson.h>
 #include <stdbool.h>
+
+#include "core/err.h"
 
 struct request;
 
@@ -15,5 +18,10 @@ const char *api_conn_name_or_reply(struct request *req);
 /* Whether the in-memory catalog may serve this read; otherwise answers 503 (a shared store's
  * change feed is down) and returns false. */
 bool api_catalog_ready_or_reply(struct request *req);
+
+/* Answers a service call's outcome RC: 200 with OUT (stolen; NULL: an empty object) when it is
+ * SB_OK, otherwise ERR. */
+void api_reply_change(struct request *req, enum sb_err_kind rc, const struct sb_err *err,
+                      json_t *out);
 
 #endif

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /admin/users, /admin/groups and /current-user (docs/API.md §5.3). */
+/* /admin/users, /admin/groups and /current-user (docs/API.md §5.3). Changes are the service's
+ * (src/service/users.c); reads are served from the store here. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "api/common.h"
 #include "core/activity.h"
-#include "core/secrets.h"
 #include "core/users.h"
 #include "http/request.h"
 #include "service/activity.h"
-#include "service/audit.h"
+#include "service/service.h"
 #include "store/store.h"
-#include "util/clock.h"
 #include "util/mem.h"
 
 /* The path parameter if it is a valid login or group name; otherwise answers 400. */
@@ -163,182 +163,35 @@ void api_users_authorization_matrix(struct request *req)
     json_decref(conns);
 }
 
-/* ---- bulk: /admin/users/actions/bulk ----
- * Each call is one transaction. A user whose entry is refused (invalid, exists, missing) is
- * reported {"status": "FAILURE", "error"} and the others still apply, as in DSS; a store
- * failure rolls the whole call back and answers the error. */
+/* ---- bulk: /admin/users/actions/bulk (src/service/users.c) ---- */
 
-static void add_status(json_t *out, const char *login, const struct sb_err *err)
-{
-    json_array_append_new(
-        out, xcheck(json_pack("{s:s, s:s, s:s}", "login", login ? login : "", "status",
-                              err ? "FAILURE" : "SUCCESS", "error", err ? err->msg : "")));
-}
-
-/* Store errors other than the per-user ones end the call. */
-static bool store_failed(const struct sb_err *err)
-{
-    return err->kind == SB_ERR_UNAVAILABLE || err->kind == SB_ERR_INTERNAL;
-}
-
-typedef enum sb_err_kind (*bulk_fn)(struct request *req, const json_t *entry, const char *login,
-                                    struct sb_err *err);
-
-/* Runs FN on every entry of the array BODY in one transaction; LOGIN_OF gives an entry's login
- * (NULL when it has none). Audits ACTION per user that succeeded, after the commit. */
-static void run_bulk(struct request *req, const json_t *body,
-                     const char *(*login_of)(const json_t *), bulk_fn fn, const char *action)
+static void bulk(struct request *req, enum svc_users_bulk op)
 {
     struct sb_err err;
-    json_t *out, *entry, *done = xcheck(json_object());
-    size_t i;
+    json_t *body, *out;
+    enum sb_err_kind rc;
 
-    if (!json_is_array(body)) {
-        json_decref(done);
-        reply_errorf(req, SB_ERR_BAD_REQUEST, "The body must be a JSON array of users.");
+    if (!req_json_body_or_reply(req, &body))
         return;
-    }
-    if (store_tx_begin(req->app->store, &err) != SB_OK) {
-        json_decref(done);
-        reply_error(req, &err);
-        return;
-    }
-    out = xcheck(json_array());
-    json_array_foreach (body, i, entry) {
-        const char *login = login_of(entry);
-        sb_err_clear(&err);
-        if (!login)
-            sb_err_set(&err, SB_ERR_BAD_REQUEST, "Entry %zu has no 'login' (a string).", i);
-        else if (json_object_get(done, login))
-            sb_err_set(&err, SB_ERR_BAD_REQUEST,
-                       "User '%s' appears more than once in the "
-                       "request.",
-                       login);
-        else if (users_validate_id(login, "login", &err))
-            fn(req, entry, login, &err);
-        if (err.kind != SB_OK && store_failed(&err)) {
-            store_tx_rollback(req->app->store);
-            json_decref(out);
-            json_decref(done);
-            reply_error(req, &err);
-            return;
-        }
-        if (login && err.kind == SB_OK)
-            json_object_set_new(done, login, json_true());
-        add_status(out, login, err.kind == SB_OK ? NULL : &err);
-    }
-    if (store_tx_commit(req->app->store, &err) != SB_OK) {
-        store_tx_rollback(req->app->store);
-        json_decref(out);
-        json_decref(done);
-        reply_error(req, &err);
-        return;
-    }
-    {
-        const char *login;
-        json_t *v;
-        json_object_foreach (done, login, v)
-            audit_record(req_actor(req), action, login, "success");
-    }
-    json_decref(done);
-    reply_json(req, 200, out);
-}
-
-static const char *login_member(const json_t *entry)
-{
-    return json_string_value(json_object_get(entry, "login"));
-}
-
-static const char *login_string(const json_t *entry)
-{
-    return json_string_value(entry);
-}
-
-static enum sb_err_kind bulk_create_one(struct request *req, const json_t *entry, const char *login,
-                                        struct sb_err *err)
-{
-    json_t *rec = NULL, *existing;
-
-    if (store_obj_get(req->app->store, STORE_USERS, login, &existing, err) == SB_OK) {
-        json_decref(existing);
-        return sb_err_set(err, SB_ERR_CONFLICT, "User '%s' already exists.", login);
-    }
-    if (err->kind != SB_ERR_NOT_FOUND)
-        return err->kind;
-    sb_err_clear(err);
-    if (users_prepare_create(entry, clock_epoch_ms(), &rec, err) == SB_OK &&
-        secrets_seal_user(&req->app->secrets, login, rec, NULL, err) == SB_OK)
-        store_obj_insert(req->app->store, STORE_USERS, login, rec, err);
-    json_decref(rec);
-    return err->kind;
-}
-
-static enum sb_err_kind bulk_edit_one(struct request *req, const json_t *entry, const char *login,
-                                      struct sb_err *err)
-{
-    json_t *stored, *merged, *rec = NULL;
-
-    if (store_obj_get(req->app->store, STORE_USERS, login, &stored, err) != SB_OK)
-        return err->kind;
-    /* a change names only what changes: the rest is kept from the stored settings */
-    merged = users_settings_view(stored);
-    if (json_is_object(entry))
-        json_object_update(merged, (json_t *)entry);
-    if (users_prepare_update(stored, merged, login, false, &rec, err) == SB_OK &&
-        secrets_seal_user(&req->app->secrets, login, rec, NULL, err) == SB_OK)
-        store_obj_update(req->app->store, STORE_USERS, login, rec, err);
-    json_decref(rec);
-    json_decref(merged);
-    json_decref(stored);
-    return err->kind;
-}
-
-static enum sb_err_kind bulk_delete_one(struct request *req, const json_t *entry, const char *login,
-                                        struct sb_err *err)
-{
-    json_t *stored;
-    (void)entry;
-
-    if (req->principal.type == PRINCIPAL_USER && strcmp(req->principal.login, login) == 0 &&
-        !req_query_bool(req, "allowSelfDeletion"))
-        return sb_err_set(err, SB_ERR_BAD_REQUEST,
-                          "User '%s' cannot delete themselves unless "
-                          "allowSelfDeletion=true is given.",
-                          login);
-    if (store_obj_get(req->app->store, STORE_USERS, login, &stored, err) != SB_OK)
-        return err->kind;
-    json_decref(stored);
-    return store_user_delete(req->app->store, login, err);
+    rc = svc_users_bulk(req_actor(req), op, body, req_query_bool(req, "allowSelfDeletion"), &out,
+                        &err);
+    api_reply_change(req, rc, &err, out);
+    json_decref(body);
 }
 
 void api_users_bulk_create(struct request *req)
 {
-    json_t *body;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    run_bulk(req, body, login_member, bulk_create_one, "user.create");
-    json_decref(body);
+    bulk(req, SVC_USERS_BULK_CREATE);
 }
 
 void api_users_bulk_edit(struct request *req)
 {
-    json_t *body;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    run_bulk(req, body, login_member, bulk_edit_one, "user.update");
-    json_decref(body);
+    bulk(req, SVC_USERS_BULK_EDIT);
 }
 
 void api_users_bulk_delete(struct request *req)
 {
-    json_t *body;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    run_bulk(req, body, login_string, bulk_delete_one, "user.delete");
-    json_decref(body);
+    bulk(req, SVC_USERS_BULK_DELETE);
 }
 
 /* GET /admin/list-trial-expired-users: Switchboard has no trial licences, so no user's trial
@@ -368,23 +221,14 @@ void api_hdfs_acl_unsupported(struct request *req)
 void api_users_create(struct request *req)
 {
     struct sb_err err;
-    json_t *body, *rec = NULL;
-    const char *login = NULL;
+    json_t *body, *out;
+    enum sb_err_kind rc;
 
     if (!req_json_body_or_reply(req, &body))
         return;
-    if (users_prepare_create(body, clock_epoch_ms(), &rec, &err) != SB_OK ||
-        secrets_seal_user(&req->app->secrets,
-                          login = json_string_value(json_object_get(rec, "login")), rec, NULL,
-                          &err) != SB_OK ||
-        store_obj_insert(req->app->store, STORE_USERS, login, rec, &err) != SB_OK) {
-        reply_error(req, &err);
-    } else {
-        audit_record(req_actor(req), "user.create", login, "success");
-        reply_user_settings(req, rec);
-    }
+    rc = svc_user_create(req_actor(req), body, &out, &err);
+    api_reply_change(req, rc, &err, out);
     json_decref(body);
-    json_decref(rec);
 }
 
 void api_users_get(struct request *req)
@@ -403,58 +247,30 @@ void api_users_get(struct request *req)
     json_decref(rec);
 }
 
-/* Shared by PUT /admin/users/{login} and PUT /current-user. */
-static void update_user(struct request *req, const char *login, bool self)
-{
-    struct sb_err err;
-    json_t *body = NULL, *stored = NULL, *rec = NULL;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    if (store_obj_get(req->app->store, STORE_USERS, login, &stored, &err) != SB_OK ||
-        users_prepare_update(stored, body, login, self, &rec, &err) != SB_OK ||
-        secrets_seal_user(&req->app->secrets, login, rec, self ? stored : NULL, &err) != SB_OK ||
-        store_obj_update(req->app->store, STORE_USERS, login, rec, &err) != SB_OK) {
-        reply_error(req, &err);
-    } else {
-        audit_record(req_actor(req), self ? "user.update-self" : "user.update", login, "success");
-        reply_user_settings(req, rec);
-    }
-    json_decref(body);
-    json_decref(stored);
-    json_decref(rec);
-}
-
 void api_users_update(struct request *req)
 {
     const char *login = id_param_or_reply(req, "login");
+    struct sb_err err;
+    json_t *body, *out;
+    enum sb_err_kind rc;
 
-    if (login)
-        update_user(req, login, false);
+    if (!login || !req_json_body_or_reply(req, &body))
+        return;
+    rc = svc_user_update(req_actor(req), login, body, &out, &err);
+    api_reply_change(req, rc, &err, out);
+    json_decref(body);
 }
 
 void api_users_delete(struct request *req)
 {
     const char *login = id_param_or_reply(req, "login");
-    bool self_ok = req_query_bool(req, "allowSelfDeletion");
     struct sb_err err;
 
     if (!login)
         return;
-    if (req->principal.type == PRINCIPAL_USER && strcmp(req->principal.login, login) == 0 &&
-        !self_ok) {
-        reply_errorf(req, SB_ERR_BAD_REQUEST,
-                     "User '%s' cannot delete themselves unless "
-                     "allowSelfDeletion=true is given.",
-                     login);
-        return;
-    }
-    if (store_user_delete(req->app->store, login, &err) != SB_OK) {
-        reply_error(req, &err);
-        return;
-    }
-    audit_record(req_actor(req), "user.delete", login, "success");
-    reply_json(req, 200, xcheck(json_object()));
+    api_reply_change(
+        req, svc_user_delete(req_actor(req), login, req_query_bool(req, "allowSelfDeletion"), &err),
+        &err, NULL);
 }
 
 /* ---- current user ---- */
@@ -462,12 +278,12 @@ void api_users_delete(struct request *req)
 /* The login of REQ's principal when it is a user; otherwise answers 403. */
 static const char *self_login_or_reply(struct request *req)
 {
-    if (req->principal.type == PRINCIPAL_USER)
-        return req->principal.login;
-    reply_errorf(req, SB_ERR_FORBIDDEN,
-                 "This endpoint is for users: call it with a personal API "
-                 "key, not a global one.");
-    return NULL;
+    struct sb_err err;
+    const char *login = svc_self_login(req_actor(req), &err);
+
+    if (!login)
+        reply_error(req, &err);
+    return login;
 }
 
 void api_current_user_get(struct request *req)
@@ -488,10 +304,16 @@ void api_current_user_get(struct request *req)
 
 void api_current_user_update(struct request *req)
 {
-    const char *login = self_login_or_reply(req);
+    struct sb_err err;
+    json_t *body, *out;
+    enum sb_err_kind rc;
 
-    if (login)
-        update_user(req, login, true);
+    /* a global key is refused before its body is read */
+    if (!self_login_or_reply(req) || !req_json_body_or_reply(req, &body))
+        return;
+    rc = svc_user_update_self(req_actor(req), body, &out, &err);
+    api_reply_change(req, rc, &err, out);
+    json_decref(body);
 }
 
 /* ---- groups ---- */
@@ -511,25 +333,14 @@ void api_groups_list(struct request *req)
 void api_groups_create(struct request *req)
 {
     struct sb_err err;
-    json_t *body, *rec = NULL;
-    const char *name;
+    json_t *body, *out;
+    enum sb_err_kind rc;
 
     if (!req_json_body_or_reply(req, &body))
         return;
-    if (groups_prepare_create(body, &rec, &err) != SB_OK) {
-        reply_error(req, &err);
-        goto out;
-    }
-    name = json_string_value(json_object_get(rec, "name"));
-    if (store_obj_insert(req->app->store, STORE_GROUPS, name, rec, &err) != SB_OK) {
-        reply_error(req, &err);
-        goto out;
-    }
-    audit_record(req_actor(req), "group.create", name, "success");
-    reply_json(req, 200, json_incref(rec));
-out:
+    rc = svc_group_put(req_actor(req), NULL, body, &out, &err);
+    api_reply_change(req, rc, &err, out);
     json_decref(body);
-    json_decref(rec);
 }
 
 void api_groups_get(struct request *req)
@@ -551,68 +362,22 @@ void api_groups_update(struct request *req)
 {
     const char *name = id_param_or_reply(req, "name");
     struct sb_err err;
-    json_t *body = NULL, *stored = NULL, *rec = NULL;
+    json_t *body, *out;
+    enum sb_err_kind rc;
 
     if (!name || !req_json_body_or_reply(req, &body))
         return;
-    if (store_obj_get(req->app->store, STORE_GROUPS, name, &stored, &err) != SB_OK ||
-        groups_prepare_update(stored, body, name, &rec, &err) != SB_OK ||
-        store_obj_update(req->app->store, STORE_GROUPS, name, rec, &err) != SB_OK) {
-        reply_error(req, &err);
-    } else {
-        audit_record(req_actor(req), "group.update", name, "success");
-        reply_json(req, 200, json_incref(rec));
-    }
+    rc = svc_group_put(req_actor(req), name, body, &out, &err);
+    api_reply_change(req, rc, &err, out);
     json_decref(body);
-    json_decref(stored);
-    json_decref(rec);
-}
-
-/* Removes group NAME from every user and global API key, inside the open transaction, so that
- * a group later created with the same name grants nothing to those who were in this one. */
-static enum sb_err_kind forget_group(struct store *st, const char *name, struct sb_err *err)
-{
-    json_t *all, *rec;
-    size_t i;
-
-    if (store_obj_list(st, STORE_USERS, &all, err) != SB_OK)
-        return err->kind;
-    json_array_foreach (all, i, rec) {
-        if (users_remove_group(rec, name) &&
-            store_obj_update(st, STORE_USERS, json_string_value(json_object_get(rec, "login")), rec,
-                             err) != SB_OK)
-            break;
-    }
-    json_decref(all);
-    if (err->kind != SB_OK || store_key_list(st, STORE_KEY_GLOBAL, NULL, &all, err) != SB_OK)
-        return err->kind;
-    json_array_foreach (all, i, rec) {
-        if (users_remove_group(rec, name) &&
-            store_key_update(st, STORE_KEY_GLOBAL, json_string_value(json_object_get(rec, "id")),
-                             rec, err) != SB_OK)
-            break;
-    }
-    json_decref(all);
-    return err->kind;
 }
 
 void api_groups_delete(struct request *req)
 {
     const char *name = id_param_or_reply(req, "name");
-    struct store *st;
     struct sb_err err;
 
     if (!name)
         return;
-    st = req->app->store;
-    sb_err_clear(&err);
-    if (store_tx_begin(st, &err) != SB_OK ||
-        store_obj_delete(st, STORE_GROUPS, name, &err) != SB_OK ||
-        forget_group(st, name, &err) != SB_OK || store_tx_commit(st, &err) != SB_OK) {
-        store_tx_rollback(st);
-        reply_error(req, &err);
-        return;
-    }
-    audit_record(req_actor(req), "group.delete", name, "success");
-    reply_json(req, 200, xcheck(json_object()));
+    api_reply_change(req, svc_group_delete(req_actor(req), name, &err), &err, NULL);
 }

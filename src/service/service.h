@@ -150,4 +150,45 @@ enum sb_err_kind svc_dataset_set_metadata(struct actor *a, const char *key, cons
 enum sb_err_kind svc_dataset_set_schema(struct actor *a, const char *key, const char *name,
                                         const json_t *body, json_t **out, struct sb_err *err);
 
+/* ---- users and groups (src/service/users.c) ---- */
+
+/* The login of A's principal when it is a user acting for themselves (PUT /current-user, personal
+ * API keys); otherwise NULL and a 403 in ERR (a global API key is nobody's). */
+const char *svc_self_login(const struct actor *a, struct sb_err *err);
+
+/* Creates the user BODY defines (secrets sealed, password hashed); *OUT (new reference) is its
+ * settings view. SB_ERR_CONFLICT when the login is taken. */
+enum sb_err_kind svc_user_create(struct actor *a, const json_t *body, json_t **out,
+                                 struct sb_err *err);
+
+/* Replaces user LOGIN's settings by BODY (an admin's edit); *OUT as for svc_user_create. */
+enum sb_err_kind svc_user_update(struct actor *a, const char *login, const json_t *body,
+                                 json_t **out, struct sb_err *err);
+
+/* The edit by A's user of their own settings (PUT /current-user): groups, enabled and
+ * adminProperties may not change, and a sealed secret is taken only where it is stored. */
+enum sb_err_kind svc_user_update_self(struct actor *a, const json_t *body, json_t **out,
+                                      struct sb_err *err);
+
+/* Deletes user LOGIN with their personal keys and credentials; a user deletes themselves only
+ * with ALLOW_SELF (allowSelfDeletion=true). */
+enum sb_err_kind svc_user_delete(struct actor *a, const char *login, bool allow_self,
+                                 struct sb_err *err);
+
+enum svc_users_bulk { SVC_USERS_BULK_CREATE, SVC_USERS_BULK_EDIT, SVC_USERS_BULK_DELETE };
+
+/* Applies OP to every entry of the array BODY (user definitions; for an edit, what changes of
+ * each; for a delete, logins) in one transaction; *OUT (new reference): one {login, status,
+ * error} per entry. A refused entry fails alone; a store failure fails the call. */
+enum sb_err_kind svc_users_bulk(struct actor *a, enum svc_users_bulk op, const json_t *body,
+                                bool allow_self, json_t **out, struct sb_err *err);
+
+/* Creates the group BODY defines (NAME NULL), or replaces group NAME by BODY; *OUT (new
+ * reference) its record. */
+enum sb_err_kind svc_group_put(struct actor *a, const char *name, const json_t *body, json_t **out,
+                               struct sb_err *err);
+
+/* Deletes group NAME and removes it from every user and global API key. */
+enum sb_err_kind svc_group_delete(struct actor *a, const char *name, struct sb_err *err);
+
 #endif

@@ -433,6 +433,222 @@ static void test_live_test_refused_is_recorded(void **state)
     json_decref(body);
 }
 
+/* ---- users and groups ---- */
+
+/* The stored record of user LOGIN, or NULL when there is none (new reference). */
+static json_t *stored_user(struct fixture *fx, const char *login)
+{
+    struct sb_err err;
+    json_t *rec = NULL;
+    enum sb_err_kind rc = store_obj_get(fx->app.store, STORE_USERS, login, &rec, &err);
+
+    if (rc != SB_OK)
+        assert_int_equal(rc, SB_ERR_NOT_FOUND);
+    return rec;
+}
+
+/* The one audit record stored: its action, object and outcome must be these. */
+static void assert_one_record(struct fixture *fx, const char *action, const char *object,
+                              const char *outcome)
+{
+    json_t *recs = audit_records(fx), *rec;
+
+    assert_int_equal(json_array_size(recs), 1);
+    rec = json_array_get(recs, 0);
+    assert_string_equal(json_string_value(json_object_get(rec, "action")), action);
+    assert_string_equal(json_string_value(json_object_get(rec, "object")), object);
+    assert_string_equal(json_string_value(json_object_get(rec, "outcome")), outcome);
+    json_decref(recs);
+}
+
+#define USER_BODY                                                                                  \
+    "{'login':'bob','password':'pw-Secret-9','groups':['g1'],"                                     \
+    "'secrets':[{'name':'tok','value':'s3cret-tok'}]}"
+
+/* A user create in a write commits the user (password hashed, secret sealed) and its audit record
+ * together; the answer is the settings view, with neither the hash nor the password. */
+static void test_user_create_commits_user_and_audit_record(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = js(USER_BODY), *out = NULL, *rec;
+    struct sb_err err;
+    char *text;
+
+    begin(fx);
+    assert_int_equal(svc_user_create(&fx->actor, body, &out, &err), SB_OK);
+    rec = stored_user(fx, "bob"); /* in the write, seen by its own thread */
+    assert_non_null(rec);
+    json_decref(rec);
+    commit(fx);
+
+    assert_string_equal(json_string_value(json_object_get(out, "login")), "bob");
+    assert_null(json_object_get(out, "passwordHash"));
+    assert_null(json_object_get(out, "password"));
+    rec = stored_user(fx, "bob");
+    assert_non_null(rec);
+    assert_true(json_is_string(json_object_get(rec, "passwordHash")));
+    text = json_dumps(rec, 0);
+    assert_null(strstr(text, "pw-Secret-9"));
+    assert_null(strstr(text, "s3cret-tok"));
+    free(text);
+    assert_one_record(fx, "user.create", "bob", "success");
+    json_decref(rec);
+    json_decref(out);
+    json_decref(body);
+}
+
+/* A user body that does not validate writes nothing; a rolled-back create leaves nothing. */
+static void test_user_create_failed_or_rolled_back_writes_nothing(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *bad = js("{'login':'.hidden','password':'x'}"), *body = js(USER_BODY), *out = NULL;
+    json_t *recs;
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_user_create(&fx->actor, bad, &out, &err), SB_ERR_BAD_REQUEST);
+    assert_null(out);
+    assert_true(fx->w.records == 0);
+    commit(fx);
+    assert_null(stored_user(fx, ".hidden"));
+
+    begin(fx);
+    assert_int_equal(svc_user_create(&fx->actor, body, &out, &err), SB_OK);
+    rollback(fx);
+    assert_null(stored_user(fx, "bob"));
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 0);
+    json_decref(recs);
+    json_decref(out);
+    json_decref(body);
+    json_decref(bad);
+}
+
+/* A user deletes themselves only with allowSelfDeletion; a refused delete writes nothing. */
+static void test_user_delete_of_self_needs_allow_self(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = js("{'login':'alice','password':'pw-alice-1'}"), *out = NULL, *recs, *rec;
+    struct sb_err err;
+
+    assert_int_equal(svc_user_create(&fx->actor, body, &out, &err), SB_OK);
+    assert_int_equal(svc_user_delete(&fx->actor, "alice", false, &err), SB_ERR_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "allowSelfDeletion"));
+    assert_non_null(rec = stored_user(fx, "alice"));
+    json_decref(rec);
+    assert_int_equal(svc_user_delete(&fx->actor, "alice", true, &err), SB_OK);
+    assert_null(stored_user(fx, "alice"));
+    assert_int_equal(svc_user_delete(&fx->actor, "nobody", false, &err), SB_ERR_NOT_FOUND);
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 2); /* user.delete, then user.create */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "action")),
+                        "user.delete");
+    json_decref(recs);
+    json_decref(out);
+    json_decref(body);
+}
+
+/* PUT /current-user through a global key is refused; a user may not change their groups. */
+static void test_user_update_self_rules(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = js("{'login':'alice','password':'pw-alice-1','groups':['g1']}");
+    json_t *grab = js("{'groups':['admins']}"), *name = js("{'displayName':'Alice A.'}");
+    json_t *out = NULL, *rec;
+    struct principal key = {.type = PRINCIPAL_GLOBAL_KEY, .admin = true};
+    struct sb_err err;
+
+    snprintf(key.login, sizeof(key.login), "key-1");
+    assert_int_equal(svc_user_create(&fx->actor, body, &out, &err), SB_OK);
+    json_decref(out);
+    assert_int_equal(svc_user_update_self(&fx->actor, grab, &out, &err), SB_ERR_FORBIDDEN);
+    assert_null(out);
+    assert_int_equal(svc_user_update_self(&fx->actor, name, &out, &err), SB_OK);
+    assert_string_equal(json_string_value(json_object_get(out, "displayName")), "Alice A.");
+    json_decref(out);
+    rec = stored_user(fx, "alice");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "groups"), 0)), "g1");
+    json_decref(rec);
+
+    fx->actor.principal = &key;
+    assert_int_equal(svc_user_update_self(&fx->actor, name, &out, &err), SB_ERR_FORBIDDEN);
+    assert_null(out);
+    json_decref(name);
+    json_decref(grab);
+    json_decref(body);
+}
+
+/* A bulk create reports each entry, applies the good ones, and records one success per user. */
+static void test_users_bulk_create_reports_each_entry(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = js("[{'login':'u1'},{'login':'u1'},{'name':'no-login'},{'login':'u2'}]");
+    json_t *out = NULL, *recs, *rec;
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_users_bulk(&fx->actor, SVC_USERS_BULK_CREATE, body, false, &out, &err),
+                     SB_OK);
+    commit(fx);
+    assert_int_equal(json_array_size(out), 4);
+    static const char *const want[] = {"SUCCESS", "FAILURE", "FAILURE", "SUCCESS"};
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(out, i), "status")),
+                            want[i]);
+    assert_non_null(rec = stored_user(fx, "u2"));
+    json_decref(rec);
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 2);
+    for (size_t i = 0; i < 2; i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(recs, i), "action")),
+                            "user.create");
+    json_decref(recs);
+    json_decref(out);
+
+    /* not an array: refused, nothing written */
+    json_decref(body);
+    body = js("{'login':'u1'}");
+    assert_int_equal(svc_users_bulk(&fx->actor, SVC_USERS_BULK_DELETE, body, false, &out, &err),
+                     SB_ERR_BAD_REQUEST);
+    assert_null(out);
+    assert_non_null(rec = stored_user(fx, "u1"));
+    json_decref(rec);
+    json_decref(body);
+}
+
+/* A group delete removes the group from its members in the same write, with its record. */
+static void test_group_delete_forgets_group_in_users(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *user = js("{'login':'bob','groups':['g1','g2']}"), *group = js("{'name':'g1'}");
+    json_t *out = NULL, *rec, *recs;
+    struct sb_err err;
+
+    assert_int_equal(svc_group_put(&fx->actor, NULL, group, &out, &err), SB_OK);
+    assert_string_equal(json_string_value(json_object_get(out, "name")), "g1");
+    json_decref(out);
+    assert_int_equal(svc_group_put(&fx->actor, NULL, group, &out, &err), SB_ERR_CONFLICT);
+    assert_null(out);
+    assert_int_equal(svc_user_create(&fx->actor, user, &out, &err), SB_OK);
+    json_decref(out);
+
+    begin(fx);
+    assert_int_equal(svc_group_delete(&fx->actor, "g1", &err), SB_OK);
+    commit(fx);
+    rec = stored_user(fx, "bob");
+    assert_int_equal(json_array_size(json_object_get(rec, "groups")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "groups"), 0)), "g2");
+    json_decref(rec);
+    assert_int_equal(svc_group_delete(&fx->actor, "g1", &err), SB_ERR_NOT_FOUND);
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 3); /* group.create, user.create, group.delete */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "action")),
+                        "group.delete");
+    json_decref(recs);
+    json_decref(group);
+    json_decref(user);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +666,14 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_dataset_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_test_refused_is_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_create_commits_user_and_audit_record, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_user_create_failed_or_rolled_back_writes_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_delete_of_self_needs_allow_self, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_update_self_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_users_bulk_create_reports_each_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_delete_forgets_group_in_users, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
