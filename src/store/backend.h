@@ -4,7 +4,7 @@
  * store.c over these primitives, in the manner of Redis's ae.c over its aeApi* backends:
  *
  *   - open and close (each backend's store_*_open and ops->close), size
- *   - a per-thread connection (ops->conn) carrying the transaction depth
+ *   - a per-thread connection (ops->conn.open, .close) carrying the transaction depth
  *   - exec: run one statement of the table below with its arguments, a callback per row
  *   - tx: begin / commit / roll back at a nesting level (0 the transaction, more a savepoint)
  *   - lock_name: serialise writers of one name across nodes until the transaction ends
@@ -145,15 +145,12 @@ enum tx_op { TX_BEGIN, TX_COMMIT, TX_ROLLBACK };
 
 typedef void (*store_on_conn_fn)(void *ctx, const char *name, int64_t version, bool deleted);
 
-struct backend_ops {
-    enum dialect dialect;
-    bool shared; /* other nodes may change the store */
-    void (*close)(struct store *st);
-    long long (*size_bytes)(struct store *st);
+/* What a backend does on one thread's connection. */
+struct conn_ops {
     /* Opens a connection for the calling thread (store_thread_conn keeps it for the thread);
-     * NULL with ERR set. conn_close closes it, on any thread. */
-    struct store_conn *(*conn_open)(struct store *st, struct sb_err *err);
-    void (*conn_close)(struct store_conn *c);
+     * NULL with ERR set. close closes it, on any thread. */
+    struct store_conn *(*open)(struct store *st, struct sb_err *err);
+    void (*close)(struct store_conn *c);
     /* Runs statement ID with A, calling FN (when not NULL) for every row; *CHANGES (when not
      * NULL) the rows a write changed. ERR names the statement's `what`. */
     enum sb_err_kind (*exec)(struct store_conn *c, enum stmt_id id, const struct args *a, row_fn fn,
@@ -171,12 +168,21 @@ struct backend_ops {
      * string) when the value differs; NULL: store.c reads the value and compares. */
     enum sb_err_kind (*expect)(struct store_conn *c, const char *name, const char *value,
                                const char *mismatch, struct sb_err *err);
+};
+
+/* A backend: what it does on the whole store, and on one thread's connection (CONN). */
+struct backend_ops {
+    enum dialect dialect;
+    bool shared; /* other nodes may change the store */
+    void (*close)(struct store *st);
+    long long (*size_bytes)(struct store *st);
     /* store_other_nodes; NULL for a store that is not shared. */
     enum sb_err_kind (*other_nodes)(struct store *st, int *count, struct sb_err *err);
     /* store_poll_changes; NULL for a store that is not shared. */
     enum sb_err_kind (*poll_changes)(struct store *st, store_on_conn_fn on_conn,
                                      void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
                                      void *ctx, int timeout_ms, struct sb_err *err);
+    struct conn_ops conn;
 };
 
 #define STORE_NOTE_AUTH "auth"

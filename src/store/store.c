@@ -37,7 +37,7 @@ static void conn_thread_exit(void *arg)
     if (c->next)
         c->next->prev = c->prev;
     pthread_mutex_unlock(&st->lock);
-    st->ops->conn_close(c);
+    st->ops->conn.close(c);
 }
 
 /* The source of meta generations: process-wide, so that a value is never taken twice, even
@@ -68,7 +68,7 @@ void store_base_close(struct store *base)
     pthread_key_delete(base->tls);
     for (c = base->conns; c; c = next) {
         next = c->next;
-        base->ops->conn_close(c);
+        base->ops->conn.close(c);
     }
     pthread_mutex_destroy(&base->lock);
 }
@@ -79,7 +79,7 @@ struct store_conn *store_thread_conn(struct store *st, struct sb_err *err)
 
     if (c)
         return c;
-    c = st->ops->conn_open(st, err);
+    c = st->ops->conn.open(st, err);
     if (!c)
         return NULL;
     c->st = st;
@@ -226,7 +226,7 @@ static enum sb_err_kind run(struct store_conn *c, enum stmt_id id, struct args *
     if (changes)
         *changes = 0;
     if (*store_stmt_sql(id, c->st->ops->dialect))
-        kind = c->st->ops->exec(c, id, a ? a : &none, fn, ctx, changes, err);
+        kind = c->st->ops->conn.exec(c, id, a ? a : &none, fn, ctx, changes, err);
     args_free(a);
     return kind;
 }
@@ -318,7 +318,7 @@ static enum sb_err_kind row_int(void *ctx, const struct row *r, struct sb_err *e
 
 static enum sb_err_kind tx_begin(struct store_conn *c, struct sb_err *err)
 {
-    if (c->st->ops->tx(c, TX_BEGIN, c->tx_depth, err) != SB_OK)
+    if (c->st->ops->conn.tx(c, TX_BEGIN, c->tx_depth, err) != SB_OK)
         return err->kind;
     c->tx_depth++;
     return SB_OK;
@@ -333,9 +333,9 @@ static enum sb_err_kind tx_end(struct store_conn *c, enum sb_err_kind kind, stru
     int level = c->tx_depth - 1;
 
     if (kind == SB_OK)
-        kind = c->st->ops->tx(c, TX_COMMIT, level, err);
+        kind = c->st->ops->conn.tx(c, TX_COMMIT, level, err);
     if (kind != SB_OK)
-        c->st->ops->tx(c, TX_ROLLBACK, level, &ignored);
+        c->st->ops->conn.tx(c, TX_ROLLBACK, level, &ignored);
     c->tx_depth = level; /* (the backend ends it as part of the transaction) */
     if (level == 0 && c->auth_dirty) {
         c->auth_dirty = false;
@@ -382,7 +382,7 @@ static void mark_auth_dirty(struct store_conn *c)
 
 static enum sb_err_kind announce(struct store_conn *c, const char *payload, struct sb_err *err)
 {
-    return c->st->ops->announce ? c->st->ops->announce(c, payload, err) : SB_OK;
+    return c->st->ops->conn.announce ? c->st->ops->conn.announce(c, payload, err) : SB_OK;
 }
 
 /* Announces connection NAME at VERSION (deleted when DELETED). */
@@ -407,7 +407,7 @@ static enum sb_err_kind write_announced(struct store_conn *c, enum stmt_id id, s
 {
     enum sb_err_kind kind;
 
-    if (!payload || !c->st->ops->announce)
+    if (!payload || !c->st->ops->conn.announce)
         return run(c, id, a, NULL, NULL, changes, err);
     if (tx_begin(c, err) != SB_OK) {
         args_free(a);
@@ -473,8 +473,8 @@ enum sb_err_kind store_meta_expect_held(struct store *st, const char *name, cons
 
     if (c->tx_depth == 0)
         return sb_err_set(err, SB_ERR_INTERNAL, "A setting can be held only in a transaction.");
-    if (c->st->ops->expect)
-        return c->st->ops->expect(c, name, value, mismatch, err);
+    if (c->st->ops->conn.expect)
+        return c->st->ops->conn.expect(c, name, value, mismatch, err);
     if (store_meta_get_held(st, name, &stored, err) != SB_OK)
         return err->kind;
     same = stored && strcmp(stored, value) == 0;
@@ -610,15 +610,22 @@ enum sb_err_kind store_obj_delete(struct store *st, enum store_collection coll, 
     return obj_write(c, ST_OBJ_DELETE, coll, id, NULL, err);
 }
 
-enum sb_err_kind store_obj_lock(struct store *st, enum store_collection coll, const char *id,
-                                struct sb_err *err)
+/* Runs STMT with the arguments (I, TEXT), reading no rows. */
+static enum sb_err_kind run_int_text(struct store *st, enum stmt_id stmt, int64_t i,
+                                     const char *text, struct sb_err *err)
 {
     WITH_CONN(c, st, err);
     struct args a = {0};
 
-    a_int(&a, coll);
-    a_text(&a, id);
-    return run(c, ST_OBJ_LOCK, &a, NULL, NULL, NULL, err);
+    a_int(&a, i);
+    a_text(&a, text);
+    return run(c, stmt, &a, NULL, NULL, NULL, err);
+}
+
+enum sb_err_kind store_obj_lock(struct store *st, enum store_collection coll, const char *id,
+                                struct sb_err *err)
+{
+    return run_int_text(st, ST_OBJ_LOCK, coll, id, err);
 }
 
 /* What goes when a record is deleted: STMT runs with (KIND, the record's id), or with the id
@@ -662,23 +669,18 @@ enum sb_err_kind store_user_delete(struct store *st, const char *login, struct s
  * transaction it commits with the change it records. */
 enum sb_err_kind store_audit_append(struct store *st, const json_t *rec, struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
-    struct args a = {0};
+    char *text = xcheck(json_dumps(rec, JSON_COMPACT));
+    enum sb_err_kind kind =
+        store_audit_append_text(st, json_integer_value(json_object_get(rec, "ts")), text, err);
 
-    a_int(&a, json_integer_value(json_object_get(rec, "ts")));
-    a_json(&a, rec);
-    return run(c, ST_AUDIT_APPEND, &a, NULL, NULL, NULL, err);
+    free(text);
+    return kind;
 }
 
 enum sb_err_kind store_audit_append_text(struct store *st, int64_t ts, const char *text,
                                          struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
-    struct args a = {0};
-
-    a_int(&a, ts);
-    a_text(&a, text);
-    return run(c, ST_AUDIT_APPEND, &a, NULL, NULL, NULL, err);
+    return run_int_text(st, ST_AUDIT_APPEND, ts, text, err);
 }
 
 enum sb_err_kind store_audit_list(struct store *st, int64_t before, int limit,
@@ -856,7 +858,7 @@ static enum sb_err_kind history_append(struct store_conn *c, const char *name, i
 
 static enum sb_err_kind lock_name(struct store_conn *c, const char *name, struct sb_err *err)
 {
-    return c->st->ops->lock_name ? c->st->ops->lock_name(c, name, err) : SB_OK;
+    return c->st->ops->conn.lock_name ? c->st->ops->conn.lock_name(c, name, err) : SB_OK;
 }
 
 /* A version number no definition holds: stands in for the one the store gives out. */

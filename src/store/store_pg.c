@@ -610,15 +610,17 @@ static const struct backend_ops pg_ops = {
     .shared = true,
     .close = pg_close,
     .size_bytes = pg_size_bytes,
-    .conn_open = pg_conn_open,
-    .conn_close = pg_conn_close,
-    .exec = pg_exec,
-    .tx = pg_tx,
-    .lock_name = pg_lock_name,
-    .announce = pg_announce,
-    .expect = pg_expect,
-    .poll_changes = store_pg_feed_poll,
     .other_nodes = pg_other_nodes,
+    .poll_changes = store_pg_feed_poll,
+    /* writers of a name take turns across nodes; announcements and the master key's check travel
+     * with the transaction's statements */
+    .conn = {.open = pg_conn_open,
+             .close = pg_conn_close,
+             .exec = pg_exec,
+             .tx = pg_tx,
+             .lock_name = pg_lock_name,
+             .announce = pg_announce,
+             .expect = pg_expect},
 };
 
 struct store *store_pg_open(const char *url, struct sb_err *err)

@@ -455,8 +455,6 @@ static const struct backend_ops sqlite_ops = {
     .dialect = DIALECT_SQLITE,
     .close = sq_close,
     .size_bytes = sq_size_bytes,
-    .conn_open = sq_conn_open,
-    .conn_close = sq_conn_close,
-    .exec = sq_exec,
-    .tx = sq_tx,
+    /* (a write transaction holds the only write lock: no per-name lock; no other node) */
+    .conn = {.open = sq_conn_open, .close = sq_conn_close, .exec = sq_exec, .tx = sq_tx},
 };
