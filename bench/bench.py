@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """The HTTP and bookkeeping side of bench/run.sh (standard library only).
 
-  bench.py start BIN PORT DATA_DIR LOG PID_FILE
+  bench.py start BIN PORT DATA_DIR LOG PID_FILE [NAME]
       starts `BIN serve` on 127.0.0.1:PORT (SWITCHBOARD_ADMIN_KEY comes from the environment),
-      waits for GET /healthz to answer 200, writes the server's pid to PID_FILE and prints the
-      milliseconds from exec to that first 200. The server keeps running.
+      waits for GET /healthz to answer 200, then (with NAME) for GET of connection NAME to
+      answer 200 (a server answers 503 while it loads its connections), then for /readyz to no
+      longer say the catalog is loading; writes the server's pid to PID_FILE and prints the
+      milliseconds from exec to the first /healthz 200 and to the first 200 of NAME (the same
+      figure without NAME). The server keeps running.
   bench.py load PORT N
       bulk-imports conn_000000 .. conn_{N-1} (PostgreSQL definitions) in batches of 2,000
       (each body well under the default 1 MiB limit); prints the seconds it took.
@@ -85,7 +88,20 @@ def healthz_ok(port):
         return False
 
 
-def cmd_start(binary, port, data_dir, log, pid_file):
+def get_status(port, path, auth):
+    """Status of GET PATH on a new connection (with the bench key when AUTH), None if refused."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+        c.request("GET", path, headers={"Authorization": "Bearer " + key()} if auth else {})
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        return r.status, body
+    except OSError:
+        return None, None
+
+
+def cmd_start(binary, port, data_dir, log, pid_file, name=None):
     argv = [binary, "serve", "--listen", "127.0.0.1:%s" % port, "--data-dir", data_dir,
             "--log-level", "warn"]
     with open(log, "ab") as out:
@@ -99,10 +115,25 @@ def cmd_start(binary, port, data_dir, log, pid_file):
         if proc.poll() is not None:
             sys.exit("bench: the server exited with status %d; see %s" % (proc.returncode, log))
         if healthz_ok(port):
-            print("%.1f" % ((time.monotonic() - t0) * 1000))
-            return
+            break
         time.sleep(0.002)
-    sys.exit("bench: the server did not answer /healthz within 600 s; see %s" % log)
+    else:
+        sys.exit("bench: the server did not answer /healthz within 600 s; see %s" % log)
+    healthz_ms = got_ms = (time.monotonic() - t0) * 1000
+    while name and time.monotonic() < deadline:
+        status, _ = get_status(port, PREFIX + "/admin/connections/" + name, True)
+        if status == 200:
+            got_ms = (time.monotonic() - t0) * 1000
+            break
+        if status not in (None, 503):
+            sys.exit("bench: GET of %s answered %s during the start" % (name, status))
+        time.sleep(0.002)
+    while time.monotonic() < deadline:
+        status, body = get_status(port, "/readyz", False)
+        if status != 503 or json.loads(body).get("checks", {}).get("catalog") != "loading":
+            break
+        time.sleep(0.01)
+    print("%.1f %.1f" % (healthz_ms, got_ms))
 
 
 def pg_definition(i):
@@ -263,7 +294,7 @@ def cmd_table(path, header):
     bare = {(r["scenario"], r["n"]): r for r in rows
             if r["kind"] == "wrk" and r["target"] == "bare"}
     ratios = {}  # (scenario, n) -> {"nginx"|"bare"|"SQLite"|"pgbench": ratio}
-    startup = {r["n"]: r["ms"] for r in rows if r["kind"] == "startup" and not is_pg(r)}
+    startup = {r["n"]: r for r in rows if r["kind"] == "startup" and not is_pg(r)}
     rss = {r["n"]: r for r in rows if r["kind"] == "rss"}
     fetched = {(r["scenario"], r["n"]): r for r in rows if r["kind"] == "fetch"}
 
@@ -339,6 +370,10 @@ def cmd_table(path, header):
         elif kind == "startup":
             out.append("| start-up with N connections (exec to /healthz 200) | %s | | | | | "
                        "%.0f ms |" % ("{:,}".format(r["n"]), r["ms"]))
+            if "get_ms" in r:
+                out.append("| start-up with N connections (exec to the first 200 GET of the "
+                           "last-created connection) | %s | | | | | %.0f ms; load average %s |" % (
+                               "{:,}".format(r["n"]), r["get_ms"], r.get("loadavg", "?")))
         elif kind == "change":
             out.append("| change-connection over N datasets (one request) | %s | | | | | "
                        "%.2f s (creating the datasets: %.1f s, %s/s with %d clients) |" % (
@@ -394,9 +429,14 @@ def targets_table(ratios, startup, rss):
         out.append("| RSS after a restart with 100,000 connections | | not measured (N = 100,000 "
                    "not in BENCH_SIZES) | ≤ 100 MB | — |")
     if 100000 in startup:
-        s = startup[100000] / 1000
+        s = startup[100000]["ms"] / 1000
         row("start-up with 100,000 connections (exec to /healthz 200)", 100000, "%.3f s" % s,
             "≤ 0.5 s", s <= 0.5)
+        if "get_ms" in startup[100000]:
+            # the connections load after the server answers /healthz: this is when they serve
+            s = startup[100000]["get_ms"] / 1000
+            row("start-up with 100,000 connections (exec to the first 200 GET of the "
+                "last-created connection)", 100000, "%.3f s" % s, "≤ 0.5 s", s <= 0.5)
     else:
         out.append("| start-up with 100,000 connections | | not measured (N = 100,000 not in "
                    "BENCH_SIZES) | ≤ 0.5 s | — |")
@@ -407,7 +447,9 @@ def main():
     cmds = {"start": (cmd_start, 5), "load": (cmd_load, 2), "user": (cmd_user, 1),
             "change-connection": (cmd_change_connection, 2), "table": (cmd_table, 2),
             "pgbench": (cmd_pgbench, 2)}
-    if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) - 2 != cmds[sys.argv[1]][1]:
+    extra = 1 if len(sys.argv) > 1 and sys.argv[1] == "start" else 0  # start's NAME
+    if len(sys.argv) < 2 or sys.argv[1] not in cmds or \
+            not cmds[sys.argv[1]][1] <= len(sys.argv) - 2 <= cmds[sys.argv[1]][1] + extra:
         sys.exit(__doc__)
     func, _ = cmds[sys.argv[1]]
     func(*sys.argv[2:])

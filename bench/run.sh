@@ -42,6 +42,7 @@ work=$out/run
 results=$work/results.jsonl
 server_pid=
 startup_ms=
+first_get_ms=
 nginx_pid=
 bare_pid=
 pg_dir=
@@ -107,12 +108,16 @@ cleanup() {
     exit "$status"
 }
 
-# start_server DATA_DIR [STORE_URL]: starts build/switchboard on $port (on STORE_URL when given,
-# else SQLite in DATA_DIR); sets server_pid, and startup_ms to the milliseconds from exec to the
-# first 200 of /healthz
+# start_server DATA_DIR [STORE_URL [NAME]]: starts build/switchboard on $port (on STORE_URL when
+# not empty, else SQLite in DATA_DIR) and returns once its connections are loaded; sets
+# server_pid, startup_ms to the milliseconds from exec to the first 200 of /healthz, and
+# first_get_ms to those to the first 200 GET of connection NAME (given: the last one created)
 start_server() {
-    startup_ms=$(SWITCHBOARD_STORE=${2:-} SWITCHBOARD_ADMIN_KEY=$key python3 bench/bench.py start build/switchboard \
-        "$port" "$1" "$work/server.log" "$work/server.pid")
+    local times
+    times=$(SWITCHBOARD_STORE=${2:-} SWITCHBOARD_ADMIN_KEY=$key BENCH_KEY=$key python3 bench/bench.py \
+        start build/switchboard "$port" "$1" "$work/server.log" "$work/server.pid" ${3:+"$3"})
+    startup_ms=${times% *}
+    first_get_ms=${times#* }
     server_pid=$(cat "$work/server.pid")
 }
 
@@ -336,9 +341,12 @@ bench_size() {
     wait_idle
     rss=$(rss_kb)
     stop_server
-    start_server "$data"
+    local load_start
+    load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+    start_server "$data" "" "$(printf 'conn_%06d' $((n - 1)))"
     restart_rss=$(rss_kb)
-    printf '{"kind":"startup","n":%d,"ms":%s}\n' "$n" "$startup_ms" >>"$results"
+    printf '{"kind":"startup","n":%d,"ms":%s,"get_ms":%s,"loadavg":"%s"}\n' "$n" "$startup_ms" \
+        "$first_get_ms" "$load_start" >>"$results"
 
     fetch "GET one connection" "$n" "/dip/publicapi/admin/connections/$one" one.json
     fetch "GET the full list" "$n" "/dip/publicapi/admin/connections/" list.json
