@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "api/common.h"
+#include "core/catalog.h"
 #include "core/conn.h"
 #include "http/request.h"
 #include "sync/sync.h"
@@ -21,11 +22,19 @@ const char *api_conn_name_or_reply(struct request *req)
 
 bool api_catalog_ready_or_reply(struct request *req)
 {
-    if (sync_catalog_ready(req->app->sync))
+    bool loaded = catalog_loaded(req->app->catalog);
+
+    if (loaded && sync_catalog_ready(req->app->sync))
         return true;
-    reply_errorf(req, SB_ERR_UNAVAILABLE,
-                 "This node is resynchronising with the store; try "
-                 "again in a moment.");
+    req->retry_after = 1;
+    if (!loaded)
+        reply_errorf(req, SB_ERR_UNAVAILABLE,
+                     "This node is still loading the connections after its start; try again "
+                     "in a moment.");
+    else
+        reply_errorf(req, SB_ERR_UNAVAILABLE,
+                     "This node is resynchronising with the store; try "
+                     "again in a moment.");
     return false;
 }
 

@@ -15,8 +15,9 @@ struct request;
  * 400 and returns NULL. */
 const char *api_conn_name_or_reply(struct request *req);
 
-/* Whether the in-memory catalog may serve this read; otherwise answers 503 (a shared store's
- * change feed is down) and returns false. */
+/* Whether the in-memory catalog may serve this read; otherwise answers 503 with Retry-After: 1
+ * (the connections are still being loaded after the start, or a shared store's change feed is
+ * down) and returns false. */
 bool api_catalog_ready_or_reply(struct request *req);
 
 /* Answers a service call's outcome RC: 200 with OUT (stolen; NULL: an empty object) when it is

@@ -266,6 +266,8 @@ static json_t *info_definition_or_reply(struct request *req, const char *name)
             reply_error(req, &err);
         return def;
     }
+    if (!api_catalog_ready_or_reply(req))
+        return NULL;
     if (!(e = catalog_get(req->app->catalog, name))) {
         reply_errorf(req, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
         return NULL;

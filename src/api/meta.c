@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "core/catalog.h"
 #include "core/secrets.h"
 #include "http/metrics.h"
 #include "http/request.h"
@@ -87,26 +88,32 @@ static bool store_answers(struct app *app, bool write, double *seconds, struct s
     return rc == SB_OK;
 }
 
-/* /readyz: 503 while the store cannot be written (unreachable, read-only, full) or the change
- * feed of a shared store is down; a load balancer sends traffic elsewhere meanwhile. */
+/* /readyz: 503 while the store cannot be written (unreachable, read-only, full), the change
+ * feed of a shared store is down, or the connections are still being loaded after the start; a
+ * load balancer sends traffic elsewhere meanwhile. */
 void api_meta_readyz(struct request *req)
 {
     bool feed = sync_catalog_ready(req->app->sync);
+    bool loaded = catalog_loaded(req->app->catalog);
     struct sb_err err;
     double seconds;
     bool store = store_answers(req->app, true, &seconds, &err);
-    json_t *checks = xcheck(json_pack("{s:s, s:s}", "store", store ? "ok" : "failed", "changeFeed",
-                                      !store_is_shared(req->app->store) ? "not shared"
-                                      : feed                            ? "ok"
-                                                                        : "down"));
+    json_t *checks =
+        xcheck(json_pack("{s:s, s:s, s:s}", "store", store ? "ok" : "failed", "changeFeed",
+                         !store_is_shared(req->app->store) ? "not shared"
+                         : feed                            ? "ok"
+                                                           : "down",
+                         "catalog", loaded ? "ok" : "loading"));
 
-    if (store && feed) {
+    if (store && feed && loaded) {
         reply_json(req, 200, xcheck(json_pack("{s:s, s:o}", "status", "ready", "checks", checks)));
         return;
     }
     char reason[SB_ERR_MSG_MAX + 64];
     if (!store)
         snprintf(reason, sizeof(reason), "The store cannot be written: %s", err.msg);
+    else if (!loaded)
+        snprintf(reason, sizeof(reason), "The connections are still being loaded after the start.");
     else
         snprintf(reason, sizeof(reason),
                  "The change feed of the shared store is down: this "

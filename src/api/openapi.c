@@ -29,7 +29,7 @@ struct note {
 /* clang-format off */
 static const struct note notes[] = {
     {"GET", "/healthz", "meta", "Liveness: the process answers", NULL, "Status", true},
-    {"GET", "/readyz", "meta", "Readiness: 503 with a reason while the store or the change feed is down", NULL, "Readiness", true},
+    {"GET", "/readyz", "meta", "Readiness: 503 with a reason while the store or the change feed is down, or the connections are still loading after the start", NULL, "Readiness", true},
     {"GET", "/metrics", "meta", "Prometheus metrics (text format)", NULL, NULL, true},
     {"GET", "/openapi.json", "meta", "This document", NULL, NULL, true},
     {"GET", "/auth/info", "meta", "Who the caller is (withSecrets=true: own secrets, audited)", NULL, "AuthInfo", false},

@@ -77,7 +77,7 @@ void api_connections_status_history(struct request *req)
     struct catalog_entry *e;
     json_t *out;
 
-    if (!api_conn_name_or_reply(req))
+    if (!api_conn_name_or_reply(req) || !api_catalog_ready_or_reply(req))
         return;
     e = catalog_get(req->app->catalog, name);
     out = probes_history_of(req->app->probes, name);

@@ -38,6 +38,7 @@ struct catalog {
     struct slot *slots;
     size_t cap, used;              /* used counts live entries and tombstones */
     struct catalog_snapshot *snap; /* NULL when stale */
+    atomic_bool loading;           /* between catalog_load_begin and catalog_load_end */
     pthread_mutex_t groups_lock;   /* also guards mids */
     json_t *groups;
     json_t *mids;
@@ -564,6 +565,21 @@ json_t *catalog_entry_def(struct catalog *c, struct catalog_entry *e)
     catalog_entry_release(old_e);
     json_decref(old_def);
     return def;
+}
+
+void catalog_load_begin(struct catalog *c)
+{
+    atomic_store(&c->loading, true);
+}
+
+void catalog_load_end(struct catalog *c)
+{
+    atomic_store(&c->loading, false);
+}
+
+bool catalog_loaded(const struct catalog *c)
+{
+    return !atomic_load(&c->loading);
 }
 
 bool catalog_entry_usable(const struct catalog_entry *e, const struct principal *p)

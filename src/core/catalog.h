@@ -104,6 +104,15 @@ const char *catalog_snapshot_names(struct catalog_snapshot *s, const struct prin
  * tree is never older than the entry it was asked for. */
 json_t *catalog_entry_def(struct catalog *c, struct catalog_entry *e);
 
+/* Loading at start: between catalog_load_begin and catalog_load_end the catalog holds only part
+ * of the store's connections (the store is read while the server already answers),
+ * and catalog_loaded says false: what the catalog would serve is not to be served. Publications
+ * meanwhile are ordered by version as always, so a write that commits during the load is
+ * neither lost nor overwritten by the older row the load read. A new catalog is loaded. */
+void catalog_load_begin(struct catalog *c);
+void catalog_load_end(struct catalog *c);
+bool catalog_loaded(const struct catalog *c);
+
 /* Whether principal P may use entry E (usable-by, as conn_usable_by). */
 bool catalog_entry_usable(const struct catalog_entry *e, const struct principal *p);
 

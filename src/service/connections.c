@@ -28,8 +28,8 @@ static enum sb_err_kind name_free(struct actor *a, const json_t *body, struct sb
     const char *name = json_string_value(json_object_get(body, "name"));
     struct catalog_entry *e;
 
-    if (!name || !sync_catalog_ready(a->app->sync))
-        return SB_OK;
+    if (!name || !sync_catalog_ready(a->app->sync) || !catalog_loaded(a->app->catalog))
+        return SB_OK; /* the store's insert decides */
     if (!(e = catalog_get(a->app->catalog, name)))
         return SB_OK;
     catalog_entry_release(e);

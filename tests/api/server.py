@@ -388,8 +388,11 @@ class Server:
                 resp = conn.getresponse()
                 body = resp.read()
                 if resp.status == 200 and json.loads(body) == {"status": "ok"}:
-                    return
-                last = "HTTP %d %r" % (resp.status, body[:200])
+                    if not self._loading():
+                        return
+                    last = "the connections still loading (/readyz)"
+                else:
+                    last = "HTTP %d %r" % (resp.status, body[:200])
             except (OSError, http.client.HTTPException, ValueError, ssl.SSLError) as e:
                 last = repr(e)
             finally:
@@ -399,6 +402,18 @@ class Server:
         self.proc.wait()
         raise RuntimeError("switchboard not ready within %.0f s (last: %s); stderr:\n%s"
                            % (READY_TIMEOUT, last, self.redact(self.log_tail())))
+
+    def _loading(self):
+        """Whether /readyz says the connections are still being loaded after the start (the
+        server answers before that; tests start once they are loaded)."""
+        conn = self.new_http_connection(timeout=5)
+        try:
+            conn.request("GET", "/readyz")
+            resp = conn.getresponse()
+            ready = json.loads(resp.read())
+            return resp.status == 503 and ready.get("checks", {}).get("catalog") == "loading"
+        finally:
+            conn.close()
 
     def start_expecting_exit(self, timeout=READY_TIMEOUT, args=None):
         """Start `serve` on the data directory when it is expected to refuse to run.

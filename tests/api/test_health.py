@@ -2,8 +2,10 @@
 with a JSON reason while the store cannot be written or the change feed is down: see
 test_pg_store.OutageTest), /metrics with the store, feed, probe queue, audit backlog and open
 connections, behind an admin key (--metrics-key) or on its own address (--metrics-listen)."""
+import os
 import re
 import socket
+import time
 import urllib.request
 import unittest
 
@@ -103,3 +105,87 @@ class MetricsListenTest(ApiTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipIf(STORE == "postgresql", "a shared store is loaded before the server listens")
+class LoadingTest(ApiTestCase):
+    """A restart answers /healthz before every connection is loaded (a thread reads the store):
+    meanwhile /readyz says the catalog is loading, and each read the catalog would serve is the
+    connection's exact bytes or a 503 with Retry-After, never a 404 or a partial list; writes
+    made during the load are kept (a create stays, a delete is not undone by the older row the
+    load read). Nothing here depends on timing: whatever phase each request meets, its answer
+    must be one of the right ones."""
+
+    N = 20000
+
+    def test_reads_during_the_load_are_right_or_503_and_writes_are_kept(self):
+        srv = Server()
+        self.addCleanup(srv.cleanup)
+        srv.start()
+        self.server = srv
+        for start in range(0, self.N, 2000):
+            batch = [{"name": "load_%05d" % i, "type": "Filesystem",
+                      "params": {"root": "/tmp/load/%d" % i},
+                      "usableBy": ["ALL", "ALLOWED"][i % 2],
+                      "allowedGroups": ["g%d" % (i % 3)]}
+                     for i in range(start, min(self.N, start + 2000))]
+            r = srv.api("POST", "/admin/connections/actions/import",
+                        {"connections": batch, "onConflict": "overwrite"})
+            self.assertStatus(r, 200)
+            self.assertEqual(r.json["errors"], [])
+        watched = ["load_00000", "load_%05d" % (self.N // 2), "load_%05d" % (self.N - 1)]
+        before = {n: srv.api("GET", "/admin/connections/" + n).raw for n in watched}
+        srv.stop()
+
+        srv._spawn()
+        deadline = time.monotonic() + 120
+        loading_seen = created = deleted = False
+        while time.monotonic() < deadline:
+            try:
+                ready = srv.request("GET", "/readyz", key=None)
+            except OSError:
+                srv.close_connection()
+                time.sleep(0.01)  # not listening yet
+                continue
+            if ready.status == 200:
+                break
+            self.assertStatus(ready, 503)
+            self.assertEqual(ready.json["checks"]["catalog"], "loading", ready.json)
+            self.assertIn("loaded", ready.json["reason"])
+            for name in watched:
+                r = srv.api("GET", "/admin/connections/" + name)
+                if r.status == 503:
+                    loading_seen = True
+                    self.assertError(r, 503, "ServiceUnavailable", "loading")
+                    self.assertEqual(r.headers.get("Retry-After"), "1")
+                elif deleted and name == watched[1]:
+                    self.assertError(r, 404, "NotFound")
+                else:
+                    self.assertStatus(r, 200)
+                    self.assertEqual(r.raw, before[name], name)
+            r = srv.api("GET", "/connections/get-names")
+            if r.status != 503:
+                self.assertStatus(r, 200)
+                self.assertGreaterEqual(len(r.json), self.N)
+            if not created:  # a write while the connections load
+                srv.create_connection("made_during_load")
+                created = True
+            elif not deleted:
+                self.assertStatus(srv.api("DELETE", "/admin/connections/" + watched[1]), 200)
+                deleted = True
+        else:
+            self.fail("not ready within 120 s")
+        srv.close_connection()
+        if not deleted:  # the load ended before the writes: make them now
+            if not created:
+                srv.create_connection("made_during_load")
+            self.assertStatus(srv.api("DELETE", "/admin/connections/" + watched[1]), 200)
+        self.assertStatus(srv.api("GET", "/admin/connections/made_during_load"), 200)
+        self.assertError(srv.api("GET", "/admin/connections/" + watched[1]), 404, "NotFound")
+        for name in (watched[0], watched[2]):
+            self.assertEqual(srv.api("GET", "/admin/connections/" + name).raw, before[name])
+        names = srv.api("GET", "/connections/get-names").json
+        self.assertEqual(len(names), self.N)  # N - 1 deleted + 1 created
+        self.assertEqual(srv.request("GET", "/healthz", key=None).status, 200)
+        if os.environ.get("SWITCHBOARD_TEST_VERBOSE"):
+            print("loading phase met by a read: %s" % loading_seen)
