@@ -191,4 +191,43 @@ enum sb_err_kind svc_group_put(struct actor *a, const char *name, const json_t *
 /* Deletes group NAME and removes it from every user and global API key. */
 enum sb_err_kind svc_group_delete(struct actor *a, const char *name, struct sb_err *err);
 
+/* ---- API keys (src/service/keys.c) ---- */
+
+/* REC with the hint every answer after a key's creation carries as "key" (one showing nothing
+ * for a record stored before hints existed). Returns REC. */
+json_t *svc_key_with_hint(json_t *rec);
+
+/* Creates a global key from BODY, made by A; *OUT (new reference) its record with "key", the
+ * key itself, which is stored nowhere (only its keyed hash is). */
+enum sb_err_kind svc_key_global_create(struct actor *a, const json_t *body, json_t **out,
+                                       struct sb_err *err);
+
+/* Updates global key ID from BODY; *OUT (new reference) its record (with the key's hint). */
+enum sb_err_kind svc_key_global_update(struct actor *a, const char *id, const json_t *body,
+                                       json_t **out, struct sb_err *err);
+
+enum sb_err_kind svc_key_global_delete(struct actor *a, const char *id, struct sb_err *err);
+
+/* The login of A's principal when it is a user, whose personal keys A may manage; otherwise
+ * NULL and a 403 in ERR. */
+const char *svc_key_owner(const struct actor *a, struct sb_err *err);
+
+/* Creates a personal key of A's user (svc_key_personal_create) or, by an admin, of the user
+ * BODY.user names (svc_key_personal_create_for), up to --max-personal-keys each; *OUT as for
+ * svc_key_global_create. */
+enum sb_err_kind svc_key_personal_create(struct actor *a, const json_t *body, json_t **out,
+                                         struct sb_err *err);
+enum sb_err_kind svc_key_personal_create_for(struct actor *a, const json_t *body, json_t **out,
+                                             struct sb_err *err);
+
+/* *OUT (new reference): personal key ID when it is A's user's or A is an admin; otherwise
+ * SB_ERR_NOT_FOUND or SB_ERR_FORBIDDEN. */
+enum sb_err_kind svc_key_personal_get(struct actor *a, const char *id, json_t **out,
+                                      struct sb_err *err);
+
+/* Updates, or deletes, personal key ID, when svc_key_personal_get lets A read it. */
+enum sb_err_kind svc_key_personal_update(struct actor *a, const char *id, const json_t *body,
+                                         json_t **out, struct sb_err *err);
+enum sb_err_kind svc_key_personal_delete(struct actor *a, const char *id, struct sb_err *err);
+
 #endif

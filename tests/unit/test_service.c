@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "core/apikeys.h"
 #include "core/catalog.h"
 #include "core/principal.h"
 #include "service/service.h"
@@ -649,6 +650,141 @@ static void test_group_delete_forgets_group_in_users(void **state)
     json_decref(user);
 }
 
+/* ---- API keys ---- */
+
+/* The stored records of every key of KIND (new reference). */
+static json_t *stored_keys(struct fixture *fx, enum store_key_kind kind)
+{
+    struct sb_err err;
+    json_t *all = NULL;
+
+    assert_int_equal(store_key_list(fx->app.store, kind, NULL, &all, &err), SB_OK);
+    return all;
+}
+
+/* A global key's create answers the key once; the store holds its keyed hash and a hint, never
+ * the key, and so does the audit record, which names the key's id. */
+static void test_key_create_returns_key_once_and_stores_its_hash(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = js("{'label':'ci'}"), *out = NULL, *rec = NULL, *all, *recs;
+    uint8_t hash[APIKEY_HASH_BYTES];
+    enum store_key_kind kind;
+    struct sb_err err;
+    char key[SB_API_KEY_RANDOM_CHARS + 1], *text;
+
+    memset(fx->app.apikey_hash_key, 3, sizeof(fx->app.apikey_hash_key));
+    begin(fx);
+    assert_int_equal(svc_key_global_create(&fx->actor, body, &out, &err), SB_OK);
+    commit(fx);
+    assert_int_equal(strlen(json_string_value(json_object_get(out, "key"))),
+                     SB_API_KEY_RANDOM_CHARS);
+    snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(out, "key")));
+    const char *id = json_string_value(json_object_get(out, "id"));
+    assert_non_null(id);
+
+    /* found by its hash only */
+    apikey_hash(fx->app.apikey_hash_key, key, hash);
+    assert_int_equal(store_key_by_hash(fx->app.store, hash, &rec, &kind, &err), SB_OK);
+    assert_int_equal(kind, STORE_KEY_GLOBAL);
+    assert_string_equal(json_string_value(json_object_get(rec, "id")), id);
+    assert_string_not_equal(json_string_value(json_object_get(rec, "key")), key);
+    all = stored_keys(fx, STORE_KEY_GLOBAL);
+    text = json_dumps(all, 0);
+    assert_null(strstr(text, key));
+    free(text);
+    assert_one_record(fx, "global-api-key.create", id, "success");
+    recs = audit_records(fx);
+    text = json_dumps(recs, 0);
+    assert_null(strstr(text, key));
+    free(text);
+
+    /* an update answers the hint, not the key */
+    json_t *upd = NULL, *change = js("{'label':'ci-2'}");
+    assert_int_equal(svc_key_global_update(&fx->actor, id, change, &upd, &err), SB_OK);
+    assert_string_equal(json_string_value(json_object_get(upd, "label")), "ci-2");
+    assert_string_not_equal(json_string_value(json_object_get(upd, "key")), key);
+    json_decref(upd);
+    json_decref(change);
+    json_decref(recs);
+    json_decref(all);
+    json_decref(rec);
+    json_decref(out);
+    json_decref(body);
+}
+
+/* A global key that would act as a user who does not exist is refused and writes nothing. */
+static void test_key_for_unknown_user_writes_nothing(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = js("{'label':'x','dssUserForImpersonation':'ghost'}"), *out = NULL, *all, *recs;
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_key_global_create(&fx->actor, body, &out, &err), SB_ERR_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "dssUserForImpersonation"));
+    assert_null(out);
+    commit(fx);
+    all = stored_keys(fx, STORE_KEY_GLOBAL);
+    assert_int_equal(json_array_size(all), 0);
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 0);
+    json_decref(recs);
+    json_decref(all);
+    json_decref(body);
+}
+
+/* A personal key is its user's: another user may neither change nor delete it, a global key
+ * has none, and --max-personal-keys bounds how many one user has. */
+static void test_personal_keys_belong_to_their_user(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *bob = js("{'login':'bob'}"), *carol = js("{'login':'carol'}");
+    json_t *for_bob = js("{'user':'bob','label':'b1'}"), *label = js("{'label':'mine'}");
+    json_t *out = NULL, *key = NULL, *all;
+    struct principal p_carol = {.type = PRINCIPAL_USER}, p_bob = {.type = PRINCIPAL_USER};
+    struct principal p_global = {.type = PRINCIPAL_GLOBAL_KEY, .admin = true};
+    struct sb_err err;
+
+    snprintf(p_bob.login, sizeof(p_bob.login), "bob");
+    snprintf(p_carol.login, sizeof(p_carol.login), "carol");
+    fx->cfg.max_personal_keys = 1;
+    assert_int_equal(svc_user_create(&fx->actor, bob, &out, &err), SB_OK);
+    json_decref(out);
+    assert_int_equal(svc_user_create(&fx->actor, carol, &out, &err), SB_OK);
+    json_decref(out);
+    assert_int_equal(svc_key_personal_create_for(&fx->actor, for_bob, &key, &err), SB_OK);
+    const char *id = json_string_value(json_object_get(key, "id"));
+    assert_string_equal(json_string_value(json_object_get(key, "user")), "bob");
+
+    fx->actor.principal = &p_carol;
+    assert_int_equal(svc_key_personal_update(&fx->actor, id, label, &out, &err), SB_ERR_FORBIDDEN);
+    assert_null(out);
+    assert_int_equal(svc_key_personal_delete(&fx->actor, id, &err), SB_ERR_FORBIDDEN);
+    fx->actor.principal = &p_global;
+    assert_int_equal(svc_key_personal_create(&fx->actor, label, &out, &err), SB_ERR_FORBIDDEN);
+    assert_null(out);
+    fx->actor.principal = &p_bob;
+    assert_int_equal(svc_key_personal_create(&fx->actor, label, &out, &err), SB_ERR_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "--max-personal-keys"));
+    all = stored_keys(fx, STORE_KEY_PERSONAL);
+    assert_int_equal(json_array_size(all), 1);
+    json_decref(all);
+    assert_int_equal(svc_key_personal_update(&fx->actor, id, label, &out, &err), SB_OK);
+    assert_string_equal(json_string_value(json_object_get(out, "label")), "mine");
+    json_decref(out);
+    assert_int_equal(svc_key_personal_delete(&fx->actor, id, &err), SB_OK);
+    all = stored_keys(fx, STORE_KEY_PERSONAL);
+    assert_int_equal(json_array_size(all), 0);
+    json_decref(all);
+
+    json_decref(key);
+    json_decref(label);
+    json_decref(for_bob);
+    json_decref(carol);
+    json_decref(bob);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,6 +810,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_update_self_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users_bulk_create_reports_each_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_delete_forgets_group_in_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_create_returns_key_once_and_stores_its_hash, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_key_for_unknown_user_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_personal_keys_belong_to_their_user, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
