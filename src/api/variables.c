@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /admin/variables (docs/API.md §7): the instance variables, one flat JSON object. */
+/* /admin/variables (docs/API.md §7): the instance variables, one flat JSON object. Changes are
+ * the service's (src/service/variables.c). */
 #include <stdlib.h>
 
 #include "api/api.h"
+#include "api/common.h"
 #include "http/request.h"
-#include "service/audit.h"
+#include "service/service.h"
 #include "store/store.h"
 #include "util/mem.h"
 
@@ -26,25 +28,12 @@ void api_variables_get(struct request *req)
 void api_variables_set(struct request *req)
 {
     struct sb_err err;
-    json_t *body;
-    char *text;
+    json_t *body, *out;
+    enum sb_err_kind rc;
 
     if (!req_json_body_or_reply(req, &body))
         return;
-    if (!json_is_object(body)) {
-        json_decref(body);
-        reply_errorf(req, SB_ERR_BAD_REQUEST,
-                     "The request body must be a JSON object of variable names to values.");
-        return;
-    }
-    text = xcheck(json_dumps(body, JSON_COMPACT));
-    if (store_meta_set(req->app->store, STORE_META_VARIABLES, text, &err) != SB_OK) {
-        free(text);
-        json_decref(body);
-        reply_error(req, &err);
-        return;
-    }
-    free(text);
-    audit_record(req_actor(req), "variables.update", "instance", "success");
-    reply_json(req, 200, body);
+    rc = svc_variables_set(req_actor(req), body, &out, &err);
+    api_reply_change(req, rc, &err, out);
+    json_decref(body);
 }

@@ -230,4 +230,10 @@ enum sb_err_kind svc_key_personal_update(struct actor *a, const char *id, const 
                                          json_t **out, struct sb_err *err);
 enum sb_err_kind svc_key_personal_delete(struct actor *a, const char *id, struct sb_err *err);
 
+/* ---- instance variables (src/service/variables.c) ---- */
+
+/* Replaces the instance variables by BODY (a JSON object); *OUT (new reference) them as set. */
+enum sb_err_kind svc_variables_set(struct actor *a, const json_t *body, json_t **out,
+                                   struct sb_err *err);
+
 #endif

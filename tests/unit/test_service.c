@@ -785,6 +785,52 @@ static void test_personal_keys_belong_to_their_user(void **state)
     json_decref(bob);
 }
 
+/* ---- instance variables ---- */
+
+/* The stored instance variables' text, or NULL (caller frees). */
+static char *stored_variables(struct fixture *fx)
+{
+    struct sb_err err;
+    char *text = NULL;
+
+    assert_int_equal(store_meta_get(fx->app.store, STORE_META_VARIABLES, &text, &err), SB_OK);
+    return text;
+}
+
+/* A change of the instance variables commits with its record; one that is not an object, or
+ * whose write rolls back, leaves the variables as they were. */
+static void test_variables_set_commits_with_record_or_not_at_all(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *vars = js("{'env':'prod','port':5432}"), *other = js("{'env':'test'}");
+    json_t *list = js("['env']"), *out = NULL;
+    struct sb_err err;
+    char *text;
+
+    begin(fx);
+    assert_int_equal(svc_variables_set(&fx->actor, vars, &out, &err), SB_OK);
+    commit(fx);
+    assert_json_eq(out, vars);
+    json_decref(out);
+    assert_one_record(fx, "variables.update", "instance", "success");
+
+    assert_int_equal(svc_variables_set(&fx->actor, list, &out, &err), SB_ERR_BAD_REQUEST);
+    assert_null(out);
+    begin(fx);
+    assert_int_equal(svc_variables_set(&fx->actor, other, &out, &err), SB_OK);
+    rollback(fx);
+    json_decref(out);
+    text = stored_variables(fx);
+    json_t *kept = js(text);
+    assert_json_eq(kept, vars);
+    json_decref(kept);
+    free(text);
+    assert_one_record(fx, "variables.update", "instance", "success");
+    json_decref(list);
+    json_decref(other);
+    json_decref(vars);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -814,6 +860,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_key_for_unknown_user_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_personal_keys_belong_to_their_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_variables_set_commits_with_record_or_not_at_all, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
