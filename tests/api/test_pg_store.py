@@ -413,6 +413,32 @@ class TwoNodesTest(NodesTestCase):
             self.assertStatus(info, 200)
             self.assertEqual(info.json["resolvedParams"]["host"], host)
 
+    def test_get_names_on_one_node_follows_changes_made_on_the_other(self):
+        # get-names answers are kept per catalog snapshot and set of groups: a connection made
+        # on A, and a user's move between groups on A, must both reach B's answers
+        self.a.create_group("pg_gn_a")
+        self.a.create_group("pg_gn_b")
+        key = self.a.user_with_key("pg_gn_user", groups=["pg_gn_a"])
+
+        def names_on_b():
+            r = self.b.api("GET", "/connections/get-names?type=Filesystem", key=key)
+            return set(r.json) if r.status == 200 else None
+
+        self.a.create_connection("pg_gn_conn_a", type="Filesystem", params={"root": "/tmp"},
+                                 usableBy="ALLOWED", allowedGroups=["pg_gn_a"])
+        self.assertTrue(eventually(lambda: "pg_gn_conn_a" in (names_on_b() or set())))
+        self.a.create_connection("pg_gn_conn_b", type="Filesystem", params={"root": "/tmp"},
+                                 usableBy="ALLOWED", allowedGroups=["pg_gn_b"])
+        self.wait_for(self.b, "pg_gn_conn_b", 200)
+        self.assertNotIn("pg_gn_conn_b", names_on_b())
+        user = self.a.api("GET", "/admin/users/pg_gn_user").json
+        user["groups"] = ["pg_gn_b"]
+        self.assertStatus(self.a.api("PUT", "/admin/users/pg_gn_user", user), 200)
+        moved = eventually(lambda: (names_on_b() or set()) & {"pg_gn_conn_a", "pg_gn_conn_b"}
+                           == {"pg_gn_conn_b"})
+        self.assertTrue(moved, "B still answers get-names for the user's old groups: %s"
+                        % names_on_b())
+
     def test_group_change_on_one_node_reaches_the_other(self):
         self.a.create_group("pg_team")
         key = self.a.user_with_key("pg_bob", groups=["pg_team"])
