@@ -28,9 +28,11 @@
  * Round trips: inside a transaction, a statement whose result nobody waits for (BEGIN,
  * SAVEPOINT, RELEASE, the advisory lock, NOTIFY, a write whose row count is not read: history,
  * audit) is deferred and sent with the next one that is waited for, in one libpq pipeline
- * (libpq >= 14): a connection create is 4 round trips instead of 11, its announcement included. A
- * deferred statement's failure fails the statement it travels with (and so the transaction), named
- * as its own.
+ * (libpq >= 14). The master key check is deferred too (pg_expect: a statement that fails when the
+ * value differs), and the insert gives out the next version itself, so that a connection create
+ * is 2 round trips, its announcement included: [BEGIN, key check, SAVEPOINT, lock, insert] and
+ * [history, RELEASE, audit, COMMIT, announcement]. A deferred statement's failure fails the
+ * statement it travels with (and so the transaction), named as its own.
  *
  * Outages: before a statement outside a transaction, a connection found dead (or known lost) is
  * reset once (PQreset); a read, or the BEGIN of a transaction, that loses its connection is
