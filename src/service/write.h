@@ -5,8 +5,9 @@
  * (the catalog, the probe state) hears of the change only once it committed. The answer is
  * held until then, so that nothing is acknowledged that is not durable.
  *
- * In the manner of Redis's call(): the handler does the change; what surrounds every change is
- * written here once. */
+ * In the manner of Redis's call(): the service call the handler makes does the change
+ * (service/service.h: svc_begin joins this write); what surrounds every change is written here
+ * once. */
 #ifndef SB_SERVICE_WRITE_H
 #define SB_SERVICE_WRITE_H
 
