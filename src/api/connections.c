@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* /admin/connections, /connections/get-names and /connections/{name}/info (docs/API.md §4.3,
- * §4.4). Changes are the service's (src/service/connections.c); secrets are opened only for
- * /info. Reads are served from the in-memory catalog (src/core/catalog.c), which every write
- * patches after its commit and before its answer, so that a client always reads its own writes. */
+ * §4.4). Changes are the service's (src/service/connections.c), and so are /info's details,
+ * the only read that opens secrets (src/service/details.c). Reads are served from the in-memory
+ * catalog (src/core/catalog.c), which every write patches after its commit and before its answer,
+ * so that a client always reads its own writes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +11,9 @@
 #include "api/api.h"
 #include "api/common.h"
 #include "core/catalog.h"
-#include "core/conn.h"
-#include "core/projects.h"
-#include "core/secrets.h"
 #include "core/types.h"
 #include "http/request.h"
-#include "service/audit.h"
-#include "service/params.h"
 #include "service/service.h"
-#include "store/store.h"
 #include "util/mem.h"
 
 static size_t list_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -177,174 +172,22 @@ void api_connections_names(struct request *req)
     reply_shared(req, 200, &body, &len, 1, release_snapshot, snap);
 }
 
-/* The caller's own credential for connection NAME (PER_USER mode), opened. On failure answers
- * 403 (none stored, or not a user) and returns NULL. New reference. */
-static json_t *own_credential_or_reply(struct request *req, const char *name)
-{
-    struct sb_err err;
-    json_t *user, *cred, *opened = NULL;
-
-    if (req->principal.type != PRINCIPAL_USER) {
-        reply_errorf(req, SB_ERR_FORBIDDEN,
-                     "Connection '%s' uses per-user credentials: call with a personal API key of "
-                     "a user who has stored a credential for it.",
-                     name);
-        return NULL;
-    }
-    if (store_obj_get(req->app->store, STORE_USERS, req->principal.login, &user, &err) != SB_OK) {
-        reply_error(req, &err);
-        return NULL;
-    }
-    cred = json_object_get(json_object_get(user, "credentials"), name);
-    if (!json_is_object(cred)) {
-        reply_errorf(req, SB_ERR_FORBIDDEN,
-                     "User '%s' has no credential for connection '%s', which uses per-user "
-                     "credentials; store one in the user's settings (credentials).",
-                     req->principal.login, name);
-    } else {
-        json_t *holder = xcheck(json_pack("{s:{s:O}}", "credentials", name, cred));
-        json_t *open_holder;
-        if (secrets_open_user(&req->app->secrets, req->principal.login, holder, &open_holder,
-                              &err) != SB_OK) {
-            reply_error(req, &err);
-        } else {
-            opened =
-                json_incref(json_object_get(json_object_get(open_holder, "credentials"), name));
-            json_decref(open_holder);
-        }
-        json_decref(holder);
-    }
-    json_decref(user);
-    return opened;
-}
-
-/* The variables of the project named by ?contextualProjectKey=, if any, into *OUT (new
- * reference, or NULL). The caller must be able to read the project; otherwise answers (404,
- * 403) and returns false. */
-static bool project_variables_or_reply(struct request *req, json_t **out)
-{
-    char *key = req_query(req, "contextualProjectKey");
-    struct sb_err err;
-    json_t *project = NULL;
-    bool ok = false;
-
-    *out = NULL;
-    if (!key || !*key) {
-        free(key);
-        return true;
-    }
-    if (!projects_validate_key(key, &err) ||
-        store_obj_get(req->app->store, STORE_PROJECTS, key, &project, &err) != SB_OK) {
-        reply_error(req, &err);
-    } else if (!projects_can_read(project, &req->principal)) {
-        reply_errorf(req, SB_ERR_FORBIDDEN, "'%s' may not read project '%s'.", req->principal.login,
-                     key);
-    } else if (store_obj_get(req->app->store, STORE_PROJECT_VARIABLES, key, out, &err) != SB_OK &&
-               err.kind != SB_ERR_NOT_FOUND) {
-        reply_error(req, &err);
-    } else {
-        ok = true;
-    }
-    json_decref(project);
-    free(key);
-    return ok;
-}
-
-/* The definition /info answers from: the catalog's copy on a store of its own (the catalog is
- * patched before every write's answer, so it is never older than the store); the store's on a
- * shared store, where another node's change reaches the catalog only later, and an access
- * right just revoked there must not still open a credential here. New reference, or NULL once
- * answered. */
-static json_t *info_definition_or_reply(struct request *req, const char *name)
-{
-    struct catalog_entry *e;
-    struct sb_err err;
-    json_t *def = NULL;
-
-    if (req->app->sync) {
-        if (store_conn_get(req->app->store, name, &def, &err) != SB_OK)
-            reply_error(req, &err);
-        return def;
-    }
-    if (!api_catalog_ready_or_reply(req))
-        return NULL;
-    if (!(e = catalog_get(req->app->catalog, name))) {
-        reply_errorf(req, SB_ERR_NOT_FOUND, "Connection '%s' does not exist.", name);
-        return NULL;
-    }
-    def = catalog_entry_def(req->app->catalog, e); /* shared: read only */
-    catalog_entry_release(e);
-    if (!def)
-        reply_errorf(req, SB_ERR_INTERNAL, "The definition of connection '%s' cannot be read.",
-                     name);
-    return def;
-}
-
 void api_connections_info(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
+    char *project_key;
     struct sb_err err;
-    json_t *def = NULL, *resolved = NULL, *cred = NULL, *project_vars = NULL, *out;
-    const char *mode;
+    json_t *out;
 
-    if (!name || !(def = info_definition_or_reply(req, name)))
+    /* on a store of its own the details are the catalog's copy (src/service/details.c) */
+    if (!name || (!req->app->sync && !api_catalog_ready_or_reply(req)))
         return;
-    if (!conn_usable_by(def, &req->principal)) {
-        audit_record_read(req_actor(req), "connection.read-details", name, "denied");
-        reply_errorf(req, SB_ERR_FORBIDDEN, "Connection '%s' is not usable by '%s'.", name,
-                     req->principal.login);
-        goto out;
-    }
-    if (!conn_details_readable(def, &req->principal)) {
-        audit_record_read(req_actor(req), "connection.read-details", name, "denied");
-        reply_errorf(req, SB_ERR_FORBIDDEN,
-                     "The details of connection '%s' are not readable by '%s' "
-                     "(see its detailsReadability).",
-                     name, req->principal.login);
-        goto out;
-    }
-    mode = json_string_value(json_object_get(def, "credentialsMode"));
-    if (mode && strcmp(mode, "PER_USER") == 0 && !(cred = own_credential_or_reply(req, name))) {
-        audit_record_read(req_actor(req), "connection.read-details", name, "denied");
-        goto out;
-    }
-    if (!project_variables_or_reply(req, &project_vars) ||
-        svc_resolve_params(req->app, def, project_vars, &resolved, &err) != SB_OK) {
-        if (!req->replied)
-            reply_error(req, &err);
-        goto out;
-    }
-    if (cred) {
-        json_object_set(resolved, "user", json_object_get(cred, "user"));
-        json_object_set(resolved, "password", json_object_get(cred, "password"));
-    }
-
-    out = xcheck(json_pack("{s:s, s:O, s:s, s:o, s:O}", "name", name, "type",
-                           json_object_get(def, "type"), "credentialsMode", mode ? mode : "GLOBAL",
-                           "params", secrets_strip_params(json_object_get(def, "params")),
-                           "resolvedParams", resolved));
-    switch (conn_credential_shape(def)) {
-    case CONN_CREDENTIAL_BASIC:
-        json_object_set_new(
-            out, "resolvedBasicCredential",
-            xcheck(json_pack("{s:O?, s:O?}", "user", json_object_get(resolved, "user"), "password",
-                             json_object_get(resolved, "password"))));
-        break;
-    case CONN_CREDENTIAL_AWS:
-        json_object_set_new(
-            out, "resolvedAWSCredential",
-            xcheck(json_pack("{s:O?, s:O?}", "accessKey", json_object_get(resolved, "accessKey"),
-                             "secretKey", json_object_get(resolved, "secretKey"))));
-        break;
-    case CONN_CREDENTIAL_NONE: break;
-    }
-    audit_record_read(req_actor(req), "connection.read-details", name, "success");
-    reply_json(req, 200, out);
-out:
-    json_decref(def);
-    json_decref(resolved);
-    json_decref(cred);
-    json_decref(project_vars);
+    project_key = req_query(req, "contextualProjectKey");
+    if (svc_conn_details(req_actor(req), name, project_key, &out, &err) != SB_OK)
+        reply_error(req, &err);
+    else
+        reply_json(req, 200, out);
+    free(project_key);
 }
 
 void api_connections_types(struct request *req)

@@ -77,6 +77,12 @@ enum sb_err_kind svc_conn_revert(struct actor *a, const char *name, const json_t
 enum sb_err_kind svc_conn_import(struct actor *a, const json_t *body, json_t **out,
                                  struct sb_err *err);
 
+/* The details of connection NAME for use by A (GET /connections/{name}/info), its params
+ * resolved with the variables of project PROJECT_KEY (NULL or "": none), which A must be able to
+ * read: *OUT (new reference). Every read is recorded, refusals included. */
+enum sb_err_kind svc_conn_details(struct actor *a, const char *name, const char *project_key,
+                                  json_t **out, struct sb_err *err);
+
 /* ---- live tests of connections (src/service/livetest.c) ---- */
 
 struct probe_job;
