@@ -829,90 +829,84 @@ static void test_variables_set_commits_with_record_or_not_at_all(void **state)
     json_decref(list);
     json_decref(other);
     json_decref(vars);
-    /* The details of a connection come with its secret opened for an admin, and the read is in
-     * the audit trail; a principal who may not use it is refused, and that is recorded too. */
-    static void test_details_open_secrets_and_are_recorded(void **state)
-    {
-        struct fixture *fx = *state;
-        json_t *body = js("{'name':'pg-det','type':'PostgreSQL','params':{'host':'127.0.0.1',"
-                          "'user':'app','password':'s3cret-pw'},'usableBy':'ALLOWED',"
-                          "'allowedGroups':['ops']}");
-        json_t *def = NULL, *out = NULL, *recs;
-        struct principal bob = {.type = PRINCIPAL_USER, .login = "bob"};
-        struct sb_err err;
+}
 
-        fx->app.data_dir_abs = fx->dir;
-        assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_OK);
-        assert_int_equal(svc_conn_details(&fx->actor, "pg-det", NULL, &out, &err), SB_OK);
-        assert_string_equal(
-            json_string_value(json_object_get(json_object_get(out, "resolvedParams"), "password")),
-            "s3cret-pw");
-        assert_string_equal(json_string_value(json_object_get(
-                                json_object_get(out, "resolvedBasicCredential"), "password")),
-                            "s3cret-pw");
-        json_decref(out);
-        fx->actor.principal = &bob;
-        assert_int_equal(svc_conn_details(&fx->actor, "pg-det", NULL, &out, &err),
-                         SB_ERR_FORBIDDEN);
-        assert_null(out);
-        fx->actor.principal = &fx->admin;
+/* The details of a connection come with its secret opened for an admin, and the read is in
+ * the audit trail; a principal who may not use it is refused, and that is recorded too. */
+static void test_details_open_secrets_and_are_recorded(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = js("{'name':'pg-det','type':'PostgreSQL','params':{'host':'127.0.0.1',"
+                      "'user':'app','password':'s3cret-pw'},'usableBy':'ALLOWED',"
+                      "'allowedGroups':['ops']}");
+    json_t *def = NULL, *out = NULL, *recs;
+    struct principal bob = {.type = PRINCIPAL_USER, .login = "bob"};
+    struct sb_err err;
 
-        recs = audit_records(fx); /* newest first */
-        assert_int_equal(json_array_size(recs), 3);
-        json_t *rec = json_array_get(recs, 0);
-        assert_string_equal(json_string_value(json_object_get(rec, "action")),
-                            "connection.read-details");
-        assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "denied");
-        rec = json_array_get(recs, 1);
-        assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "success");
-        char *text = json_dumps(recs, 0);
-        assert_null(strstr(text, "s3cret-pw"));
-        free(text);
-        json_decref(recs);
-        json_decref(def);
-        json_decref(body);
-    }
+    fx->app.data_dir_abs = fx->dir;
+    assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_OK);
+    assert_int_equal(svc_conn_details(&fx->actor, "pg-det", NULL, &out, &err), SB_OK);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(out, "resolvedParams"), "password")),
+        "s3cret-pw");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(out, "resolvedBasicCredential"), "password")),
+                        "s3cret-pw");
+    json_decref(out);
+    fx->actor.principal = &bob;
+    assert_int_equal(svc_conn_details(&fx->actor, "pg-det", NULL, &out, &err), SB_ERR_FORBIDDEN);
+    assert_null(out);
+    fx->actor.principal = &fx->admin;
 
-    int main(void)
-    {
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test_setup_teardown(test_create_commits_definition_and_audit_record, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_rolled_back_write_leaves_neither_change_nor_record,
-                                            setup, teardown),
-            cmocka_unit_test_setup_teardown(test_failed_validation_writes_nothing, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_create_of_existing_name_conflicts, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_catalog_sees_changes_only_after_commit, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_update_at_stale_version_fails, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_call_without_write_commits_by_itself, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(
-                test_project_and_dataset_create_commit_with_their_records, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_refused_dataset_writes_nothing, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_live_test_refused_is_recorded, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_details_open_secrets_and_are_recorded, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_user_create_commits_user_and_audit_record, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_user_create_failed_or_rolled_back_writes_nothing,
-                                            setup, teardown),
-            cmocka_unit_test_setup_teardown(test_user_delete_of_self_needs_allow_self, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_user_update_self_rules, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_users_bulk_create_reports_each_entry, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_group_delete_forgets_group_in_users, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_key_create_returns_key_once_and_stores_its_hash,
-                                            setup, teardown),
-            cmocka_unit_test_setup_teardown(test_key_for_unknown_user_writes_nothing, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_personal_keys_belong_to_their_user, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_variables_set_commits_with_record_or_not_at_all,
-                                            setup, teardown),
-        };
-        return cmocka_run_group_tests(tests, NULL, NULL);
-    }
+    recs = audit_records(fx); /* newest first */
+    assert_int_equal(json_array_size(recs), 3);
+    json_t *rec = json_array_get(recs, 0);
+    assert_string_equal(json_string_value(json_object_get(rec, "action")),
+                        "connection.read-details");
+    assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "denied");
+    rec = json_array_get(recs, 1);
+    assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "success");
+    char *text = json_dumps(recs, 0);
+    assert_null(strstr(text, "s3cret-pw"));
+    free(text);
+    json_decref(recs);
+    json_decref(def);
+    json_decref(body);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_commits_definition_and_audit_record, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rolled_back_write_leaves_neither_change_nor_record,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_validation_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_of_existing_name_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catalog_sees_changes_only_after_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_update_at_stale_version_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_without_write_commits_by_itself, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_project_and_dataset_create_commit_with_their_records,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_dataset_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_test_refused_is_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_details_open_secrets_and_are_recorded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_user_create_commits_user_and_audit_record, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_user_create_failed_or_rolled_back_writes_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_delete_of_self_needs_allow_self, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_update_self_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_users_bulk_create_reports_each_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_delete_forgets_group_in_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_create_returns_key_once_and_stores_its_hash, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_key_for_unknown_user_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_personal_keys_belong_to_their_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_variables_set_commits_with_record_or_not_at_all, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
