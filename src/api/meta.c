@@ -5,11 +5,11 @@
 
 #include "api/api.h"
 #include "core/catalog.h"
-#include "core/secrets.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "prober/probes.h"
 #include "service/audit.h"
+#include "service/service.h"
 #include "store/store.h"
 #include "sync/sync.h"
 #include "util/clock.h"
@@ -18,33 +18,6 @@
 void api_meta_healthz(struct request *req)
 {
     reply_json(req, 200, xcheck(json_pack("{s:s}", "status", "ok")));
-}
-
-/* *OUT: the caller's own user secrets, decrypted, as [{"key","value"}] (get_auth_info(
- * with_secrets=True)); an empty array for a global key. New reference. */
-static enum sb_err_kind own_secrets(struct request *req, json_t **out, struct sb_err *err)
-{
-    json_t *rec, *open, *entry;
-    size_t i;
-
-    *out = xcheck(json_array());
-    if (req->principal.type != PRINCIPAL_USER)
-        return SB_OK;
-    if (store_obj_get(req->app->store, STORE_USERS, req->principal.login, &rec, err) != SB_OK)
-        return err->kind;
-    if (secrets_open_user(&req->app->secrets, req->principal.login, rec, &open, err) != SB_OK) {
-        json_decref(rec);
-        return err->kind;
-    }
-    json_array_foreach (json_object_get(open, "secrets"), i, entry) {
-        json_t *name = json_object_get(entry, "name"), *value = json_object_get(entry, "value");
-        if (json_is_string(name))
-            json_array_append_new(*out, xcheck(json_pack("{s:O, s:O}", "key", name, "value",
-                                                         value ? value : json_null())));
-    }
-    json_decref(open);
-    json_decref(rec);
-    return SB_OK;
 }
 
 void api_meta_auth_info(struct request *req)
@@ -57,15 +30,12 @@ void api_meta_auth_info(struct request *req)
                            p->type == PRINCIPAL_USER ? "USER" : "GLOBAL_API_KEY", "groups",
                            p->groups, "admin", p->admin));
     if (req_query_bool(req, "withSecrets")) {
-        if (own_secrets(req, &secrets, &err) != SB_OK) {
-            json_decref(secrets);
+        if (svc_own_secrets(req_actor(req), &secrets, &err) != SB_OK) {
             json_decref(out);
-            audit_record_read(req_actor(req), "user.secrets.read", p->login, "failed");
             reply_error(req, &err);
             return;
         }
         json_object_set_new(out, "secrets", secrets);
-        audit_record_read(req_actor(req), "user.secrets.read", p->login, "success");
     }
     reply_json(req, 200, out);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A connection's details for use (GET /connections/{name}/info, docs/API.md §4.4): who may read
- * them, the caller's own credential of a PER_USER connection, the params resolved with a
- * project's variables, and the record of every such read in the audit trail (docs/API.md §8),
- * refusals included. */
+/* The reads that open secrets, each recorded in the audit trail (docs/API.md §8), refusals and
+ * failures included: a connection's details for use (GET /connections/{name}/info, docs/API.md
+ * §4.4: who may read them, the caller's own credential of a PER_USER connection, the params
+ * resolved with a project's variables), and a user's own secrets (GET /auth/info with
+ * withSecrets). */
 #include <string.h>
 
 #include "app.h"
@@ -168,5 +169,45 @@ out:
     json_decref(resolved);
     json_decref(cred);
     json_decref(project_vars);
+    return rc;
+}
+
+/* A's own user secrets, opened, as [{"key","value"}] into *OUT (new reference); an empty array
+ * for a global key. */
+static enum sb_err_kind own_secrets(struct actor *a, json_t **out, struct sb_err *err)
+{
+    const char *login = actor_login(a);
+    json_t *rec, *open, *entry;
+    size_t i;
+
+    *out = xcheck(json_array());
+    if (!a->principal || a->principal->type != PRINCIPAL_USER)
+        return SB_OK;
+    if (store_obj_get(a->app->store, STORE_USERS, login, &rec, err) != SB_OK)
+        return err->kind;
+    if (secrets_open_user(&a->app->secrets, login, rec, &open, err) != SB_OK) {
+        json_decref(rec);
+        return err->kind;
+    }
+    json_array_foreach (json_object_get(open, "secrets"), i, entry) {
+        json_t *name = json_object_get(entry, "name"), *value = json_object_get(entry, "value");
+        if (json_is_string(name))
+            json_array_append_new(*out, xcheck(json_pack("{s:O, s:O}", "key", name, "value",
+                                                         value ? value : json_null())));
+    }
+    json_decref(open);
+    json_decref(rec);
+    return SB_OK;
+}
+
+enum sb_err_kind svc_own_secrets(struct actor *a, json_t **out, struct sb_err *err)
+{
+    enum sb_err_kind rc = own_secrets(a, out, err);
+
+    audit_record_read(a, "user.secrets.read", actor_login(a), rc == SB_OK ? "success" : "failed");
+    if (rc != SB_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
     return rc;
 }

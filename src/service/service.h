@@ -83,6 +83,10 @@ enum sb_err_kind svc_conn_import(struct actor *a, const json_t *body, json_t **o
 enum sb_err_kind svc_conn_details(struct actor *a, const char *name, const char *project_key,
                                   json_t **out, struct sb_err *err);
 
+/* A's own user secrets, opened, as [{"key","value"}] (GET /auth/info with withSecrets; an empty
+ * array for a global key): *OUT (new reference). The read is recorded, a failure too. */
+enum sb_err_kind svc_own_secrets(struct actor *a, json_t **out, struct sb_err *err);
+
 /* ---- live tests of connections (src/service/livetest.c) ---- */
 
 struct probe_job;

@@ -874,6 +874,35 @@ static void test_details_open_secrets_and_are_recorded(void **state)
     json_decref(body);
 }
 
+/* A read of one's own secrets is recorded whatever its outcome: none for a global key (an empty
+ * list), a failure for a user the store does not hold. */
+static void test_own_secrets_read_is_recorded(void **state)
+{
+    struct fixture *fx = *state;
+    struct principal global = {.type = PRINCIPAL_GLOBAL_KEY, .login = "ci-key"};
+    json_t *out = NULL, *recs;
+    struct sb_err err;
+
+    fx->actor.principal = &global;
+    assert_int_equal(svc_own_secrets(&fx->actor, &out, &err), SB_OK);
+    assert_int_equal(json_array_size(out), 0);
+    json_decref(out);
+    fx->actor.principal = &fx->admin; /* alice, whom the store does not hold */
+    assert_int_equal(svc_own_secrets(&fx->actor, &out, &err), SB_ERR_NOT_FOUND);
+    assert_null(out);
+
+    recs = audit_records(fx); /* newest first */
+    assert_int_equal(json_array_size(recs), 2);
+    json_t *rec = json_array_get(recs, 0);
+    assert_string_equal(json_string_value(json_object_get(rec, "action")), "user.secrets.read");
+    assert_string_equal(json_string_value(json_object_get(rec, "object")), "alice");
+    assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "failed");
+    rec = json_array_get(recs, 1);
+    assert_string_equal(json_string_value(json_object_get(rec, "object")), "ci-key");
+    assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "success");
+    json_decref(recs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -893,6 +922,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_live_test_refused_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_details_open_secrets_and_are_recorded, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_own_secrets_read_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_create_commits_user_and_audit_record, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_user_create_failed_or_rolled_back_writes_nothing,
