@@ -258,33 +258,26 @@ class ProberLeaseTest(NodesTestCase):
         peer = HttpPeer()
         self.addCleanup(peer.close)
         self.a.create_connection("lease_http", type="HTTP", params={"url": peer.url("/")})
-        deadline = time.monotonic() + 10
-        while not self.holders() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        eventually(self.holders, timeout=10, interval=0.1)
         holders = self.holders()
         self.assertEqual(len(holders), 1, "nodes running the prober: %d" % len(holders))
         holder = holders[0]
         other = self.b if holder is self.a else self.a
         # both nodes serve the background result
-        deadline = time.monotonic() + 10
-        while not (self.status_on(other, "lease_http") and self.status_on(holder, "lease_http")):
-            self.assertLess(time.monotonic(), deadline, "the status never reached both nodes")
-            time.sleep(0.1)
-        # for a few rounds, still one prober
+        self.assertTrue(eventually(lambda: self.status_on(other, "lease_http")
+                                   and self.status_on(holder, "lease_http"), timeout=10,
+                                   interval=0.1), "the status never reached both nodes")
+        # for a few rounds, still one prober (a window watched for what must not happen)
         time.sleep(3)
         self.assertEqual(self.holders(), [holder])
         self.assertNotIn(LEASE_TAKEN, other.log_text())
         # the holder dies: the other takes over within a lease period
         holder.kill()
-        t0 = time.monotonic()
-        while LEASE_TAKEN not in other.log_text():
-            self.assertLess(time.monotonic() - t0, 5 + 3, "no node took the prober over")
-            time.sleep(0.1)
+        self.assertTrue(eventually(lambda: LEASE_TAKEN in other.log_text(), timeout=5 + 3,
+                                   interval=0.1), "no node took the prober over")
         first = self.status_on(other, "lease_http")["testedOn"]
-        deadline = time.monotonic() + 5
-        while self.status_on(other, "lease_http")["testedOn"] <= first:
-            self.assertLess(time.monotonic(), deadline, "the new prober does not test")
-            time.sleep(0.1)
+        self.assertTrue(eventually(lambda: self.status_on(other, "lease_http")["testedOn"] > first,
+                                   timeout=5, interval=0.1), "the new prober does not test")
 
 
 if __name__ == "__main__":

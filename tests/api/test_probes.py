@@ -24,7 +24,8 @@ import threading
 import time
 import unittest
 
-from server import ADMIN, PREFIX, Server, ServerTestCase, basic_auth, free_port, random_key
+from server import (ADMIN, PREFIX, Server, ServerTestCase, basic_auth, eventually, free_port,
+                    random_key)
 
 PROBE_TIMEOUT = 2
 PROBE_CONCURRENCY = 2
@@ -565,15 +566,12 @@ class ShutdownDuringProbeTests(ProbeCase):
         threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(n)]
         for t in threads:
             t.start()
-        deadline = time.monotonic() + 5
-        while len(hole.accept_times()) < min(n, PROBE_CONCURRENCY):
-            self.assertLess(time.monotonic(), deadline, "the probes never reached the hole")
-            time.sleep(0.05)
+        self.assertTrue(eventually(lambda: len(hole.accept_times()) >= min(n, PROBE_CONCURRENCY),
+                                   timeout=5), "the probes never reached the hole")
         # and every call is in the server (running or queued), not still on its way to it: a
         # call that arrives after SIGTERM is rightly refused with 503
-        while self.probes_in_server(server) < n:
-            self.assertLess(time.monotonic(), deadline, "the calls never reached the server")
-            time.sleep(0.05)
+        self.assertTrue(eventually(lambda: self.probes_in_server(server) >= n, timeout=5),
+                        "the calls never reached the server")
         return threads, results
 
     def assertStoppedOrNeverStarted(self, server, results):
