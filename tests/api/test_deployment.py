@@ -19,8 +19,8 @@ import time
 import unittest
 import http.client
 
-from server import (DEFAULT_BIN, STORE, ApiTestCase, basic_auth, free_port, peers_env,
-                    random_key)
+from server import (DEFAULT_BIN, STORE, ApiTestCase, basic_auth, eventually, free_port,
+                    peers_env, random_key)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("SWITCHBOARD_BIN", DEFAULT_BIN)
@@ -267,9 +267,14 @@ class DeploymentDocTest(ApiTestCase):
         self.assertEqual(rec[0]["remoteAddr"], "127.0.0.7", "the client behind nginx")
         status, _, _ = request(nport, "GET", "/metrics", None, None, ctx)
         self.assertEqual(status, 404)
-        time.sleep(0.5)
-        with open(d.path("/var/log/nginx") + "/switchboard.log") as f:
-            access = f.read()
+
+        def access_log():
+            with open(d.path("/var/log/nginx") + "/switchboard.log") as f:
+                return f.read()
+
+        # nginx writes a request's line once it answered: the last one, /metrics, ends the log
+        self.assertTrue(eventually(lambda: "GET /metrics " in access_log()), access_log())
+        access = access_log()
         self.assertIn("/dip/publicapi/admin/groups/", access)
         self.assertNotIn(d.admin_key, access)
         self.assertNotIn(base64.b64encode((d.admin_key + ":").encode()).decode(), access)
