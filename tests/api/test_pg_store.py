@@ -555,12 +555,17 @@ class OutageTest(NodesTestCase):
                 self.assertStatus(self.a.request("GET", "/healthz", key=None), 200)
             finally:
                 peer.start()
-            # writes succeed again on both nodes, without a restart of either
+            # writes succeed again on both nodes, without a restart of either (409: an earlier
+            # try committed and its answer was lost with the connection; the create stands)
             for node, name in ((self.a, "pg_after_a"), (self.b, "pg_after_b")):
                 ok = eventually(lambda: node.api("POST", "/admin/connections/", {
                     "name": name, "type": "Filesystem", "params": {"root": "/tmp/a"}}).status
                     in (200, 409), timeout=RECOVERY_TIMEOUT, interval=0.2)
                 self.assertTrue(ok, "writes on a node do not recover after PostgreSQL is back")
+                # and reads too, once the node has caught up with the store (503 meanwhile)
+                self.assertTrue(eventually(lambda: node.api("GET", "/admin/connections/" + name)
+                                           .status == 200, timeout=RECOVERY_TIMEOUT,
+                                           interval=0.2), "%s is not served after the outage" % name)
             time.sleep(1.0)
         finally:
             stop.set()
