@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Power loss, not process death: four writers create and update connections while the
-server runs with the power-cut shim (tests/powercut.c, LD_PRELOAD), which keeps beside the
-database and its write-ahead log a copy of only what was synced. The test then cuts the power
+"""Power loss, not process death: four writers create and update connections (or users,
+groups, global API keys and the instance variables) while the server runs with the power-cut
+shim (tests/powercut.c, LD_PRELOAD), which keeps beside the database and its write-ahead log a
+copy of only what was synced. The test then cuts the power
 (SIGKILL, and each file replaced by its synced copy, the -shm file gone) and restarts: every
 acknowledged write must be there with its audit record, and PRAGMA integrity_check must say ok.
 
@@ -81,6 +82,82 @@ class Writer(threading.Thread):
         finally:
             conn.close()
 
+    def check(self, s, recorded):
+        """What of this writer's acknowledged writes the restarted server S lost; RECORDED:
+        the audit's success records, counted by (action, object)."""
+        problems = []
+        for name, v in sorted(self.acked.items()):
+            r = s.api("GET", "/admin/connections/" + name)
+            if r.status != 200:
+                problems.append("%s: acknowledged at version %d, lost (HTTP %d)"
+                                % (name, v, r.status))
+            elif r.json["creationTag"]["versionNumber"] < v:
+                problems.append("%s: acknowledged at version %d, version %d after the cut"
+                                % (name, v, r.json["creationTag"]["versionNumber"]))
+        return problems + missing_records(self.events, recorded)
+
+
+def missing_records(events, recorded):
+    """The acknowledged EVENTS ((action, object) -> count) with fewer success records."""
+    return ["%s %s: %d acknowledged, %d audit records" % (e[0], e[1], n, recorded[e])
+            for e, n in sorted(events.items()) if recorded[e] < n]
+
+
+class AccountWriter(Writer):
+    """Writes users, groups, global API keys and the instance variables: each acknowledged
+    write must survive with its audit record as the connections' do."""
+
+    def run(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        users, n = [], 0
+        try:
+            while True:
+                step, tag = n % 5, "pw%d_%04d" % (self.index, n)
+                if step == 0 or not users:
+                    status, d = self.send(conn, "POST", PREFIX + "/admin/users",
+                                          {"login": tag, "displayName": tag})
+                    event, path = ("user.create", tag), "/admin/users/" + tag
+                    if status == 200:
+                        users.append(tag)
+                elif step == 1:
+                    login = users[n % len(users)]
+                    status, d = self.send(conn, "PUT", PREFIX + "/admin/users/" + login,
+                                          {"login": login, "displayName": "update %d" % n})
+                    event, path = ("user.update", login), "/admin/users/" + login
+                elif step == 2:
+                    status, d = self.send(conn, "POST", PREFIX + "/admin/groups", {"name": tag})
+                    event, path = ("group.create", tag), "/admin/groups/" + tag
+                elif step == 3:
+                    status, d = self.send(conn, "POST", PREFIX + "/admin/global-api-keys",
+                                          {"label": tag})
+                    key_id = d["id"] if status == 200 else "-"
+                    event, path = ("global-api-key.create", key_id), \
+                        "/admin/global-api-keys/" + key_id
+                else:
+                    status, d = self.send(conn, "PUT", PREFIX + "/admin/variables", {tag: n})
+                    event, path = ("variables.update", "instance"), "/admin/variables"
+                n += 1
+                if status != 200:
+                    continue
+                self.acked[path] = self.acked.get(path, 0) + 1
+                self.events[event] += 1
+                with self.lock:
+                    self.total[0] += 1
+                    if self.total[0] >= self.target:
+                        self.enough.set()
+        except (OSError, http.client.HTTPException):
+            pass  # the power went
+        finally:
+            conn.close()
+
+    def check(self, s, recorded):
+        problems = []
+        for path in sorted(self.acked):
+            r = s.api("GET", path)
+            if r.status != 200:
+                problems.append("%s: acknowledged, lost (HTTP %d)" % (path, r.status))
+        return problems + missing_records(self.events, recorded)
+
 
 @sqlite_only
 class PowerCutTest(OwnServerTestCase):
@@ -109,7 +186,7 @@ class PowerCutTest(OwnServerTestCase):
         finally:
             db.close()
 
-    def run_and_cut(self, drop_sync, target=ACKED_TARGET, writers=WRITERS):
+    def run_and_cut(self, drop_sync, target=ACKED_TARGET, writers=WRITERS, writer=Writer):
         """Writes under the shim, cuts the power, restarts; returns the problems found."""
         s = self.server
         s.create_connection("pc_baseline")
@@ -122,7 +199,7 @@ class PowerCutTest(OwnServerTestCase):
             s.extra_env["SB_POWERCUT_DROP_SYNC"] = "1"
         s.start()
         total, enough = [0], threading.Event()
-        writers = [Writer(i, s.port, basic_auth(s.admin_key), total, enough, target)
+        writers = [writer(i, s.port, basic_auth(s.admin_key), total, enough, target)
                    for i in range(writers)]
         for w in writers:
             w.start()
@@ -139,18 +216,7 @@ class PowerCutTest(OwnServerTestCase):
         recorded = collections.Counter((r["action"], r["object"]) for r in audit.json
                                        if r["outcome"] == "success")
         for w in writers:
-            for name, v in sorted(w.acked.items()):
-                r = s.api("GET", "/admin/connections/" + name)
-                if r.status != 200:
-                    problems.append("%s: acknowledged at version %d, lost (HTTP %d)"
-                                    % (name, v, r.status))
-                elif r.json["creationTag"]["versionNumber"] < v:
-                    problems.append("%s: acknowledged at version %d, version %d after the cut"
-                                    % (name, v, r.json["creationTag"]["versionNumber"]))
-            for event, count in sorted(w.events.items()):
-                if recorded[event] < count:
-                    problems.append("%s %s: %d acknowledged, %d audit records"
-                                    % (event[0], event[1], count, recorded[event]))
+            problems += w.check(s, recorded)
         integrity = self.integrity_check()
         if integrity != ["ok"]:
             problems.append("integrity_check: %s" % integrity[:5])
@@ -168,6 +234,19 @@ class PowerCutTest(OwnServerTestCase):
                                            writers=2 * WRITERS)
         self.assertGreaterEqual(acked, ACKED_CHECKPOINTED)
         self.assertEqual(problems, [], "after a power cut with %d acknowledged writes" % acked)
+
+    def test_account_writes_and_their_audit_survive_a_power_cut(self):
+        """Users, groups, global keys and the instance variables: each service call's change
+        and its audit record commit together, and are on disk once acknowledged."""
+        problems, acked = self.run_and_cut(drop_sync=False, writer=AccountWriter)
+        self.assertGreaterEqual(acked, ACKED_TARGET)
+        self.assertEqual(problems, [], "after a power cut with %d acknowledged writes" % acked)
+
+    def test_the_check_sees_the_loss_of_account_writes_when_syncs_are_dropped(self):
+        problems, acked = self.run_and_cut(drop_sync=True, writer=AccountWriter)
+        self.assertGreaterEqual(acked, ACKED_TARGET)
+        self.assertTrue([p for p in problems if "lost" in p],
+                        "with every sync dropped, no acknowledged account write was lost")
 
     def test_the_check_sees_the_loss_when_syncs_are_dropped(self):
         problems, acked = self.run_and_cut(drop_sync=True)
