@@ -650,6 +650,76 @@ static void test_group_delete_forgets_group_in_users(void **state)
     json_decref(user);
 }
 
+/* A bulk edit changes only what each entry names; a bulk delete refuses the caller's own login
+ * without allowSelfDeletion and deletes the others; each change has its record. */
+static void test_users_bulk_edit_and_delete(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *create = js("[{'login':'alice','email':'a@x'},{'login':'u1','email':'u1@x'}]");
+    json_t *edit = js("[{'login':'u1','displayName':'User One'},{'login':'ghost'}]");
+    json_t *del = js("['alice','u1']"), *out = NULL, *rec, *recs;
+    struct sb_err err;
+
+    assert_int_equal(svc_users_bulk(&fx->actor, SVC_USERS_BULK_CREATE, create, false, &out, &err),
+                     SB_OK);
+    json_decref(out);
+    assert_int_equal(svc_users_bulk(&fx->actor, SVC_USERS_BULK_EDIT, edit, false, &out, &err),
+                     SB_OK);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(out, 1), "status")),
+                        "FAILURE");
+    json_decref(out);
+    rec = stored_user(fx, "u1");
+    assert_string_equal(json_string_value(json_object_get(rec, "displayName")), "User One");
+    assert_string_equal(json_string_value(json_object_get(rec, "email")), "u1@x");
+    json_decref(rec);
+
+    assert_int_equal(svc_users_bulk(&fx->actor, SVC_USERS_BULK_DELETE, del, false, &out, &err),
+                     SB_OK);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "status")),
+                        "FAILURE");
+    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(out, 0), "error")),
+                           "allowSelfDeletion"));
+    json_decref(out);
+    assert_non_null(rec = stored_user(fx, "alice"));
+    json_decref(rec);
+    assert_null(stored_user(fx, "u1"));
+    recs = audit_records(fx); /* newest first: u1's delete, u1's update, the two creates */
+    assert_int_equal(json_array_size(recs), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "action")),
+                        "user.delete");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 1), "action")),
+                        "user.update");
+    json_decref(recs);
+    json_decref(del);
+    json_decref(edit);
+    json_decref(create);
+}
+
+/* A group update replaces the group it names; one of a group that does not exist is a 404 and
+ * writes nothing. */
+static void test_group_update(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *group = js("{'name':'g1'}"), *change = js("{'name':'g1','description':'ops'}");
+    json_t *out = NULL, *recs;
+    struct sb_err err;
+
+    assert_int_equal(svc_group_put(&fx->actor, NULL, group, &out, &err), SB_OK);
+    json_decref(out);
+    assert_int_equal(svc_group_put(&fx->actor, "g1", change, &out, &err), SB_OK);
+    assert_string_equal(json_string_value(json_object_get(out, "description")), "ops");
+    json_decref(out);
+    assert_int_equal(svc_group_put(&fx->actor, "g2", change, &out, &err), SB_ERR_NOT_FOUND);
+    assert_null(out);
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "action")),
+                        "group.update");
+    json_decref(recs);
+    json_decref(change);
+    json_decref(group);
+}
+
 /* ---- API keys ---- */
 
 /* The stored records of every key of KIND (new reference). */
@@ -937,6 +1007,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_personal_keys_belong_to_their_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_variables_set_commits_with_record_or_not_at_all, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_users_bulk_edit_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
