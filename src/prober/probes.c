@@ -16,6 +16,7 @@
 #include "core/types.h"
 #include "probe/probe.h"
 #include "prober/probes.h"
+#include "prober/status.h"
 #include "service/params.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -29,15 +30,14 @@ struct probes {
     struct app *app;
     struct probe_settings settings;
     struct probe_pool *pool;
-    pthread_mutex_t lock; /* guards status */
-    json_t *status;       /* name -> {connectionOK, message, durationMs, testedOn} */
-    json_t *sched;        /* background prober: name -> [failures in a row, next due (ms)] */
-    json_t *history;      /* name -> ring of [testedOn, ok, category, durationMs] */
-    bool dirty;           /* status or history changed since they were last saved */
-    bool shared;          /* the store is shared: one node at a time runs the prober */
-    bool holding;         /* this node holds the prober lease (shared store) */
-    char node_id[33];     /* random, names this node in the lease */
-    long long saved_at;   /* clock_mono_us of the last save */
+    pthread_mutex_t lock;   /* guards status and sched */
+    struct pstatus *status; /* last result and history ring of each tested connection */
+    json_t *sched;          /* background prober: name -> [failures in a row, next due (ms)] */
+    bool dirty;             /* status changed since it was last saved */
+    bool shared;            /* the store is shared: one node at a time runs the prober */
+    bool holding;           /* this node holds the prober lease (shared store) */
+    char node_id[33];       /* random, names this node in the lease */
+    long long saved_at;     /* clock_mono_us of the last save */
     atomic_ullong outcomes[N_TYPES_MAX][2]; /* by type index: [0] failed, [1] ok */
     pthread_t prober;
     bool prober_running;
@@ -48,28 +48,12 @@ struct probes {
 
 static void record(struct probes *p, const struct probe_job *job)
 {
-    long long now = clock_epoch_ms(), changed = now;
+    long long now = clock_epoch_ms();
     int t = (int)(job->target.type - types_at(0)); /* its index in the registry */
-    json_t *prev, *entry, *ring;
 
     pthread_mutex_lock(&p->lock);
-    prev = json_object_get(p->status, job->conn_name);
-    if (prev && json_is_true(json_object_get(prev, "connectionOK")) == job->result.ok &&
-        json_integer_value(json_object_get(prev, "stateChangedOn")) > 0)
-        changed = json_integer_value(json_object_get(prev, "stateChangedOn"));
-    entry = xcheck(json_pack("{s:b, s:s, s:I, s:I, s:I}", "connectionOK", job->result.ok, "message",
-                             job->result.message, "durationMs", (json_int_t)job->result.duration_ms,
-                             "testedOn", (json_int_t)now, "stateChangedOn", (json_int_t)changed));
-    json_object_set_new(p->status, job->conn_name, entry);
-    /* the history ring: [testedOn, ok, category, durationMs], oldest first */
-    ring = json_object_get(p->history, job->conn_name);
-    if (!ring)
-        json_object_set_new(p->history, job->conn_name, ring = xcheck(json_array()));
-    json_array_append_new(
-        ring, xcheck(json_pack("[I, b, s, I]", (json_int_t)now, job->result.ok,
-                               probe_category(&job->result), (json_int_t)job->result.duration_ms)));
-    while (json_array_size(ring) > SB_PROBE_HISTORY)
-        json_array_remove(ring, 0);
+    pstatus_record(p->status, job->conn_name, job->result.ok, job->result.message,
+                   (long long)job->result.duration_ms, now, probe_category(&job->result));
     p->dirty = true;
     pthread_mutex_unlock(&p->lock);
     if (t >= 0 && t < N_TYPES_MAX)
@@ -182,50 +166,22 @@ bool probes_submit(struct probes *p, struct probe_job *job)
     return probe_pool_submit(p->pool, job);
 }
 
-/* The share of successes in NAME's history ring (1 when it has none); lock held. */
-static double success_ratio(struct probes *p, const char *name)
-{
-    json_t *ring = json_object_get(p->history, name), *item;
-    size_t i, ok = 0;
-
-    json_array_foreach (ring, i, item)
-        ok += json_is_true(json_array_get(item, 1));
-    return json_array_size(ring) ? (double)ok / (double)json_array_size(ring) : 1.0;
-}
-
 json_t *probes_status_all(struct probes *p)
 {
-    long long now = clock_epoch_ms();
-    const char *name;
-    json_t *copy, *entry;
+    json_t *all;
 
     pthread_mutex_lock(&p->lock);
-    copy = xcheck(json_deep_copy(p->status));
-    json_object_foreach (copy, name, entry) {
-        long long changed = json_integer_value(json_object_get(entry, "stateChangedOn"));
-        json_object_set_new(entry, "successRatio", json_real(success_ratio(p, name)));
-        json_object_set_new(entry, "stateSinceMs", json_integer(changed ? now - changed : 0));
-    }
+    all = pstatus_all(p->status, clock_epoch_ms());
     pthread_mutex_unlock(&p->lock);
-    return copy;
+    return all;
 }
 
 json_t *probes_history_of(struct probes *p, const char *name)
 {
-    json_t *ring, *item, *out = NULL;
-    size_t i;
+    json_t *out;
 
     pthread_mutex_lock(&p->lock);
-    ring = json_object_get(p->history, name);
-    if (ring) {
-        out = xcheck(json_array());
-        json_array_foreach (ring, i, item)
-            json_array_append_new(
-                out,
-                xcheck(json_pack("{s:O, s:O, s:O, s:O}", "testedOn", json_array_get(item, 0),
-                                 "connectionOK", json_array_get(item, 1), "category",
-                                 json_array_get(item, 2), "durationMs", json_array_get(item, 3))));
-    }
+    out = pstatus_history(p->status, name);
     pthread_mutex_unlock(&p->lock);
     return out;
 }
@@ -239,10 +195,7 @@ static void save_status(struct probes *p, bool force)
 
     pthread_mutex_lock(&p->lock);
     if (p->dirty && (force || clock_mono_us() - p->saved_at > 60 * 1000000LL)) {
-        json_t *all = xcheck(
-            json_pack("{s:i, s:O, s:O}", "v", 1, "status", p->status, "history", p->history));
-        text = xcheck(json_dumps(all, JSON_COMPACT));
-        json_decref(all);
+        text = pstatus_save(p->status);
         p->dirty = false;
         p->saved_at = clock_mono_us();
     }
@@ -258,28 +211,17 @@ static void load_status(struct probes *p)
 {
     struct sb_err err;
     char *text = NULL;
-    json_t *saved, *status, *entry;
-    const char *name;
+    bool old_form;
 
     if (store_meta_get(p->app->store, "probe_status", &text, &err) != SB_OK || !text)
         return;
-    saved = json_loads(text, 0, NULL);
-    free(text);
-    status = json_object_get(saved, "status");
     pthread_mutex_lock(&p->lock);
-    json_object_foreach (status, name, entry) {
-        json_t *mine = json_object_get(p->status, name);
-        json_t *ring = json_object_get(json_object_get(saved, "history"), name);
-        if (!json_is_object(entry) ||
-            (mine && json_integer_value(json_object_get(entry, "testedOn")) <=
-                         json_integer_value(json_object_get(mine, "testedOn"))))
-            continue;
-        json_object_set(p->status, name, entry);
-        if (json_is_array(ring))
-            json_object_set(p->history, name, ring);
-    }
+    if (!pstatus_load(p->status, text, &old_form))
+        log_warn("live tests: the saved status table cannot be read; it starts empty");
+    else if (old_form)
+        p->dirty = true; /* saved again in the compact form */
     pthread_mutex_unlock(&p->lock);
-    json_decref(saved);
+    free(text);
 }
 
 /* With a shared store, whether this node runs the background prober now: it holds a lease in
@@ -325,7 +267,7 @@ json_t *probes_status_of(struct probes *p, const char *name)
     json_t *copy;
 
     pthread_mutex_lock(&p->lock);
-    copy = json_deep_copy(json_object_get(p->status, name));
+    copy = pstatus_entry(p->status, name);
     pthread_mutex_unlock(&p->lock);
     return copy;
 }
@@ -333,11 +275,35 @@ json_t *probes_status_of(struct probes *p, const char *name)
 void probes_forget(struct probes *p, const char *name)
 {
     pthread_mutex_lock(&p->lock);
-    json_object_del(p->status, name);
+    pstatus_forget(p->status, name);
     json_object_del(p->sched, name);
-    json_object_del(p->history, name);
     p->dirty = true;
     pthread_mutex_unlock(&p->lock);
+}
+
+struct up_count {
+    struct probes *p;
+    FILE *f;
+    bool names;
+    unsigned long long *up, *down;
+};
+
+/* Counts connection NAME as up or down (OK) by its type, writing its own line when asked. */
+static void count_up(void *ctx, const char *name, bool ok)
+{
+    struct up_count *c = ctx;
+    struct catalog_entry *e = catalog_get(c->p->app->catalog, name);
+    const struct conn_type *t = e ? types_find(e->type) : NULL;
+    int i = t ? (int)(t - types_at(0)) : -1;
+
+    if (i >= 0 && i < N_TYPES_MAX) {
+        ok ? c->up[i]++ : c->down[i]++;
+        if (c->names)
+            fprintf(c->f, "switchboard_connection_up{name=\"%s\",type=\"%s\"} %d\n", name, t->name,
+                    ok ? 1 : 0);
+    }
+    if (e)
+        catalog_entry_release(e);
 }
 
 char *probes_metrics(struct probes *p)
@@ -347,8 +313,6 @@ char *probes_metrics(struct probes *p)
     char *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
-    const char *name;
-    json_t *entry;
 
     if (!f)
         abort();
@@ -373,21 +337,9 @@ char *probes_metrics(struct probes *p)
         fputs("# HELP switchboard_connection_up Whether the last live test of a connection "
               "succeeded.\n# TYPE switchboard_connection_up gauge\n",
               f);
+    struct up_count count = {p, f, names, up, down};
     pthread_mutex_lock(&p->lock);
-    json_object_foreach (p->status, name, entry) {
-        struct catalog_entry *e = catalog_get(p->app->catalog, name);
-        const struct conn_type *t = e ? types_find(e->type) : NULL;
-        int i = t ? (int)(t - types_at(0)) : -1;
-        bool ok = json_is_true(json_object_get(entry, "connectionOK"));
-        if (i >= 0 && i < N_TYPES_MAX) {
-            ok ? up[i]++ : down[i]++;
-            if (names)
-                fprintf(f, "switchboard_connection_up{name=\"%s\",type=\"%s\"} %d\n", name, t->name,
-                        ok ? 1 : 0);
-        }
-        if (e)
-            catalog_entry_release(e);
-    }
+    pstatus_foreach(p->status, count_up, &count);
     pthread_mutex_unlock(&p->lock);
     fputs("# HELP switchboard_connections_up Connections whose last live test succeeded, by "
           "type.\n# TYPE switchboard_connections_up gauge\n",
@@ -662,9 +614,8 @@ struct probes *probes_start(struct app *app, struct sb_err *err)
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->prober_lock, NULL);
     pthread_cond_init(&p->prober_wake, NULL);
-    p->status = xcheck(json_object());
+    p->status = pstatus_new();
     p->sched = xcheck(json_object());
-    p->history = xcheck(json_object());
     p->shared = store_is_shared(app->store);
     {
         unsigned char id[16];
@@ -711,8 +662,7 @@ void probes_free(struct probes *p)
         return;
     probes_stop(p, 0);
     probe_pool_free(p->pool);
-    json_decref(p->status);
-    json_decref(p->history);
+    pstatus_free(p->status);
     json_decref(p->sched);
     pthread_mutex_destroy(&p->lock);
     pthread_mutex_destroy(&p->prober_lock);
