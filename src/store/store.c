@@ -628,6 +628,8 @@ enum sb_err_kind store_obj_lock(struct store *st, enum store_collection coll, co
     return run_int_text(st, ST_OBJ_LOCK, coll, id, err);
 }
 
+#define N_OF(array) ((int)(sizeof(array) / sizeof((array)[0])))
+
 /* What goes when a record is deleted: STMT runs with (KIND, the record's id), or with the id
  * alone when KIND is -1; none need be there. */
 struct dependent {
@@ -659,7 +661,7 @@ static enum sb_err_kind obj_delete_cascade(struct store *st, enum store_collecti
 enum sb_err_kind store_user_delete(struct store *st, const char *login, struct sb_err *err)
 {
     static const struct dependent keys[] = {{ST_KEY_DELETE_OWNER, STORE_KEY_PERSONAL}};
-    return obj_delete_cascade(st, STORE_USERS, login, keys, 1, err);
+    return obj_delete_cascade(st, STORE_USERS, login, keys, N_OF(keys), err);
 }
 
 /* ---- audit ---- */
@@ -1258,7 +1260,7 @@ enum sb_err_kind store_project_delete(struct store *st, const char *key, struct 
         {ST_OBJ_DELETE, STORE_PROJECT_VARIABLES},
         {ST_DS_DELETE_PROJECT, -1},
     };
-    return obj_delete_cascade(st, STORE_PROJECTS, key, deps, 2, err);
+    return obj_delete_cascade(st, STORE_PROJECTS, key, deps, N_OF(deps), err);
 }
 
 /* ---- API keys ---- */
