@@ -48,3 +48,37 @@ void api_reply_change(struct request *req, enum sb_err_kind rc, const struct sb_
         reply_error(req, err);
     }
 }
+
+void api_change(struct request *req, api_change_fn fn)
+{
+    struct sb_err err;
+    json_t *body, *out = NULL;
+    enum sb_err_kind rc;
+
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    rc = fn(req_actor(req), body, &out, &err);
+    api_reply_change(req, rc, &err, out);
+    json_decref(body);
+}
+
+void api_change_id(struct request *req, const char *id, api_change_id_fn fn)
+{
+    struct sb_err err;
+    json_t *body, *out = NULL;
+    enum sb_err_kind rc;
+
+    if (!id || !req_json_body_or_reply(req, &body))
+        return;
+    rc = fn(req_actor(req), id, body, &out, &err);
+    api_reply_change(req, rc, &err, out);
+    json_decref(body);
+}
+
+void api_remove_id(struct request *req, const char *id, api_remove_id_fn fn)
+{
+    struct sb_err err;
+
+    if (id)
+        api_reply_change(req, fn(req_actor(req), id, &err), &err, NULL);
+}

@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 
+struct actor;
 struct request;
 
 /* The {name} path parameter (the first) if it is a valid connection name; otherwise answers
@@ -24,5 +25,20 @@ bool api_catalog_ready_or_reply(struct request *req);
  * SB_OK, otherwise ERR. */
 void api_reply_change(struct request *req, enum sb_err_kind rc, const struct sb_err *err,
                       json_t *out);
+
+/* The service calls a change handler makes (src/service/service.h): from the body, from a path
+ * parameter and the body, from a path parameter alone. */
+typedef enum sb_err_kind (*api_change_fn)(struct actor *a, const json_t *body, json_t **out,
+                                          struct sb_err *err);
+typedef enum sb_err_kind (*api_change_id_fn)(struct actor *a, const char *id, const json_t *body,
+                                             json_t **out, struct sb_err *err);
+typedef enum sb_err_kind (*api_remove_id_fn)(struct actor *a, const char *id, struct sb_err *err);
+
+/* A change handler's whole work: parses the body (answering 400 if it is not JSON), calls FN
+ * with the request's actor, answers its outcome (api_reply_change). The _id forms do nothing
+ * when ID is NULL (the path parameter's check answered already). */
+void api_change(struct request *req, api_change_fn fn);
+void api_change_id(struct request *req, const char *id, api_change_id_fn fn);
+void api_remove_id(struct request *req, const char *id, api_remove_id_fn fn);
 
 #endif

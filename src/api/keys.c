@@ -50,15 +50,7 @@ void api_keys_global_list(struct request *req)
 
 void api_keys_global_create(struct request *req)
 {
-    struct sb_err err;
-    json_t *body, *out;
-    enum sb_err_kind rc;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_key_global_create(req_actor(req), body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    api_change(req, svc_key_global_create);
 }
 
 void api_keys_global_get(struct request *req)
@@ -78,25 +70,12 @@ void api_keys_global_get(struct request *req)
 
 void api_keys_global_update(struct request *req)
 {
-    const char *id = id_param_or_reply(req, "Global API key");
-    struct sb_err err;
-    json_t *body, *out;
-    enum sb_err_kind rc;
-
-    if (!id || !req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_key_global_update(req_actor(req), id, body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    api_change_id(req, id_param_or_reply(req, "Global API key"), svc_key_global_update);
 }
 
 void api_keys_global_delete(struct request *req)
 {
-    const char *id = id_param_or_reply(req, "Global API key");
-    struct sb_err err;
-
-    if (id)
-        api_reply_change(req, svc_key_global_delete(req_actor(req), id, &err), &err, NULL);
+    api_remove_id(req, id_param_or_reply(req, "Global API key"), svc_key_global_delete);
 }
 
 void api_keys_global_by_secret(struct request *req)
@@ -126,15 +105,7 @@ void api_keys_global_by_secret(struct request *req)
 
 void api_keys_personal_admin_create(struct request *req)
 {
-    struct sb_err err;
-    json_t *body, *out;
-    enum sb_err_kind rc;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_key_personal_create_for(req_actor(req), body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    api_change(req, svc_key_personal_create_for);
 }
 
 void api_keys_personal_admin_list(struct request *req)
@@ -177,16 +148,9 @@ void api_keys_personal_list(struct request *req)
 
 void api_keys_personal_create(struct request *req)
 {
-    struct sb_err err;
-    json_t *body, *out;
-    enum sb_err_kind rc;
-
     /* a global key is refused before its body is read */
-    if (!is_user_or_reply(req) || !req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_key_personal_create(req_actor(req), body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    if (is_user_or_reply(req))
+        api_change(req, svc_key_personal_create);
 }
 
 /* The personal key record named by the path, when REQ's principal owns it or is admin;
@@ -215,27 +179,17 @@ void api_keys_personal_get(struct request *req)
 
 void api_keys_personal_update(struct request *req)
 {
-    json_t *stored = own_personal_key_or_reply(req), *body, *out;
-    struct sb_err err;
-    enum sb_err_kind rc;
+    json_t *stored = own_personal_key_or_reply(req);
 
     /* someone else's key is refused before the body is read; the service checks again in its
      * write */
     if (!stored)
         return;
     json_decref(stored);
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_key_personal_update(req_actor(req), req_param(req, 0), body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    api_change_id(req, req_param(req, 0), svc_key_personal_update);
 }
 
 void api_keys_personal_delete(struct request *req)
 {
-    const char *id = id_param_or_reply(req, "Personal API key");
-    struct sb_err err;
-
-    if (id)
-        api_reply_change(req, svc_key_personal_delete(req_actor(req), id, &err), &err, NULL);
+    api_remove_id(req, id_param_or_reply(req, "Personal API key"), svc_key_personal_delete);
 }

@@ -220,20 +220,12 @@ void api_hdfs_acl_unsupported(struct request *req)
 
 void api_users_create(struct request *req)
 {
-    struct sb_err err;
-    json_t *body, *out;
-    enum sb_err_kind rc;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_user_create(req_actor(req), body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    api_change(req, svc_user_create);
 }
 
-void api_users_get(struct request *req)
+/* Answers the settings of user LOGIN (nothing when LOGIN is NULL: its check answered). */
+static void reply_user(struct request *req, const char *login)
 {
-    const char *login = id_param_or_reply(req, "login");
     struct sb_err err;
     json_t *rec;
 
@@ -247,18 +239,14 @@ void api_users_get(struct request *req)
     json_decref(rec);
 }
 
+void api_users_get(struct request *req)
+{
+    reply_user(req, id_param_or_reply(req, "login"));
+}
+
 void api_users_update(struct request *req)
 {
-    const char *login = id_param_or_reply(req, "login");
-    struct sb_err err;
-    json_t *body, *out;
-    enum sb_err_kind rc;
-
-    if (!login || !req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_user_update(req_actor(req), login, body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    api_change_id(req, id_param_or_reply(req, "login"), svc_user_update);
 }
 
 void api_users_delete(struct request *req)
@@ -288,32 +276,14 @@ static const char *self_login_or_reply(struct request *req)
 
 void api_current_user_get(struct request *req)
 {
-    const char *login = self_login_or_reply(req);
-    struct sb_err err;
-    json_t *rec;
-
-    if (!login)
-        return;
-    if (store_obj_get(req->app->store, STORE_USERS, login, &rec, &err) != SB_OK) {
-        reply_error(req, &err);
-        return;
-    }
-    reply_user_settings(req, rec);
-    json_decref(rec);
+    reply_user(req, self_login_or_reply(req));
 }
 
 void api_current_user_update(struct request *req)
 {
-    struct sb_err err;
-    json_t *body, *out;
-    enum sb_err_kind rc;
-
     /* a global key is refused before its body is read */
-    if (!self_login_or_reply(req) || !req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_user_update_self(req_actor(req), body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    if (self_login_or_reply(req))
+        api_change(req, svc_user_update_self);
 }
 
 /* ---- groups ---- */
@@ -360,24 +330,10 @@ void api_groups_get(struct request *req)
 
 void api_groups_update(struct request *req)
 {
-    const char *name = id_param_or_reply(req, "name");
-    struct sb_err err;
-    json_t *body, *out;
-    enum sb_err_kind rc;
-
-    if (!name || !req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_group_put(req_actor(req), name, body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    api_change_id(req, id_param_or_reply(req, "name"), svc_group_put);
 }
 
 void api_groups_delete(struct request *req)
 {
-    const char *name = id_param_or_reply(req, "name");
-    struct sb_err err;
-
-    if (!name)
-        return;
-    api_reply_change(req, svc_group_delete(req_actor(req), name, &err), &err, NULL);
+    api_remove_id(req, id_param_or_reply(req, "name"), svc_group_delete);
 }

@@ -27,13 +27,5 @@ void api_variables_get(struct request *req)
 
 void api_variables_set(struct request *req)
 {
-    struct sb_err err;
-    json_t *body, *out;
-    enum sb_err_kind rc;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_variables_set(req_actor(req), body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    api_change(req, svc_variables_set);
 }
