@@ -41,16 +41,7 @@ void api_connections_list(struct request *req)
 
 void api_connections_create(struct request *req)
 {
-    struct sb_err err;
-    json_t *body, *def;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    if (svc_conn_create(req_actor(req), body, &def, &err) != SB_OK)
-        reply_error(req, &err);
-    else
-        reply_json(req, 200, def);
-    json_decref(body);
+    api_change(req, svc_conn_create);
 }
 
 static void release_entry(void *cls)

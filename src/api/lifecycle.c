@@ -60,14 +60,5 @@ void api_connections_revert(struct request *req)
 
 void api_connections_import(struct request *req)
 {
-    struct sb_err err;
-    json_t *body, *out;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    if (svc_conn_import(req_actor(req), body, &out, &err) != SB_OK)
-        reply_error(req, &err);
-    else
-        reply_json(req, 200, out);
-    json_decref(body);
+    api_change(req, svc_conn_import);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/common.h"
 #include "core/projects.h"
 #include "http/request.h"
 #include "service/service.h"
@@ -25,35 +26,8 @@ static json_t *project_or_reply(struct request *req)
     return project;
 }
 
-/* Answers what a service call gave: OUT (stolen) with 200, or its error. */
-static void reply_outcome(struct request *req, enum sb_err_kind rc, const struct sb_err *err,
-                          json_t *out)
-{
-    if (rc == SB_OK) {
-        reply_json(req, 200, out);
-    } else {
-        json_decref(out);
-        reply_error(req, err);
-    }
-}
-
-/* A change by the body of the project of the path (dataset_change: of its dataset): parses the
- * body, calls CHANGE, answers. */
-static void project_change(struct request *req,
-                           enum sb_err_kind (*change)(struct actor *a, const char *key,
-                                                      const json_t *body, json_t **out,
-                                                      struct sb_err *err))
-{
-    struct sb_err err;
-    json_t *body, *out = NULL;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    enum sb_err_kind rc = change(req_actor(req), req_param(req, 0), body, &out, &err);
-    reply_outcome(req, rc, &err, out);
-    json_decref(body);
-}
-
+/* A change by the body of a dataset of the project of the path: parses the body, calls CHANGE,
+ * answers. */
 static void dataset_change(struct request *req,
                            enum sb_err_kind (*change)(struct actor *a, const char *key,
                                                       const char *name, const json_t *body,
@@ -66,7 +40,7 @@ static void dataset_change(struct request *req,
         return;
     enum sb_err_kind rc =
         change(req_actor(req), req_param(req, 0), req_param(req, 1), body, &out, &err);
-    reply_outcome(req, rc, &err, out);
+    api_reply_change(req, rc, &err, out);
     json_decref(body);
 }
 
@@ -90,14 +64,7 @@ void api_projects_list(struct request *req)
 
 void api_projects_create(struct request *req)
 {
-    struct sb_err err;
-    json_t *body, *out = NULL;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    enum sb_err_kind rc = svc_project_create(req_actor(req), body, &out, &err);
-    reply_outcome(req, rc, &err, out);
-    json_decref(body);
+    api_change(req, svc_project_create);
 }
 
 void api_projects_get(struct request *req)
@@ -110,10 +77,7 @@ void api_projects_get(struct request *req)
 
 void api_projects_delete(struct request *req)
 {
-    struct sb_err err;
-
-    enum sb_err_kind rc = svc_project_delete(req_actor(req), req_param(req, 0), &err);
-    reply_outcome(req, rc, &err, xcheck(json_object()));
+    api_remove_id(req, req_param(req, 0), svc_project_delete);
 }
 
 /* ---- project metadata and permissions ---- */
@@ -140,12 +104,12 @@ void api_projects_permissions_get(struct request *req)
 
 void api_projects_metadata_set(struct request *req)
 {
-    project_change(req, svc_project_set_metadata);
+    api_change_id(req, req_param(req, 0), svc_project_set_metadata);
 }
 
 void api_projects_permissions_set(struct request *req)
 {
-    project_change(req, svc_project_set_permissions);
+    api_change_id(req, req_param(req, 0), svc_project_set_permissions);
 }
 
 /* ---- datasets ---- */
@@ -170,13 +134,13 @@ void api_datasets_list(struct request *req)
 
 void api_datasets_create(struct request *req)
 {
-    project_change(req, svc_dataset_create);
+    api_change_id(req, req_param(req, 0), svc_dataset_create);
 }
 
 /* POST /projects/{key}/datasets/managed (DSSManagedDatasetCreationHelper.create) */
 void api_datasets_create_managed(struct request *req)
 {
-    project_change(req, svc_dataset_create_managed);
+    api_change_id(req, req_param(req, 0), svc_dataset_create_managed);
 }
 
 /* The dataset of the path when the caller may read it; otherwise answers and returns NULL. New
@@ -269,7 +233,7 @@ void api_datasets_delete(struct request *req)
 
     enum sb_err_kind rc =
         svc_dataset_delete(req_actor(req), req_param(req, 0), req_param(req, 1), &err);
-    reply_outcome(req, rc, &err, xcheck(json_object()));
+    api_reply_change(req, rc, &err, NULL);
 }
 
 /* ---- variables ---- */
@@ -321,10 +285,10 @@ out:
 
 void api_project_variables_set(struct request *req)
 {
-    project_change(req, svc_project_set_variables);
+    api_change_id(req, req_param(req, 0), svc_project_set_variables);
 }
 
 void api_projects_change_connection(struct request *req)
 {
-    project_change(req, svc_project_change_connection);
+    api_change_id(req, req_param(req, 0), svc_project_change_connection);
 }
