@@ -363,10 +363,16 @@ def cmd_table(path, header):
                            fmt_us(r["latency_us"]), r["commits"], r.get("loadavg", "?")))
         elif kind == "rss":
             out.append("| server RSS after loading N (VmRSS) | %s | | | | | %s after the import (%s s); "
-                       "%s after the restart; peak after the scenarios (VmHWM) %s |" % (
+                       "%s after the restart; %s after the writes; peak (VmHWM) %s: setup %s "
+                       "(one Argon2id password hash, 64 MiB for a moment, when the bench user is "
+                       "made), reads %s, writes %s |" % (
                            "{:,}".format(r["n"]), fmt_bytes(r["rss_kb"] * 1024), r["load_seconds"],
                            fmt_bytes(r["restart_rss_kb"] * 1024),
-                           fmt_bytes(r["peak_rss_kb"] * 1024)))
+                           fmt_bytes(r["after_writes_kb"] * 1024),
+                           "of each phase" if r["peak_reset"] else "since the start (not reset)",
+                           fmt_bytes(r["setup_peak_kb"] * 1024),
+                           fmt_bytes(r["reads_peak_kb"] * 1024),
+                           fmt_bytes(r["writes_peak_kb"] * 1024)))
         elif kind == "startup":
             out.append("| start-up with N connections (exec to /healthz 200) | %s | | | | | "
                        "%.0f ms |" % ("{:,}".format(r["n"]), r["ms"]))
