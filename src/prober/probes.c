@@ -30,9 +30,8 @@ struct probes {
     struct app *app;
     struct probe_settings settings;
     struct probe_pool *pool;
-    pthread_mutex_t lock;   /* guards status and sched */
-    struct pstatus *status; /* last result and history ring of each tested connection */
-    json_t *sched;          /* background prober: name -> [failures in a row, next due (ms)] */
+    pthread_mutex_t lock;   /* guards status */
+    struct pstatus *status; /* last result, history ring and schedule of each tested one */
     bool dirty;             /* status changed since it was last saved */
     bool shared;            /* the store is shared: one node at a time runs the prober */
     bool holding;           /* this node holds the prober lease (shared store) */
@@ -276,7 +275,6 @@ void probes_forget(struct probes *p, const char *name)
 {
     pthread_mutex_lock(&p->lock);
     pstatus_forget(p->status, name);
-    json_object_del(p->sched, name);
     p->dirty = true;
     pthread_mutex_unlock(&p->lock);
 }
@@ -372,27 +370,26 @@ char *probes_metrics(struct probes *p)
 /* When NAME is next due, after a test that OK'd or not; lock held by the caller. */
 static void sched_update(struct probes *p, const char *name, bool ok)
 {
-    json_t *e = json_object_get(p->sched, name);
-    long long failures = ok ? 0 : (e ? json_integer_value(json_array_get(e, 0)) : 0) + 1;
-    long long delay = p->app->cfg->probe_interval, ceiling = p->app->cfg->probe_backoff_max;
+    long long failures = 0, due, delay = p->app->cfg->probe_interval;
+    long long ceiling = p->app->cfg->probe_backoff_max;
 
+    if (!ok) /* one more in a row */
+        failures = pstatus_sched_get(p->status, name, &failures, &due) ? failures + 1 : 1;
     for (long long i = 0; i < failures && delay < ceiling; i++)
         delay *= 2;
     if (!ok && delay > ceiling)
         delay = ceiling;
     /* due a little early: the next round starts about one interval after this one did */
-    json_object_set_new(p->sched, name,
-                        xcheck(json_pack("[I, I]", (json_int_t)failures,
-                                         (json_int_t)(clock_epoch_ms() + delay * 1000 - 500))));
+    pstatus_sched_set(p->status, name, failures, clock_epoch_ms() + delay * 1000 - 500);
 }
 
 static bool sched_due(struct probes *p, const char *name, long long now_ms)
 {
+    long long failures, due_ms;
     bool due;
 
     pthread_mutex_lock(&p->lock);
-    json_t *e = json_object_get(p->sched, name);
-    due = !e || json_integer_value(json_array_get(e, 1)) <= now_ms;
+    due = !pstatus_sched_get(p->status, name, &failures, &due_ms) || due_ms <= now_ms;
     pthread_mutex_unlock(&p->lock);
     return due;
 }
@@ -615,7 +612,6 @@ struct probes *probes_start(struct app *app, struct sb_err *err)
     pthread_mutex_init(&p->prober_lock, NULL);
     pthread_cond_init(&p->prober_wake, NULL);
     p->status = pstatus_new();
-    p->sched = xcheck(json_object());
     p->shared = store_is_shared(app->store);
     {
         unsigned char id[16];
@@ -663,7 +659,6 @@ void probes_free(struct probes *p)
     probes_stop(p, 0);
     probe_pool_free(p->pool);
     pstatus_free(p->status);
-    json_decref(p->sched);
     pthread_mutex_destroy(&p->lock);
     pthread_mutex_destroy(&p->prober_lock);
     pthread_cond_destroy(&p->prober_wake);

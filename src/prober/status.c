@@ -32,7 +32,10 @@ struct rec {
     int64_t tested_on, changed_on;
     int64_t duration_ms;
     bool ok;
+    bool scheduled;  /* failures and due are set (background prober) */
     uint8_t n, head; /* history: N entries, the oldest at h[HEAD] */
+    int32_t failures;
+    int64_t due;
     char *message;
     struct hist h[SB_PROBE_HISTORY];
 };
@@ -232,6 +235,29 @@ void pstatus_forget(struct pstatus *t, const char *name)
     json_object_del(t->index, name);
 }
 
+void pstatus_sched_set(struct pstatus *t, const char *name, long long failures, long long due)
+{
+    struct rec *r = find(t, name);
+
+    if (!r)
+        return;
+    r->scheduled = true;
+    r->failures = failures > INT32_MAX ? INT32_MAX : (int32_t)failures;
+    r->due = due;
+}
+
+bool pstatus_sched_get(const struct pstatus *t, const char *name, long long *failures,
+                       long long *due)
+{
+    const struct rec *r = find(t, name);
+
+    if (!r || !r->scheduled)
+        return false;
+    *failures = r->failures;
+    *due = r->due;
+    return true;
+}
+
 void pstatus_foreach(const struct pstatus *t, void (*fn)(void *ctx, const char *name, bool ok),
                      void *ctx)
 {
@@ -320,8 +346,12 @@ static void take(struct pstatus *t, const char *name, const struct rec *r)
         return;
     mine = find_or_add(t, name);
     free(mine->message);
+    struct rec kept = *mine; /* the schedule is this node's own, never loaded */
     *mine = *r;
     mine->message = xstrdup(r->message ? r->message : "");
+    mine->scheduled = kept.scheduled;
+    mine->failures = kept.failures;
+    mine->due = kept.due;
 }
 
 /* One line of the saved form (modified in place); CATS maps its category numbers to T's. */

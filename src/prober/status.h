@@ -33,6 +33,13 @@ json_t *pstatus_history(const struct pstatus *t, const char *name);
 
 void pstatus_forget(struct pstatus *t, const char *name);
 
+/* The background prober's schedule of NAME, kept in its record (not saved): failures in a row
+ * and when it is next due (epoch ms). _set does nothing for a name never recorded; _get is
+ * false for one that has no schedule yet. */
+void pstatus_sched_set(struct pstatus *t, const char *name, long long failures, long long due);
+bool pstatus_sched_get(const struct pstatus *t, const char *name, long long *failures,
+                       long long *due);
+
 /* Calls FN for every tested connection with its last outcome. */
 void pstatus_foreach(const struct pstatus *t, void (*fn)(void *ctx, const char *name, bool ok),
                      void *ctx);

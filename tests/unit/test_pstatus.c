@@ -157,6 +157,38 @@ static void test_the_json_form_saved_before_still_loads(void **state)
     pstatus_free(t);
 }
 
+static void test_the_schedule_is_kept_in_the_record_and_not_loaded(void **state)
+{
+    struct pstatus *t = pstatus_new(), *u = pstatus_new();
+    long long failures = -1, due = -1;
+    char *text;
+    bool old;
+    (void)state;
+
+    pstatus_sched_set(t, "never", 1, 5); /* no record: nothing */
+    assert_false(pstatus_sched_get(t, "never", &failures, &due));
+    pstatus_record(t, "a", false, "x", 1, 1000, "timeout");
+    assert_false(pstatus_sched_get(t, "a", &failures, &due));
+    pstatus_sched_set(t, "a", 3, 9000);
+    assert_true(pstatus_sched_get(t, "a", &failures, &due));
+    assert_int_equal(failures, 3);
+    assert_int_equal(due, 9000);
+    pstatus_record(u, "a", false, "older", 1, 500, "timeout");
+    text = pstatus_save(u);
+    pstatus_record(u, "a", false, "newest", 1, 2000, "timeout");
+    free(text);
+    text = pstatus_save(u); /* newer than t's: taken, t's schedule stays */
+    assert_true(pstatus_load(t, text, &old));
+    assert_true(pstatus_sched_get(t, "a", &failures, &due));
+    assert_int_equal(failures, 3);
+    assert_int_equal(due, 9000);
+    pstatus_forget(t, "a");
+    assert_false(pstatus_sched_get(t, "a", &failures, &due));
+    free(text);
+    pstatus_free(t);
+    pstatus_free(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_saved_form_reads_back_the_same),
         cmocka_unit_test(test_a_load_takes_only_newer_results),
         cmocka_unit_test(test_the_json_form_saved_before_still_loads),
+        cmocka_unit_test(test_the_schedule_is_kept_in_the_record_and_not_loaded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
