@@ -143,7 +143,10 @@ struct store_conn {
 
 enum tx_op { TX_BEGIN, TX_COMMIT, TX_ROLLBACK };
 
-typedef void (*store_on_conn_fn)(void *ctx, const char *name, int64_t version, bool deleted);
+/* OWN: announced by one of this process's own sessions (which publish their changes to the
+ * catalog themselves after their commit). */
+typedef void (*store_on_conn_fn)(void *ctx, const char *name, int64_t version, bool deleted,
+                                 bool own);
 
 /* What a backend does on one thread's connection. */
 struct conn_ops {

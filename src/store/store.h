@@ -53,13 +53,14 @@ bool store_is_shared(struct store *st);
 enum sb_err_kind store_other_nodes(struct store *st, int *count, struct sb_err *err);
 
 /* Waits up to TIMEOUT_MS for changes announced by other nodes and reports each: ON_CONN for a
- * connection written (DELETED: deleted) at VERSION, ON_AUTH for keys, users or groups (the auth
+ * connection written (DELETED: deleted) at VERSION (OWN: by one of this process's own sessions,
+ * as far as the store can tell), ON_AUTH for keys, users or groups (the auth
  * generation has moved), ON_RESET when the feed was lost and is back (reload everything).
  * SB_ERR_UNAVAILABLE while the feed is down. For a store that is not shared, returns SB_OK at
  * once. */
 enum sb_err_kind store_poll_changes(struct store *st,
                                     void (*on_conn)(void *ctx, const char *name, int64_t version,
-                                                    bool deleted),
+                                                    bool deleted, bool own),
                                     void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
                                     void *ctx, int timeout_ms, struct sb_err *err);
 

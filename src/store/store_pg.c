@@ -23,7 +23,9 @@
  * a NOTIFY inside the change's transaction would hold PostgreSQL's notify lock through the WAL
  * flush and serialise every commit): "auth" after a
  * change to API keys, users or groups, "conn VERSION NAME" after a connection insert or
- * replace, "del VERSION NAME" after a delete.
+ * replace, "del VERSION NAME" after a delete. The node that wrote the change hears it too; it
+ * tells its own by the sending session's PID (PGnotify.be_pid, store_pg_own_pid) and does not
+ * read those back, since its writer publishes them itself (src/sync/sync.c).
  *
  * Round trips: inside a transaction, a statement whose result nobody waits for (BEGIN,
  * SAVEPOINT, RELEASE, the advisory lock, NOTIFY, a write whose row count is not read: history,
@@ -177,7 +179,24 @@ bool store_pg_session_setup(struct pg_store *st, PGconn *conn)
         log_warn("store: cannot set up a PostgreSQL session: %s", line);
     }
     PQclear(res);
+    if (ok) {
+        int pid = PQbackendPID(conn);
+        if (!store_pg_own_pid(st, pid))
+            atomic_store(&st->own_pids[atomic_fetch_add(&st->own_next, 1) % PG_OWN_PIDS], pid);
+    }
     return ok;
+}
+
+bool store_pg_own_pid(struct pg_store *st, int pid)
+{
+    for (int i = 0; i < PG_OWN_PIDS; i++) {
+        int p = atomic_load_explicit(&st->own_pids[i], memory_order_relaxed);
+        if (p == 0)
+            return false;
+        if (p == pid)
+            return true;
+    }
+    return false;
 }
 
 static void pg_conn_close(struct store_conn *c)

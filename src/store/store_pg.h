@@ -18,6 +18,7 @@
 #define PG_LISTEN_BACKOFF_MAX_MS 4000 /* longest wait between listener reconnections */
 #define PG_MAX_PARAMS STORE_MAX_ARGS
 #define PG_MAX_PENDING 32 /* deferred statements sent in one pipeline at most */
+#define PG_OWN_PIDS 256   /* this process's session PIDs remembered (store_pg_own_pid) */
 
 /* The connection that LISTENs, and its reconnection state. */
 struct listener {
@@ -36,7 +37,15 @@ struct pg_store {
     char *password; /* as parsed from the URL (for masking), or NULL */
     char node[128]; /* application_name of this process's sessions: PG_NODE_PREFIX HOST/PID */
     struct listener listen;
+    /* backend PIDs of this process's sessions, the latest PG_OWN_PIDS (0: free), so that the
+     * listener can tell its own node's announcements (PGnotify.be_pid); a PID forgotten (or
+     * reused by another node's session) only costs a read-back (see sync.c) */
+    atomic_int own_pids[PG_OWN_PIDS];
+    atomic_uint own_next;
 };
+
+/* Whether PID is one of this process's sessions (store_pg_session_setup registers them). */
+bool store_pg_own_pid(struct pg_store *st, int pid);
 
 /* A deferred statement: its SQL and parameters copied. */
 struct pending {

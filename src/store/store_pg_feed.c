@@ -118,7 +118,7 @@ static void listener_connect(struct pg_store *st, struct listener *l, int64_t de
 /* Reports the notifications libpq holds; returns how many. */
 static int listener_dispatch(struct pg_store *st, struct listener *l,
                              void (*on_conn)(void *ctx, const char *name, int64_t version,
-                                             bool deleted),
+                                             bool deleted, bool own),
                              void (*on_auth)(void *ctx), void *ctx)
 {
     PGnotify *n;
@@ -136,7 +136,7 @@ static int listener_dispatch(struct pg_store *st, struct listener *l,
             char *end;
             long long version = strtoll(payload + (deleted ? 4 : 5), &end, 10);
             if (*end == ' ' && end[1] && on_conn)
-                on_conn(ctx, end + 1, version, deleted);
+                on_conn(ctx, end + 1, version, deleted, store_pg_own_pid(st, n->be_pid));
             else if (*end != ' ' || !end[1])
                 log_debug("store: ignored a malformed change notification");
         } else {
@@ -153,7 +153,7 @@ static int listener_dispatch(struct pg_store *st, struct listener *l,
  * thread. */
 enum sb_err_kind store_pg_feed_poll(struct store *base,
                                     void (*on_conn)(void *ctx, const char *name, int64_t version,
-                                                    bool deleted),
+                                                    bool deleted, bool own),
                                     void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
                                     void *ctx, int timeout_ms, struct sb_err *err)
 {

@@ -255,6 +255,76 @@ class TwoNodesTest(NodesTestCase):
         self.assertStatus(self.a.api("DELETE", "/admin/connections/pg_prop_upd"), 200)
         self.wait_for(self.b, "pg_prop_upd", 404)
 
+    def test_other_nodes_changes_to_a_name_this_node_wrote_are_read_back(self):
+        """A node does not read back its own announcements (its writer has published them),
+        but every change another node makes is applied, to names it wrote itself included."""
+        name = "pg_own_then_other"
+        self.a.create_connection(name, description="v1 from A")
+        self.wait_for(self.b, name, 200, version=1)
+        self.assertStatus(self.b.api("PUT", "/admin/connections/" + name,
+                                     self.changed(self.b, name, 1, description="v2 from B")), 200)
+        self.assertEqual(self.wait_for(self.a, name, 200, version=2).json["description"],
+                         "v2 from B")
+        self.assertStatus(self.a.api("PUT", "/admin/connections/" + name,
+                                     self.changed(self.a, name, 2, description="v3 from A")), 200)
+        self.assertEqual(self.wait_for(self.b, name, 200, version=3).json["description"],
+                         "v3 from A")
+        self.assertStatus(self.b.api("DELETE", "/admin/connections/" + name), 200)
+        self.wait_for(self.a, name, 404)
+        self.b.create_connection(name, description="re-created on B")
+        on_a = self.wait_for(self.a, name, 200, version=5)
+        self.assertEqual(on_a.raw, self.get_on(self.b, name).raw, "A serves other bytes than B")
+        # and a name only B ever wrote
+        self.b.create_connection("pg_only_b", description="from B")
+        self.assertEqual(self.wait_for(self.a, "pg_only_b", 200).json["description"], "from B")
+
+    def test_own_writes_under_concurrency_match_the_store(self):
+        """Eight writers on A: each create, update and delete is served by A at once (its writer
+        publishes it), and A's catalog ends as the store holds it (what B loads on restart)."""
+        names = ["pg_own_load_%d" % i for i in range(8)]
+        failures = []
+        barrier = threading.Barrier(len(names))
+
+        def writer(i, name):
+            barrier.wait()
+            status, made = fresh_request(self.a, "POST", "/admin/connections/", {
+                "name": name, "type": "Filesystem", "params": {"root": "/tmp/x"}})
+            if status != 200:
+                failures.append((name, "create", status))
+                return
+            for version in (1, 2):
+                made["description"] = "update %d" % version
+                status, made = fresh_request(self.a, "PUT", "/admin/connections/" + name, made)
+                if status != 200 or made["creationTag"]["versionNumber"] != version + 1:
+                    failures.append((name, "update", status))
+                    return
+            if i % 2:
+                status, _ = fresh_request(self.a, "DELETE", "/admin/connections/" + name)
+                if status != 200:
+                    failures.append((name, "delete", status))
+
+        threads = [threading.Thread(target=writer, args=(i, n)) for i, n in enumerate(names)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(failures, [])
+        for i, name in enumerate(names):  # at once, on the node that wrote them
+            r = self.get_on(self.a, name)
+            if i % 2:
+                self.assertStatus(r, 404)
+            else:
+                self.assertStatus(r, 200)
+                self.assertEqual(r.json["creationTag"]["versionNumber"], 3)
+        self.b.restart()  # B now holds exactly what the store holds
+
+        def same():
+            return all(self.get_on(self.a, n).raw == self.get_on(self.b, n).raw for n in names)
+        self.assertTrue(eventually(same), "A's catalog differs from the store")
+        # (A's own announcements settle within a fraction of a second: still the same after)
+        time.sleep(0.5)
+        self.assertTrue(same(), "A's catalog moved away from the store")
+
     def test_stale_update_on_the_other_node_is_conflict(self):
         self.a.create_connection("pg_stale")
         self.wait_for(self.b, "pg_stale", 200)
