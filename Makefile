@@ -29,7 +29,9 @@ TEST_LDFLAGS := -fsanitize=address,undefined
 # the console's files, embedded into the binary by a generated C source
 CONSOLE_FILES := $(shell find console -type f | sort)
 CONSOLE_GEN   := build/gen/console_files.c
-SRCS      := $(shell find src -name '*.c' | sort) $(CONSOLE_GEN)
+# the store's statements: SQL in src/store/statements.sql, made into the table store_stmts
+STMTS_GEN     := build/gen/store_statements.c
+SRCS      := $(shell find src -name '*.c' | sort) $(CONSOLE_GEN) $(STMTS_GEN)
 # a file removed from console/ must regenerate the source too: the list is a prerequisite
 $(shell mkdir -p build/gen && echo '$(CONSOLE_FILES)' | cmp -s - build/gen/console_files.list || \
         echo '$(CONSOLE_FILES)' > build/gen/console_files.list)
@@ -68,6 +70,13 @@ build/examples/%: examples/%.c $(CLIENT_LIB) include/switchboard/client.h
 
 $(CONSOLE_GEN): $(CONSOLE_FILES) build/gen/console_files.list scripts/embed_console.sh
 	scripts/embed_console.sh $@ $(CONSOLE_FILES)
+
+# (a statement without an id of enum stmt_id, or an id without its statement, fails here)
+$(STMTS_GEN): src/store/statements.sql src/store/backend.h scripts/statements.awk
+	@mkdir -p $(dir $@)
+	awk -f scripts/statements.awk src/store/backend.h src/store/statements.sql >$@.tmp || \
+	    { rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
 
 build/switchboard: $(OBJS)
 	$(CC) -o $@ $^ $(PKG_LIBS)

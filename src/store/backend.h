@@ -10,8 +10,10 @@
  *   - lock_name: serialise writers of one name across nodes until the transaction ends
  *   - announce: tell other nodes, when the transaction commits (the after-commit hook)
  *
- * Statements: one table (statements.c) written with ?1, ?2... parameters, which PostgreSQL gets
- * as $1, $2...; an entry overrides the SQL for one dialect only where the two differ. Schema
+ * Statements: one table, store_stmts, written in SQL in statements.sql (made into C by the build)
+ * with ?1, ?2... parameters, which PostgreSQL gets as $1, $2... (statements.c); a statement
+ * overrides the SQL for one dialect only where the two differ. Each id below has its statement
+ * there, named in lower case without ST_ (ST_META_GET: meta_get). Schema
  * migrations stay with each backend, as numbered lists. */
 #ifndef SB_STORE_BACKEND_H
 #define SB_STORE_BACKEND_H

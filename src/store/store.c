@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The store's logic, once for every backend: versions and history of connections, usages,
  * cascades, bootstrap, key rotation, change announcements and every message a client may read.
- * It runs the statements of statements.c through the primitives of backend.h.
+ * It runs the statements of statements.sql through the primitives of backend.h.
  *
  * Transactions nest: the outermost is the backend's transaction, inner ones are savepoints.
  * Every function that takes several statements wraps them in tx_begin / tx_end, so that it is
