@@ -1024,7 +1024,8 @@ static size_t no_unescape(void *cls, struct MHD_Connection *conn, char *s)
     return strlen(s);
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's format and arguments, as it hands them */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];
     size_t n;
