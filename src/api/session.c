@@ -20,6 +20,7 @@
 #include "http/session.h"
 #include "service/activity.h"
 #include "service/audit.h"
+#include "service/service.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -41,25 +42,6 @@ static json_t *session_view(struct request *req, const json_t *rec)
         (json_int_t)session_expires_on(rec, cfg->session_idle_timeout, cfg->session_lifetime),
         "idleTimeout", (json_int_t)cfg->session_idle_timeout, "lifetime",
         (json_int_t)cfg->session_lifetime));
-}
-
-/* Deletes the sessions past their time, so that abandoned ones do not pile up. */
-static void purge_expired(struct request *req, int64_t now)
-{
-    const struct config *cfg = req->app->cfg;
-    struct sb_err err;
-    json_t *all, *rec;
-    size_t i;
-
-    if (store_obj_list(req->app->store, STORE_SESSIONS, &all, &err) != SB_OK)
-        return;
-    json_array_foreach (all, i, rec) {
-        const char *id = json_string_value(json_object_get(rec, "id"));
-        if (id && session_check_times(rec, now, cfg->session_idle_timeout, cfg->session_lifetime,
-                                      &err) != SB_OK)
-            store_obj_delete(req->app->store, STORE_SESSIONS, id, &err);
-    }
-    json_decref(all);
 }
 
 /* A hash no password matches, verified against when the login is unknown, so that an unknown
@@ -192,7 +174,7 @@ void api_session_create(struct request *req)
     json_t *body = NULL, *rec;
     const char *login, *password, *key;
     char addr[64], addr_key[80], login_key[LOGIN_MAX + 16], stamp[SESSION_ID_CHARS + 1] = "";
-    char token[SESSION_TOKEN_CHARS + 1], csrf[SESSION_TOKEN_CHARS + 1], id[SESSION_ID_CHARS + 1];
+    char token[SESSION_TOKEN_CHARS + 1], id[SESSION_ID_CHARS + 1];
     char key_hex[APIKEY_HASH_BYTES * 2 + 1] = "";
     int64_t now = clock_epoch_ms(), wait;
     struct sb_err err;
@@ -261,25 +243,18 @@ void api_session_create(struct request *req)
         goto out;
     }
 
-    purge_expired(req, now);
-    session_new_token(token);
-    session_new_token(csrf);
-    session_id_of_token(req->app->apikey_hash_key, token, id);
-    rec = session_record_new(id, login, stamp, key_hex, csrf, addr, now);
-    if (store_obj_insert(req->app->store, STORE_SESSIONS, id, rec, &err) != SB_OK) {
-        json_decref(rec);
+    rc = svc_session_open(req_actor(req), login, stamp, key_hex, now, token, id, &rec, &err);
+    if (rc != SB_OK) {
         reply_error(req, &err);
-        goto wipe;
+        goto out;
     }
     if (login)
         backoff_clear(req->app->backoff, login_key);
     req->via_session = true;
     snprintf(req->session_id, sizeof(req->session_id), "%s", id);
-    audit_record(req_actor(req), "session.signin", req->principal.login, "success");
     http_session_set_cookie(req, token);
     reply_json(req, 200, session_view(req, rec));
     json_decref(rec);
-wipe:
     sodium_memzero(token, sizeof(token));
 out:
     if (body) {
@@ -324,13 +299,9 @@ void api_session_delete(struct request *req)
 {
     struct sb_err err;
 
-    if (req->via_session) {
-        if (store_obj_delete(req->app->store, STORE_SESSIONS, req->session_id, &err) != SB_OK &&
-            err.kind != SB_ERR_NOT_FOUND) {
-            reply_error(req, &err);
-            return;
-        }
-        audit_record(req_actor(req), "session.signout", req->principal.login, "success");
+    if (req->via_session && svc_session_close(req_actor(req), req->session_id, &err) != SB_OK) {
+        reply_error(req, &err);
+        return;
     }
     http_session_clear_cookie(req);
     reply_json(req, 200, json_object());

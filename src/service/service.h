@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/session.h"
 #include "service/write.h"
 
 struct app;
@@ -239,6 +240,22 @@ enum sb_err_kind svc_key_personal_get(struct actor *a, const char *id, json_t **
 enum sb_err_kind svc_key_personal_update(struct actor *a, const char *id, const json_t *body,
                                          json_t **out, struct sb_err *err);
 enum sb_err_kind svc_key_personal_delete(struct actor *a, const char *id, struct sb_err *err);
+
+/* ---- console sessions (src/service/sessions.c) ---- */
+
+/* Opens a session for A's principal, who signed in with a password (LOGIN, and STAMP the stamp of
+ * their password hash) or with an API key (LOGIN NULL, KEY_HEX its keyed hash), at NOW: purges
+ * the sessions past their time, then stores the session's record and the audit record of the
+ * sign-in in one write. *TOKEN is the session's token (for the cookie; stored nowhere, wiped on
+ * failure), *ID its id, *OUT (new reference) its record. */
+enum sb_err_kind svc_session_open(struct actor *a, const char *login, const char *stamp,
+                                  const char *key_hex, int64_t now,
+                                  char token[SESSION_TOKEN_CHARS + 1],
+                                  char id[SESSION_ID_CHARS + 1], json_t **out, struct sb_err *err);
+
+/* Ends session ID (one gone already counts as ended) with the audit record of the sign-out, in
+ * one write. */
+enum sb_err_kind svc_session_close(struct actor *a, const char *id, struct sb_err *err);
 
 /* ---- instance variables (src/service/variables.c) ---- */
 

@@ -23,10 +23,12 @@
 #include "core/apikeys.h"
 #include "core/catalog.h"
 #include "core/principal.h"
+#include "core/session.h"
 #include "service/service.h"
 #include "service/write.h"
 #include "settings.h"
 #include "store/store.h"
+#include "util/clock.h"
 
 struct fixture {
     char dir[64];
@@ -973,6 +975,68 @@ static void test_own_secrets_read_is_recorded(void **state)
     json_decref(recs);
 }
 
+static json_t *stored_session(struct fixture *fx, const char *id)
+{
+    struct sb_err err;
+    json_t *rec = NULL;
+    enum sb_err_kind rc = store_obj_get(fx->app.store, STORE_SESSIONS, id, &rec, &err);
+
+    if (rc != SB_OK)
+        assert_int_equal(rc, SB_ERR_NOT_FOUND);
+    return rec;
+}
+
+/* A session open commits the session and the record of its sign-in together; one whose write
+ * rolls back leaves neither; a close deletes the session with the record of its sign-out. */
+static void test_session_open_commits_session_and_record_together(void **state)
+{
+    struct fixture *fx = *state;
+    char token[SESSION_TOKEN_CHARS + 1], id[SESSION_ID_CHARS + 1], again[SESSION_ID_CHARS + 1];
+    json_t *out = NULL, *rec, *recs;
+    struct sb_err err;
+
+    fx->cfg.session_idle_timeout = 3600;
+    fx->cfg.session_lifetime = 86400;
+    begin(fx);
+    assert_int_equal(
+        svc_session_open(&fx->actor, "alice", "stamp-1", "", 1000, token, id, &out, &err), SB_OK);
+    rollback(fx);
+    json_decref(out);
+    assert_null(stored_session(fx, id));
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 0);
+    json_decref(recs);
+
+    assert_int_equal(svc_session_open(&fx->actor, "alice", "stamp-1", "", clock_epoch_ms(), token,
+                                      id, &out, &err),
+                     SB_OK);
+    session_id_of_token(fx->app.apikey_hash_key, token, again);
+    assert_string_equal(id, again); /* the cookie's token finds the session */
+    rec = stored_session(fx, id);
+    assert_non_null(rec);
+    assert_json_eq(rec, out);
+    assert_string_equal(json_string_value(json_object_get(rec, "login")), "alice");
+    assert_null(json_object_get(rec, "token")); /* the token is stored nowhere */
+    json_decref(rec);
+    json_decref(out);
+    assert_one_record(fx, "session.signin", "alice", "success");
+
+    begin(fx);
+    assert_int_equal(svc_session_close(&fx->actor, id, &err), SB_OK);
+    rollback(fx);
+    rec = stored_session(fx, id);
+    assert_non_null(rec);
+    json_decref(rec);
+    assert_one_record(fx, "session.signin", "alice", "success");
+    assert_int_equal(svc_session_close(&fx->actor, id, &err), SB_OK);
+    assert_null(stored_session(fx, id));
+    recs = audit_records(fx);
+    assert_int_equal(json_array_size(recs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "action")),
+                        "session.signout");
+    json_decref(recs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1009,6 +1073,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_users_bulk_edit_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_open_commits_session_and_record_together,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
