@@ -103,20 +103,31 @@ void api_users_activity_list(struct request *req)
     reply_json(req, 200, out);
 }
 
-void api_users_info_get(struct request *req)
+/* Answers the record of COLL the path parameter WHAT names, through VIEW (NULL: as stored). */
+static void reply_one_view(struct request *req, enum store_collection coll, const char *what,
+                           json_t *(*view)(const json_t *rec))
 {
-    const char *login = id_param_or_reply(req, "login");
+    const char *id = id_param_or_reply(req, what);
     struct sb_err err;
     json_t *rec;
 
-    if (!login)
+    if (!id)
         return;
-    if (store_obj_get(req->app->store, STORE_USERS, login, &rec, &err) != SB_OK) {
+    if (store_obj_get(req->app->store, coll, id, &rec, &err) != SB_OK) {
         reply_error(req, &err);
         return;
     }
-    reply_json(req, 200, users_info_view(rec));
-    json_decref(rec);
+    if (view) {
+        reply_json(req, 200, view(rec));
+        json_decref(rec);
+    } else {
+        reply_json(req, 200, rec);
+    }
+}
+
+void api_users_info_get(struct request *req)
+{
+    reply_one_view(req, STORE_USERS, "login", users_info_view);
 }
 
 static void reply_list_view(struct request *req, enum store_collection coll,
@@ -300,32 +311,20 @@ void api_groups_list(struct request *req)
     reply_json(req, 200, all);
 }
 
+static enum sb_err_kind group_create(struct actor *a, const json_t *body, json_t **out,
+                                     struct sb_err *err)
+{
+    return svc_group_put(a, NULL, body, out, err);
+}
+
 void api_groups_create(struct request *req)
 {
-    struct sb_err err;
-    json_t *body, *out;
-    enum sb_err_kind rc;
-
-    if (!req_json_body_or_reply(req, &body))
-        return;
-    rc = svc_group_put(req_actor(req), NULL, body, &out, &err);
-    api_reply_change(req, rc, &err, out);
-    json_decref(body);
+    api_change(req, group_create);
 }
 
 void api_groups_get(struct request *req)
 {
-    const char *name = id_param_or_reply(req, "name");
-    struct sb_err err;
-    json_t *rec;
-
-    if (!name)
-        return;
-    if (store_obj_get(req->app->store, STORE_GROUPS, name, &rec, &err) != SB_OK) {
-        reply_error(req, &err);
-        return;
-    }
-    reply_json(req, 200, rec);
+    reply_one_view(req, STORE_GROUPS, "name", NULL);
 }
 
 void api_groups_update(struct request *req)
