@@ -14,6 +14,7 @@
 #include "json_assert.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1037,6 +1038,36 @@ static void test_session_open_commits_session_and_record_together(void **state)
     json_decref(recs);
 }
 
+/* A sign-in whose audit record cannot be stored stores no session either (before, the session
+ * committed first and its record was written in a second transaction). */
+static void test_session_open_without_its_record_stores_nothing(void **state)
+{
+    struct fixture *fx = *state;
+    char token[SESSION_TOKEN_CHARS + 1], id[SESSION_ID_CHARS + 1], path[128];
+    json_t *out = NULL, *all = NULL;
+    struct sb_err err;
+    sqlite3 *db;
+
+    fx->cfg.session_idle_timeout = 3600;
+    fx->cfg.session_lifetime = 86400;
+    snprintf(path, sizeof(path), "%s/switchboard.db", fx->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN "
+                                  "SELECT RAISE(ABORT, 'audit refused'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_not_equal(svc_session_open(&fx->actor, "alice", "stamp-1", "", clock_epoch_ms(),
+                                          token, id, &out, &err),
+                         SB_OK);
+    assert_null(out);
+    assert_string_equal(token, ""); /* wiped */
+    assert_int_equal(store_obj_list(fx->app.store, STORE_SESSIONS, &all, &err), SB_OK);
+    assert_int_equal(json_array_size(all), 0);
+    json_decref(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1075,6 +1106,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_open_commits_session_and_record_together,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_open_without_its_record_stores_nothing, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
