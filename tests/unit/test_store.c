@@ -684,25 +684,17 @@ static void *rotate(void *arg)
     return NULL;
 }
 
-static void test_a_rotation_waits_for_a_write_that_read_the_key_check(void **state)
+/* In the open transaction of ST that holds the key check, starts the rotation R, writes DEF as
+ * connection "late" sealed under the old key, and commits; the rotation must have waited for that
+ * commit, then re-sealed the value. */
+static void write_while_a_rotation_starts(struct store *st, struct rotation *r, json_t *def)
 {
-    struct store *st = store_of(state);
-    struct rotation r = {.st = st};
-    json_t *def = conn_def("PostgreSQL", "ann"), *got;
     struct sb_err err = {0};
     enum sb_err_kind kind;
     pthread_t t;
-    char *v;
+    json_t *got;
 
-    OK(store_meta_set(st, STORE_META_KEY_CHECK, "old", &err));
-    assert_err(&err, store_meta_get_held(st, STORE_META_KEY_CHECK, &v, &err), SB_ERR_INTERNAL,
-               "A setting can be held only in a transaction.");
-    /* the write checks the key, then the rotation starts before the write commits */
-    OK(store_tx_begin(st, &err));
-    OK(store_meta_get_held(st, STORE_META_KEY_CHECK, &v, &err));
-    assert_string_equal(v, "old");
-    free(v);
-    assert_int_equal(pthread_create(&t, NULL, rotate, &r), 0);
+    assert_int_equal(pthread_create(&t, NULL, rotate, r), 0);
     usleep(200 * 1000); /* (the rotation would re-seal and commit now if nothing held it) */
     json_object_set_new(def, "s", json_string("sealed-old"));
     kind = store_conn_insert(st, "late", def, "create", &err);
@@ -713,11 +705,29 @@ static void test_a_rotation_waits_for_a_write_that_read_the_key_check(void **sta
     pthread_join(t, NULL); /* (before any assertion: the thread uses R) */
     if (kind != SB_OK)
         fail_msg("%s", err.msg);
-    assert_int_equal(r.kind, SB_OK);
-    /* the rotation waited, and re-sealed what the write sealed under the old key */
+    assert_int_equal(r->kind, SB_OK);
     OK(store_conn_get(st, "late", &got, &err));
     assert_string_equal(json_string_value(json_object_get(got, "s")), "sealed-old!");
     json_decref(got);
+}
+
+static void test_a_rotation_waits_for_a_write_that_read_the_key_check(void **state)
+{
+    struct store *st = store_of(state);
+    struct rotation r = {.st = st};
+    json_t *def = conn_def("PostgreSQL", "ann");
+    struct sb_err err = {0};
+    char *v;
+
+    OK(store_meta_set(st, STORE_META_KEY_CHECK, "old", &err));
+    assert_err(&err, store_meta_get_held(st, STORE_META_KEY_CHECK, &v, &err), SB_ERR_INTERNAL,
+               "A setting can be held only in a transaction.");
+    /* the write checks the key, then the rotation starts before the write commits */
+    OK(store_tx_begin(st, &err));
+    OK(store_meta_get_held(st, STORE_META_KEY_CHECK, &v, &err));
+    assert_string_equal(v, "old");
+    free(v);
+    write_while_a_rotation_starts(st, &r, def); /* the rotation waited, and re-sealed */
     OK(store_meta_get(st, STORE_META_KEY_CHECK, &v, &err));
     assert_string_equal(v, "new");
     free(v);
@@ -826,10 +836,8 @@ static void test_a_rotation_waits_for_a_write_that_expected_the_key_check(void *
 {
     struct store *st = store_of(state);
     struct rotation r = {.st = st};
-    json_t *def = conn_def("PostgreSQL", "ann"), *got;
+    json_t *def = conn_def("PostgreSQL", "ann");
     struct sb_err err = {0};
-    enum sb_err_kind kind;
-    pthread_t t;
     char *v;
 
     OK(store_meta_set(st, STORE_META_KEY_CHECK, "old", &err));
@@ -837,21 +845,7 @@ static void test_a_rotation_waits_for_a_write_that_expected_the_key_check(void *
     OK(store_meta_expect_held(st, STORE_META_KEY_CHECK, "old", MISMATCH, &err));
     OK(store_meta_get(st, STORE_META_VARIABLES, &v, &err)); /* (sends the check) */
     free(v);
-    assert_int_equal(pthread_create(&t, NULL, rotate, &r), 0);
-    usleep(200 * 1000); /* (the rotation would re-seal and commit now if nothing held it) */
-    json_object_set_new(def, "s", json_string("sealed-old"));
-    kind = store_conn_insert(st, "late", def, "create", &err);
-    if (kind == SB_OK)
-        kind = store_tx_commit(st, &err);
-    else
-        store_tx_rollback(st);
-    pthread_join(t, NULL); /* (before any assertion: the thread uses R) */
-    if (kind != SB_OK)
-        fail_msg("%s", err.msg);
-    assert_int_equal(r.kind, SB_OK);
-    OK(store_conn_get(st, "late", &got, &err));
-    assert_string_equal(json_string_value(json_object_get(got, "s")), "sealed-old!");
-    json_decref(got);
+    write_while_a_rotation_starts(st, &r, def);
     json_decref(def);
 }
 
