@@ -465,7 +465,13 @@ bool req_json_body_or_reply(struct request *req, json_t **out)
     }
     *out = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!*out) {
+        /* jansson ends its text with " near '<the bytes where it stopped>'": in a body those
+         * can be the value of a password cut short, so the answer keeps the reason and where */
         char text[sizeof(jerr.text)];
+        const char *near = strstr(jerr.text, " near ");
+
+        if (near)
+            jerr.text[near - jerr.text] = '\0';
         sb_err_echo(text, sizeof(text), jerr.text);
         reply_errorf(req, SB_ERR_BAD_REQUEST,
                      "The request body is not valid JSON: %s (line %d, column %d).", text,
