@@ -38,9 +38,22 @@ static enum sb_err_kind create(struct actor *a, const char *key, const json_t *b
                                struct sb_err *err)
 {
     json_t *ds = NULL;
-    const char *name;
-    enum sb_err_kind rc = datasets_prepare(body, key, NULL, &ds, err);
+    const char *name = json_string_value(json_object_get(body, "name"));
+    enum sb_err_kind rc;
 
+    /* a create of a name that exists is a 409 whatever else the body holds (docs/API.md §3);
+     * the audit record of the refusal names the dataset */
+    if (name && store_ds_get(a->app->store, key, name, &ds, err) == SB_OK) {
+        json_decref(ds);
+        snprintf(a->object, sizeof(a->object), "%s/%s", key, name);
+        return sb_err_set(err, SB_ERR_CONFLICT, "Dataset '%s' already exists in project '%s'.",
+                          name, key);
+    }
+    if (name && err->kind != SB_ERR_NOT_FOUND)
+        return err->kind;
+    sb_err_clear(err);
+    ds = NULL;
+    rc = datasets_prepare(body, key, NULL, &ds, err);
     if (rc != SB_OK)
         return rc;
     name = json_string_value(json_object_get(ds, "name"));

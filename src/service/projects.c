@@ -72,6 +72,9 @@ enum sb_err_kind svc_project_create(struct actor *a, const json_t *body, json_t 
 
     *out = NULL;
     rc = svc_begin(a, &c, err);
+    if (rc == SB_OK && svc_name_taken(a->app->store, STORE_PROJECTS,
+                                      json_string_value(json_object_get(body, "projectKey")), err))
+        rc = err->kind;
     if (rc == SB_OK)
         rc = projects_prepare_create(body, actor_login(a), clock_epoch_ms(), out, err);
     if (rc == SB_OK) {

@@ -3,6 +3,7 @@
 #include "service/service.h"
 #include "core/principal.h"
 #include "service/audit.h"
+#include "store/store.h"
 
 const char *actor_login(const struct actor *a)
 {
@@ -18,6 +19,25 @@ enum sb_err_kind svc_begin(struct actor *a, struct svc_change *c, struct sb_err 
         return err->kind;
     a->write = &c->own;
     return SB_OK;
+}
+
+bool svc_name_taken(struct store *st, enum store_collection coll, const char *id,
+                    struct sb_err *err)
+{
+    json_t *existing = NULL;
+    const char *noun = coll == STORE_USERS ? "User" : coll == STORE_GROUPS ? "Group" : "Project";
+
+    if (!id)
+        return false;
+    if (store_obj_get(st, coll, id, &existing, err) == SB_OK) {
+        json_decref(existing);
+        sb_err_set(err, SB_ERR_CONFLICT, "%s '%s' already exists.", noun, id);
+        return true;
+    }
+    if (err->kind != SB_ERR_NOT_FOUND)
+        return true;
+    sb_err_clear(err);
+    return false;
 }
 
 enum sb_err_kind svc_end(struct actor *a, struct svc_change *c, enum sb_err_kind rc,

@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/session.h"
 #include "service/write.h"
+#include "store/store.h"
 
 struct app;
 struct principal;
@@ -51,6 +52,12 @@ enum sb_err_kind svc_begin(struct actor *a, struct svc_change *c, struct sb_err 
  * on failure *OUT (the change's result, when OUT is not NULL) is released and set to NULL. */
 enum sb_err_kind svc_end(struct actor *a, struct svc_change *c, enum sb_err_kind rc,
                          const char *action, const char *object, json_t **out, struct sb_err *err);
+
+/* Whether the create of ID (a name from a create's body, NULL when it has none) in COLL (users,
+ * groups or projects) must stop here: ID exists (SB_ERR_CONFLICT in ERR, whatever else the body
+ * holds: docs/API.md §3), or the store failed. The store's insert checks again. */
+bool svc_name_taken(struct store *st, enum store_collection coll, const char *id,
+                    struct sb_err *err);
 
 /* ---- connections (src/service/connections.c) ---- */
 

@@ -43,8 +43,11 @@ static enum sb_err_kind may_delete(const struct actor *a, const char *login, boo
 static enum sb_err_kind insert(struct actor *a, enum store_collection coll, const json_t *body,
                                json_t **rec, struct sb_err *err)
 {
-    const char *id;
+    const char *id =
+        json_string_value(json_object_get(body, coll == STORE_GROUPS ? "name" : "login"));
 
+    if (svc_name_taken(a->app->store, coll, id, err))
+        return err->kind;
     if (coll == STORE_GROUPS) {
         if (groups_prepare_create(body, rec, err) != SB_OK)
             return err->kind;

@@ -4,6 +4,8 @@ each test is a place where real use diverged from docs/API.md or gave a caller s
 should not have, and failed before its fix. The callers are the admin key, the non-admin user
 `bob` (a personal key) and nobody (no key)."""
 
+import json
+
 from server import ServerTestCase
 
 SECRET = "Leaky-Pw-9f8e7d"
@@ -53,3 +55,66 @@ class MalformedBodyEchoTest(ServerTestCase):
         r = self.post("/admin/groups/", b'{"name":"g",\n"name":"h"}')
         self.assertNoEcho(r, "duplicate", "line 2")
         self.assertNotIn(SECRET, self.server.log_text())
+
+
+class CreateOfAnExistingNameTest(ServerTestCase):
+    """docs/API.md §3: the create of an existing name is a 409, checked before anything else in
+    the body. Connections did it; users, groups, projects and datasets answered a 400 about
+    another field of the body first."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        s = cls.server
+        s.create_user("taken")
+        s.create_group("taken_g")
+        s.create_connection("taken_c", params={"root": "/tmp"})
+        s.api("POST", "/projects/", {"projectKey": "TAKEN", "name": "TAKEN", "owner": "admin"})
+        s.api("POST", "/projects/TAKEN/datasets/", {"projectKey": "TAKEN", "name": "ds",
+                                                    "type": "Filesystem",
+                                                    "params": {"connection": "taken_c"}})
+
+    def test_existing_names_are_conflicts_whatever_the_body(self):
+        cases = [
+            ("/admin/connections/", {"name": "taken_c", "type": "NoSuchType", "params": 5},
+             "taken_c"),
+            ("/admin/users/", {"login": "taken", "password": 1, "groups": "x"}, "taken"),
+            ("/admin/groups/", {"name": "taken_g", "admin": "yes"}, "taken_g"),
+            ("/projects/", {"projectKey": "TAKEN", "permissions": 3}, "TAKEN"),
+            ("/projects/TAKEN/datasets/", {"projectKey": "TAKEN", "name": "ds", "type": 1},
+             "ds"),
+        ]
+        for path, body, name in cases:
+            with self.subTest(path=path):
+                self.assertError(self.server.api("POST", path, body), 409, "Conflict",
+                                 mentions=name)
+
+    def test_a_new_name_with_a_bad_body_is_still_a_bad_request(self):
+        cases = [
+            ("/admin/users/", {"login": "fresh", "password": 1}, "password"),
+            ("/admin/groups/", {"name": "fresh_g", "admin": "yes"}, "admin"),
+            ("/projects/", {"projectKey": "FRESH", "permissions": 3}, "permissions"),
+            ("/projects/TAKEN/datasets/", {"projectKey": "TAKEN", "name": "fresh", "type": 1},
+             "type"),
+        ]
+        for path, body, field in cases:
+            with self.subTest(path=path):
+                self.assertError(self.server.api("POST", path, body), 400, "BadRequest",
+                                 mentions=field)
+
+    def test_a_writer_who_is_not_admin_gets_the_conflict_too(self):
+        self.server.create_group("taken_writers")
+        key = self.server.user_with_key("taken_w", groups=["taken_writers"])
+        perms = self.server.api("GET", "/projects/TAKEN/permissions").json
+        perms["permissions"] = [{"group": "taken_writers", "readProjectContent": True,
+                                 "writeProjectContent": True}]
+        self.assertStatus(self.server.api("PUT", "/projects/TAKEN/permissions", perms), 200)
+        r = self.server.api("POST", "/projects/TAKEN/datasets/", {"name": "ds", "type": []},
+                            key=key)
+        self.assertError(r, 409, "Conflict", mentions="ds")
+        # a caller who may not change the project learns nothing about its datasets
+        outsider = self.server.user_with_key("taken_o")
+        r = self.server.api("POST", "/projects/TAKEN/datasets/", {"name": "ds", "type": []},
+                            key=outsider)
+        self.assertError(r, 403, "Forbidden")
+        self.assertEqual(json.dumps(r.json).count("already"), 0)
