@@ -74,12 +74,18 @@ async function render() {
   const { path, params } = parseHash();
   const main = h("main", { id: "main", tabindex: "-1" });
   mount(app, h("div", { class: "layout" }, nav(path), main));
+  // Whether this page is still the one shown and asked for. A page's work that ends after the
+  // user went elsewhere (a slow answer) must not act: a list that wrote its filters into the
+  // address once its answer came took the address back from the page asked for meanwhile, and
+  // the hashchange then drew the list again instead of that page.
+  const bare = (p) => p.replace(/\/+$/, "");
+  const here = () => main.isConnected && bare(parseHash().path) === bare(path);
   for (const [re, page] of routes) {
     const m = path.match(re);
     if (m) {
       const args = m.slice(1).map((x) => (x === undefined ? x : decodeURIComponent(x)));
       try {
-        await page({ main, params, me, go }, ...args);
+        await page({ main, params, me, go, here }, ...args);
       } catch (e) {
         if (!(e instanceof ApiError && e.status === 401)) mount(main, errorState(e, render));
       }
@@ -127,8 +133,9 @@ function signInPage(message) {
 function signedIn(session) {
   setCsrf(session.csrfToken);
   me = session;
+  // a new address draws its page through the hashchange; drawn here too, it was drawn twice
   if (!location.hash || location.hash === "#/signin") location.hash = "#/connections";
-  render();
+  else render();
 }
 
 async function signOut() {

@@ -44,6 +44,7 @@ export async function list(ctx) {
   const pager = h("div", { class: "pager" });
 
   const refresh = async () => {
+    if (!ctx.here()) return; // left meanwhile: the address is the new page's now
     const query = q({ q: state.q, type: state.type, status: state.status, sort: state.sort === "name" ? "" : state.sort, offset: state.offset || "" });
     history.replaceState(null, "", "#/connections" + query);
     const stop = loading(tableHost);

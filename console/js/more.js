@@ -95,6 +95,7 @@ export async function audit(ctx) {
     more.disabled = exhausted;
   };
   const restart = () => {
+    if (!ctx.here()) return undefined; // left meanwhile: the address is the new page's now
     before = null; shown = 0; exhausted = false;
     tbody.replaceChildren();
     history.replaceState(null, "", "#/audit" + q({ principal: principal.value, action: action.value, object: object.value }));
