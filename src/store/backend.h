@@ -9,6 +9,8 @@
  *   - tx: begin / commit / roll back at a nesting level (0 the transaction, more a savepoint)
  *   - lock_name: serialise writers of one name across nodes until the transaction ends
  *   - announce: tell other nodes, when the transaction commits (the after-commit hook)
+ *   - sync, in_tx: what group commit needs (store.c, "group commit"): a backend that sets sync
+ *     gets every write of every thread on one shared connection, several writes per transaction
  *
  * Statements: one table, store_stmts, written in SQL in statements.sql (made into C by the build)
  * with ?1, ?2... parameters, which PostgreSQL gets as $1, $2... (statements.c); a statement
@@ -141,6 +143,8 @@ struct store_conn {
     int tx_depth;    /* 0: autocommit; 1: in a transaction; more: nested savepoints */
     bool auth_dirty; /* the open transaction wrote keys, users or groups */
     bool meta_dirty; /* the open transaction wrote a meta value */
+    bool batch;      /* the store's shared write connection (group commit): its commits return
+                      * before they are durable, and ops->sync waits for that */
 };
 
 enum tx_op { TX_BEGIN, TX_COMMIT, TX_ROLLBACK };
@@ -173,6 +177,9 @@ struct conn_ops {
      * string) when the value differs; NULL: store.c reads the value and compares. */
     enum sb_err_kind (*expect)(struct store_conn *c, const char *name, const char *value,
                                const char *mismatch, struct sb_err *err);
+    /* Whether C's transaction is still open (an error may have ended all of it); needed with
+     * sync only. */
+    bool (*in_tx)(struct store_conn *c);
 };
 
 /* A backend: what it does on the whole store, and on one thread's connection (CONN). */
@@ -187,12 +194,32 @@ struct backend_ops {
     enum sb_err_kind (*poll_changes)(struct store *st, store_on_conn_fn on_conn,
                                      void (*on_auth)(void *ctx), void (*on_reset)(void *ctx),
                                      void *ctx, int timeout_ms, struct sb_err *err);
+    /* Group commit: returns once every commit made so far on ST is durable (ERR: the commit's
+     * failure when it cannot be made so). Set, it makes store.c run the writes of all threads
+     * on one connection (struct store_conn.batch), whose commits do not wait; NULL: each
+     * thread writes on its own connection and a commit returns durable. */
+    enum sb_err_kind (*sync)(struct store *st, struct sb_err *err);
     struct conn_ops conn;
 };
 
 #define STORE_NOTE_AUTH "auth"
 #define STORE_NOTE_CONN "conn "
 #define STORE_NOTE_DEL "del "
+
+struct batch_member;
+
+/* Group commit (store.c): the shared write connection and who uses or waits for it. */
+struct store_batch {
+    pthread_mutex_t lock;
+    pthread_cond_t turn;          /* the connection is free */
+    pthread_cond_t done;          /* a transaction's outcome is known */
+    struct store_conn *conn;      /* opened on first use */
+    bool busy;                    /* a thread is writing on CONN */
+    int waiting;                  /* threads waiting for CONN */
+    int count;                    /* writes in CONN's open transaction */
+    struct batch_member *members; /* those of them waiting for its outcome */
+    uint64_t commits, writes;     /* transactions committed, and the writes they held */
+};
 
 /* What every backend's state starts with. */
 struct store {
@@ -202,6 +229,7 @@ struct store {
     pthread_key_t tls;             /* the thread's struct store_conn */
     pthread_mutex_t lock;          /* guards CONNS */
     struct store_conn *conns;      /* every open connection */
+    struct store_batch batch;      /* when ops->sync is set */
 };
 
 /* Sets up BASE for a backend of OPS (store.c). */

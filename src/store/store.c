@@ -7,14 +7,48 @@
  * Every function that takes several statements wraps them in tx_begin / tx_end, so that it is
  * atomic alone and also composes inside store_tx_begin / store_tx_commit. A write other nodes
  * must hear of announces itself inside its transaction, so that the announcement goes out only
- * if it commits. */
+ * if it commits.
+ *
+ * Group commit (a backend with ops->sync: SQLite). A commit costs about the same whatever it
+ * holds (the log's pages, a sync of the disk), so concurrent writers share transactions: every
+ * write — a transaction begun at depth 0, or a write statement alone — runs on the store's one
+ * shared write connection (struct store_batch), one thread at a time, as a member of the
+ * transaction open there: the first member begins it, each later one works inside a savepoint
+ * of its own. Until the member ends, every store call of its thread goes to that connection
+ * (store_thread_conn), so that it reads what earlier members wrote, as if they had committed
+ * before it. A member that fails rolls back its own savepoint only (the first one, the whole
+ * transaction, which holds nothing else yet). When a member ends and other writers wait for the
+ * connection, the transaction stays open for them (up to BATCH_MAX writes) and the member waits
+ * for its outcome; otherwise it commits, hands the connection on, waits for the commit to be
+ * durable (ops->sync, the disk's sync shared by every commit made before it) and tells every
+ * member the outcome. A member's call returns only then: nothing is acknowledged before its
+ * transaction is committed and durable, and a commit that fails fails every member. With one
+ * writer at a time nobody waits, and a write is one transaction as without group commit.
+ * Members that only appended a relaxed statement (an audit record alone) do not wait. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/backend.h"
 #include "util/jsontext.h"
+#include "util/limits.h"
 #include "util/mem.h"
+
+/* One thread's part in the transaction open on the shared write connection (group commit). */
+struct batch_member {
+    struct store *st; /* the store while the thread is a member; NULL otherwise */
+    int level;        /* its own level there: 0, it began the transaction; 1, a savepoint */
+    struct batch_member *next; /* in the list of members waiting for the outcome */
+    bool done;                 /* the outcome is known: */
+    enum sb_err_kind kind;
+    struct sb_err err;
+};
+
+static _Thread_local struct batch_member tls_member;
+
+#define BATCH_MAX 64 /* writes in one transaction at most */
 
 struct store *store_open(const char *location, struct sb_err *err)
 {
@@ -58,6 +92,9 @@ void store_base_init(struct store *base, const struct backend_ops *ops)
     pthread_mutex_init(&base->lock, NULL);
     if (pthread_key_create(&base->tls, conn_thread_exit) != 0)
         abort();
+    pthread_mutex_init(&base->batch.lock, NULL);
+    pthread_cond_init(&base->batch.turn, NULL);
+    pthread_cond_init(&base->batch.done, NULL);
 }
 
 void store_base_close(struct store *base)
@@ -70,13 +107,21 @@ void store_base_close(struct store *base)
         next = c->next;
         base->ops->conn.close(c);
     }
+    if (base->batch.conn)
+        base->ops->conn.close(base->batch.conn);
     pthread_mutex_destroy(&base->lock);
+    pthread_mutex_destroy(&base->batch.lock);
+    pthread_cond_destroy(&base->batch.turn);
+    pthread_cond_destroy(&base->batch.done);
 }
 
 struct store_conn *store_thread_conn(struct store *st, struct sb_err *err)
 {
-    struct store_conn *c = pthread_getspecific(st->tls);
+    struct store_conn *c;
 
+    if (tls_member.st == st) /* a member of the open group commit: all on its connection */
+        return st->batch.conn;
+    c = pthread_getspecific(st->tls);
     if (c)
         return c;
     c = st->ops->conn.open(st, err);
@@ -216,6 +261,11 @@ static void args_free(struct args *a)
     if (!c)                                                                                        \
         return (err)->kind;
 
+static bool joins_batch(const struct store_conn *c);
+static enum sb_err_kind batch_enter(struct store *st, struct store_conn **cp, struct sb_err *err);
+static enum sb_err_kind batch_leave(struct store_conn *c, enum sb_err_kind kind, bool relaxed,
+                                    struct sb_err *err);
+
 /* Runs ID with A (whose owned texts it frees) on C. */
 static enum sb_err_kind run(struct store_conn *c, enum stmt_id id, struct args *a, row_fn fn,
                             void *ctx, long *changes, struct sb_err *err)
@@ -225,8 +275,21 @@ static enum sb_err_kind run(struct store_conn *c, enum stmt_id id, struct args *
 
     if (changes)
         *changes = 0;
-    if (*store_stmt_sql(id, c->st->ops->dialect))
+    if (!*store_stmt_sql(id, c->st->ops->dialect)) {
+        args_free(a);
+        return SB_OK;
+    }
+    if (!(store_stmts[id].flags & STMT_READ) && joins_batch(c)) {
+        /* a write alone: a member of the group commit for one statement */
+        if (batch_enter(c->st, &c, err) != SB_OK) {
+            args_free(a);
+            return err->kind;
+        }
         kind = c->st->ops->conn.exec(c, id, a ? a : &none, fn, ctx, changes, err);
+        args_free(a);
+        return batch_leave(c, kind, store_stmts[id].flags & STMT_RELAXED, err);
+    }
+    kind = c->st->ops->conn.exec(c, id, a ? a : &none, fn, ctx, changes, err);
     args_free(a);
     return kind;
 }
@@ -316,42 +379,257 @@ static enum sb_err_kind row_int(void *ctx, const struct row *r, struct sb_err *e
 
 /* ---- transactions ---- */
 
-static enum sb_err_kind tx_begin(struct store_conn *c, struct sb_err *err)
+static bool batching(const struct store *st)
 {
+    return st->ops->sync != NULL;
+}
+
+/* Whether a write on C (the calling thread's connection) at depth 0 joins the group commit. */
+static bool joins_batch(const struct store_conn *c)
+{
+    return c->tx_depth == 0 && !c->batch && batching(c->st) && !tls_member.st;
+}
+
+/* After the outermost commit on C, a change to principals bumps the auth generation: readers
+ * sample it before reading, so a bump after the commit can only make them distrust what they
+ * read. */
+static void tx_committed(struct store_conn *c)
+{
+    if (c->auth_dirty) {
+        c->auth_dirty = false;
+        atomic_fetch_add(&c->st->auth_generation, 1);
+    }
+    if (c->meta_dirty) {
+        c->meta_dirty = false;
+        meta_bump(c->st);
+    }
+}
+
+static void batch_turn_release(struct store_batch *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->busy = false;
+    pthread_cond_signal(&b->turn);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Commits the transaction open on the shared connection C; rolls it back if that fails. */
+static enum sb_err_kind batch_commit(struct store_conn *c, struct sb_err *err)
+{
+    struct sb_err ignored;
+    enum sb_err_kind kind = c->st->ops->conn.tx(c, TX_COMMIT, 0, err);
+
+    if (kind != SB_OK)
+        c->st->ops->conn.tx(c, TX_ROLLBACK, 0, &ignored);
+    c->tx_depth = 0;
+    tx_committed(c);
+    return kind;
+}
+
+/* The end of a member's turn on ST's shared connection. ME: the member, when it wrote
+ * something that must wait for the outcome; WHY: what ended the transaction when a failure
+ * did (the connection's depth is 0 then). Keeps the transaction open for the writers waiting,
+ * else commits it, and tells every member waiting how it went. */
+static enum sb_err_kind batch_end(struct store *st, struct batch_member *me, bool wrote,
+                                  enum sb_err_kind kind, const struct sb_err *why,
+                                  struct sb_err *err)
+{
+    struct store_batch *b = &st->batch;
+    struct store_conn *c = b->conn;
+    struct batch_member *list, *m;
+    enum sb_err_kind outcome = SB_OK;
+    struct sb_err oerr;
+    int count;
+
+    sb_err_clear(&oerr);
+    pthread_mutex_lock(&b->lock);
+    if (wrote)
+        b->count++;
+    if (me) {
+        me->done = false;
+        me->next = b->members;
+        b->members = me;
+    }
+    if (c && c->tx_depth > 0 && b->waiting > 0 && b->count < BATCH_MAX) {
+        /* the next writer joins this transaction; whoever ends it says how it went */
+        b->busy = false;
+        pthread_cond_signal(&b->turn);
+        if (me) {
+            while (!me->done)
+                pthread_cond_wait(&b->done, &b->lock);
+            kind = me->kind;
+            if (kind != SB_OK)
+                *err = me->err;
+        }
+        pthread_mutex_unlock(&b->lock);
+        return kind;
+    }
+    list = b->members;
+    count = b->count;
+    b->members = NULL;
+    b->count = 0;
+    pthread_mutex_unlock(&b->lock);
+
+    if (c && c->tx_depth > 0)
+        outcome = batch_commit(c, &oerr);
+    else if (list) /* a failure ended the transaction, and the earlier members' work with it */
+        outcome =
+            sb_err_set(&oerr, why->kind == SB_OK ? SB_ERR_UNAVAILABLE : why->kind, "%s", why->msg);
+    batch_turn_release(b);
+    if (outcome == SB_OK && list)
+        outcome = st->ops->sync(st, &oerr);
+
+    pthread_mutex_lock(&b->lock);
+    if (outcome == SB_OK && count > 0) {
+        b->commits++;
+        b->writes += (uint64_t)count;
+    }
+    for (m = list; m; m = m->next) {
+        m->kind = outcome;
+        m->err = oerr;
+        m->done = true;
+    }
+    pthread_cond_broadcast(&b->done);
+    pthread_mutex_unlock(&b->lock);
+    if (me) {
+        kind = me->kind;
+        if (kind != SB_OK)
+            *err = me->err;
+    }
+    return kind;
+}
+
+/* Makes the calling thread a member of ST's group commit: waits for the shared connection
+ * (SB_STORE_BUSY_TIMEOUT_MS at most, as for a lock of the database), then begins its
+ * transaction or a savepoint in the one open there. *CP: that connection. */
+static enum sb_err_kind batch_enter(struct store *st, struct store_conn **cp, struct sb_err *err)
+{
+    struct store_batch *b = &st->batch;
+    struct store_conn *c;
+    struct timespec deadline;
+    struct sb_err why;
+    int level;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += SB_STORE_BUSY_TIMEOUT_MS / 1000;
+    deadline.tv_nsec += (SB_STORE_BUSY_TIMEOUT_MS % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&b->lock);
+    b->waiting++;
+    while (b->busy)
+        if (pthread_cond_timedwait(&b->turn, &b->lock, &deadline) == ETIMEDOUT && b->busy) {
+            b->waiting--;
+            pthread_mutex_unlock(&b->lock);
+            return sb_err_set(err, SB_ERR_UNAVAILABLE,
+                              "The store cannot start a transaction right now (other writes hold "
+                              "it); try again later.");
+        }
+    b->waiting--;
+    b->busy = true;
+    pthread_mutex_unlock(&b->lock);
+
+    if (!b->conn) {
+        b->conn = st->ops->conn.open(st, err);
+        if (!b->conn) {
+            batch_turn_release(b);
+            return err->kind;
+        }
+        b->conn->st = st;
+        b->conn->batch = true;
+    }
+    c = b->conn;
+    level = c->tx_depth == 0 ? 0 : 1;
+    if (st->ops->conn.tx(c, TX_BEGIN, level, err) != SB_OK) {
+        if (level > 0 && !st->ops->conn.in_tx(c))
+            c->tx_depth = 0;
+        why = *err;
+        return batch_end(st, NULL, false, err->kind, &why, err);
+    }
+    c->tx_depth = level + 1;
+    tls_member = (struct batch_member){.st = st, .level = level};
+    *cp = c;
+    return SB_OK;
+}
+
+/* Ends the calling thread's membership, its work committed (KIND SB_OK) or rolled back, and
+ * returns its outcome: for a write kept, once its transaction is committed and durable (at
+ * once when RELAXED). */
+static enum sb_err_kind batch_leave(struct store_conn *c, enum sb_err_kind kind, bool relaxed,
+                                    struct sb_err *err)
+{
+    const struct conn_ops *ops = &c->st->ops->conn;
+    struct batch_member *me = &tls_member;
+    struct sb_err ignored, why;
+
+    sb_err_clear(&why);
+    if (me->level > 0) {
+        if (kind == SB_OK)
+            kind = ops->tx(c, TX_COMMIT, me->level, err);
+        if (kind != SB_OK)
+            ops->tx(c, TX_ROLLBACK, me->level, &ignored);
+        c->tx_depth = me->level;
+        if (kind != SB_OK && !ops->in_tx(c)) {
+            c->tx_depth = 0; /* the failure ended the whole transaction */
+            why = *err;
+        }
+    } else if (kind != SB_OK) {
+        ops->tx(c, TX_ROLLBACK, 0, &ignored); /* the first member: nothing else in it */
+        c->tx_depth = 0;
+    }
+    me->st = NULL; /* from here on the thread's store calls go to its own connection */
+    return batch_end(c->st, kind == SB_OK && !relaxed ? me : NULL, kind == SB_OK, kind, &why, err);
+}
+
+void store_batch_stats(struct store *st, struct store_batch_stats *out)
+{
+    struct store_batch *b = &st->batch;
+
+    pthread_mutex_lock(&b->lock);
+    out->waiting = b->waiting;
+    out->commits = b->commits;
+    out->writes = b->writes;
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Begins a transaction (or a savepoint inside the open one) on *CP; with group commit, a
+ * transaction at depth 0 is a membership of the shared one, and *CP becomes its connection. */
+static enum sb_err_kind tx_begin(struct store_conn **cp, struct sb_err *err)
+{
+    struct store_conn *c = *cp;
+
+    if (joins_batch(c))
+        return batch_enter(c->st, cp, err);
     if (c->st->ops->conn.tx(c, TX_BEGIN, c->tx_depth, err) != SB_OK)
         return err->kind;
     c->tx_depth++;
     return SB_OK;
 }
 
-/* Commits (or releases) when KIND is SB_OK, rolls back otherwise; returns the final kind.
- * After the outermost commit, a change to principals bumps the auth generation: readers sample
- * it before reading, so a bump after the commit can only make them distrust what they read. */
+/* Commits (or releases) when KIND is SB_OK, rolls back otherwise; returns the final kind. */
 static enum sb_err_kind tx_end(struct store_conn *c, enum sb_err_kind kind, struct sb_err *err)
 {
     struct sb_err ignored;
     int level = c->tx_depth - 1;
 
+    if (c->batch && tls_member.st == c->st && level == tls_member.level)
+        return batch_leave(c, kind, false, err);
     if (kind == SB_OK)
         kind = c->st->ops->conn.tx(c, TX_COMMIT, level, err);
     if (kind != SB_OK)
         c->st->ops->conn.tx(c, TX_ROLLBACK, level, &ignored);
     c->tx_depth = level; /* (the backend ends it as part of the transaction) */
-    if (level == 0 && c->auth_dirty) {
-        c->auth_dirty = false;
-        atomic_fetch_add(&c->st->auth_generation, 1);
-    }
-    if (level == 0 && c->meta_dirty) {
-        c->meta_dirty = false;
-        meta_bump(c->st);
-    }
+    if (level == 0)
+        tx_committed(c);
     return kind;
 }
 
 enum sb_err_kind store_tx_begin(struct store *st, struct sb_err *err)
 {
     WITH_CONN(c, st, err);
-    return tx_begin(c, err);
+    return tx_begin(&c, err);
 }
 
 enum sb_err_kind store_tx_commit(struct store *st, struct sb_err *err)
@@ -409,7 +687,7 @@ static enum sb_err_kind write_announced(struct store_conn *c, enum stmt_id id, s
 
     if (!payload || !c->st->ops->conn.announce)
         return run(c, id, a, NULL, NULL, changes, err);
-    if (tx_begin(c, err) != SB_OK) {
+    if (tx_begin(&c, err) != SB_OK) {
         args_free(a);
         return err->kind;
     }
@@ -645,7 +923,7 @@ static enum sb_err_kind obj_delete_cascade(struct store *st, enum store_collecti
     WITH_CONN(c, st, err);
     enum sb_err_kind kind;
 
-    if (tx_begin(c, err) != SB_OK)
+    if (tx_begin(&c, err) != SB_OK)
         return err->kind;
     kind = obj_write(c, ST_OBJ_DELETE, coll, id, NULL, err);
     for (int i = 0; i < n && kind == SB_OK; i++) {
@@ -957,7 +1235,7 @@ enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *d
                                    const char *action, struct sb_err *err)
 {
     WITH_CONN(c, st, err);
-    if (tx_begin(c, err) != SB_OK)
+    if (tx_begin(&c, err) != SB_OK)
         return err->kind;
     return tx_end(c, conn_insert(c, name, def, action, err), err);
 }
@@ -1000,7 +1278,7 @@ enum sb_err_kind store_conn_replace(struct store *st, const char *name, const js
                                     struct sb_err *err)
 {
     WITH_CONN(c, st, err);
-    if (tx_begin(c, err) != SB_OK)
+    if (tx_begin(&c, err) != SB_OK)
         return err->kind;
     return tx_end(c, conn_replace(c, name, def, expected_version, action, err), err);
 }
@@ -1115,7 +1393,7 @@ enum sb_err_kind store_conn_delete_at(struct store *st, const char *name, int64_
 {
     WITH_CONN(c, st, err);
     *deleted_version = 0;
-    if (tx_begin(c, err) != SB_OK)
+    if (tx_begin(&c, err) != SB_OK)
         return err->kind;
     return tx_end(
         c, conn_delete(c, name, expected_version, force, who, now_ms, deleted_version, err), err);
@@ -1302,7 +1580,7 @@ enum sb_err_kind store_key_bootstrap(struct store *st, const uint8_t hash[32], c
     long changes;
 
     *done = false;
-    if (tx_begin(c, err) != SB_OK)
+    if (tx_begin(&c, err) != SB_OK)
         return err->kind;
     kind = meta_write(c, ST_META_INIT, STORE_META_BOOTSTRAP,
                       json_string_value(json_object_get(rec, "id")), &changes, err);
@@ -1465,7 +1743,7 @@ enum sb_err_kind store_reseal_all(struct store *st, store_reseal_fn fn, void *ct
     bool auth = false;
     struct args a = {0};
 
-    if (tx_begin(c, err) != SB_OK)
+    if (tx_begin(&c, err) != SB_OK)
         return err->kind;
     /* first the key check value's row, which every sealing write holds (store_meta_get_held):
      * the rotation waits for the writes that checked the old value to commit, and those that

@@ -253,6 +253,14 @@ enum sb_err_kind store_tx_begin(struct store *st, struct sb_err *err);
 enum sb_err_kind store_tx_commit(struct store *st, struct sb_err *err);
 void store_tx_rollback(struct store *st);
 
+/* Group commit (SQLite): the writers waiting for the write connection now, the transactions
+ * committed so far and the writes they held. All zero on a store that does not batch. */
+struct store_batch_stats {
+    int waiting;
+    unsigned long long commits, writes;
+};
+void store_batch_stats(struct store *st, struct store_batch_stats *out);
+
 /* --- datasets, by project; the store indexes their type and params.connection --- */
 
 /* *OUT: new array of the definitions of PROJECT's datasets, in name order. */

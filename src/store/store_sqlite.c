@@ -15,6 +15,11 @@
  * then writes never fails on a stale snapshot, and no per-name lock is needed). Statements flagged
  * STMT_RELAXED (audit appends alone) skip the wait.
  *
+ * Concurrent writers also share transactions: store.c's group commit runs every write on one
+ * shared connection (struct store_conn.batch), whose WAL hook does not wait; store.c calls
+ * sq_sync once the transaction is committed and the connection handed on, so that the next
+ * transaction is being written while this one's fdatasync runs.
+ *
  * This file holds the SQLite primitives of backend.h only; the store's logic is in store.c.
  *
  * Threads: SQLite connections must not be shared between threads that run concurrently, so each
@@ -220,7 +225,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     pthread_mutex_lock(&st->dur.lock);
     my = ++st->dur.committed;
     pthread_mutex_unlock(&st->dur.lock);
-    if (!h->no_wait) {
+    if (!h->no_wait && !h->c.batch) { /* (the group commit's: sq_sync) */
         snprintf(wal_path, sizeof(wal_path), "%s-wal", st->path);
         if (!durable_wait(&st->dur, wal_path, my)) {
             log_error("store: the write-ahead log could not be synced to disk: %s",
@@ -491,10 +496,37 @@ static enum sb_err_kind sq_tx(struct store_conn *c, enum tx_op op, int level, st
     return db_fail(h, rc, op == TX_BEGIN ? "start a transaction" : "commit", err);
 }
 
+/* Returns once every commit made so far is on disk (group commit: store.c). */
+static enum sb_err_kind sq_sync(struct store *base, struct sb_err *err)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+    char wal_path[4200];
+    uint64_t upto;
+
+    pthread_mutex_lock(&st->dur.lock);
+    upto = st->dur.committed;
+    pthread_mutex_unlock(&st->dur.lock);
+    snprintf(wal_path, sizeof(wal_path), "%s-wal", st->path);
+    if (durable_wait(&st->dur, wal_path, upto))
+        return SB_OK;
+    log_error("store: the write-ahead log could not be synced to disk: %s", strerror(errno));
+    return db_fail(NULL, SQLITE_IOERR_FSYNC, "commit", err);
+}
+
+static bool sq_in_tx(struct store_conn *c)
+{
+    return !sqlite3_get_autocommit(((struct handle *)c)->db);
+}
+
 static const struct backend_ops sqlite_ops = {
     .dialect = DIALECT_SQLITE,
     .close = sq_close,
     .size_bytes = sq_size_bytes,
+    .sync = sq_sync,
     /* (a write transaction holds the only write lock: no per-name lock; no other node) */
-    .conn = {.open = sq_conn_open, .close = sq_conn_close, .exec = sq_exec, .tx = sq_tx},
+    .conn = {.open = sq_conn_open,
+             .close = sq_conn_close,
+             .exec = sq_exec,
+             .tx = sq_tx,
+             .in_tx = sq_in_tx},
 };

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -849,6 +850,230 @@ static void test_a_rotation_waits_for_a_write_that_expected_the_key_check(void *
     json_decref(def);
 }
 
+/* ---- group commit: concurrent writes share a transaction (SQLite), each keeping its own
+ * outcome as if the writes had run one after the other; on PostgreSQL the same cases hold
+ * with a transaction per write ---- */
+
+/* One concurrent write: in a transaction of its own, connection NAME and its audit record;
+ * ROLL_BACK: then rolls back, as a write whose later step failed. */
+struct writer {
+    struct store *st;
+    const char *name;
+    bool roll_back;
+    enum sb_err_kind kind;
+    struct sb_err err;
+};
+
+/* The audit record of creating NAME. */
+static json_t *create_record(const char *name)
+{
+    return json_pack("{s:I, s:s, s:s}", "ts", (json_int_t)1000, "action", "connection.create",
+                     "object", name);
+}
+
+/* Writes W's connection and its audit record in one transaction; W->kind the outcome. */
+static void write_one(struct writer *w)
+{
+    json_t *def = conn_def("PostgreSQL", "ann"), *rec = create_record(w->name);
+
+    w->kind = store_tx_begin(w->st, &w->err);
+    if (w->kind == SB_OK) {
+        w->kind = store_conn_insert(w->st, w->name, def, "create", &w->err);
+        if (w->kind == SB_OK)
+            w->kind = store_audit_append(w->st, rec, &w->err);
+        if (w->kind == SB_OK && !w->roll_back)
+            w->kind = store_tx_commit(w->st, &w->err);
+        else
+            store_tx_rollback(w->st);
+    }
+    json_decref(rec);
+    json_decref(def);
+}
+
+static void *writer_run(void *arg)
+{
+    write_one(arg);
+    return NULL;
+}
+
+/* Whether the store of STATE is the SQLite one (whose writes share transactions). */
+static bool is_sqlite(void **state)
+{
+    return ((struct fixture *)*state)->dir[0] != '\0';
+}
+
+/* Writes FIRST, and while its transaction is open starts the N writers W, each on a thread of
+ * its own; on SQLite, commits FIRST only once all of them wait for the write connection, so
+ * that FIRST's transaction is the one they all join. Returns FIRST's outcome once every
+ * writer is done. */
+static enum sb_err_kind write_together(void **state, struct writer *first, struct writer *w, int n)
+{
+    struct store *st = first->st;
+    struct store_batch_stats bs;
+    pthread_t t[16];
+    json_t *def = conn_def("PostgreSQL", "ann"), *rec = create_record(first->name);
+
+    assert_true(n <= 16);
+    OK(store_tx_begin(st, &first->err));
+    OK(store_conn_insert(st, first->name, def, "create", &first->err));
+    OK(store_audit_append(st, rec, &first->err));
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, writer_run, &w[i]), 0);
+    if (is_sqlite(state)) {
+        do {
+            usleep(1000);
+            store_batch_stats(st, &bs);
+        } while (bs.waiting < n);
+    } else {
+        usleep(200 * 1000);
+    }
+    first->kind = store_tx_commit(st, &first->err);
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    json_decref(rec);
+    json_decref(def);
+    return first->kind;
+}
+
+/* Asserts that connection NAME is stored at version 1 with its history and audit record, or
+ * (PRESENT false) that nothing of it is. */
+static void assert_written(struct store *st, const char *name, bool present)
+{
+    struct audit_filter f = {.field = {{NULL, false}, {NULL, false}, {name, false}}};
+    struct sb_err err;
+    json_t *got, *all;
+
+    if (!present) {
+        assert_err(&err, store_conn_get(st, name, &got, &err), SB_ERR_NOT_FOUND, NULL);
+        assert_err(&err, store_conn_history(st, name, &all, &err), SB_ERR_NOT_FOUND, NULL);
+    } else {
+        OK(store_conn_get(st, name, &got, &err));
+        assert_int_equal(version_of(got), 1);
+        json_decref(got);
+        OK(store_conn_history(st, name, &all, &err));
+        assert_int_equal(json_array_size(all), 1);
+        json_decref(all);
+    }
+    OK(store_audit_list(st, -1, 100, &f, &all, &err));
+    if (json_array_size(all) != (present ? 1u : 0u))
+        fail_msg("%s: %zu audit records, expected %d", name, json_array_size(all), present);
+    json_decref(all);
+}
+
+static void test_concurrent_writes_each_keep_their_own_outcome(void **state)
+{
+    struct store *st = store_of(state);
+    struct writer first = {.st = st, .name = "w_first"}, w[9];
+    static const char *const names[] = {"w0", "w1", "w2", "w3", "w4", "w5"};
+    struct store_batch_stats before, after;
+    int dup_ok = 0, dup_conflict = 0;
+
+    for (int i = 0; i < 6; i++)
+        w[i] = (struct writer){.st = st, .name = names[i]};
+    w[6] = (struct writer){.st = st, .name = "w_rolled_back", .roll_back = true};
+    w[7] = (struct writer){.st = st, .name = "w_dup"};
+    w[8] = (struct writer){.st = st, .name = "w_dup"};
+    store_batch_stats(st, &before);
+    OK(write_together(state, &first, w, 9));
+    store_batch_stats(st, &after);
+
+    for (int i = 0; i < 7; i++)
+        if (w[i].kind != SB_OK)
+            fail_msg("%s: %s", w[i].name, w[i].err.msg);
+    for (int i = 7; i < 9; i++) {
+        if (w[i].kind == SB_OK)
+            dup_ok++;
+        else if (w[i].kind == SB_ERR_CONFLICT &&
+                 strcmp(w[i].err.msg, "Connection 'w_dup' already exists.") == 0)
+            dup_conflict++;
+        else
+            fail_msg("w_dup: %d %s", w[i].kind, w[i].err.msg);
+    }
+    /* the second create of the same name is refused, as if the two had run one after the
+     * other, and its failure undoes nothing of the others */
+    assert_int_equal(dup_ok, 1);
+    assert_int_equal(dup_conflict, 1);
+    assert_written(st, "w_first", true);
+    for (int i = 0; i < 6; i++)
+        assert_written(st, names[i], true);
+    assert_written(st, "w_dup", true);
+    assert_written(st, "w_rolled_back", false);
+    if (is_sqlite(state)) {
+        /* one transaction held them all: the first, w0..w5 and one w_dup */
+        assert_int_equal(after.commits - before.commits, 1);
+        assert_int_equal(after.writes - before.writes, 8);
+    }
+}
+
+/* A write whose work fails inside a transaction that later writes joined: only its own work
+ * goes, theirs commits. */
+static void test_a_failing_write_does_not_undo_the_writes_before_it(void **state)
+{
+    struct store *st = store_of(state);
+    struct writer first = {.st = st, .name = "a_first"}, w[2];
+    json_t *def = conn_def("PostgreSQL", "ann");
+    struct sb_err err;
+
+    OK(store_conn_insert(st, "taken", def, "create", &err));
+    w[0] = (struct writer){.st = st, .name = "taken"}; /* 409 inside the shared transaction */
+    w[1] = (struct writer){.st = st, .name = "a_last"};
+    OK(write_together(state, &first, w, 2));
+    assert_err(&w[0].err, w[0].kind, SB_ERR_CONFLICT, "Connection 'taken' already exists.");
+    OK(w[1].kind);
+    assert_written(st, "a_first", true);
+    assert_written(st, "a_last", true);
+    json_decref(def);
+}
+
+/* Makes every commit of a transaction that created connection "poison" fail, as a disk that
+ * refuses it would: a deferred foreign key that nothing satisfies, checked at COMMIT only. */
+static void poison_commits(void **state)
+{
+    struct fixture *fx = *state;
+    char path[128];
+    sqlite3 *db;
+
+    snprintf(path, sizeof(path), "%s/switchboard.db", fx->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE poison_parent (id INTEGER PRIMARY KEY);"
+                     "CREATE TABLE poison (ref INTEGER REFERENCES poison_parent (id)"
+                     "  DEFERRABLE INITIALLY DEFERRED);"
+                     "CREATE TRIGGER poison_create AFTER INSERT ON connections"
+                     "  WHEN NEW.name = 'poison' BEGIN INSERT INTO poison VALUES (1); END;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_a_commit_that_fails_fails_every_write_it_holds(void **state)
+{
+    struct store *st = store_of(state);
+    struct writer first = {.st = st, .name = "p_first"}, w[4];
+    static const char *const names[] = {"p0", "p1", "p2", "poison"};
+    struct writer after = {.st = st, .name = "p_after"};
+
+    if (!is_sqlite(state))
+        skip(); /* (the failure is injected through SQLite's schema) */
+    poison_commits(state);
+    for (int i = 0; i < 4; i++)
+        w[i] = (struct writer){.st = st, .name = names[i]};
+    /* every write of the transaction is refused, none acknowledged, none stored */
+    assert_err(&first.err, write_together(state, &first, w, 4), SB_ERR_INTERNAL,
+               "The store failed to commit (constraint failed).");
+    for (int i = 0; i < 4; i++)
+        assert_err(&w[i].err, w[i].kind, SB_ERR_INTERNAL,
+                   "The store failed to commit (constraint failed).");
+    assert_written(st, "p_first", false);
+    for (int i = 0; i < 4; i++)
+        assert_written(st, names[i], false);
+    /* and the store writes on */
+    write_one(&after);
+    OK(after.kind);
+    assert_written(st, "p_after", true);
+}
+
 static void test_names_that_are_not_utf8_are_not_found(void **state)
 {
     struct store *st = store_of(state);
@@ -894,6 +1119,12 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
                 test_a_write_that_expects_another_key_check_changes_nothing, setup, teardown),     \
             cmocka_unit_test_setup_teardown(                                                       \
                 test_a_rotation_waits_for_a_write_that_expected_the_key_check, setup, teardown),   \
+            cmocka_unit_test_setup_teardown(test_concurrent_writes_each_keep_their_own_outcome,    \
+                                            setup, teardown),                                      \
+            cmocka_unit_test_setup_teardown(                                                       \
+                test_a_failing_write_does_not_undo_the_writes_before_it, setup, teardown),         \
+            cmocka_unit_test_setup_teardown(test_a_commit_that_fails_fails_every_write_it_holds,   \
+                                            setup, teardown),                                      \
             cmocka_unit_test_setup_teardown(test_names_that_are_not_utf8_are_not_found, setup,     \
                                             teardown),                                             \
     }
