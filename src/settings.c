@@ -201,6 +201,43 @@ static bool has_password(const char *value)
     return (at && colon && colon < at) || strstr(value, "password=") != NULL;
 }
 
+/* Overwrites in place the password V holds (a store URL's, between "user:" and "@", or a
+ * "password=" value) with '*': a process's command line is readable by every local user
+ * (ps, /proc/PID/cmdline), and --store is often given there. */
+static void mask_password(char *v)
+{
+    char *scheme = strstr(v, "://");
+
+    if (scheme) {
+        char *host = scheme + 3;
+        size_t authority = strcspn(host, "/?#");
+        char *at = NULL, *colon;
+
+        for (char *c = host; c < host + authority; c++)
+            if (*c == '@')
+                at = c;
+        colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
+        if (colon)
+            memset(colon + 1, '*', (size_t)(at - colon - 1));
+    }
+    for (char *p = strstr(v, "password="); p; p = strstr(p, "password=")) {
+        size_t n;
+
+        p += strlen("password=");
+        n = strcspn(p, "& ");
+        memset(p, '*', n);
+        p += n;
+    }
+}
+
+/* Whether VALUE names a store Switchboard can open: empty (SQLite in the data directory) or a
+ * PostgreSQL URL. */
+static bool store_url_valid(const char *value)
+{
+    return *value == '\0' || strncmp(value, "postgresql://", 13) == 0 ||
+           strncmp(value, "postgres://", 11) == 0;
+}
+
 static int on_file_line(void *user, const char *section, const char *name, const char *value)
 {
     struct file_ctx *ctx = user;
@@ -327,7 +364,7 @@ int settings_load(struct config *cfg, int argc, char **argv)
                     (int)len, name);
             return -1;
         }
-        const char *value = eq ? eq + 1 : NULL;
+        char *value = eq ? argv[i] + (eq - arg) + 1 : NULL;
         if (!value && s->type == SETTING_BOOL)
             value = "on";
         if (!value) {
@@ -341,6 +378,18 @@ int settings_load(struct config *cfg, int argc, char **argv)
             fprintf(stderr, "switchboard: command line: %s\n", msg);
             return -1;
         }
+        if (strcmp(s->name, "store") == 0)
+            mask_password(value);
+    }
+
+    /* anything else was opened as the path of an SQLite file (a mistyped scheme, a libpq
+     * "host=... password=..." string): a new empty store, named after the password */
+    if (!store_url_valid(cfg->store)) {
+        fprintf(stderr, "switchboard: the store (--store, SWITCHBOARD_STORE or 'store' in the "
+                        "configuration file) must be a postgresql:// URL "
+                        "(postgresql://user:password@host/db), or empty for SQLite in the data "
+                        "directory\n");
+        return -1;
     }
 
     if ((*cfg->tls_cert == '\0') != (*cfg->tls_key == '\0')) {

@@ -6,7 +6,12 @@ should not have, and failed before its fix. The callers are the admin key, the n
 
 import json
 
-from server import ServerTestCase
+import os
+import socket
+import subprocess
+import time
+
+from server import OwnServerTestCase, ServerTestCase, free_port
 
 SECRET = "Leaky-Pw-9f8e7d"
 
@@ -118,3 +123,60 @@ class CreateOfAnExistingNameTest(ServerTestCase):
                             key=outsider)
         self.assertError(r, 403, "Forbidden")
         self.assertEqual(json.dumps(r.json).count("already"), 0)
+
+
+class StoreOnTheCommandLineTest(OwnServerTestCase):
+    """`--store postgresql://user:PASSWORD@host/db` on the command line was readable by every
+    local user for as long as the server ran (ps, /proc/PID/cmdline); and a --store that is not
+    a postgresql:// URL (a mistyped scheme, a libpq "host=... password=..." string) was opened
+    as the path of a new, empty SQLite store named after it, the server starting on it."""
+
+    def test_the_password_is_not_left_in_the_command_line(self):
+        listener = socket.socket()  # accepts and never answers: the start waits on it
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        for form in ("separate", "joined"):
+            with self.subTest(form=form):
+                url = "postgresql://sb:%s@127.0.0.1:%d/sb?password=%s" % (SECRET, port,
+                                                                           SECRET + "2")
+                self.server.remember_secret(SECRET)
+                args = ["--store", url] if form == "separate" else ["--store=" + url]
+                cmdline = self.cmdline_while_starting(args)
+                self.assertNotIn(SECRET.encode(), cmdline)
+                self.assertIn(b"postgresql://sb:*", cmdline)
+                self.assertIn(b"@127.0.0.1:%d/sb?password=*" % port, cmdline)
+
+    def cmdline_while_starting(self, args):
+        self.server.stop()
+        cmd = [self.server.binary, "serve", "--listen", "127.0.0.1:%d" % free_port(),
+               "--data-dir", self.server.data_dir] + args
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL,
+                                env=dict(os.environ, SWITCHBOARD_CONFIG=""))
+        try:
+            seen = b""
+            for _ in range(100):  # until the flags are read (the store's connect then waits)
+                time.sleep(0.05)
+                with open("/proc/%d/cmdline" % proc.pid, "rb") as f:
+                    seen = f.read()
+                if b"*" in seen or proc.poll() is not None:
+                    break
+            return seen
+        finally:
+            proc.kill()
+            proc.wait()
+
+    def test_a_store_that_is_not_a_postgresql_url_is_refused(self):
+        self.server.stop()
+        for store in ("host=127.0.0.1 password=%s" % SECRET, "postgressql://h/db",
+                      os.path.join(self.server.data_dir, "other.db")):
+            with self.subTest(store=store[:12]):
+                rc, err = self.server.start_expecting_exit(
+                    timeout=20, args=self.server.args + ["--store", store])
+                self.assertNotEqual(rc, 0)
+                self.assertIsNotNone(rc, "the server started on a store it made up")
+                self.assertIn("must be a postgresql:// URL", err)
+                self.assertNotIn(SECRET, err)
+        self.assertEqual([f for f in os.listdir(os.getcwd()) if SECRET in f], [])

@@ -34,6 +34,7 @@ static const char *const env_vars[] = {
     "SWITCHBOARD_WRITE_GUARDS",
     "SWITCHBOARD_LOG_FORMAT",
     "SWITCHBOARD_LOG_FILE",
+    "SWITCHBOARD_STORE",
 };
 
 static int clear_env(void **state)
@@ -198,6 +199,50 @@ static void test_effective_settings_name_sources_and_mask_passwords(void **state
     free(text);
     settings_free(&cfg);
     unlink(path);
+}
+
+static void test_store_password_is_masked_in_the_command_line(void **state)
+{
+    /* writable, as a process's own argv is: settings_load overwrites the password there */
+    char flag[] = "--store", url[] = "postgresql://sb:hunter2@127.0.0.1/sb?password=hunter3";
+    char joined[] = "--store=postgres://sb:p%40ss@[::1]:5432/sb";
+    char *argv1[] = {flag, url, NULL}, *argv2[] = {joined, NULL};
+    struct config cfg;
+    (void)state;
+
+    assert_int_equal(settings_load(&cfg, 2, argv1), 0);
+    assert_string_equal(cfg.store, "postgresql://sb:hunter2@127.0.0.1/sb?password=hunter3");
+    assert_string_equal(url, "postgresql://sb:*******@127.0.0.1/sb?password=*******");
+    settings_free(&cfg);
+    assert_int_equal(settings_load(&cfg, 1, argv2), 0);
+    assert_string_equal(cfg.store, "postgres://sb:p%40ss@[::1]:5432/sb");
+    assert_string_equal(joined, "--store=postgres://sb:******@[::1]:5432/sb");
+    settings_free(&cfg);
+}
+
+static void test_store_that_is_not_postgresql_is_refused(void **state)
+{
+    char flag[] = "--store", dsn[] = "host=127.0.0.1 password=hunter2",
+         typo[] = "postgressql://h/db";
+    char *argv1[] = {flag, dsn, NULL}, *argv2[] = {flag, typo, NULL};
+    struct config cfg;
+    (void)state;
+
+    /* each used to be opened as the path of a new, empty SQLite store */
+    assert_int_equal(settings_load(&cfg, 2, argv1), -1);
+    settings_free(&cfg);
+    assert_int_equal(settings_load(&cfg, 2, argv2), -1);
+    settings_free(&cfg);
+    setenv("SWITCHBOARD_STORE", "/var/lib/other.db", 1);
+    assert_int_equal(settings_load(&cfg, 0, argv1 + 2), -1);
+    settings_free(&cfg);
+    setenv("SWITCHBOARD_STORE", "postgresql://h/db", 1);
+    assert_int_equal(settings_load(&cfg, 0, argv1 + 2), 0);
+    settings_free(&cfg);
+    unsetenv("SWITCHBOARD_STORE");
+    assert_int_equal(settings_load(&cfg, 0, argv1 + 2), 0);
+    assert_string_equal(cfg.store, "");
+    settings_free(&cfg);
 }
 
 static void test_bad_log_format_is_refused(void **state)
@@ -507,6 +552,8 @@ int main(void)
         cmocka_unit_test_setup(test_bad_lines_in_config_file_are_refused, clear_env),
         cmocka_unit_test_setup(test_missing_named_config_file_is_refused, clear_env),
         cmocka_unit_test_setup(test_effective_settings_name_sources_and_mask_passwords, clear_env),
+        cmocka_unit_test_setup(test_store_password_is_masked_in_the_command_line, clear_env),
+        cmocka_unit_test_setup(test_store_that_is_not_postgresql_is_refused, clear_env),
         cmocka_unit_test_setup(test_bad_log_format_is_refused, clear_env),
         cmocka_unit_test_setup(test_write_guards_switch, clear_env),
         cmocka_unit_test_setup(test_environment_overrides_default, clear_env),
