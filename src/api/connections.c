@@ -41,7 +41,20 @@ void api_connections_list(struct request *req)
 
 void api_connections_create(struct request *req)
 {
-    api_change(req, svc_conn_create);
+    struct sb_err err;
+    json_t *body;
+    char *text;
+    enum sb_err_kind rc;
+
+    if (!req_json_body_or_reply(req, &body))
+        return;
+    /* the answer is the text the store holds, dumped once for both */
+    rc = svc_conn_create_text(req_actor(req), body, &text, &err);
+    json_decref(body);
+    if (rc == SB_OK)
+        reply_json_text(req, 200, text);
+    else
+        reply_error(req, &err);
 }
 
 static void release_entry(void *cls)

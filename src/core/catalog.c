@@ -419,25 +419,35 @@ size_t catalog_entry_list_item(const struct catalog_entry *e, char *out)
     return total + 1;
 }
 
-void catalog_put_def(struct catalog *c, const json_t *def)
+struct catalog_entry *catalog_entry_of_def(struct catalog *c, const json_t *def, const char *text)
 {
     const char *usable = json_string_value(json_object_get(def, "usableBy"));
     json_t *groups = json_object_get(def, "allowedGroups");
     struct catalog_entry *e;
-    char *text = xcheck(json_dumps(def, JSON_COMPACT));
+    char *dump = text ? NULL : xcheck(json_dumps(def, JSON_COMPACT));
     char *groups_text = json_is_array(groups) ? json_dumps(groups, JSON_COMPACT) : NULL;
 
     e = entry_new(
         c, json_string_value(json_object_get(def, "name")),
         json_string_value(json_object_get(def, "type")),
         json_integer_value(json_object_get(json_object_get(def, "creationTag"), "versionNumber")),
-        text);
+        text ? text : dump);
     e->usable_by_all = !usable || strcmp(usable, "ALL") == 0; /* as conn_usable_by */
     /* shared, never the caller's: the entry must not change with the caller's definition */
     e->allowed_groups = shared_groups(c, groups_text, groups_text ? groups : NULL);
     free(groups_text);
-    free(text);
+    free(dump);
+    return e;
+}
+
+void catalog_publish(struct catalog *c, struct catalog_entry *e)
+{
     publish(c, e);
+}
+
+void catalog_put_def(struct catalog *c, const json_t *def)
+{
+    publish(c, catalog_entry_of_def(c, def, NULL));
 }
 
 void catalog_put_raw(struct catalog *c, const char *name, const char *type, int64_t version,

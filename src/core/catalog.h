@@ -72,6 +72,14 @@ void catalog_free(struct catalog *c);
  * name is already published. */
 void catalog_put_def(struct catalog *c, const json_t *def);
 
+/* The entry catalog_put_def makes of DEF, not published (one reference: catalog_publish it, or
+ * catalog_entry_release it): what a write publishes once it commits. TEXT: DEF's compact JSON
+ * (json_dumps(DEF, JSON_COMPACT)) when the caller has it, or NULL. */
+struct catalog_entry *catalog_entry_of_def(struct catalog *c, const json_t *def, const char *text);
+
+/* Publishes E (steals the reference) unless a newer version of its name is already published. */
+void catalog_publish(struct catalog *c, struct catalog_entry *e);
+
 /* Publishes a connection from its stored parts (start-up loading): NAME, TYPE, VERSION,
  * USABLE_BY ("ALL"/"ALLOWED", may be NULL), ALLOWED_GROUPS (JSON text of an array, may be
  * NULL) and the definition's compact JSON TEXT. */

@@ -82,6 +82,10 @@ bool req_json_body_or_reply(struct request *req, json_t **out);
 /* Answers STATUS with BODY as JSON. Steals the reference to BODY. */
 void reply_json(struct request *req, unsigned status, json_t *body);
 
+/* Answers STATUS with TEXT, JSON already serialised (steals it: malloc'd, freed by the HTTP
+ * layer), as reply_json would have sent it. */
+void reply_json_text(struct request *req, unsigned status, char *text);
+
 /* Answers STATUS with TEXT (steals it: malloc'd, freed by the HTTP layer) as CONTENT_TYPE. */
 void reply_text(struct request *req, unsigned status, const char *content_type, char *text);
 

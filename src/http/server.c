@@ -296,6 +296,11 @@ void reply_json(struct request *req, unsigned status, json_t *body)
     reply_raw(req, status, text, NULL);
 }
 
+void reply_json_text(struct request *req, unsigned status, char *text)
+{
+    reply_raw(req, status, text, NULL);
+}
+
 static void reply_error_body(struct request *req, unsigned status, const char *type,
                              const char *title, const char *msg, const char *allow)
 {

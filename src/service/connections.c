@@ -36,14 +36,16 @@ static enum sb_err_kind name_free(struct actor *a, const json_t *body, struct sb
     return sb_err_set(err, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
 }
 
-enum sb_err_kind svc_conn_create(struct actor *a, const json_t *body, json_t **out,
-                                 struct sb_err *err)
+/* svc_conn_create, and *TEXT (malloc'd, or NULL) the definition's compact JSON as stored. */
+static enum sb_err_kind create(struct actor *a, const json_t *body, json_t **out, char **text,
+                               struct sb_err *err)
 {
     struct svc_change c;
     const char *name = NULL;
     enum sb_err_kind rc;
 
     *out = NULL;
+    *text = NULL;
     rc = svc_begin(a, &c, err);
     if (rc == SB_OK)
         rc = name_free(a, body, err);
@@ -54,11 +56,39 @@ enum sb_err_kind svc_conn_create(struct actor *a, const json_t *body, json_t **o
         name = json_string_value(json_object_get(*out, "name"));
         rc = secrets_seal_params(&a->app->secrets, name, json_object_get(*out, "params"), err);
     }
+    /* the text stored is the definition's dump: the catalog's entry and the answer reuse it */
     if (rc == SB_OK)
-        rc = store_conn_insert(a->app->store, name, *out, "create", err);
+        rc = store_conn_insert_text(a->app->store, name, *out, "create", text, err);
     if (rc == SB_OK)
-        write_publish_def(a->write, a->app, *out);
-    return svc_end(a, &c, rc, "connection.create", name, out, err);
+        write_publish_def_text(a->write, a->app, *out, *text);
+    rc = svc_end(a, &c, rc, "connection.create", name, out, err);
+    if (rc != SB_OK) {
+        free(*text);
+        *text = NULL;
+    }
+    return rc;
+}
+
+enum sb_err_kind svc_conn_create(struct actor *a, const json_t *body, json_t **out,
+                                 struct sb_err *err)
+{
+    char *text;
+    enum sb_err_kind rc = create(a, body, out, &text, err);
+
+    free(text);
+    return rc;
+}
+
+enum sb_err_kind svc_conn_create_text(struct actor *a, const json_t *body, char **text,
+                                      struct sb_err *err)
+{
+    json_t *def;
+    enum sb_err_kind rc = create(a, body, &def, text, err);
+
+    if (rc == SB_OK && !*text)
+        *text = xcheck(json_dumps(def, JSON_COMPACT));
+    json_decref(def);
+    return rc;
 }
 
 static enum sb_err_kind precondition_failed(const char *name, int64_t stored, int64_t wanted,

@@ -66,6 +66,12 @@ bool svc_name_taken(struct store *st, enum store_collection coll, const char *id
 enum sb_err_kind svc_conn_create(struct actor *a, const json_t *body, json_t **out,
                                  struct sb_err *err);
 
+/* svc_conn_create answering the definition's compact JSON text: *TEXT (malloc'd, the caller
+ * frees it; NULL on failure) is json_dumps of svc_conn_create's *OUT with JSON_COMPACT, the
+ * very text the store holds (one dump per create, not three). */
+enum sb_err_kind svc_conn_create_text(struct actor *a, const json_t *body, char **text,
+                                      struct sb_err *err);
+
 /* Replaces connection NAME by BODY; IF_MATCH is the version the caller read (-1: any, and without
  * write guards the last write wins). *OUT as for svc_conn_create. */
 enum sb_err_kind svc_conn_update(struct actor *a, const char *name, const json_t *body,

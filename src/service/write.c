@@ -15,9 +15,13 @@
 static void write_clear(struct write_tx *w)
 {
     json_decref(w->lines);
-    json_decref(w->defs);
     json_decref(w->deleted);
-    w->lines = w->defs = w->deleted = NULL;
+    w->lines = w->deleted = NULL;
+    for (size_t i = 0; i < w->n_entries; i++)
+        catalog_entry_release(w->entries[i]); /* (published ones are NULL) */
+    free(w->entries);
+    w->entries = NULL;
+    w->n_entries = w->cap_entries = 0;
     w->open = false;
     w->records = 0;
     w->failed = false;
@@ -43,7 +47,6 @@ enum sb_err_kind write_begin(struct write_tx *w, struct app *app, struct sb_err 
     }
     w->open = true;
     w->lines = xcheck(json_array());
-    w->defs = xcheck(json_array());
     w->deleted = xcheck(json_array());
     return SB_OK;
 }
@@ -70,8 +73,10 @@ enum sb_err_kind write_commit(struct write_tx *w, struct sb_err *err)
         write_rollback(w);
         return err->kind;
     }
-    json_array_foreach (w->defs, i, v)
-        catalog_put_def(w->app->catalog, v);
+    for (i = 0; i < w->n_entries; i++) {
+        catalog_publish(w->app->catalog, w->entries[i]);
+        w->entries[i] = NULL;
+    }
     json_array_foreach (w->deleted, i, v)
         publish_delete(w->app, json_string_value(json_array_get(v, 0)),
                        json_integer_value(json_array_get(v, 1)));
@@ -93,12 +98,26 @@ void write_rollback(struct write_tx *w)
     write_clear(w);
 }
 
+void write_publish_def_text(struct write_tx *w, struct app *app, const json_t *def,
+                            const char *text)
+{
+    /* made now, published at the commit: the entry is a copy, whatever becomes of DEF */
+    struct catalog_entry *e = catalog_entry_of_def(app->catalog, def, text);
+
+    if (!w || !w->open) {
+        catalog_publish(app->catalog, e);
+        return;
+    }
+    if (w->n_entries == w->cap_entries) {
+        w->cap_entries = w->cap_entries ? w->cap_entries * 2 : 4;
+        w->entries = xrealloc(w->entries, w->cap_entries * sizeof(*w->entries));
+    }
+    w->entries[w->n_entries++] = e;
+}
+
 void write_publish_def(struct write_tx *w, struct app *app, const json_t *def)
 {
-    if (w && w->open)
-        json_array_append_new(w->defs, xcheck(json_deep_copy(def)));
-    else
-        catalog_put_def(app->catalog, def);
+    write_publish_def_text(w, app, def, NULL);
 }
 
 void write_publish_delete(struct write_tx *w, struct app *app, const char *name, int64_t version)

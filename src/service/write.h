@@ -18,13 +18,15 @@
 #include "core/err.h"
 
 struct app;
+struct catalog_entry;
 
 struct write_tx {
     struct app *app;
-    bool open;       /* a store transaction is open on this thread for it */
-    int records;     /* audit records appended in it */
-    json_t *lines;   /* those records, for audit.log once committed */
-    json_t *defs;    /* connection definitions to publish once committed */
+    bool open;                      /* a store transaction is open on this thread for it */
+    int records;                    /* audit records appended in it */
+    json_t *lines;                  /* those records, for audit.log once committed */
+    struct catalog_entry **entries; /* catalog entries to publish once committed */
+    size_t n_entries, cap_entries;
     json_t *deleted; /* [name, version] of connections deleted, likewise */
     bool failed;     /* something the write must hold could not be written */
     struct sb_err why;
@@ -43,6 +45,11 @@ void write_rollback(struct write_tx *w);
 /* Publishes DEF (a connection just written) to the catalog once W commits; at once when W is
  * NULL or not open. */
 void write_publish_def(struct write_tx *w, struct app *app, const json_t *def);
+
+/* write_publish_def of DEF whose compact JSON (json_dumps(DEF, JSON_COMPACT)) is TEXT, which
+ * saves dumping it again; TEXT may be NULL. */
+void write_publish_def_text(struct write_tx *w, struct app *app, const json_t *def,
+                            const char *text);
 
 /* Publishes the delete of connection NAME at VERSION (catalog, probe state) likewise. */
 void write_publish_delete(struct write_tx *w, struct app *app, const char *name, int64_t version);

@@ -1185,14 +1185,27 @@ static enum sb_err_kind history_copy(struct store_conn *c, const char *name, int
     return announce_conn(c, name, version, false, err);
 }
 
+/* BEFORE, VERSION's digits and AFTER, joined (malloc'd): the text ST_CONN_CREATE stores. */
+static char *join_at_version(const char *before, int64_t version, const char *after)
+{
+    size_t lb = strlen(before), la = strlen(after);
+    char *text = xmalloc(lb + 21 + la + 1);
+    int lv = snprintf(text + lb, 22, "%lld", (long long)version);
+
+    memcpy(text, before, lb);
+    memcpy(text + lb + lv, after, la + 1);
+    return text;
+}
+
 static enum sb_err_kind conn_insert(struct store_conn *c, const char *name, json_t *def,
-                                    const char *action, struct sb_err *err)
+                                    const char *action, char **text, struct sb_err *err)
 {
     json_t *tag = json_object_get(def, "creationTag");
     struct args a = {0};
     int64_t version = 0;
     const char *after;
-    char *before;
+    char *before, *dump;
+    enum sb_err_kind kind;
     long changes;
 
     if (lock_name(c, name, err) != SB_OK)
@@ -1202,12 +1215,15 @@ static enum sb_err_kind conn_insert(struct store_conn *c, const char *name, json
     if (split_at_version(def, &before, &after)) {
         a_text(&a, name);
         a_text(&a, json_string_value(json_object_get(def, "type")));
-        a_owned(&a, before);
+        a_text(&a, before);
         a_text(&a, after);
         if (run(c, ST_CONN_CREATE, &a, row_int, &version, NULL, err) == SB_OK && version == 0)
             sb_err_set(err, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
         /* (the stand-in never stays: the version given out, or 0 when none was) */
         json_object_set_new(tag, "versionNumber", json_integer(version));
+        if (version != 0 && text) /* the stored text, which is DEF's dump now */
+            *text = join_at_version(before, version, after);
+        free(before);
         if (version == 0)
             return err->kind;
         return history_copy(c, name, version, action, def, err);
@@ -1222,22 +1238,44 @@ static enum sb_err_kind conn_insert(struct store_conn *c, const char *name, json
     a_text(&a, name);
     a_text(&a, json_string_value(json_object_get(def, "type")));
     a_int(&a, version);
-    a_json(&a, def);
-    if (run(c, ST_CONN_INSERT, &a, NULL, NULL, &changes, err) != SB_OK)
-        return err->kind;
-    if (changes == 0)
-        return sb_err_set(err, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
+    a_text(&a, dump = xcheck(json_dumps(def, JSON_COMPACT)));
+    kind = run(c, ST_CONN_INSERT, &a, NULL, NULL, &changes, err);
+    if (kind == SB_OK && changes == 0)
+        kind = sb_err_set(err, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
+    if (kind != SB_OK) {
+        free(dump);
+        return kind;
+    }
+    if (text)
+        *text = dump;
+    else
+        free(dump);
     return history_append(c, name, version, action, tag_login(def), tag_int(def, "lastModifiedOn"),
                           def, err);
+}
+
+enum sb_err_kind store_conn_insert_text(struct store *st, const char *name, json_t *def,
+                                        const char *action, char **text, struct sb_err *err)
+{
+    enum sb_err_kind kind;
+
+    if (text)
+        *text = NULL;
+    WITH_CONN(c, st, err);
+    if (tx_begin(&c, err) != SB_OK)
+        return err->kind;
+    kind = tx_end(c, conn_insert(c, name, def, action, text, err), err);
+    if (kind != SB_OK && text) {
+        free(*text);
+        *text = NULL;
+    }
+    return kind;
 }
 
 enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *def,
                                    const char *action, struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
-    if (tx_begin(&c, err) != SB_OK)
-        return err->kind;
-    return tx_end(c, conn_insert(c, name, def, action, err), err);
+    return store_conn_insert_text(st, name, def, action, NULL, err);
 }
 
 static enum sb_err_kind conn_replace(struct store_conn *c, const char *name, const json_t *def,

@@ -212,6 +212,12 @@ enum sb_err_kind store_conn_hold(struct store *st, const char *name, json_t **ou
 enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *def,
                                    const char *action, struct sb_err *err);
 
+/* store_conn_insert, and *TEXT (malloc'd, the caller frees it; NULL on failure) the text
+ * stored: byte for byte json_dumps(DEF, JSON_COMPACT) of DEF as the insert left it, for the
+ * callers that need that dump too (the catalog, the answer). */
+enum sb_err_kind store_conn_insert_text(struct store *st, const char *name, json_t *def,
+                                        const char *action, char **text, struct sb_err *err);
+
 /* Replaces the definition of NAME with DEF (whose creationTag.versionNumber is the new
  * version) only if its stored version is still EXPECTED_VERSION, and records it in the history
  * with ACTION ("update" or "revert"): SB_ERR_NOT_FOUND when NAME is gone, SB_ERR_CONFLICT when

@@ -191,6 +191,53 @@ static void test_create_commits_definition_and_audit_record(void **state)
     json_decref(body);
 }
 
+/* svc_conn_create_text answers the text svc_conn_create's definition dumps to, which is what the
+ * catalog holds once the write committed (the store's bytes: test_store). */
+static void test_create_text_is_the_definition_the_catalog_holds(void **state)
+{
+    struct fixture *fx = *state;
+    json_t *body = pg_body("pg-text"), *other = pg_body("pg-other"), *def = NULL;
+    struct catalog_entry *e;
+    char *text = NULL, *held, *want;
+    struct sb_err err;
+
+    begin(fx);
+    assert_int_equal(svc_conn_create_text(&fx->actor, body, &text, &err), SB_OK);
+    assert_non_null(text);
+    assert_false(in_catalog(fx, "pg-text")); /* not before the commit */
+    commit(fx);
+    assert_non_null(e = catalog_get(fx->app.catalog, "pg-text"));
+    held = catalog_entry_json_copy(e);
+    catalog_entry_release(e);
+    assert_string_equal(held, text);
+    assert_int_equal(store_conn_get(fx->app.store, "pg-text", &def, &err), SB_OK);
+    want = json_dumps(def, JSON_COMPACT);
+    assert_string_equal(text, want);
+    free(want);
+    free(held);
+    free(text);
+    json_decref(def);
+
+    begin(fx); /* a conflict answers no text */
+    text = (char *)"untouched";
+    assert_int_equal(svc_conn_create_text(&fx->actor, body, &text, &err), SB_ERR_CONFLICT);
+    assert_null(text);
+    rollback(fx);
+    begin(fx); /* and the other create's text is the other's */
+    assert_int_equal(svc_conn_create(&fx->actor, other, &def, &err), SB_OK);
+    commit(fx);
+    assert_non_null(e = catalog_get(fx->app.catalog, "pg-other"));
+    held = catalog_entry_json_copy(e);
+    catalog_entry_release(e);
+    want = json_dumps(def, JSON_COMPACT);
+    assert_string_equal(held, want);
+    free(want);
+    free(held);
+    json_decref(def);
+    json_decref(other);
+    json_decref(body);
+}
+
 /* A write rolled back after the service's call (as the dispatcher does when something later
  * fails) leaves neither the definition nor its audit record, and the catalog never saw it. */
 static void test_rolled_back_write_leaves_neither_change_nor_record(void **state)
@@ -1072,6 +1119,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_commits_definition_and_audit_record, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_create_text_is_the_definition_the_catalog_holds, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rolled_back_write_leaves_neither_change_nor_record,
                                         setup, teardown),

@@ -414,6 +414,63 @@ static void test_connection_scan_reads_the_top_level_members_only(void **state)
     json_decref(b);
 }
 
+struct stored_text {
+    const char *name;
+    char *text;
+};
+
+static void on_scan_text(void *ctx, const char *name, const char *type, int64_t version,
+                         const char *usable_by, const char *allowed_groups, const char *text)
+{
+    struct stored_text *t = ctx;
+    (void)type, (void)version, (void)usable_by, (void)allowed_groups;
+    if (strcmp(name, t->name) == 0)
+        t->text = strdup(text);
+}
+
+/* store_conn_insert_text gives the very bytes stored, which are the definition's compact dump
+ * as the insert left it: with the version cut in (a re-created name's too), and where the store
+ * dumps the definition whole (a stand-in that occurs twice, no creationTag); nothing on a
+ * conflict. */
+static void test_an_insert_gives_the_text_it_stored(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *def = conn_def("PostgreSQL", "ann"), *odd = conn_def("PostgreSQL", "bob");
+    json_t *bare = js("{'type': 'Filesystem', 'params': {'root': '/x'}}");
+    const char *names[] = {"plain", "odd", "bare"};
+    json_t *defs[] = {def, odd, bare};
+    struct sb_err err;
+    int64_t deleted;
+    char *text;
+
+    json_object_set_new(odd, "y", js("{'versionNumber': -7029384756102938475}"));
+    json_object_set_new(odd, "z", js("{'versionNumber': -7029384756102938475}"));
+    OK(store_conn_insert(st, "plain", def, "create", &err));
+    OK(store_conn_delete(st, "plain", false, "bob", 5000, &deleted, &err));
+    for (int i = 0; i < 3; i++) {
+        struct stored_text t = {names[i], NULL};
+        char *want;
+        OK(store_conn_insert_text(st, names[i], defs[i], "create", &text, &err));
+        want = json_dumps(defs[i], JSON_COMPACT);
+        assert_non_null(text);
+        assert_string_equal(text, want);
+        OK(store_conn_scan(st, on_scan_text, &t, &err));
+        assert_non_null(t.text);
+        assert_string_equal(t.text, text);
+        free(t.text);
+        free(want);
+        free(text);
+    }
+    assert_int_equal(version_of(def), 3);
+    text = (char *)"untouched";
+    assert_err(&err, store_conn_insert_text(st, "plain", def, "create", &text, &err),
+               SB_ERR_CONFLICT, "Connection 'plain' already exists.");
+    assert_null(text);
+    json_decref(def);
+    json_decref(odd);
+    json_decref(bare);
+}
+
 static void test_delete_of_a_used_connection_names_its_datasets(void **state)
 {
     struct store *st = store_of(state);
@@ -1093,6 +1150,8 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
                                             teardown),                                             \
             cmocka_unit_test_setup_teardown(test_a_created_connection_is_stored_with_its_version,  \
                                             setup, teardown),                                      \
+            cmocka_unit_test_setup_teardown(test_an_insert_gives_the_text_it_stored, setup,        \
+                                            teardown),                                             \
             cmocka_unit_test_setup_teardown(test_connection_list_and_scan_agree, setup, teardown), \
             cmocka_unit_test_setup_teardown(test_connection_scan_gives_the_indexed_parts, setup,   \
                                             teardown),                                             \
