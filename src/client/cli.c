@@ -12,6 +12,7 @@
 
 #include "client/cli.h"
 #include "client/cli_profile.h"
+#include "core/secrets.h"
 #include "util/mem.h"
 
 /* ---- options ---- */
@@ -982,7 +983,71 @@ int cli_local_error(struct cli_ctx *ctx, const char *fmt, ...)
 
 /* ---- entry point ---- */
 
+/* ---- secrets on the command line ----
+ * A process's command line is readable by every local user (ps, /proc/PID/cmdline), and an
+ * edit or a test of every connection can run a while. As curl does for -u, the CLI parses a
+ * copy of its words and overwrites with '*' in the original ones the value of --api-key and
+ * those of --param/--param-json whose key names a secret parameter. */
+
+static int cli_run(int argc, char **argv);
+
+/* The option name of word W ("--name" or "--name=value"): whether it is NAME. */
+static bool word_is_option(const char *w, const char *name)
+{
+    size_t len = strlen(name);
+
+    return strncmp(w, "--", 2) == 0 && strncmp(w + 2, name, len) == 0 &&
+           (w[2 + len] == '\0' || w[2 + len] == '=');
+}
+
+/* Overwrites the secret values among the ARGC words of ARGV (see above). */
+static void mask_secret_words(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        char *w = argv[i], *eq = strchr(w, '='), *value;
+        bool key = word_is_option(w, "api-key");
+
+        if (!key && !word_is_option(w, "param") && !word_is_option(w, "param-json"))
+            continue;
+        if (eq)
+            value = eq + 1;
+        else if (i + 1 < argc)
+            value = argv[++i];
+        else
+            continue;
+        if (!key) {
+            char *sep = strchr(value, '=');
+            if (!sep)
+                continue;
+            *sep = '\0';
+            key = secrets_is_secret_param(value);
+            *sep = '=';
+            value = sep + 1;
+        }
+        if (key)
+            memset(value, '*', strlen(value));
+    }
+}
+
 int cli_main(int argc, char **argv)
+{
+    char **words = xcalloc((size_t)argc + 1, sizeof(*words));
+    int rc;
+
+    for (int i = 0; i < argc; i++)
+        words[i] = xstrdup(argv[i]);
+    mask_secret_words(argc, argv);
+    rc = cli_run(argc, words);
+    for (int i = 0; i < argc; i++) {
+        explicit_bzero(words[i], strlen(words[i]));
+        free(words[i]);
+    }
+    free(words);
+    return rc;
+}
+
+/* cli_main on ARGV, words the run may keep pointers into until it returns. */
+static int cli_run(int argc, char **argv)
 {
     struct cli_args a;
     struct cli_profile p = {0};

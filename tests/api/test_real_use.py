@@ -7,8 +7,10 @@ should not have, and failed before its fix. The callers are the admin key, the n
 import json
 
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 from server import OwnServerTestCase, ServerTestCase, free_port
@@ -180,3 +182,75 @@ class StoreOnTheCommandLineTest(OwnServerTestCase):
                 self.assertIn("must be a postgresql:// URL", err)
                 self.assertNotIn(SECRET, err)
         self.assertEqual([f for f in os.listdir(os.getcwd()) if SECRET in f], [])
+
+
+class CliCommandLineSecretsTest(ServerTestCase):
+    """The CLI's --api-key, and `--param password=...` (the README's own example), stayed in
+    the command line, readable by every local user for as long as the command ran (an `edit`
+    waits for the editor). Like curl for -u, the CLI now overwrites them there."""
+
+    def cli(self, url, args, editor="true"):
+        env = dict(os.environ, HOME=tempfile.mkdtemp(prefix="sb-cli-"), SWITCHBOARD_URL=url,
+                   EDITOR=editor, SWITCHBOARD_CONFIG="")
+        self.addCleanup(shutil.rmtree, env["HOME"], True)
+        env.pop("SWITCHBOARD_API_KEY", None)
+        return subprocess.Popen([self.server.binary] + args, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+    def cmdline_of(self, proc, until):
+        """Every command line PROC showed until one holds UNTIL or it exited (a zombie's
+        is empty), joined."""
+        seen = b""
+        for _ in range(100):
+            time.sleep(0.05)
+            with open("/proc/%d/cmdline" % proc.pid, "rb") as f:
+                now = f.read()
+            seen += now.replace(b"\0", b" ") + b"\n"
+            if until in now or proc.poll() is not None:
+                break
+        return seen
+
+    def test_the_key_and_secret_params_are_not_left_in_the_command_line(self):
+        key = self.server.admin_key
+        listener = socket.socket()  # accepts and never answers: the command waits on it
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = "http://127.0.0.1:%d" % listener.getsockname()[1]
+        for form in (["--api-key", key], ["--api-key=" + key]):
+            with self.subTest(form=form[0][:10]):
+                proc = self.cli(url, form + ["connections", "create", "cli_pw", "--type",
+                                             "PostgreSQL", "--param", "host=h", "--param",
+                                             "password=" + SECRET, "--param-json",
+                                             'token="%s-t"' % SECRET, "--param", "user=u1"])
+                try:
+                    seen = self.cmdline_of(proc, b"*")
+                finally:
+                    proc.kill()
+                    proc.communicate()
+                self.assertNotIn(key.encode(), seen)
+                self.assertNotIn(SECRET.encode(), seen)
+                self.assertIn(b"host=h", seen)  # what is not secret stays readable
+                self.assertIn(b"user=u1", seen)
+                self.assertIn(b"password=*", seen)
+
+    def test_the_command_still_uses_the_values_it_was_given(self):
+        key = self.server.admin_key
+        url = self.server.base_url
+        proc = self.cli(url, ["--api-key", key, "connections", "create", "cli_pw2", "--type",
+                              "PostgreSQL", "--param", "host=h", "--param",
+                              "password=" + SECRET, "--param-json",
+                              'token="%s-t"' % SECRET])
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        info = self.server.api("GET", "/connections/cli_pw2/info").json
+        self.assertEqual(info["resolvedParams"]["password"], SECRET)
+        self.assertEqual(info["resolvedParams"]["token"], SECRET + "-t")
+        # a command that runs a while (edit waits for the editor) keeps the key hidden
+        proc = self.cli(url, ["--api-key", key, "connections", "edit", "cli_pw2"],
+                        editor="sleep 2; true")
+        seen = self.cmdline_of(proc, b"*")
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn(b"connections edit cli_pw2", seen)
+        self.assertNotIn(key.encode(), seen)
