@@ -100,20 +100,32 @@ char *api_meta_metrics_text(struct app *app)
     bool store = store_answers(app, false, &seconds, &err);
     char *http = metrics_render(store_size_bytes(app->store));
     char *probes = probes_metrics(app->probes);
-    char own[1024];
-    int c = snprintf(own, sizeof(own),
-                     "# HELP switchboard_store_up Whether the store answered a read just now.\n"
-                     "# TYPE switchboard_store_up gauge\nswitchboard_store_up %d\n"
-                     "# HELP switchboard_store_latency_seconds Time of that read.\n"
-                     "# TYPE switchboard_store_latency_seconds gauge\n"
-                     "switchboard_store_latency_seconds %.6f\n"
-                     "# HELP switchboard_change_feed_up Whether this node follows the changes of "
-                     "other nodes (1 for a store that is not shared).\n"
-                     "# TYPE switchboard_change_feed_up gauge\nswitchboard_change_feed_up %d\n"
-                     "# HELP switchboard_audit_backlog Audit records queued, not written yet.\n"
-                     "# TYPE switchboard_audit_backlog gauge\nswitchboard_audit_backlog %llu\n",
-                     store, seconds, sync_catalog_ready(app->sync) ? 1 : 0,
-                     (unsigned long long)audit_backlog(app->audit));
+    struct store_batch_stats bs;
+    char own[2048];
+    int c;
+
+    store_batch_stats(app->store, &bs);
+    c = snprintf(own, sizeof(own),
+                 "# HELP switchboard_store_up Whether the store answered a read just now.\n"
+                 "# TYPE switchboard_store_up gauge\nswitchboard_store_up %d\n"
+                 "# HELP switchboard_store_latency_seconds Time of that read.\n"
+                 "# TYPE switchboard_store_latency_seconds gauge\n"
+                 "switchboard_store_latency_seconds %.6f\n"
+                 "# HELP switchboard_change_feed_up Whether this node follows the changes of "
+                 "other nodes (1 for a store that is not shared).\n"
+                 "# TYPE switchboard_change_feed_up gauge\nswitchboard_change_feed_up %d\n"
+                 "# HELP switchboard_audit_backlog Audit records queued, not written yet.\n"
+                 "# TYPE switchboard_audit_backlog gauge\nswitchboard_audit_backlog %llu\n"
+                 "# HELP switchboard_store_group_commits_total Transactions the SQLite "
+                 "store's group commit committed (0 on PostgreSQL).\n"
+                 "# TYPE switchboard_store_group_commits_total counter\n"
+                 "switchboard_store_group_commits_total %llu\n"
+                 "# HELP switchboard_store_group_commit_writes_total Writes those "
+                 "transactions held (more than one each when writers share a commit).\n"
+                 "# TYPE switchboard_store_group_commit_writes_total counter\n"
+                 "switchboard_store_group_commit_writes_total %llu\n",
+                 store, seconds, sync_catalog_ready(app->sync) ? 1 : 0,
+                 (unsigned long long)audit_backlog(app->audit), bs.commits, bs.writes);
     size_t a = strlen(http), b = strlen(probes), o = c > 0 ? (size_t)c : 0;
     char *text = xmalloc(a + b + o + 1);
 

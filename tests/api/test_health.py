@@ -52,6 +52,14 @@ class ReadyzTest(ServerTestCase):
         self.assertIsNotNone(gauge(text, "switchboard_audit_backlog"))
         self.assertGreaterEqual(gauge(text, "switchboard_http_connections_open"), 1)
         self.assertNotIn("health_fs", text)
+        # the SQLite store's group commit counts its transactions and the writes they held
+        commits = gauge(text, "switchboard_store_group_commits_total")
+        writes = gauge(text, "switchboard_store_group_commit_writes_total")
+        if STORE == "sqlite":
+            self.assertGreaterEqual(commits, 1)  # (the create, at least)
+            self.assertGreaterEqual(writes, commits)
+        else:
+            self.assertEqual((commits, writes), (0, 0))
 
 
 class MetricsKeyTest(ServerTestCase):

@@ -6,6 +6,9 @@ copy of only what was synced. The test then cuts the power
 (SIGKILL, and each file replaced by its synced copy, the -shm file gone) and restarts: every
 acknowledged write must be there with its audit record, and PRAGMA integrity_check must say ok.
 
+Several writers share commits (the SQLite store's group commit: several writes in one
+transaction, one sync for all): /metrics says they did.
+
 The same run with the shim told to drop every sync must lose acknowledged writes, and the
 check must see it: that is what proves the test would fail if the store acknowledged before
 its data was on disk (a SIGKILL never loses the page cache, so kill tests cannot)."""
@@ -95,6 +98,15 @@ class Writer(threading.Thread):
                 problems.append("%s: acknowledged at version %d, version %d after the cut"
                                 % (name, v, r.json["creationTag"]["versionNumber"]))
         return problems + missing_records(self.events, recorded)
+
+
+def group_commit(s):
+    """(transactions, writes) of the SQLite store's group commit so far, from S's /metrics."""
+    r = s.request("GET", "/metrics", key=None)
+    found = dict(line.split(" ", 1) for line in r.raw.decode().splitlines()
+                 if line.startswith("switchboard_store_group_commit"))
+    return (int(found["switchboard_store_group_commits_total"]),
+            int(found["switchboard_store_group_commit_writes_total"]))
 
 
 def missing_records(events, recorded):
@@ -204,6 +216,7 @@ class PowerCutTest(OwnServerTestCase):
         for w in writers:
             w.start()
         self.assertTrue(enough.wait(300), "the writers made %d writes in 300 s" % total[0])
+        self.group_commit = group_commit(s)
         self.cut_power()
         for w in writers:
             w.join(30)
@@ -234,6 +247,9 @@ class PowerCutTest(OwnServerTestCase):
                                            writers=2 * WRITERS)
         self.assertGreaterEqual(acked, ACKED_CHECKPOINTED)
         self.assertEqual(problems, [], "after a power cut with %d acknowledged writes" % acked)
+        # and the writers shared commits: several writes were acknowledged per transaction
+        commits, writes = self.group_commit
+        self.assertGreater(writes, commits, "no two writes shared a commit")
 
     def test_account_writes_and_their_audit_survive_a_power_cut(self):
         """Users, groups, global keys and the instance variables: each service call's change
