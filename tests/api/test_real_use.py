@@ -198,14 +198,14 @@ class CliCommandLineSecretsTest(ServerTestCase):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
     def cmdline_of(self, proc, until):
-        """Every command line PROC showed until one holds UNTIL or it exited (a zombie's
-        is empty), joined."""
+        """PROC's command line once it holds UNTIL (the words are overwritten right after
+        the start), else the last one seen before it exited (a zombie's is empty)."""
         seen = b""
-        for _ in range(100):
+        for _ in range(200):
             time.sleep(0.05)
             with open("/proc/%d/cmdline" % proc.pid, "rb") as f:
-                now = f.read()
-            seen += now.replace(b"\0", b" ") + b"\n"
+                now = f.read().replace(b"\0", b" ")
+            seen = now or seen
             if until in now or proc.poll() is not None:
                 break
         return seen
