@@ -986,8 +986,8 @@ int cli_local_error(struct cli_ctx *ctx, const char *fmt, ...)
 /* ---- secrets on the command line ----
  * A process's command line is readable by every local user (ps, /proc/PID/cmdline), and an
  * edit or a test of every connection can run a while. As curl does for -u, the CLI parses a
- * copy of its words and overwrites with '*' in the original ones the value of --api-key and
- * those of --param/--param-json whose key names a secret parameter. */
+ * copy of its words and overwrites with '*' in the original ones the values of --api-key and
+ * --password, and those of --param/--param-json whose key names a secret parameter. */
 
 static int cli_run(int argc, char **argv);
 
@@ -1005,7 +1005,7 @@ static void mask_secret_words(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
         char *w = argv[i], *eq = strchr(w, '='), *value;
-        bool key = word_is_option(w, "api-key");
+        bool key = word_is_option(w, "api-key") || word_is_option(w, "password");
 
         if (!key && !word_is_option(w, "param") && !word_is_option(w, "param-json"))
             continue;

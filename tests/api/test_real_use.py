@@ -246,6 +246,20 @@ class CliCommandLineSecretsTest(ServerTestCase):
         info = self.server.api("GET", "/connections/cli_pw2/info").json
         self.assertEqual(info["resolvedParams"]["password"], SECRET)
         self.assertEqual(info["resolvedParams"]["token"], SECRET + "-t")
+        # users create --password: the password too
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        proc = self.cli("http://127.0.0.1:%d" % listener.getsockname()[1],
+                        ["--api-key", key, "users", "create", "cli_u", "--password", SECRET])
+        try:
+            seen = self.cmdline_of(proc, b"*")
+        finally:
+            proc.kill()
+            proc.communicate()
+        self.assertIn(b"users create cli_u --password *", seen)
+        self.assertNotIn(SECRET.encode(), seen)
         # a command that runs a while (edit waits for the editor) keeps the key hidden
         proc = self.cli(url, ["--api-key", key, "connections", "edit", "cli_pw2"],
                         editor="sleep 2; true")
