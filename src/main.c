@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -33,6 +34,7 @@
 #include "sync/sync.h"
 #include "usage.h"
 #include "util/clock.h"
+#include "util/limits.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -188,6 +190,9 @@ static int serve_main(int argc, char **argv)
     int sig = 0, rc = 1, lock_fd = -1;
     bool load_failed = false;
 
+    /* (a fixed threshold also keeps glibc's mmap threshold at its 128 KiB start: the large
+     * buffers, the list answers of 100,000 connections, still go back to the kernel at once) */
+    mallopt(M_TRIM_THRESHOLD, SB_MALLOC_TRIM_BYTES);
     if (settings_load(&cfg, argc, argv) != 0) {
         settings_free(&cfg);
         return EXIT_USAGE;
