@@ -5,6 +5,7 @@
  * `creationTag`, and `id`/`label` exist only in list answers, so neither is taken from a body. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/conn.h"
 #include "core/fields.h"
@@ -190,6 +191,33 @@ bool conn_params_header_safe(const struct conn_type *t, const json_t *params, ch
     return true;
 }
 
+/* Makes the "secret" flag of each entry of PARAMS.properties a JSON boolean, read as DSS's
+ * JSON binding reads it: a number is true unless 0, a string "true" or "false" in any case.
+ * Only true seals the value (secrets.c): a 1 or a "true" kept as sent left a secret property in
+ * clear, in /info's params too. Anything else is a 400 naming the field. */
+static bool property_flags_boolean(json_t *params, struct sb_err *err)
+{
+    json_t *entry, *flag;
+    size_t i;
+
+    json_array_foreach (json_object_get(params, "properties"), i, entry) {
+        flag = json_object_get(entry, "secret");
+        if (!flag || json_is_boolean(flag) || json_is_null(flag))
+            continue;
+        if (json_is_number(flag))
+            json_object_set_new(entry, "secret", json_boolean(json_number_value(flag) != 0));
+        else if (json_is_string(flag) && (strcasecmp(json_string_value(flag), "true") == 0 ||
+                                          strcasecmp(json_string_value(flag), "false") == 0))
+            json_object_set_new(entry, "secret",
+                                json_boolean(strcasecmp(json_string_value(flag), "true") == 0));
+        else
+            return sb_err_set(err, SB_ERR_BAD_REQUEST,
+                              "Field 'params.properties[%zu].secret' must be true or false.", i),
+                   false;
+    }
+    return true;
+}
+
 /* Checks BODY (nulls already dropped) and builds the stored definition with NAME and TYPE.
  * New reference in *OUT. */
 static enum sb_err_kind build_definition(const json_t *body, const char *name, const char *type,
@@ -221,6 +249,10 @@ static enum sb_err_kind build_definition(const json_t *body, const char *name, c
     json_object_foreach ((json_t *)body, key, v)
         if (!is_known(key) && !is_server_owned(key))
             json_object_set(def, key, v);
+    if (!property_flags_boolean(json_object_get(def, "params"), err)) {
+        json_decref(def);
+        return err->kind;
+    }
     {
         char bad[16];
         if (!conn_params_header_safe(t, json_object_get(def, "params"), bad, sizeof(bad))) {

@@ -268,3 +268,60 @@ class CliCommandLineSecretsTest(ServerTestCase):
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn(b"connections edit cli_pw2", seen)
         self.assertNotIn(key.encode(), seen)
+
+
+class SecretPropertyFlagTest(ServerTestCase):
+    """A property marked `"secret": 1` or `"secret": "true"` (which DSS's JSON binding reads as
+    true) was stored in clear, and served in clear in /info's `params` and in admin reads. The
+    flag is now stored as the boolean DSS reads, and only true or false (in those forms) are
+    accepted."""
+
+    def create(self, name, flag, value="PropVal-" + SECRET):
+        return self.server.api("POST", "/admin/connections/", {
+            "name": name, "type": "PostgreSQL",
+            "params": {"host": "h", "properties": [{"name": "sslpassword", "value": value,
+                                                    "secret": flag}]},
+            "detailsReadability": {"readableBy": "ALL", "allowedGroups": []}})
+
+    def test_true_in_every_form_dss_reads_seals_the_value(self):
+        for i, flag in enumerate((1, -2, 0.5, "true", "TRUE", True)):
+            with self.subTest(flag=flag):
+                name = "spf_%d" % i
+                r = self.create(name, flag)
+                self.assertStatus(r, 200)
+                prop = r.json["params"]["properties"][0]
+                self.assertIs(prop["secret"], True)
+                self.assertTrue(prop["value"].startswith("e:"), "stored in clear")
+                self.assertNotIn(SECRET, self.server.api("GET", "/admin/connections/%s"
+                                                         % name).raw.decode())
+                info = self.server.api("GET", "/connections/%s/info" % name).json
+                self.assertNotIn(SECRET, json.dumps(info["params"]))
+                self.assertIn("PropVal-" + SECRET, json.dumps(info["resolvedParams"]))
+
+    def test_false_in_every_form_keeps_the_value_as_it_is(self):
+        for i, flag in enumerate((0, "false", "False", False)):
+            with self.subTest(flag=flag):
+                r = self.create("spf_f%d" % i, flag, value="plain")
+                self.assertStatus(r, 200)
+                self.assertEqual(r.json["params"]["properties"][0],
+                                 {"name": "sslpassword", "value": "plain", "secret": False})
+
+    def test_other_flags_are_refused_and_updates_and_imports_too(self):
+        for flag in ("yes", "", [True], {"v": 1}):
+            with self.subTest(flag=flag):
+                self.assertError(self.create("spf_bad", flag), 400, "BadRequest",
+                                 mentions="params.properties[0].secret")
+        self.assertStatus(self.create("spf_up", False, value="x"), 200)
+        d = self.server.api("GET", "/admin/connections/spf_up").json
+        d["params"]["properties"][0].update(value="Upd-" + SECRET, secret="true")
+        r = self.server.api("PUT", "/admin/connections/spf_up", d)
+        self.assertStatus(r, 200)
+        self.assertTrue(r.json["params"]["properties"][0]["value"].startswith("e:"))
+        r = self.server.api("POST", "/admin/connections/actions/import", {
+            "connections": [{"name": "spf_imp", "type": "PostgreSQL",
+                             "params": {"properties": [{"name": "p", "value": "Imp-" + SECRET,
+                                                        "secret": 1}]}}],
+            "onConflict": "fail"})
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["created"], ["spf_imp"])
+        self.assertNotIn(SECRET, self.server.api("GET", "/admin/connections/spf_imp").raw.decode())
