@@ -13,7 +13,9 @@
 
 #include "json_assert.h"
 
+#include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1115,11 +1117,182 @@ static void test_session_open_without_its_record_stores_nothing(void **state)
     json_decref(all);
 }
 
+/* ---- writes of several requests at once: on SQLite they share a transaction (group commit);
+ * each is published and written to audit.log only once that transaction committed ---- */
+
+/* One request's create, on a thread of its own, as the dispatcher runs it. */
+struct request_create {
+    struct fixture *fx;
+    const char *name;
+    enum sb_err_kind kind;
+    struct sb_err err;
+};
+
+static void *request_create_run(void *arg)
+{
+    struct request_create *rc = arg;
+    struct actor a = rc->fx->actor;
+    json_t *body = pg_body(rc->name), *def = NULL;
+    struct write_tx w;
+
+    a.write = NULL;
+    rc->kind = write_begin(&w, &rc->fx->app, &rc->err);
+    if (rc->kind == SB_OK) {
+        a.write = &w;
+        rc->kind = svc_conn_create(&a, body, &def, &rc->err);
+        if (rc->kind == SB_OK)
+            rc->kind = write_commit(&w, &rc->err);
+        else
+            write_rollback(&w);
+    }
+    json_decref(def);
+    json_decref(body);
+    return NULL;
+}
+
+/* Creates FIRST in the fixture's write and, while it is open, starts the N creates RC; commits
+ * FIRST once they all wait for the store's write connection (so that they join its
+ * transaction); the kind of that commit, once every create is done. */
+static enum sb_err_kind create_together(struct fixture *fx, const char *first,
+                                        struct request_create *rc, int n)
+{
+    json_t *body = pg_body(first), *def = NULL;
+    struct store_batch_stats bs;
+    enum sb_err_kind kind;
+    struct sb_err err;
+    pthread_t t[8];
+
+    assert_true(n <= 8);
+    begin(fx);
+    assert_int_equal(svc_conn_create(&fx->actor, body, &def, &err), SB_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, request_create_run, &rc[i]), 0);
+    do {
+        usleep(1000);
+        store_batch_stats(fx->app.store, &bs);
+    } while (bs.waiting < n);
+    assert_false(in_catalog(fx, first));
+    kind = write_commit(&fx->w, &err);
+    fx->actor.write = NULL;
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    json_decref(def);
+    json_decref(body);
+    return kind;
+}
+
+/* The lines of the fixture's audit.log, as one string. */
+static char *audit_log_text(struct fixture *fx)
+{
+    char path[128], *text = calloc(1, 65536);
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/audit.log", fx->dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_true(fread(text, 1, 65535, f) < 65535);
+    fclose(f);
+    return text;
+}
+
+static void open_audit_log(struct fixture *fx)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "%s/audit.log", fx->dir);
+    fx->app.audit_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    assert_true(fx->app.audit_fd >= 0);
+}
+
+static void test_concurrent_creates_each_publish_their_own_outcome(void **state)
+{
+    struct fixture *fx = *state;
+    struct request_create rc[5] = {
+        {fx, "c0", 0, {0}},    {fx, "c1", 0, {0}},    {fx, "c2", 0, {0}},
+        {fx, "c_dup", 0, {0}}, {fx, "c_dup", 0, {0}},
+    };
+    int dup_ok = 0;
+    char *log;
+
+    open_audit_log(fx);
+    assert_int_equal(create_together(fx, "c_first", rc, 5), SB_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rc[i].kind, SB_OK);
+    for (int i = 3; i < 5; i++) {
+        if (rc[i].kind == SB_OK) {
+            dup_ok++;
+            continue;
+        }
+        assert_int_equal(rc[i].kind, SB_ERR_CONFLICT);
+        assert_string_equal(rc[i].err.msg, "Connection 'c_dup' already exists.");
+    }
+    assert_int_equal(dup_ok, 1);
+    /* every acknowledged create is stored, published and in audit.log, once */
+    log = audit_log_text(fx);
+    for (int i = 0; i < 4; i++) {
+        const char *name = i < 3 ? rc[i].name : "c_dup";
+        char object[64];
+        assert_true(stored(fx, name));
+        assert_true(in_catalog(fx, name));
+        snprintf(object, sizeof(object), "\"object\":\"%s\"", name);
+        assert_non_null(strstr(log, object));
+        assert_null(strstr(strstr(log, object) + 1, object));
+    }
+    assert_true(in_catalog(fx, "c_first"));
+    free(log);
+    close(fx->app.audit_fd);
+}
+
+static void test_creates_whose_shared_commit_fails_publish_nothing(void **state)
+{
+    struct fixture *fx = *state;
+    struct request_create rc[3] = {{fx, "d0", 0, {0}}, {fx, "d1", 0, {0}}, {fx, "poison", 0, {0}}};
+    const char *names[] = {"d_first", "d0", "d1", "poison"};
+    char path[128], *log;
+    sqlite3 *db;
+
+    /* a deferred foreign key nothing satisfies: a commit that holds "poison" fails */
+    snprintf(path, sizeof(path), "%s/switchboard.db", fx->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE poison_parent (id INTEGER PRIMARY KEY);"
+                     "CREATE TABLE poison (ref INTEGER REFERENCES poison_parent (id)"
+                     "  DEFERRABLE INITIALLY DEFERRED);"
+                     "CREATE TRIGGER poison_create AFTER INSERT ON connections"
+                     "  WHEN NEW.name = 'poison' BEGIN INSERT INTO poison VALUES (1); END;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    open_audit_log(fx);
+    assert_int_not_equal(create_together(fx, "d_first", rc, 3), SB_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_not_equal(rc[i].kind, SB_OK);
+    /* none of them acknowledged, stored, published or written to audit.log */
+    log = audit_log_text(fx);
+    assert_string_equal(log, "");
+    for (int i = 0; i < 4; i++) {
+        assert_false(stored(fx, names[i]));
+        assert_false(in_catalog(fx, names[i]));
+    }
+    free(log);
+    /* the next write goes through */
+    rc[0] = (struct request_create){fx, "d_after", 0, {0}};
+    request_create_run(&rc[0]);
+    assert_int_equal(rc[0].kind, SB_OK);
+    assert_true(in_catalog(fx, "d_after"));
+    close(fx->app.audit_fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_commits_definition_and_audit_record, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_creates_each_publish_their_own_outcome,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_creates_whose_shared_commit_fails_publish_nothing,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_text_is_the_definition_the_catalog_holds, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rolled_back_write_leaves_neither_change_nor_record,
