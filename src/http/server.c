@@ -867,7 +867,12 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
                          sizeof(allow), &err)) {
     case ROUTE_FOUND: break;
     case ROUTE_NOT_FOUND:
-        reply_errorf(req, SB_ERR_NOT_FOUND, "There is no endpoint at this path.");
+        if (strncmp(url, "//", 2) == 0) /* DSSClient("http://host:11200/", key) sends these */
+            reply_errorf(req, SB_ERR_NOT_FOUND,
+                         "There is no endpoint at this path: it starts with '//'; give the "
+                         "client the server's URL without a trailing '/' (http://host:port).");
+        else
+            reply_errorf(req, SB_ERR_NOT_FOUND, "There is no endpoint at this path.");
         return;
     case ROUTE_WRONG_METHOD:
         sb_err_set(&err, SB_ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed here; use %s.",

@@ -325,3 +325,16 @@ class SecretPropertyFlagTest(ServerTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.json["created"], ["spf_imp"])
         self.assertNotIn(SECRET, self.server.api("GET", "/admin/connections/spf_imp").raw.decode())
+
+
+class TrailingSlashHostTest(ServerTestCase):
+    """DSSClient("http://host:11200/", key) (a URL copied with its trailing slash) sends every
+    call to //dip/publicapi/...: a 404 that said only "There is no endpoint at this path" left
+    the user to guess. The message now says what to change."""
+
+    def test_a_double_slash_path_says_to_drop_the_trailing_slash(self):
+        r = self.server.request("GET", "//dip/publicapi/connections/get-names")
+        self.assertError(r, 404, "NotFound", mentions="trailing '/'")
+        self.assertIn("http://host:port", r.json["detailedMessage"])
+        r = self.server.request("GET", "/dip/publicapi/nowhere")
+        self.assertEqual(r.json["detailedMessage"], "There is no endpoint at this path.")
