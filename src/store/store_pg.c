@@ -19,8 +19,10 @@
  * out the next version of one name (a re-created name continues after its deletion's version).
  *
  * Other nodes learn of changes through NOTIFY on channel "switchboard", sent only once the
- * change has committed, in a transaction of its own pipelined right after the COMMIT (announce;
- * a NOTIFY inside the change's transaction would hold PostgreSQL's notify lock through the WAL
+ * change has committed: the writer hands its transaction's payloads to the store's announcer
+ * thread once its COMMIT returned, and the announcer sends those of every transaction that
+ * committed since its previous batch in one transaction of its own (store_pg_announce.c; a
+ * NOTIFY inside the change's transaction would hold PostgreSQL's notify lock through the WAL
  * flush and serialise every commit): "auth" after a
  * change to API keys, users or groups, "conn VERSION NAME" after a connection insert or
  * replace, "del VERSION NAME" after a delete. The node that wrote the change hears it too; it
@@ -28,12 +30,12 @@
  * read those back, since its writer publishes them itself (src/sync/sync.c).
  *
  * Round trips: inside a transaction, a statement whose result nobody waits for (BEGIN,
- * SAVEPOINT, RELEASE, the advisory lock, NOTIFY, a write whose row count is not read: history,
+ * SAVEPOINT, RELEASE, the advisory lock, a write whose row count is not read: history,
  * audit) is deferred and sent with the next one that is waited for, in one libpq pipeline
  * (libpq >= 14). The master key check is deferred too (pg_expect: a statement that fails when the
  * value differs), and the insert gives out the next version itself, so that a connection create
- * is 2 round trips, its announcement included: [BEGIN, key check, SAVEPOINT, lock, insert] and
- * [history, RELEASE, audit, COMMIT, announcement]. A deferred statement's failure fails the
+ * is 2 round trips: [BEGIN, key check, SAVEPOINT, lock, insert] and [history, RELEASE, audit,
+ * COMMIT]; its announcement is the announcer's. A deferred statement's failure fails the
  * statement it travels with (and so the transaction), named as its own.
  *
  * Outages: before a statement outside a transaction, a connection found dead (or known lost) is
@@ -411,10 +413,14 @@ static enum sb_err_kind pg_tx(struct store_conn *c, enum tx_op op, int level, st
     /* the transaction is over either way (needs_reset stays: the next statement reconnects) */
     if (level == 0 && (op == TX_ROLLBACK || kind == SB_OK))
         h->tx_broken = false;
+    if (level == 0 && op == TX_COMMIT && kind == SB_OK) {
+        store_pg_announce_post(h->st, h->notes, h->nnotes); /* committed: the announcer's now */
+        h->nnotes = 0;
+    }
     if (level == 0 && op != TX_BEGIN) {
         store_pg_notes_drop(h, 0);
         h->sp_unmade = 0;
-    } /* sent after the COMMIT, or forgotten with the transaction */
+    } /* handed to the announcer after the COMMIT, or forgotten with the transaction */
     return kind;
 }
 
@@ -437,33 +443,30 @@ static enum sb_err_kind pg_lock_name(struct store_conn *c, const char *name, str
     return res ? SB_OK : err->kind;
 }
 
-/* Sends PAYLOAD on the channel, delivered when the transaction commits. */
+/* Announces PAYLOAD to the other nodes once the transaction commits (at once outside one: the
+ * change has committed); the announcer sends it (store_pg_announce.c). */
 static enum sb_err_kind pg_announce(struct store_conn *c, const char *payload, struct sb_err *err)
 {
-    struct params p = {0};
-    PGresult *res;
+    struct handle *h = (struct handle *)c;
+    char *copy;
 
-    store_pg_param_text(&p, payload);
-    if (c->tx_depth > 0) { /* sent after the transaction's COMMIT (see pipeline) */
-        struct handle *h = (struct handle *)c;
-        store_pg_params_free(&p);
-        if (h->tx_broken)
-            return store_pg_unreachable(err);
-        if (!utf8_valid(payload)) /* as store_pg_run() does: not sent */
-            return SB_OK;
-        if (h->nnotes == h->notes_cap) {
-            h->notes_cap = h->notes_cap ? 2 * h->notes_cap : 4;
-            h->notes = xrealloc(h->notes, (size_t)h->notes_cap * sizeof(*h->notes));
-            h->note_depth = xrealloc(h->note_depth, (size_t)h->notes_cap * sizeof(*h->note_depth));
-        }
-        h->notes[h->nnotes] = xstrdup(payload);
-        h->note_depth[h->nnotes++] = c->tx_depth;
+    if (h->tx_broken)
+        return store_pg_unreachable(err);
+    if (!utf8_valid(payload)) /* as store_pg_run() does with such a parameter: not sent */
+        return SB_OK;
+    copy = xstrdup(payload);
+    if (c->tx_depth == 0) {
+        store_pg_announce_post(h->st, &copy, 1);
         return SB_OK;
     }
-    res = store_pg_run((struct handle *)c, "SELECT pg_notify('" PG_CHANNEL "', $1)", &p, false,
-                       "announce a change", err);
-    PQclear(res);
-    return res ? SB_OK : err->kind;
+    if (h->nnotes == h->notes_cap) {
+        h->notes_cap = h->notes_cap ? 2 * h->notes_cap : 4;
+        h->notes = xrealloc(h->notes, (size_t)h->notes_cap * sizeof(*h->notes));
+        h->note_depth = xrealloc(h->note_depth, (size_t)h->notes_cap * sizeof(*h->note_depth));
+    }
+    h->notes[h->nnotes] = copy;
+    h->note_depth[h->nnotes++] = c->tx_depth;
+    return SB_OK;
 }
 
 /* Defers the check that NAME is set to VALUE (ST_META_EXPECT), holding it (see backend.h). */
@@ -564,6 +567,7 @@ static void pg_close(struct store *base)
     struct pg_store *st = (struct pg_store *)base;
     if (!st)
         return;
+    store_pg_announce_stop(st); /* (first: it sends what the last writes announced) */
     store_base_close(&st->base);
     if (st->listen.conn)
         PQfinish(st->listen.conn);
@@ -674,6 +678,7 @@ struct store *store_pg_open(const char *url, struct sb_err *err)
         pg_close(&st->base);
         return NULL;
     }
+    store_pg_announce_start(st);
     store_pg_feed_start(st);
     return &st->base;
 }

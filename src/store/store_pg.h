@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the three files of the PostgreSQL backend share (internal to src/store/): store_pg.c holds
+/* What the four files of the PostgreSQL backend share (internal to src/store/): store_pg.c holds
  * the backend's primitives (transactions, locks, announcements, migrations) on per-thread
  * connections, store_pg_pipe.c sends their statements (deferred ones in one pipeline),
- * store_pg_feed.c keeps the one connection that listens for the changes other nodes announce. */
+ * store_pg_announce.c sends the announcements of committed transactions in batches from a
+ * thread of its own, store_pg_feed.c keeps the one connection that listens for the changes
+ * other nodes announce. */
 #ifndef SB_STORE_PG_H
 #define SB_STORE_PG_H
 
@@ -31,12 +33,26 @@ struct listener {
     int backoff_ms;
 };
 
+/* The thread that sends committed transactions' announcements (store_pg_announce.c). */
+struct announcer {
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* payloads arrived, or stopping */
+    pthread_t thread;
+    bool running;
+    bool stopping;
+    char **queue; /* payloads handed over and not yet sent, oldest first (malloc'd) */
+    size_t n, cap;
+    PGconn *conn; /* the thread's own session (NULL while down) */
+    bool down;    /* the last attempt to reach PostgreSQL failed (log the next success) */
+};
+
 struct pg_store {
     struct store base; /* first: a struct store * is a struct pg_store * */
     char *url;
     char *password; /* as parsed from the URL (for masking), or NULL */
     char node[128]; /* application_name of this process's sessions: PG_NODE_PREFIX HOST/PID */
     struct listener listen;
+    struct announcer announcer;
     /* backend PIDs of this process's sessions, the latest PG_OWN_PIDS (0: free), so that the
      * listener can tell its own node's announcements (PGnotify.be_pid); a PID forgotten (or
      * reused by another node's session) only costs a read-back (see sync.c) */
@@ -147,6 +163,20 @@ enum sb_err_kind store_pg_defer_check(struct handle *h, const char *sql, struct 
 /* Whether the open transaction has changed nothing yet: only its BEGIN and checks are deferred
  * and nothing else reached the server. */
 bool store_pg_tx_untouched(const struct handle *h);
+
+/* ---- store_pg_announce.c ---- */
+
+/* Starts ST's announcer thread. */
+void store_pg_announce_start(struct pg_store *st);
+
+/* Hands the N payloads NOTES (each malloc'd; the announcer frees them, NOTES itself stays the
+ * caller's) of a transaction that committed to ST's announcer, which sends them soon. */
+void store_pg_announce_post(struct pg_store *st, char **notes, int n);
+
+/* Sends what was handed over and not yet sent, then stops ST's announcer thread. */
+void store_pg_announce_stop(struct pg_store *st);
+
+/* ---- store_pg_feed.c ---- */
 
 /* Connects and subscribes ST's listener (or leaves it to reconnect later). */
 void store_pg_feed_start(struct pg_store *st);

@@ -3,8 +3,7 @@
  * parameters as libpq takes them, errors mapped to kinds, the reset of a lost connection and the
  * retry of a statement that changed nothing, and the deferred statements of a transaction
  * (BEGIN, savepoints, locks, writes whose row count is not read) sent with the next statement
- * that is waited for in one libpq pipeline, the COMMIT's announcements (NOTIFY) pipelined right
- * after it in a transaction of their own. */
+ * that is waited for in one libpq pipeline. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,9 +182,7 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
 {
     PGconn *conn = h->conn;
     PGresult *out = NULL, *r;
-    bool commit = sql && strcmp(sql, "COMMIT") == 0;
-    int post = commit && h->nnotes ? h->nnotes + 3 : 0;
-    int total = h->npend + (sql ? 1 : 0) + post, sent = 0;
+    int total = h->npend + (sql ? 1 : 0), sent = 0;
 
     if (!PQenterPipelineMode(conn))
         return NULL;
@@ -198,22 +195,6 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
     if (sent == h->npend && sql &&
         PQsendQueryParams(conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0))
         sent++;
-    /* after the COMMIT, its announcements in a transaction of their own that need not wait for
-     * the disk: a NOTIFY holds PostgreSQL's notify lock from before its commit until after it,
-     * WAL flush included, which would put every notifying commit in a single file (no group
-     * commit). Run only if everything before succeeded (an error aborts the rest). */
-    if (post && sent == h->npend + 1) {
-        bool ok = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-                  PQsendQueryParams(conn, "SET LOCAL synchronous_commit TO off", 0, NULL, NULL,
-                                    NULL, NULL, 0);
-        for (int i = 0; ok && i < h->nnotes; i++) {
-            const char *v[1] = {h->notes[i]};
-            ok = PQsendQueryParams(conn, "SELECT pg_notify('" PG_CHANNEL "', $1)", 1, NULL, v, NULL,
-                                   NULL, 0);
-        }
-        if (ok && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
-            sent += post;
-    }
     if (sent < total || !PQpipelineSync(conn)) {
         h->needs_reset = true; /* the pipeline is half sent: the connection is unusable */
         return NULL;
@@ -221,15 +202,8 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
     for (int i = 0; i < total; i++) {
         while ((r = PQgetResult(conn))) {
             ExecStatusType status = PQresultStatus(r);
-            bool keep =
-                !out && i <= h->npend &&
-                (i == h->npend || (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK));
-            /* after the commit: the other nodes reload when they notice (see store_pg_feed.c) */
-            if (i > h->npend && status == PGRES_FATAL_ERROR)
-                log_warn("store: cannot announce a change to the other nodes (SQLSTATE %s)",
-                         PQresultErrorField(r, PG_DIAG_SQLSTATE)
-                             ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
-                             : "?");
+            bool keep = !out && (i == h->npend ||
+                                 (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK));
             if (keep) {
                 out = r;
                 if (i < h->npend) {
@@ -290,7 +264,7 @@ PGresult *store_pg_run(struct handle *h, const char *sql, struct params *p, bool
     for (;;) {
         failed = what;
         mismatch = NULL;
-        if (h->npend > 0 || (h->nnotes > 0 && sql && strcmp(sql, "COMMIT") == 0))
+        if (h->npend > 0)
             res = pipeline(h, sql, p, &failed, &mismatch);
         else
             res = PQexecParams(h->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0);

@@ -325,6 +325,58 @@ class TwoNodesTest(NodesTestCase):
         time.sleep(0.5)
         self.assertTrue(same(), "A's catalog moved away from the store")
 
+    def test_a_burst_of_changes_on_one_node_is_all_seen_by_the_other(self):
+        """Eight writers on A make 80 creates, updates and deletes as fast as A answers (A's
+        announcer sends them in batches): B serves every change, from the announcements alone
+        (its change feed never had to reload everything), and every version B serves comes from
+        the store."""
+        writers, per_writer = 8, 10
+        names = [["pg_burst_%d_%d" % (w, i) for i in range(per_writer)] for w in range(writers)]
+        failures = []
+        barrier = threading.Barrier(writers)
+
+        def writer(mine):
+            barrier.wait()
+            for i, name in enumerate(mine):
+                status, made = fresh_request(self.a, "POST", "/admin/connections/", {
+                    "name": name, "type": "Filesystem", "params": {"root": "/tmp/x"}})
+                if status != 200:
+                    failures.append((name, "create", status))
+                    continue
+                if i % 3 == 1:
+                    made["description"] = "updated in the burst"
+                    status, _ = fresh_request(self.a, "PUT", "/admin/connections/" + name, made)
+                elif i % 3 == 2:
+                    status, _ = fresh_request(self.a, "DELETE", "/admin/connections/" + name)
+                if status != 200:
+                    failures.append((name, "update or delete", status))
+
+        reloads_before = self.b.log_text().count("reloaded every connection")
+        threads = [threading.Thread(target=writer, args=(mine,)) for mine in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(failures, [])
+        expected = {}
+        for mine in names:
+            for i, name in enumerate(mine):
+                expected[name] = {0: (200, 1), 1: (200, 2), 2: (404, None)}[i % 3]
+
+        def seen(name):
+            status, version = expected[name]
+            r = self.get_on(self.b, name)
+            return r.status == status and (
+                version is None or r.json["creationTag"]["versionNumber"] == version)
+        self.assertTrue(eventually(lambda: all(seen(n) for n in expected)),
+                        "B does not serve: %s" % sorted(n for n in expected if not seen(n)))
+        for name, (status, version) in expected.items():
+            if status == 200:
+                self.assertEqual(self.get_on(self.b, name).raw, self.get_on(self.a, name).raw,
+                                 "B serves other bytes than A for %s" % name)
+        self.assertEqual(self.b.log_text().count("reloaded every connection"), reloads_before,
+                         "B's change feed reloaded everything: announcements were missed")
+
     def test_stale_update_on_the_other_node_is_conflict(self):
         self.a.create_connection("pg_stale")
         self.wait_for(self.b, "pg_stale", 200)
