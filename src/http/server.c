@@ -486,6 +486,13 @@ bool req_json_body_or_reply(struct request *req, json_t **out)
     return true;
 }
 
+/* GnuTLS priorities of the HTTPS listener: TLS 1.2 and 1.3 only, AEAD ciphers, forward secrecy
+ * (no RSA key exchange). GnuTLS's NORMAL alone also offered TLS 1.0 and 1.1 (RFC 8996) and CBC
+ * ciphers with SHA-1; every client of this API (requests, curl, browsers) has the rest. */
+#define TLS_PRIORITIES                                                                             \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"            \
+    "+CHACHA20-POLY1305:-RSA"
+
 /* ---- authentication ---- */
 
 /* The store, as principal_resolve reads users and groups (core/principal.c). */
@@ -1240,7 +1247,8 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
         app->proxies->n > 0 ? 0u : (unsigned)app->cfg->max_connections_per_ip,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)SB_CONN_MEMORY, (flags & MHD_USE_TLS) ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-        srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
+        srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_HTTPS_PRIORITIES,
+        TLS_PRIORITIES, MHD_OPTION_END);
     if (!srv->daemon) {
         free(srv->tls_cert);
         free(srv->tls_key);

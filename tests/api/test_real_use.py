@@ -9,9 +9,12 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
+import unittest
+import warnings
 
 from server import OwnServerTestCase, ServerTestCase, free_port
 
@@ -338,3 +341,55 @@ class TrailingSlashHostTest(ServerTestCase):
         self.assertIn("http://host:port", r.json["detailedMessage"])
         r = self.server.request("GET", "/dip/publicapi/nowhere")
         self.assertEqual(r.json["detailedMessage"], "There is no endpoint at this path.")
+
+
+class TlsVersionsTest(ServerTestCase):
+    """With --tls-cert, the listener took GnuTLS's NORMAL priorities: TLS 1.0 and 1.1 (RFC 8996
+    deprecates both) and CBC ciphers with SHA-1 were accepted, what any scanner of the port
+    reports first. It now speaks TLS 1.2 and 1.3 with AEAD ciphers only."""
+
+    @classmethod
+    def setUpClass(cls):
+        if shutil.which("openssl") is None:
+            raise unittest.SkipTest("openssl is needed to make a certificate")
+        cls.tls_dir = tempfile.mkdtemp(prefix="sb-tls-")
+        cls.addClassCleanup(shutil.rmtree, cls.tls_dir, True)
+        cert = os.path.join(cls.tls_dir, "c.pem")
+        key = os.path.join(cls.tls_dir, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True,
+                       timeout=60)
+        cls.server_options = {"tls_cert": cert, "tls_key": key}
+        super().setUpClass()
+
+    def handshake(self, lowest, highest, ciphers=None):
+        """The (version, cipher) a handshake settles on, or None when the server refuses."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with warnings.catch_warnings():  # TLS 1.0 and 1.1 are deprecated: that is the point
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version, ctx.maximum_version = lowest, highest
+        ctx.set_ciphers(ciphers or "ALL:@SECLEVEL=0")
+        try:
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as raw:
+                with ctx.wrap_socket(raw) as tls:
+                    return tls.version(), tls.cipher()[0]
+        except (ssl.SSLError, ConnectionResetError):
+            return None
+
+    def test_tls_1_0_and_1_1_are_refused(self):
+        for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+            with self.subTest(version=version.name):
+                self.assertIsNone(self.handshake(version, version))
+
+    def test_cbc_ciphers_are_refused_and_aead_ones_served(self):
+        v12 = ssl.TLSVersion.TLSv1_2
+        self.assertIsNone(self.handshake(v12, v12, "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:"
+                                                   "AES128-SHA:AES256-SHA256:@SECLEVEL=0"))
+        self.assertIsNone(self.handshake(v12, v12, "AES128-GCM-SHA256:AES256-GCM-SHA384"))
+        self.assertEqual(self.handshake(v12, v12), ("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384"))
+        got = self.handshake(ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_3)
+        self.assertEqual(got[0], "TLSv1.3")
+        self.assertStatus(self.server.api("GET", "/auth/info"), 200)
