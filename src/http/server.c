@@ -823,13 +823,13 @@ static void run_write(struct request *req, const struct route *route)
         release_held(req, false);
         reply_error(req, &err);
     } else {
-        json_t *recs = write_take_records(&w);
+        size_t n;
+        struct audit_text *recs = write_take_records(&w, &n);
         int again;
         write_rollback(&w);
         req->actor.write = NULL;
         release_held(req, true);
-        again = audit_record_again(req->app, recs); /* the handler's own account */
-        json_decref(recs);
+        again = audit_record_again(req->app, recs, n); /* the handler's own account */
         if (again > 0)
             return;
     }

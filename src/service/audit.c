@@ -34,20 +34,13 @@
 #define AUDIT_BATCH_MAX 1024              /* records per transaction of the flusher */
 #define AUDIT_PURGE_EVERY_US 3600000000LL /* how often old records are deleted: hourly */
 
-/* A queued record of a read, already serialised as json_dumps(JSON_COMPACT) would. */
-struct read_rec {
-    int64_t ts;
-    char *text;
-    size_t len;
-};
-
 struct audit_queue {
     struct app *app;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake; /* records queued, or stop */
     pthread_cond_t done; /* a batch is written */
-    struct read_rec *recs;
+    struct audit_text *recs;
     size_t n, cap;
     uint64_t queued, written; /* records ever queued; ever written (or given up on) */
     bool stop;
@@ -67,44 +60,6 @@ static json_t *make_record(const struct actor *a, const char *action, const char
         json_object_set_new(rec, "actingAs", xcheck(json_string(a->principal->login)));
     }
     return rec;
-}
-
-void audit_record(const struct actor *a, const char *action, const char *object,
-                  const char *outcome)
-{
-    struct sb_err err;
-    json_t *rec = make_record(a, action, object, outcome);
-
-    if (store_audit_append(a->app->store, rec, &err) != SB_OK) {
-        log_error("audit: cannot store a record of %s: %s", action, err.msg);
-        if (a->write)
-            write_fail(a->write, &err); /* the change may not commit without its record */
-    } else if (a->write) {
-        write_note_record(a->write, rec); /* audit.log once the write commits */
-        json_decref(rec);
-        return;
-    }
-    write_audit_lines(a->app, &rec, 1);
-    json_decref(rec);
-}
-
-int audit_record_again(struct app *app, const json_t *recs)
-{
-    struct sb_err err;
-    json_t *rec;
-    size_t i;
-    int n = 0;
-
-    json_array_foreach (recs, i, rec) {
-        if (strcmp(json_string_value(json_object_get(rec, "outcome")), "success") == 0)
-            continue;
-        if (store_audit_append(app->store, rec, &err) != SB_OK)
-            log_error("audit: cannot store a record of %s: %s",
-                      json_string_value(json_object_get(rec, "action")), err.msg);
-        write_audit_lines(app, &rec, 1);
-        n++;
-    }
-    return n;
 }
 
 /* Appends S to B as a JSON string, escaped as jansson escapes it (JSON_COMPACT, no flags): '"',
@@ -151,7 +106,7 @@ static void text_raw(char **b, size_t *len, size_t *cap, const char *lit)
 /* The record make_record builds, serialised as json_dumps(JSON_COMPACT) would serialise it
  * (same members in the same order), without building it: a read's record costs no JSON tree. */
 static void read_record_text(const struct actor *a, const char *action, const char *object,
-                             const char *outcome, struct read_rec *r)
+                             const char *outcome, struct audit_text *r)
 {
     bool acting = a->principal && a->principal->real[0];
     const char *principal = acting ? a->principal->real : actor_login(a);
@@ -185,6 +140,7 @@ static void read_record_text(const struct actor *a, const char *action, const ch
     b[len] = '\0';
     r->text = b;
     r->len = len;
+    r->success = strcmp(outcome, "success") == 0;
 }
 
 /* Whether every string of the record is valid UTF-8 (what json_pack requires). */
@@ -205,11 +161,64 @@ static bool read_record_valid(const struct actor *a, const char *action, const c
     return true;
 }
 
+/* The record of A doing ACTION on OBJECT with OUTCOME, serialised into *R. */
+static void record_text(const struct actor *a, const char *action, const char *object,
+                        const char *outcome, struct audit_text *r)
+{
+    if (read_record_valid(a, action, object, outcome)) {
+        read_record_text(a, action, object, outcome, r);
+    } else { /* (as before: json_pack decides what a string that is not UTF-8 becomes) */
+        json_t *rec = make_record(a, action, object, outcome);
+        r->ts = json_integer_value(json_object_get(rec, "ts"));
+        r->text = xcheck(json_dumps(rec, JSON_COMPACT));
+        r->len = strlen(r->text);
+        r->success = strcmp(outcome, "success") == 0;
+        json_decref(rec);
+    }
+}
+
+/* Serialised once, for the store's row and the audit.log line alike. */
+void audit_record(const struct actor *a, const char *action, const char *object,
+                  const char *outcome)
+{
+    struct sb_err err;
+    struct audit_text r;
+
+    record_text(a, action, object, outcome, &r);
+    if (store_audit_append_text(a->app->store, r.ts, r.text, &err) != SB_OK) {
+        log_error("audit: cannot store a record of %s: %s", action, err.msg);
+        if (a->write)
+            write_fail(a->write, &err); /* the change may not commit without its record */
+    } else if (a->write) {
+        write_note_record(a->write, &r); /* audit.log once the write commits */
+        return;
+    }
+    write_audit_lines(a->app, &r, 1);
+    free(r.text);
+}
+
+int audit_record_again(struct app *app, struct audit_text *recs, size_t n)
+{
+    struct sb_err err;
+    int again = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].success)
+            continue;
+        if (store_audit_append_text(app->store, recs[i].ts, recs[i].text, &err) != SB_OK)
+            log_error("audit: cannot store a record of a failure again: %s", err.msg);
+        write_audit_lines(app, &recs[i], 1);
+        again++;
+    }
+    audit_texts_free(recs, n);
+    return again;
+}
+
 void audit_record_read(const struct actor *a, const char *action, const char *object,
                        const char *outcome)
 {
     struct audit_queue *q = a->app->audit;
-    struct read_rec r;
+    struct audit_text r;
 
     if (!q || !read_record_valid(a, action, object, outcome)) {
         audit_record(a, action, object, outcome);
@@ -228,11 +237,10 @@ void audit_record_read(const struct actor *a, const char *action, const char *ob
 
 /* One transaction for the batch; its audit.log lines in one write(2) after the commit, as
  * audit_record does. */
-static void write_batch(struct app *app, const struct read_rec *recs, size_t n)
+static void write_batch(struct app *app, const struct audit_text *recs, size_t n)
 {
     struct sb_err err;
-    size_t i = 0, len = 0;
-    char *buf;
+    size_t i = 0;
 
     if (store_tx_begin(app->store, &err) == SB_OK) {
         for (i = 0; i < n; i++)
@@ -247,20 +255,7 @@ static void write_batch(struct app *app, const struct read_rec *recs, size_t n)
         log_error("audit: cannot store %zu record(s) of reads: %s", n, err.msg);
         return;
     }
-    if (app->audit_fd < 0)
-        return;
-    for (i = 0; i < n; i++)
-        len += recs[i].len + 1;
-    buf = xmalloc(len);
-    len = 0;
-    for (i = 0; i < n; i++) {
-        memcpy(buf + len, recs[i].text, recs[i].len);
-        buf[len + recs[i].len] = '\n';
-        len += recs[i].len + 1;
-    }
-    if (write(app->audit_fd, buf, len) != (ssize_t)len)
-        log_error("audit: cannot append %zu record(s) to audit.log", n);
-    free(buf);
+    write_audit_lines(app, recs, n);
 }
 
 /* Deletes the records older than --audit-retention-days (none when it is 0). */
@@ -318,7 +313,7 @@ static void *flusher(void *arg)
         if (q->n == 0 && q->stop)
             break;
         size_t n = q->n < AUDIT_BATCH_MAX ? q->n : AUDIT_BATCH_MAX;
-        struct read_rec *batch = xmalloc(n * sizeof(*batch));
+        struct audit_text *batch = xmalloc(n * sizeof(*batch));
         memcpy(batch, q->recs, n * sizeof(*batch));
         memmove(q->recs, q->recs + n, (q->n - n) * sizeof(*batch));
         q->n -= n;

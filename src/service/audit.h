@@ -5,6 +5,7 @@
 #define SB_SERVICE_AUDIT_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -12,6 +13,7 @@
 struct app;
 struct actor;
 struct audit_queue;
+struct audit_text;
 
 /* Records that A's principal did ACTION ("connection.create"...) on OBJECT with OUTCOME
  * ("success", "denied", "failed"), in A's write when it has one (a record that cannot be
@@ -19,9 +21,10 @@ struct audit_queue;
 void audit_record(const struct actor *a, const char *action, const char *object,
                   const char *outcome);
 
-/* Appends again, alone, the records of RECS that are not successes (what a handler recorded of
- * a write that failed and was rolled back); returns how many. */
-int audit_record_again(struct app *app, const json_t *recs);
+/* Appends again, alone, those of the N records of RECS (write_take_records) that are not
+ * successes (what a handler recorded of a write that failed and was rolled back); returns how
+ * many. Frees RECS. */
+int audit_record_again(struct app *app, struct audit_text *recs, size_t n);
 
 /* The same for a read that changes nothing (a credential read): the record is queued and
  * written with the others queued meanwhile, in one transaction, by the flusher thread. */

@@ -14,9 +14,11 @@
 
 static void write_clear(struct write_tx *w)
 {
-    json_decref(w->lines);
+    audit_texts_free(w->lines, w->n_lines);
     json_decref(w->deleted);
-    w->lines = w->deleted = NULL;
+    w->lines = NULL;
+    w->n_lines = w->cap_lines = 0;
+    w->deleted = NULL;
     for (size_t i = 0; i < w->n_entries; i++)
         catalog_entry_release(w->entries[i]); /* (published ones are NULL) */
     free(w->entries);
@@ -46,7 +48,6 @@ enum sb_err_kind write_begin(struct write_tx *w, struct app *app, struct sb_err 
         return err->kind;
     }
     w->open = true;
-    w->lines = xcheck(json_array());
     w->deleted = xcheck(json_array());
     return SB_OK;
 }
@@ -80,13 +81,7 @@ enum sb_err_kind write_commit(struct write_tx *w, struct sb_err *err)
     json_array_foreach (w->deleted, i, v)
         publish_delete(w->app, json_string_value(json_array_get(v, 0)),
                        json_integer_value(json_array_get(v, 1)));
-    if (json_array_size(w->lines) > 0) {
-        json_t **recs = xmalloc(json_array_size(w->lines) * sizeof(*recs));
-        json_array_foreach (w->lines, i, v)
-            recs[i] = v;
-        write_audit_lines(w->app, recs, json_array_size(w->lines));
-        free(recs);
-    }
+    write_audit_lines(w->app, w->lines, w->n_lines);
     write_clear(w);
     return SB_OK;
 }
@@ -135,37 +130,50 @@ void write_fail(struct write_tx *w, const struct sb_err *err)
     w->failed = true;
 }
 
-void write_note_record(struct write_tx *w, json_t *rec)
+void write_note_record(struct write_tx *w, struct audit_text *rec)
 {
     w->records++;
-    json_array_append(w->lines, rec);
+    if (w->n_lines == w->cap_lines) {
+        w->cap_lines = w->cap_lines ? w->cap_lines * 2 : 4;
+        w->lines = xrealloc(w->lines, w->cap_lines * sizeof(*w->lines));
+    }
+    w->lines[w->n_lines++] = *rec;
+    rec->text = NULL;
 }
 
-json_t *write_take_records(struct write_tx *w)
+struct audit_text *write_take_records(struct write_tx *w, size_t *n)
 {
-    json_t *recs = w->lines ? w->lines : xcheck(json_array());
+    struct audit_text *recs = w->lines;
 
-    w->lines = xcheck(json_array());
+    *n = w->n_lines;
+    w->lines = NULL;
+    w->n_lines = w->cap_lines = 0;
     w->records = 0;
     return recs;
 }
 
-void write_audit_lines(struct app *app, json_t *const *recs, size_t n)
+void audit_texts_free(struct audit_text *recs, size_t n)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    for (size_t i = 0; i < n; i++)
+        free(recs[i].text);
+    free(recs);
+}
+
+void write_audit_lines(struct app *app, const struct audit_text *recs, size_t n)
+{
+    size_t len = 0;
+    char *buf;
 
     if (app->audit_fd < 0 || n == 0)
         return;
+    for (size_t i = 0; i < n; i++)
+        len += recs[i].len + 1;
+    buf = xmalloc(len);
+    len = 0;
     for (size_t i = 0; i < n; i++) {
-        char *line = xcheck(json_dumps(recs[i], JSON_COMPACT));
-        size_t l = strlen(line);
-        if (len + l + 1 > cap)
-            buf = xrealloc(buf, cap = (len + l + 1) * 2);
-        memcpy(buf + len, line, l);
-        buf[len + l] = '\n';
-        len += l + 1;
-        free(line);
+        memcpy(buf + len, recs[i].text, recs[i].len);
+        buf[len + recs[i].len] = '\n';
+        len += recs[i].len + 1;
     }
     if (write(app->audit_fd, buf, len) != (ssize_t)len)
         log_error("audit: cannot append %zu record(s) to audit.log", n);

@@ -20,11 +20,20 @@
 struct app;
 struct catalog_entry;
 
+/* An audit record serialised: its compact JSON, as json_dumps(JSON_COMPACT) writes it. */
+struct audit_text {
+    int64_t ts;
+    char *text; /* malloc'd */
+    size_t len;
+    bool success; /* its outcome is "success" */
+};
+
 struct write_tx {
     struct app *app;
-    bool open;                      /* a store transaction is open on this thread for it */
-    int records;                    /* audit records appended in it */
-    json_t *lines;                  /* those records, for audit.log once committed */
+    bool open;                /* a store transaction is open on this thread for it */
+    int records;              /* audit records appended in it */
+    struct audit_text *lines; /* those records, for audit.log once committed */
+    size_t n_lines, cap_lines;
     struct catalog_entry **entries; /* catalog entries to publish once committed */
     size_t n_entries, cap_entries;
     json_t *deleted; /* [name, version] of connections deleted, likewise */
@@ -58,14 +67,19 @@ void write_publish_delete(struct write_tx *w, struct app *app, const char *name,
  * appended): write_commit then rolls back and fails with it. */
 void write_fail(struct write_tx *w, const struct sb_err *err);
 
-/* Notes that REC, just appended to the store inside W, goes to audit.log once W commits. */
-void write_note_record(struct write_tx *w, json_t *rec);
+/* Notes that REC, just appended to the store inside W, goes to audit.log once W commits; takes
+ * REC's text. */
+void write_note_record(struct write_tx *w, struct audit_text *rec);
 
-/* The records noted in W so far (new reference), which W forgets: a failed write rolls back
- * and then records the handler's own account of the failure again, alone. */
-json_t *write_take_records(struct write_tx *w);
+/* The records noted in W so far (malloc'd, *N of them; free with audit_texts_free), which W
+ * forgets: a failed write rolls back and then records the handler's own account of the failure
+ * again, alone. */
+struct audit_text *write_take_records(struct write_tx *w, size_t *n);
 
-/* Appends the JSON lines of RECS to APP's audit.log in one write. */
-void write_audit_lines(struct app *app, json_t *const *recs, size_t n);
+/* Frees the N records of RECS and RECS. */
+void audit_texts_free(struct audit_text *recs, size_t n);
+
+/* Appends the JSON lines of the N records of RECS to APP's audit.log in one write. */
+void write_audit_lines(struct app *app, const struct audit_text *recs, size_t n);
 
 #endif

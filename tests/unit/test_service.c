@@ -27,6 +27,7 @@
 #include "core/catalog.h"
 #include "core/principal.h"
 #include "core/session.h"
+#include "service/audit.h"
 #include "service/service.h"
 #include "service/write.h"
 #include "settings.h"
@@ -238,6 +239,66 @@ static void test_create_text_is_the_definition_the_catalog_holds(void **state)
     json_decref(def);
     json_decref(other);
     json_decref(body);
+}
+
+/* A change's audit record is serialised once for the store's row and the audit.log line: both
+ * are byte for byte the compact dump of the JSON tree records were built as (member order,
+ * escapes, a NULL object as null, actingAs last), in a write and alone. */
+static void test_a_change_record_is_stored_and_logged_as_jansson_dumps_it(void **state)
+{
+    struct fixture *fx = *state;
+    const char *object = "we\"ird\\ \n\t\x01\x1f/\xc3\xa9\xe2\x80\xa8", *want_object[2];
+    char path[128], buf[4096], *line, *next;
+    json_t *recs;
+    ssize_t got;
+    int i = 0;
+
+    snprintf(path, sizeof(path), "%s/audit.log", fx->dir);
+    fx->app.audit_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    assert_true(fx->app.audit_fd >= 0);
+    begin(fx);
+    audit_record(&fx->actor, "connection.create", object, "success");
+    commit(fx);
+    snprintf(fx->admin.real, sizeof(fx->admin.real), "root\"admin");
+    audit_record(&fx->actor, "connection.delete", NULL, "failed"); /* alone */
+    fx->admin.real[0] = '\0';
+    want_object[0] = object;
+    want_object[1] = NULL;
+    close(fx->app.audit_fd);
+    fx->app.audit_fd = -1;
+
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    got = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    assert_true(got > 0);
+    buf[got] = '\0';
+    recs = audit_records(fx); /* newest first */
+    assert_int_equal(json_array_size(recs), 2);
+    for (line = buf; (next = strchr(line, '\n')); line = next + 1, i++) {
+        json_t *rec = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL), *want;
+        char *want_text, *row;
+        *next = '\0';
+        assert_non_null(rec);
+        want = json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s, s:s}", "ts",
+                         json_integer_value(json_object_get(rec, "ts")), "principal",
+                         i == 0 ? "alice" : "root\"admin", "action",
+                         i == 0 ? "connection.create" : "connection.delete", "object",
+                         want_object[i], "outcome", i == 0 ? "success" : "failed", "remoteAddr",
+                         "127.0.0.1", "requestId", "req-1");
+        if (i == 1)
+            json_object_set_new(want, "actingAs", json_string("alice"));
+        want_text = json_dumps(want, JSON_COMPACT);
+        assert_string_equal(line, want_text);
+        row = json_dumps(json_array_get(recs, 1 - i), JSON_COMPACT);
+        assert_string_equal(row, want_text);
+        free(row);
+        free(want_text);
+        json_decref(want);
+        json_decref(rec);
+    }
+    assert_int_equal(i, 2);
+    json_decref(recs);
 }
 
 /* A write rolled back after the service's call (as the dispatcher does when something later
@@ -1295,6 +1356,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_text_is_the_definition_the_catalog_holds, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_change_record_is_stored_and_logged_as_jansson_dumps_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolled_back_write_leaves_neither_change_nor_record,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_validation_writes_nothing, setup, teardown),
