@@ -6,7 +6,9 @@
  * and answers its request without waiting for them. The thread sends everything handed over
  * since its previous batch in one statement, one transaction of its own, on a connection of its
  * own whose commits do not wait for the disk (synchronous_commit off: a notification is no
- * durable state):
+ * durable state), at most one batch every PG_ANNOUNCE_INTERVAL_MS (the other nodes hear of a
+ * change that much later at most, and every wake-up a batch costs — the announcer, its session,
+ * each node's listener session and thread — is shared by all the changes it carries):
  *
  *     SELECT pg_notify('switchboard', n) FROM unnest($1::text[]) AS n
  *
@@ -28,10 +30,12 @@
 #include <time.h>
 
 #include "store/store_pg.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define PG_ANNOUNCE_BATCH_MAX 1024    /* payloads in one transaction at most */
+#define PG_ANNOUNCE_INTERVAL_MS 10    /* a batch at most this often: the rest wait to join one */
 #define PG_ANNOUNCE_QUEUE_MAX 1000000 /* payloads waiting at most (PostgreSQL unreachable) */
 
 enum send_result { SEND_DONE, SEND_RETRY };
@@ -127,6 +131,11 @@ static enum send_result announcer_send(struct pg_store *st, struct announcer *a,
     return out;
 }
 
+static int64_t now_ms(void)
+{
+    return clock_mono_us() / 1000;
+}
+
 /* Waits on A's condition until woken or BACKOFF_MS passed (A->lock held). */
 static void announcer_sleep(struct announcer *a, int backoff_ms)
 {
@@ -148,6 +157,7 @@ static void *announcer_main(void *arg)
     struct announcer *a = &st->announcer;
     char **batch = xmalloc(PG_ANNOUNCE_BATCH_MAX * sizeof(*batch));
     int backoff_ms = 0;
+    int64_t next_ms = 0, wait_ms; /* monotonic ms: no batch before NEXT_MS */
 
     pthread_mutex_lock(&a->lock);
     for (;;) {
@@ -161,6 +171,11 @@ static void *announcer_main(void *arg)
             break; /* stopping, and everything sent */
         if (backoff_ms > 0 && !a->stopping)
             announcer_sleep(a, backoff_ms);
+        /* the writers that commit meanwhile join this batch (one wake-up of the announcer, of
+         * its session and of every node's listener for all of them) */
+        while (!a->stopping && (wait_ms = next_ms - now_ms()) > 0)
+            announcer_sleep(a, (int)wait_ms);
+        next_ms = now_ms() + PG_ANNOUNCE_INTERVAL_MS;
         /* the oldest first; writers only append, so these stay at the front */
         n = a->n < PG_ANNOUNCE_BATCH_MAX ? a->n : PG_ANNOUNCE_BATCH_MAX;
         memcpy(batch, a->queue, n * sizeof(*batch));
@@ -210,10 +225,12 @@ void store_pg_announce_post(struct pg_store *st, char **notes, int n)
 {
     struct announcer *a = &st->announcer;
     int dropped = 0;
+    bool was_empty;
 
     if (n <= 0)
         return;
     pthread_mutex_lock(&a->lock);
+    was_empty = a->n == 0;
     if (a->n + (size_t)n > a->cap) {
         a->cap = a->cap ? a->cap : 64;
         while (a->n + (size_t)n > a->cap)
@@ -228,7 +245,8 @@ void store_pg_announce_post(struct pg_store *st, char **notes, int n)
             dropped++;
         }
     }
-    pthread_cond_signal(&a->wake);
+    if (was_empty) /* (else the announcer is awake, or waits to send these with the others) */
+        pthread_cond_signal(&a->wake);
     pthread_mutex_unlock(&a->lock);
     if (dropped)
         log_error("store: %d change(s) not announced to the other nodes: %d wait already", dropped,
