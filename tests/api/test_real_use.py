@@ -162,7 +162,7 @@ class StoreOnTheCommandLineTest(OwnServerTestCase):
                                 env=dict(os.environ, SWITCHBOARD_CONFIG=""))
         try:
             seen = b""
-            for _ in range(100):  # until the flags are read (the store's connect then waits)
+            for _ in range(200):  # until the flags are read (the store's connect then waits)
                 time.sleep(0.05)
                 with open("/proc/%d/cmdline" % proc.pid, "rb") as f:
                     seen = f.read()
