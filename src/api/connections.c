@@ -118,15 +118,17 @@ void api_connections_update(struct request *req)
 {
     const char *name = api_conn_name_or_reply(req);
     struct sb_err err;
-    json_t *body = NULL, *def;
+    json_t *body = NULL;
     int64_t if_match;
+    char *text;
 
     if (!name || !if_match_or_reply(req, &if_match) || !req_json_body_or_reply(req, &body))
         return;
-    if (svc_conn_update(req_actor(req), name, body, if_match, &def, &err) != SB_OK)
+    /* the answer is the text the store holds, dumped once for both */
+    if (svc_conn_update_text(req_actor(req), name, body, if_match, &text, &err) != SB_OK)
         reply_error(req, &err);
     else
-        reply_json(req, 200, def);
+        reply_json_text(req, 200, text);
     json_decref(body);
 }
 

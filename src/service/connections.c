@@ -104,9 +104,9 @@ static enum sb_err_kind precondition_failed(const char *name, int64_t stored, in
  * another writer is applied again over the newer version, this many times at most. */
 #define UPDATE_ATTEMPTS 8
 
-/* One attempt of svc_conn_update, in A's write. */
+/* One attempt of svc_conn_update, in A's write; *TEXT as for create. */
 static enum sb_err_kind update_once(struct actor *a, const char *name, const json_t *body,
-                                    int64_t if_match, json_t **def, struct sb_err *err)
+                                    int64_t if_match, json_t **def, char **text, struct sb_err *err)
 {
     json_t *stored = NULL;
     enum sb_err_kind rc = store_conn_get(a->app->store, name, &stored, err);
@@ -119,33 +119,65 @@ static enum sb_err_kind update_once(struct actor *a, const char *name, const jso
     if (rc == SB_OK)
         rc = secrets_seal_params(&a->app->secrets, name, json_object_get(*def, "params"), err);
     if (rc == SB_OK)
-        rc = store_conn_replace(a->app->store, name, *def, conn_version(stored), "update", err);
+        rc = store_conn_replace_text(a->app->store, name, *def, conn_version(stored), "update",
+                                     text, err);
     if (rc == SB_OK)
-        write_publish_def(a->write, a->app, *def);
+        write_publish_def_text(a->write, a->app, *def, *text);
     if (rc == SB_ERR_CONFLICT && if_match >= 0) /* changed between our read and write */
         rc = precondition_failed(name, conn_version(stored) + 1, if_match, err);
     json_decref(stored);
     return rc;
 }
 
-enum sb_err_kind svc_conn_update(struct actor *a, const char *name, const json_t *body,
-                                 int64_t if_match, json_t **out, struct sb_err *err)
+/* svc_conn_update, and *TEXT (malloc'd, or NULL) the definition's compact JSON as stored. */
+static enum sb_err_kind update(struct actor *a, const char *name, const json_t *body,
+                               int64_t if_match, json_t **out, char **text, struct sb_err *err)
 {
     bool guards = a->app->cfg->write_guards;
     struct svc_change c;
     enum sb_err_kind rc;
 
     *out = NULL;
+    *text = NULL;
     if ((rc = svc_begin(a, &c, err)) != SB_OK)
         return svc_end(a, &c, rc, NULL, NULL, out, err);
     for (int attempt = 1;; attempt++) {
         json_decref(*out);
         *out = NULL;
-        rc = update_once(a, name, body, if_match, out, err);
+        free(*text);
+        *text = NULL;
+        rc = update_once(a, name, body, if_match, out, text, err);
         if (rc != SB_ERR_CONFLICT || if_match >= 0 || guards || attempt == UPDATE_ATTEMPTS)
             break;
     }
-    return svc_end(a, &c, rc, "connection.update", name, out, err);
+    rc = svc_end(a, &c, rc, "connection.update", name, out, err);
+    if (rc != SB_OK) {
+        free(*text);
+        *text = NULL;
+    }
+    return rc;
+}
+
+enum sb_err_kind svc_conn_update(struct actor *a, const char *name, const json_t *body,
+                                 int64_t if_match, json_t **out, struct sb_err *err)
+{
+    char *text;
+    enum sb_err_kind rc = update(a, name, body, if_match, out, &text, err);
+
+    free(text);
+    return rc;
+}
+
+enum sb_err_kind svc_conn_update_text(struct actor *a, const char *name, const json_t *body,
+                                      int64_t if_match, char **text, struct sb_err *err)
+{
+    json_t *def;
+    enum sb_err_kind rc = update(a, name, body, if_match, &def, text, err);
+
+    if (rc == SB_OK && !*text)
+        *text = xcheck(json_dumps(def, JSON_COMPACT));
+    json_decref(def);
+    return rc;
 }
 
 enum sb_err_kind svc_conn_delete(struct actor *a, const char *name, int64_t if_match, bool force,

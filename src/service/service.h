@@ -77,6 +77,10 @@ enum sb_err_kind svc_conn_create_text(struct actor *a, const json_t *body, char 
 enum sb_err_kind svc_conn_update(struct actor *a, const char *name, const json_t *body,
                                  int64_t if_match, json_t **out, struct sb_err *err);
 
+/* svc_conn_update answering the definition's compact JSON text, as svc_conn_create_text. */
+enum sb_err_kind svc_conn_update_text(struct actor *a, const char *name, const json_t *body,
+                                      int64_t if_match, char **text, struct sb_err *err);
+
 /* Deletes connection NAME (at IF_MATCH, when not -1). FORCE deletes it even when datasets name
  * it, which write guards refuse otherwise (without them, DSS's way: always). */
 enum sb_err_kind svc_conn_delete(struct actor *a, const char *name, int64_t if_match, bool force,

@@ -1118,9 +1118,10 @@ static int64_t tag_int(const json_t *def, const char *field)
 }
 
 /* Appends version VERSION of NAME to the history, and announces it. */
+/* TEXT: DEF's compact JSON when the caller has it already, or NULL. */
 static enum sb_err_kind history_append(struct store_conn *c, const char *name, int64_t version,
                                        const char *action, const char *who, int64_t when,
-                                       const json_t *def, struct sb_err *err)
+                                       const json_t *def, const char *text, struct sb_err *err)
 {
     struct args a = {0};
     bool deleted = strcmp(action, "delete") == 0;
@@ -1130,7 +1131,10 @@ static enum sb_err_kind history_append(struct store_conn *c, const char *name, i
     a_text(&a, action);
     a_text(&a, who);
     a_int(&a, when);
-    a_json(&a, def);
+    if (text)
+        a_text(&a, text);
+    else
+        a_json(&a, def);
     if (run(c, ST_HIST_APPEND, &a, NULL, NULL, NULL, err) != SB_OK)
         return err->kind;
     return announce_conn(c, name, version, deleted, err);
@@ -1246,12 +1250,13 @@ static enum sb_err_kind conn_insert(struct store_conn *c, const char *name, json
         free(dump);
         return kind;
     }
+    kind = history_append(c, name, version, action, tag_login(def), tag_int(def, "lastModifiedOn"),
+                          def, dump, err);
     if (text)
         *text = dump;
     else
         free(dump);
-    return history_append(c, name, version, action, tag_login(def), tag_int(def, "lastModifiedOn"),
-                          def, err);
+    return kind;
 }
 
 enum sb_err_kind store_conn_insert_text(struct store *st, const char *name, json_t *def,
@@ -1279,11 +1284,13 @@ enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *d
 }
 
 static enum sb_err_kind conn_replace(struct store_conn *c, const char *name, const json_t *def,
-                                     int64_t expected_version, const char *action,
+                                     int64_t expected_version, const char *action, char **text,
                                      struct sb_err *err)
 {
     int64_t version = tag_int(def, "versionNumber"), exists = 0;
     struct args a = {0};
+    enum sb_err_kind kind;
+    char *dump;
     long changes;
 
     if (lock_name(c, name, err) != SB_OK)
@@ -1291,12 +1298,21 @@ static enum sb_err_kind conn_replace(struct store_conn *c, const char *name, con
     a_text(&a, name);
     a_int(&a, expected_version);
     a_int(&a, version);
-    a_json(&a, def);
-    if (run(c, ST_CONN_REPLACE, &a, NULL, NULL, &changes, err) != SB_OK)
+    a_text(&a, dump = xcheck(json_dumps(def, JSON_COMPACT))); /* for the history row too */
+    if (run(c, ST_CONN_REPLACE, &a, NULL, NULL, &changes, err) != SB_OK) {
+        free(dump);
         return err->kind;
-    if (changes == 1)
-        return history_append(c, name, version, action, tag_login(def),
-                              tag_int(def, "lastModifiedOn"), def, err);
+    }
+    if (changes == 1) {
+        kind = history_append(c, name, version, action, tag_login(def),
+                              tag_int(def, "lastModifiedOn"), def, dump, err);
+        if (text)
+            *text = dump;
+        else
+            free(dump);
+        return kind;
+    }
+    free(dump);
 
     /* nothing matched: gone, or changed since the caller read it */
     a = (struct args){0};
@@ -1311,14 +1327,30 @@ static enum sb_err_kind conn_replace(struct store_conn *c, const char *name, con
     return conn_missing(name, err);
 }
 
+enum sb_err_kind store_conn_replace_text(struct store *st, const char *name, const json_t *def,
+                                         int64_t expected_version, const char *action, char **text,
+                                         struct sb_err *err)
+{
+    enum sb_err_kind kind;
+
+    if (text)
+        *text = NULL;
+    WITH_CONN(c, st, err);
+    if (tx_begin(&c, err) != SB_OK)
+        return err->kind;
+    kind = tx_end(c, conn_replace(c, name, def, expected_version, action, text, err), err);
+    if (kind != SB_OK && text) {
+        free(*text);
+        *text = NULL;
+    }
+    return kind;
+}
+
 enum sb_err_kind store_conn_replace(struct store *st, const char *name, const json_t *def,
                                     int64_t expected_version, const char *action,
                                     struct sb_err *err)
 {
-    WITH_CONN(c, st, err);
-    if (tx_begin(&c, err) != SB_OK)
-        return err->kind;
-    return tx_end(c, conn_replace(c, name, def, expected_version, action, err), err);
+    return store_conn_replace_text(st, name, def, expected_version, action, NULL, err);
 }
 
 struct usages {
@@ -1409,7 +1441,7 @@ static enum sb_err_kind conn_delete(struct store_conn *c, const char *name, int6
     a_text(&a, name);
     if (run(c, ST_CONN_DELETE, &a, NULL, NULL, NULL, err) != SB_OK)
         goto fail;
-    kind = history_append(c, name, cur.version + 1, "delete", who, now_ms, cur.def, err);
+    kind = history_append(c, name, cur.version + 1, "delete", who, now_ms, cur.def, NULL, err);
     if (kind == SB_OK)
         *deleted_version = cur.version + 1;
     json_decref(cur.def);

@@ -226,6 +226,12 @@ enum sb_err_kind store_conn_replace(struct store *st, const char *name, const js
                                     int64_t expected_version, const char *action,
                                     struct sb_err *err);
 
+/* store_conn_replace, and *TEXT (malloc'd, the caller frees it; NULL on failure) the text
+ * stored, json_dumps(DEF, JSON_COMPACT), as store_conn_insert_text. */
+enum sb_err_kind store_conn_replace_text(struct store *st, const char *name, const json_t *def,
+                                         int64_t expected_version, const char *action, char **text,
+                                         struct sb_err *err);
+
 /* Deletes NAME and records a "delete" version by WHO at NOW_MS holding its last definition;
  * *DELETED_VERSION is that version's number.
  * Unless FORCE, a connection that datasets use is not deleted: SB_ERR_CONFLICT naming at most

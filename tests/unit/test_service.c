@@ -194,9 +194,9 @@ static void test_create_commits_definition_and_audit_record(void **state)
     json_decref(body);
 }
 
-/* svc_conn_create_text answers the text svc_conn_create's definition dumps to, which is what the
- * catalog holds once the write committed (the store's bytes: test_store). */
-static void test_create_text_is_the_definition_the_catalog_holds(void **state)
+/* svc_conn_create_text (and svc_conn_update_text) answers the text the definition dumps to, which
+ * is what the catalog holds once the write committed (the store's bytes: test_store). */
+static void test_create_and_update_text_is_the_definition_the_catalog_holds(void **state)
 {
     struct fixture *fx = *state;
     json_t *body = pg_body("pg-text"), *other = pg_body("pg-other"), *def = NULL;
@@ -220,6 +220,29 @@ static void test_create_text_is_the_definition_the_catalog_holds(void **state)
     free(held);
     free(text);
     json_decref(def);
+
+    begin(fx); /* an update's text likewise */
+    json_object_set_new(body, "description", json_string("updated \"now\""));
+    assert_int_equal(svc_conn_update_text(&fx->actor, "pg-text", body, -1, &text, &err), SB_OK);
+    commit(fx);
+    assert_non_null(e = catalog_get(fx->app.catalog, "pg-text"));
+    held = catalog_entry_json_copy(e);
+    catalog_entry_release(e);
+    assert_string_equal(held, text);
+    assert_non_null(strstr(text, "updated \\\"now\\\""));
+    assert_int_equal(store_conn_get(fx->app.store, "pg-text", &def, &err), SB_OK);
+    want = json_dumps(def, JSON_COMPACT);
+    assert_string_equal(text, want);
+    free(want);
+    free(held);
+    free(text);
+    json_decref(def);
+    begin(fx); /* a stale If-Match answers no text */
+    text = (char *)"untouched";
+    assert_int_equal(svc_conn_update_text(&fx->actor, "pg-text", body, 1, &text, &err),
+                     SB_ERR_PRECONDITION_FAILED);
+    assert_null(text);
+    rollback(fx);
 
     begin(fx); /* a conflict answers no text */
     text = (char *)"untouched";
@@ -1354,8 +1377,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_creates_whose_shared_commit_fails_publish_nothing,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_text_is_the_definition_the_catalog_holds, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_create_and_update_text_is_the_definition_the_catalog_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_a_change_record_is_stored_and_logged_as_jansson_dumps_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolled_back_write_leaves_neither_change_nor_record,

@@ -428,11 +428,11 @@ static void on_scan_text(void *ctx, const char *name, const char *type, int64_t 
         t->text = strdup(text);
 }
 
-/* store_conn_insert_text gives the very bytes stored, which are the definition's compact dump
- * as the insert left it: with the version cut in (a re-created name's too), and where the store
- * dumps the definition whole (a stand-in that occurs twice, no creationTag); nothing on a
- * conflict. */
-static void test_an_insert_gives_the_text_it_stored(void **state)
+/* store_conn_insert_text (and store_conn_replace_text) gives the very bytes stored, which are the
+ * definition's compact dump as the insert left it: with the version cut in (a re-created name's
+ * too), and where the store dumps the definition whole (a stand-in that occurs twice, no
+ * creationTag); nothing on a conflict. */
+static void test_an_insert_and_a_replace_give_the_text_they_stored(void **state)
 {
     struct store *st = store_of(state);
     json_t *def = conn_def("PostgreSQL", "ann"), *odd = conn_def("PostgreSQL", "bob");
@@ -465,6 +465,32 @@ static void test_an_insert_gives_the_text_it_stored(void **state)
     text = (char *)"untouched";
     assert_err(&err, store_conn_insert_text(st, "plain", def, "create", &text, &err),
                SB_ERR_CONFLICT, "Connection 'plain' already exists.");
+    assert_null(text);
+
+    /* and a replace gives the text stored, which its history row holds too */
+    struct stored_text t = {"plain", NULL};
+    json_t *hist;
+    char *want, *have;
+    json_object_set_new(json_object_get(def, "creationTag"), "versionNumber", json_integer(4));
+    json_object_set_new(def, "description", json_string("then \"changed\"\n"));
+    OK(store_conn_replace_text(st, "plain", def, 3, "update", &text, &err));
+    want = json_dumps(def, JSON_COMPACT);
+    assert_string_equal(text, want);
+    OK(store_conn_scan(st, on_scan_text, &t, &err));
+    assert_string_equal(t.text, text);
+    OK(store_conn_history(st, "plain", &hist, &err));
+    have =
+        json_dumps(json_object_get(json_array_get(hist, json_array_size(hist) - 1), "definition"),
+                   JSON_COMPACT);
+    assert_string_equal(have, want);
+    free(have);
+    json_decref(hist);
+    free(t.text);
+    free(want);
+    free(text);
+    text = (char *)"untouched"; /* a stale version: no text */
+    assert_int_equal(store_conn_replace_text(st, "plain", def, 3, "update", &text, &err),
+                     SB_ERR_CONFLICT);
     assert_null(text);
     json_decref(def);
     json_decref(odd);
@@ -1150,8 +1176,8 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
                                             teardown),                                             \
             cmocka_unit_test_setup_teardown(test_a_created_connection_is_stored_with_its_version,  \
                                             setup, teardown),                                      \
-            cmocka_unit_test_setup_teardown(test_an_insert_gives_the_text_it_stored, setup,        \
-                                            teardown),                                             \
+            cmocka_unit_test_setup_teardown(                                                       \
+                test_an_insert_and_a_replace_give_the_text_they_stored, setup, teardown),          \
             cmocka_unit_test_setup_teardown(test_connection_list_and_scan_agree, setup, teardown), \
             cmocka_unit_test_setup_teardown(test_connection_scan_gives_the_indexed_parts, setup,   \
                                             teardown),                                             \
