@@ -255,13 +255,15 @@ static void *worker_main(void *arg)
         struct probe_target target;
         struct probe_result result;
         json_t *params;
+        bool background;
 
         while (!pool->stopping && !next_queue(pool))
             pthread_cond_wait(&pool->wake, &pool->lock);
         if (pool->stopping)
             break; /* probe_pool_stop completes what is queued */
         job = queue_pop(next_queue(pool));
-        if (job->background)
+        background = job->background;
+        if (background)
             pool->background_busy++;
         /* the worker runs on its own copy: when the pool is stopped before the probe ends,
          * the job goes back to its owner while this thread still reads the target */
@@ -275,9 +277,11 @@ static void *worker_main(void *arg)
         probe_run(&pool->settings, &target, &result);
         json_decref(params);
 
+        /* JOB is read again only when it is still this worker's: probe_pool_stop may have
+         * handed it back meanwhile, and its owner freed it */
         pthread_mutex_lock(&pool->lock);
         pool->busy--;
-        if (job->background) {
+        if (background) {
             pool->background_busy--;
             pthread_cond_signal(&pool->wake); /* a background job may now take this slot */
         }
@@ -286,7 +290,7 @@ static void *worker_main(void *arg)
         if (pool->running[me] == job) { /* not taken back by probe_pool_stop */
             pool->running[me] = NULL;
             job->result = result;
-            if (job->background)
+            if (background)
                 pool->background_pending--;
             job->done(job); /* under the lock, so that the stopper never completes it too */
             pool->pending--;

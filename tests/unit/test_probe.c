@@ -2,7 +2,8 @@
 /* Unit tests of probe_scrub (src/probe/probe.c), the mask that keeps secret values out of probe
  * messages: it must end for any input (a secret equal to the mask "***" once made it loop
  * forever), leave nothing of overlapping secrets or of one inside another, and never write past the
- * buffer. */
+ * buffer. And of the probe pool's stop: a worker left behind after the grace never touches the
+ * job it was running, which its owner has had back (and freed) since. */
 /* cmocka.h needs these four first */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,10 +12,17 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "core/types.h"
 #include "probe/probe.h"
+#include "util/clock.h"
 
 static void assert_scrubs(const char *in, const char *const *secrets, size_t n, const char *want)
 {
@@ -97,6 +105,51 @@ static void test_full_buffer_stays_terminated(void **state)
     assert_string_equal(small, "***x");
 }
 
+static int jobs_done;
+
+/* The job's owner: done hands the job back, and the owner frees it at once. */
+static void free_job(struct probe_job *job)
+{
+    json_decref(job->params);
+    free(job);
+    jobs_done++;
+}
+
+static void test_a_worker_left_behind_never_reads_its_freed_job(void **state)
+{
+    struct probe_settings settings = {.timeout_s = 1};
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    socklen_t len = sizeof(addr);
+    int hole = socket(AF_INET, SOCK_STREAM, 0);
+    struct probe_pool *pool;
+    struct probe_job *job = calloc(1, sizeof(*job));
+    char port[16];
+    (void)state;
+
+    /* a server that accepts and never answers: the probe runs to its timeout */
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(hole, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(listen(hole, 8), 0);
+    assert_int_equal(getsockname(hole, (struct sockaddr *)&addr, &len), 0);
+    snprintf(port, sizeof(port), "%u", (unsigned)ntohs(addr.sin_port));
+    job->params = json_pack("{s:s, s:s, s:s, s:s}", "host", "127.0.0.1", "port", port, "user", "u",
+                            "password", "pw");
+    job->target.type = types_find("PostgreSQL");
+    job->target.params = job->params;
+    job->done = free_job;
+
+    pool = probe_pool_start(&settings, 1);
+    assert_true(probe_pool_submit(pool, job));
+    usleep(200 * 1000); /* the worker is in the probe */
+    /* a grace shorter than the probe: the job is answered as stopped, handed back, freed */
+    probe_pool_stop(pool, clock_mono_us() + 50 * 1000);
+    assert_int_equal(jobs_done, 1);
+    /* the worker's probe times out meanwhile; under ASan, a read of the job is a failure */
+    sleep(3);
+    probe_pool_free(pool); /* abandoned: left to its worker */
+    close(hole);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -107,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_overlapping_secrets_leave_nothing_of_either),
         cmocka_unit_test(test_repeated_secret_and_count),
         cmocka_unit_test(test_full_buffer_stays_terminated),
+        cmocka_unit_test(test_a_worker_left_behind_never_reads_its_freed_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
