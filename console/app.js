@@ -150,6 +150,7 @@ async function signOut() {
 }
 
 whenSignedOut((why) => {
+  if (!me) return; // a request from before a sign-out, answered after it: already signed out
   me = null;
   signInPage(why || "Your session has ended. Sign in again.");
 });
