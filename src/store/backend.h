@@ -199,6 +199,8 @@ struct backend_ops {
      * on one connection (struct store_conn.batch), whose commits do not wait; NULL: each
      * thread writes on its own connection and a commit returns durable. */
     enum sb_err_kind (*sync)(struct store *st, struct sb_err *err);
+    /* With sync: whether one of its disk syncs is under way; with WAIT, returns once none is. */
+    bool (*syncing)(struct store *st, bool wait);
     struct conn_ops conn;
 };
 
@@ -218,6 +220,7 @@ struct store_batch {
     int waiting;                  /* threads waiting for CONN */
     int count;                    /* writes in CONN's open transaction */
     struct batch_member *members; /* those of them waiting for its outcome */
+    uint64_t seq;                 /* transactions ended so far */
     uint64_t commits, writes;     /* transactions committed, and the writes they held */
 };
 

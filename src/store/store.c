@@ -19,12 +19,14 @@
  * before it. A member that fails rolls back its own savepoint only (the first one, the whole
  * transaction, which holds nothing else yet). When a member ends and other writers wait for the
  * connection, the transaction stays open for them (up to BATCH_MAX writes) and the member waits
- * for its outcome; otherwise it commits, hands the connection on, waits for the commit to be
- * durable (ops->sync, the disk's sync shared by every commit made before it) and tells every
- * member the outcome. A member's call returns only then: nothing is acknowledged before its
- * transaction is committed and durable, and a commit that fails fails every member. With one
- * writer at a time nobody waits, and a write is one transaction as without group commit.
- * Members that only appended a relaxed statement (an audit record alone) do not wait. */
+ * for its outcome; so it does, once, while an fdatasync is under way (which its commit would
+ * have to wait for before its own), taking the connection back when it ends; otherwise it commits,
+ * hands the connection on, waits for the commit to be durable (ops->sync, the disk's sync shared by
+ * every commit made before it) and tells every member the outcome. A member's call returns only
+ * then: nothing is acknowledged before its transaction is committed and durable, and a commit that
+ * fails fails every member. With one writer at a time nobody waits, and a write is one transaction
+ * as without group commit. Members that only appended a relaxed statement (an audit record alone)
+ * do not wait. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -426,10 +428,22 @@ static enum sb_err_kind batch_commit(struct store_conn *c, struct sb_err *err)
     return kind;
 }
 
+/* Waits (B->lock held) until ME's transaction has an outcome; KIND and ERR take it. */
+static void batch_wait_outcome(struct store_batch *b, struct batch_member *me,
+                               enum sb_err_kind *kind, struct sb_err *err)
+{
+    while (!me->done)
+        pthread_cond_wait(&b->done, &b->lock);
+    *kind = me->kind;
+    if (*kind != SB_OK)
+        *err = me->err;
+}
+
 /* The end of a member's turn on ST's shared connection. ME: the member, when it wrote
  * something that must wait for the outcome; WHY: what ended the transaction when a failure
  * did (the connection's depth is 0 then). Keeps the transaction open for the writers waiting,
- * else commits it, and tells every member waiting how it went. */
+ * or while an fdatasync is under way (once), else commits it, and tells every member waiting
+ * how it went. */
 static enum sb_err_kind batch_end(struct store *st, struct batch_member *me, bool wrote,
                                   enum sb_err_kind kind, const struct sb_err *why,
                                   struct sb_err *err)
@@ -450,24 +464,57 @@ static enum sb_err_kind batch_end(struct store *st, struct batch_member *me, boo
         me->next = b->members;
         b->members = me;
     }
-    if (c && c->tx_depth > 0 && b->waiting > 0 && b->count < BATCH_MAX) {
-        /* the next writer joins this transaction; whoever ends it says how it went */
+    for (bool deferred = false;;) {
+        bool open = c && c->tx_depth > 0 && b->count < BATCH_MAX;
+        uint64_t seq = b->seq;
+
+        if (open && b->waiting > 0) {
+            /* the next writer joins this transaction; whoever ends it says how it went */
+            b->busy = false;
+            pthread_cond_signal(&b->turn);
+            if (me)
+                batch_wait_outcome(b, me, &kind, err);
+            pthread_mutex_unlock(&b->lock);
+            return kind;
+        }
+        if (!open || !me || deferred || !st->ops->syncing(st, false))
+            break;
+        /* an fdatasync is under way, which this commit would wait for before its own: keep
+         * the transaction open meanwhile for the writes that come, then take the connection
+         * back and end it, unless one of them did */
+        deferred = true;
         b->busy = false;
         pthread_cond_signal(&b->turn);
-        if (me) {
-            while (!me->done)
-                pthread_cond_wait(&b->done, &b->lock);
-            kind = me->kind;
-            if (kind != SB_OK)
-                *err = me->err;
-        }
         pthread_mutex_unlock(&b->lock);
-        return kind;
+        st->ops->syncing(st, true);
+        pthread_mutex_lock(&b->lock);
+        b->waiting++;
+        while (b->busy && b->seq == seq)
+            pthread_cond_wait(&b->turn, &b->lock);
+        b->waiting--;
+        if (b->seq != seq) { /* committed by another: its outcome is ours */
+            if (!b->busy) {
+                /* the connection came to this thread, counted among the writers waiting, and a
+                 * writer may have left a transaction open for it: end that one as a writer
+                 * that wrote nothing would */
+                struct sb_err none, ignored;
+                b->busy = true;
+                pthread_mutex_unlock(&b->lock);
+                sb_err_clear(&none);
+                batch_end(st, NULL, false, SB_OK, &none, &ignored);
+                pthread_mutex_lock(&b->lock);
+            }
+            batch_wait_outcome(b, me, &kind, err);
+            pthread_mutex_unlock(&b->lock);
+            return kind;
+        }
+        b->busy = true;
     }
     list = b->members;
     count = b->count;
     b->members = NULL;
     b->count = 0;
+    b->seq++;
     pthread_mutex_unlock(&b->lock);
 
     if (c && c->tx_depth > 0)

@@ -513,6 +513,19 @@ static enum sb_err_kind sq_sync(struct store *base, struct sb_err *err)
     return db_fail(NULL, SQLITE_IOERR_FSYNC, "commit", err);
 }
 
+static bool sq_syncing(struct store *base, bool wait)
+{
+    struct durability *d = &((struct sqlite_store *)base)->dur;
+    bool busy;
+
+    pthread_mutex_lock(&d->lock);
+    busy = d->syncing;
+    while (wait && d->syncing)
+        pthread_cond_wait(&d->done, &d->lock);
+    pthread_mutex_unlock(&d->lock);
+    return busy;
+}
+
 static bool sq_in_tx(struct store_conn *c)
 {
     return !sqlite3_get_autocommit(((struct handle *)c)->db);
@@ -523,6 +536,7 @@ static const struct backend_ops sqlite_ops = {
     .close = sq_close,
     .size_bytes = sq_size_bytes,
     .sync = sq_sync,
+    .syncing = sq_syncing,
     /* (a write transaction holds the only write lock: no per-name lock; no other node) */
     .conn = {.open = sq_conn_open,
              .close = sq_conn_close,
