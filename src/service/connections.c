@@ -36,11 +36,15 @@ static enum sb_err_kind name_free(struct actor *a, const json_t *body, struct sb
     return sb_err_set(err, SB_ERR_CONFLICT, "Connection '%s' already exists.", name);
 }
 
-/* svc_conn_create, and *TEXT (malloc'd, or NULL) the definition's compact JSON as stored. */
+/* svc_conn_create, and *TEXT (malloc'd, or NULL) the definition's compact JSON as stored. On
+ * PostgreSQL the insert travels with the write's COMMIT (one round trip for all of it): the
+ * version it gives out, and so the definition and its text, are known only once the write
+ * committed, which this does then (the handler's last step: it answers with them). */
 static enum sb_err_kind create(struct actor *a, const json_t *body, json_t **out, char **text,
                                struct sb_err *err)
 {
     struct svc_change c;
+    struct store_insert in = {0};
     const char *name = NULL;
     enum sb_err_kind rc;
 
@@ -58,11 +62,26 @@ static enum sb_err_kind create(struct actor *a, const json_t *body, json_t **out
     }
     /* the text stored is the definition's dump: the catalog's entry and the answer reuse it */
     if (rc == SB_OK)
-        rc = store_conn_insert_text(a->app->store, name, *out, "create", text, err);
-    if (rc == SB_OK)
+        rc = store_conn_insert_later(a->app->store, name, *out, "create", &in, err);
+    if (rc == SB_OK && !in.later)
+        rc = store_conn_insert_done(&in, rc, *out, text, err);
+    if (rc == SB_OK && !in.later)
         write_publish_def_text(a->write, a->app, *out, *text);
-    rc = svc_end(a, &c, rc, "connection.create", name, out, err);
+    rc = svc_end(a, &c, rc, "connection.create", name, NULL, err);
+    if (in.later) {
+        /* the route's write (an own one committed in svc_end) commits now; a failure rolls it
+         * back, so that the insert waiting in it never runs after this returned */
+        if (rc == SB_OK && a->write)
+            rc = write_commit(a->write, err);
+        else if (rc != SB_OK && a->write)
+            write_rollback(a->write);
+        rc = store_conn_insert_done(&in, rc, *out, text, err);
+        if (rc == SB_OK)
+            write_publish_def_text(a->write, a->app, *out, *text); /* committed: at once */
+    }
     if (rc != SB_OK) {
+        json_decref(*out);
+        *out = NULL;
         free(*text);
         *text = NULL;
     }

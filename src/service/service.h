@@ -62,7 +62,9 @@ bool svc_name_taken(struct store *st, enum store_collection coll, const char *id
 /* ---- connections (src/service/connections.c) ---- */
 
 /* Creates the connection BODY defines; *OUT (new reference) is its definition as stored, secrets
- * sealed. SB_ERR_CONFLICT when the name is taken, whatever else BODY holds. */
+ * sealed. SB_ERR_CONFLICT when the name is taken, whatever else BODY holds. On PostgreSQL it
+ * commits the actor's write (its version is known only then: store_conn_insert_later), so it
+ * is the last change a handler makes in its write. */
 enum sb_err_kind svc_conn_create(struct actor *a, const json_t *body, json_t **out,
                                  struct sb_err *err);
 

@@ -31,6 +31,7 @@ struct audit_text {
 struct write_tx {
     struct app *app;
     bool open;                /* a store transaction is open on this thread for it */
+    bool committed;           /* write_commit succeeded (a second call does nothing) */
     int records;              /* audit records appended in it */
     struct audit_text *lines; /* those records, for audit.log once committed */
     size_t n_lines, cap_lines;
@@ -45,7 +46,10 @@ struct write_tx {
 enum sb_err_kind write_begin(struct write_tx *w, struct app *app, struct sb_err *err);
 
 /* Commits W; once committed, publishes what it noted and appends its records to audit.log.
- * On failure nothing of it happened (and nothing is published). Ends W either way. */
+ * On failure nothing of it happened (and nothing is published). Ends W either way. A service
+ * call whose outcome is known only once its write committed (a connection create on
+ * PostgreSQL) commits the route's write itself: the route's own call then does nothing and
+ * returns SB_OK, and W->records still counts the records it held. */
 enum sb_err_kind write_commit(struct write_tx *w, struct sb_err *err);
 
 /* Rolls W back and forgets what it noted. W may be closed already. */

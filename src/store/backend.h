@@ -49,6 +49,7 @@ enum stmt_id {
     ST_CONN_EXISTS,
     ST_CONN_INSERT,
     ST_CONN_CREATE,
+    ST_CONN_CREATE_LATER,
     ST_CONN_REPLACE,
     ST_CONN_DELETE,
     ST_HIST_NEXT,
@@ -164,6 +165,14 @@ struct conn_ops {
      * NULL) the rows a write changed. ERR names the statement's `what`. */
     enum sb_err_kind (*exec)(struct store_conn *c, enum stmt_id id, const struct args *a, row_fn fn,
                              void *ctx, long *changes, struct sb_err *err);
+    /* Runs statement ID with A later, inside the open transaction: with its next statement whose
+     * result is waited for, at the latest its COMMIT (one round trip for all of them). FN gets
+     * its rows (with CTX) once all of that succeeded (its failure is only logged then); a
+     * division by zero in it (SQLSTATE 22012) fails it, and the transaction, with KIND, MSG.
+     * NULL when the backend runs each statement at once. */
+    enum sb_err_kind (*exec_later)(struct store_conn *c, enum stmt_id id, const struct args *a,
+                                   row_fn fn, void *ctx, enum sb_err_kind kind, const char *msg,
+                                   struct sb_err *err);
     /* OP at LEVEL (0: the transaction itself; N: savepoint N). A rollback never fails. */
     enum sb_err_kind (*tx)(struct store_conn *c, enum tx_op op, int level, struct sb_err *err);
     /* Serialises writers of NAME until the transaction ends; NULL when the transaction holds

@@ -140,6 +140,17 @@ INSERT INTO connections (name, type, version, definition)
     (SELECT COALESCE(MAX(version), 0) + 1 AS next FROM conn_history
     WHERE name = ?1) AS v ON CONFLICT DO NOTHING RETURNING version;
 
+-- conn_create sent without waiting for its answer (with the COMMIT behind it): a taken name
+-- fails it with division by zero (SQLSTATE 22012) instead of returning no row, so that nothing
+-- of its transaction commits (PostgreSQL only: store.c uses it through exec_later)
+-- @conn_create_later: save the connection
+WITH created AS (INSERT INTO connections (name, type, version, definition)
+    SELECT ?1, ?2, next, ?3::text || next::text || ?4::text FROM
+    (SELECT COALESCE(MAX(version), 0) + 1 AS next FROM conn_history
+    WHERE name = ?1) AS v ON CONFLICT DO NOTHING RETURNING version)
+SELECT MAX(version) * (1 / COUNT(*)::integer) FROM created;
+-- @conn_create_later sqlite: nothing
+
 -- @conn_replace: save the connection
 UPDATE connections SET version = ?3, definition = ?4
     WHERE name = ?1 AND version = ?2;

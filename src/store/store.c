@@ -1221,9 +1221,10 @@ static bool split_at_version(json_t *def, char **before, const char **after)
     return true;
 }
 
-/* Appends NAME's history entry as stored now (version VERSION), and announces it. */
-static enum sb_err_kind history_copy(struct store_conn *c, const char *name, int64_t version,
-                                     const char *action, const json_t *def, struct sb_err *err)
+/* Appends NAME's history entry as stored now (by the statement before, whose answer it need
+ * not wait for). */
+static enum sb_err_kind history_copy_row(struct store_conn *c, const char *name, const char *action,
+                                         const json_t *def, struct sb_err *err)
 {
     struct args a = {0};
 
@@ -1231,7 +1232,14 @@ static enum sb_err_kind history_copy(struct store_conn *c, const char *name, int
     a_text(&a, action);
     a_text(&a, tag_login(def));
     a_int(&a, tag_int(def, "lastModifiedOn"));
-    if (run(c, ST_HIST_COPY, &a, NULL, NULL, NULL, err) != SB_OK)
+    return run(c, ST_HIST_COPY, &a, NULL, NULL, NULL, err);
+}
+
+/* history_copy_row, and announces version VERSION. */
+static enum sb_err_kind history_copy(struct store_conn *c, const char *name, int64_t version,
+                                     const char *action, const json_t *def, struct sb_err *err)
+{
+    if (history_copy_row(c, name, action, def, err) != SB_OK)
         return err->kind;
     return announce_conn(c, name, version, false, err);
 }
@@ -1306,22 +1314,113 @@ static enum sb_err_kind conn_insert(struct store_conn *c, const char *name, json
     return kind;
 }
 
+/* Row callback of ST_CONN_CREATE_LATER, once its pipeline succeeded: the version given out,
+ * announced with the transaction. */
+static enum sb_err_kind row_inserted(void *ctx, const struct row *r, struct sb_err *err)
+{
+    struct store_insert *in = ctx;
+
+    in->version = r->integer(r, 0);
+    return announce_conn(in->conn, in->name, in->version, false, err);
+}
+
+/* conn_insert inside C's transaction, sent with its next statement that is waited for (see
+ * store_conn_insert_later); IN says which way it went. */
+static enum sb_err_kind conn_insert_later(struct store_conn *c, const char *name, json_t *def,
+                                          const char *action, struct store_insert *in,
+                                          struct sb_err *err)
+{
+    struct args a = {0};
+    char msg[SB_ERR_MSG_MAX];
+    enum sb_err_kind kind;
+
+    if (!c->st->ops->conn.exec_later || !split_at_version(def, &in->before, &in->after))
+        return conn_insert(c, name, def, action, &in->text, err);
+    in->later = true;
+    in->conn = c;
+    in->name = xstrdup(name);
+    if (lock_name(c, name, err) != SB_OK)
+        return err->kind;
+    a_text(&a, name);
+    a_text(&a, json_string_value(json_object_get(def, "type")));
+    a_text(&a, in->before);
+    a_text(&a, in->after);
+    snprintf(msg, sizeof(msg), "Connection '%s' already exists.", name);
+    kind = c->st->ops->conn.exec_later(c, ST_CONN_CREATE_LATER, &a, row_inserted, in,
+                                       SB_ERR_CONFLICT, msg, err);
+    args_free(&a);
+    if (kind != SB_OK)
+        return kind;
+    /* copied from the row the insert makes, in the same pipeline; announced with the version */
+    return history_copy_row(c, name, action, def, err);
+}
+
+enum sb_err_kind store_conn_insert_later(struct store *st, const char *name, json_t *def,
+                                         const char *action, struct store_insert *in,
+                                         struct sb_err *err)
+{
+    memset(in, 0, sizeof(*in));
+    WITH_CONN(c, st, err);
+    if (c->tx_depth == 0) /* a transaction of its own: its COMMIT is in there already */
+        return store_conn_insert_text(st, name, def, action, &in->text, err);
+    if (tx_begin(&c, err) != SB_OK)
+        return err->kind;
+    return tx_end(c, conn_insert_later(c, name, def, action, in, err), err);
+}
+
+enum sb_err_kind store_conn_insert_done(struct store_insert *in, enum sb_err_kind outcome,
+                                        json_t *def, char **text, struct sb_err *err)
+{
+    json_t *tag = json_object_get(def, "creationTag");
+    char *done = NULL;
+
+    if (in->later) {
+        if (outcome == SB_OK && in->version <= 0)
+            outcome =
+                sb_err_set(err, SB_ERR_INTERNAL,
+                           "The store committed connection '%s' without a version.", in->name);
+        /* (the stand-in never stays: the version given out, or 0 when none was) */
+        if (json_is_object(tag))
+            json_object_set_new(tag, "versionNumber",
+                                json_integer(outcome == SB_OK ? in->version : 0));
+        if (outcome == SB_OK)
+            done = join_at_version(in->before, in->version, in->after);
+    } else if (outcome == SB_OK) {
+        done = in->text;
+        in->text = NULL;
+    }
+    free(in->text);
+    free(in->name);
+    free(in->before);
+    memset(in, 0, sizeof(*in));
+    if (text)
+        *text = done;
+    else
+        free(done);
+    return outcome;
+}
+
 enum sb_err_kind store_conn_insert_text(struct store *st, const char *name, json_t *def,
                                         const char *action, char **text, struct sb_err *err)
 {
+    struct store_insert in = {0};
     enum sb_err_kind kind;
+    bool outer;
 
     if (text)
         *text = NULL;
     WITH_CONN(c, st, err);
+    /* a transaction of its own: the insert goes with its COMMIT (one round trip on PostgreSQL);
+     * inside a caller's, at once (the caller may go on after a conflict) */
+    outer = c->tx_depth == 0;
     if (tx_begin(&c, err) != SB_OK)
         return err->kind;
-    kind = tx_end(c, conn_insert(c, name, def, action, text, err), err);
-    if (kind != SB_OK && text) {
-        free(*text);
-        *text = NULL;
-    }
-    return kind;
+    if (outer)
+        kind = conn_insert_later(c, name, def, action, &in, err);
+    else
+        kind = conn_insert(c, name, def, action, &in.text, err);
+    kind = tx_end(c, kind, err);
+    return store_conn_insert_done(&in, kind, def, text, err);
 }
 
 enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *def,

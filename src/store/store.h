@@ -218,6 +218,40 @@ enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *d
 enum sb_err_kind store_conn_insert_text(struct store *st, const char *name, json_t *def,
                                         const char *action, char **text, struct sb_err *err);
 
+/* A connection insert whose outcome is known once its transaction commits
+ * (store_conn_insert_later). */
+struct store_insert {
+    bool later;      /* the insert travels with the COMMIT: store_conn_insert_done after it */
+    int64_t version; /* the version given out, once committed (0 until then) */
+    /* the store's own: */
+    struct store_conn *conn;
+    char *name;
+    char *before;      /* the definition's text up to its version number (malloc'd) */
+    const char *after; /* ... and after it (inside BEFORE's allocation) */
+    char *text;        /* when not LATER: the text stored (malloc'd) */
+};
+
+/* store_conn_insert_text inside the calling thread's open transaction, sent with the
+ * transaction's next statement that is waited for, at the latest its COMMIT, when the backend
+ * can (PostgreSQL): no round trip of its own. Then IN->later; the version, DEF's versionNumber,
+ * the history row's announcement and the text are known only once the transaction committed
+ * (store_conn_insert_done), and a taken name fails the statement that carries it (the COMMIT:
+ * nothing of the transaction commits) with SB_ERR_CONFLICT, "Connection 'NAME' already
+ * exists.". Otherwise (SQLite, no transaction open, DEF without a creationTag) exactly
+ * store_conn_insert_text, whose text store_conn_insert_done gives. Call store_conn_insert_done
+ * whatever happens, before IN goes out of scope, once the transaction ended (or, on failure,
+ * rolled back: the insert still waiting refers to IN). */
+enum sb_err_kind store_conn_insert_later(struct store *st, const char *name, json_t *def,
+                                         const char *action, struct store_insert *in,
+                                         struct sb_err *err);
+
+/* Ends IN, whose transaction ended with OUTCOME (SB_OK: committed): sets DEF's
+ * creationTag.versionNumber to the version given out and *TEXT (malloc'd, the caller frees it;
+ * NULL unless OUTCOME is SB_OK) to the text stored, as store_conn_insert_text. Returns OUTCOME
+ * (SB_ERR_INTERNAL, with ERR set, when a commit gave out no version). */
+enum sb_err_kind store_conn_insert_done(struct store_insert *in, enum sb_err_kind outcome,
+                                        json_t *def, char **text, struct sb_err *err);
+
 /* Replaces the definition of NAME with DEF (whose creationTag.versionNumber is the new
  * version) only if its stored version is still EXPECTED_VERSION, and records it in the history
  * with ACTION ("update" or "revert"): SB_ERR_NOT_FOUND when NAME is gone, SB_ERR_CONFLICT when

@@ -33,10 +33,14 @@
  * SAVEPOINT, RELEASE, the advisory lock, a write whose row count is not read: history,
  * audit) is deferred and sent with the next one that is waited for, in one libpq pipeline
  * (libpq >= 14). The master key check is deferred too (pg_expect: a statement that fails when the
- * value differs), and the insert gives out the next version itself, so that a connection create
- * is 2 round trips: [BEGIN, key check, SAVEPOINT, lock, insert] and [history, RELEASE, audit,
- * COMMIT]; its announcement is the announcer's. A deferred statement's failure fails the
- * statement it travels with (and so the transaction), named as its own.
+ * value differs), and the insert gives out the next version itself. A statement whose rows are
+ * wanted can be deferred as well (exec_later): its rows are handed over once the pipeline that
+ * carried it succeeded, and a statement written to fail (division by zero) where it would have
+ * returned no row fails with its own message. So a connection create in a route's write is one
+ * round trip: [BEGIN, key check, SAVEPOINT, lock, insert, history, RELEASE, audit, COMMIT]
+ * (store_conn_insert_later: a taken name fails the insert, and so the COMMIT behind it); its
+ * announcement is the announcer's. A deferred statement's failure fails the statement it
+ * travels with (and so the transaction), named as its own.
  *
  * Outages: before a statement outside a transaction, a connection found dead (or known lost) is
  * reset once (PQreset); a read, or the BEGIN of a transaction, that loses its connection is
@@ -280,6 +284,24 @@ static int64_t pg_integer(const struct row *r, int col)
     return text ? strtoll(text, NULL, 10) : 0;
 }
 
+/* A's arguments into P. */
+static void params_of(const struct args *a, struct params *p)
+{
+    for (int i = 0; i < a->n; i++) {
+        const struct arg *v = &a->v[i];
+        switch (v->type) {
+        case ARG_NULL: store_pg_param_text(p, NULL); break;
+        case ARG_TEXT: store_pg_param_text(p, v->text); break;
+        case ARG_INT: store_pg_param_int(p, v->i); break;
+        case ARG_BLOB:
+            p->formats[p->n] = 1;
+            p->lengths[p->n] = v->len;
+            store_pg_param_text(p, v->text);
+            break;
+        }
+    }
+}
+
 static enum sb_err_kind pg_exec(struct store_conn *c, enum stmt_id id, const struct args *a,
                                 row_fn fn, void *ctx, long *changes, struct sb_err *err)
 {
@@ -289,19 +311,7 @@ static enum sb_err_kind pg_exec(struct store_conn *c, enum stmt_id id, const str
     enum sb_err_kind kind = SB_OK;
     PGresult *res;
 
-    for (int i = 0; i < a->n; i++) {
-        const struct arg *v = &a->v[i];
-        switch (v->type) {
-        case ARG_NULL: store_pg_param_text(&p, NULL); break;
-        case ARG_TEXT: store_pg_param_text(&p, v->text); break;
-        case ARG_INT: store_pg_param_int(&p, v->i); break;
-        case ARG_BLOB:
-            p.formats[p.n] = 1;
-            p.lengths[p.n] = v->len;
-            store_pg_param_text(&p, v->text);
-            break;
-        }
-    }
+    params_of(a, &p);
     /* a write inside a transaction whose outcome is only success or failure: sent with the
      * next statement that is waited for (its failure fails that one, and the transaction) */
     if (!fn && !changes && c->tx_depth > 0 && !(store_stmts[id].flags & STMT_READ))
@@ -318,6 +328,22 @@ static enum sb_err_kind pg_exec(struct store_conn *c, enum stmt_id id, const str
         *changes = affected(res);
     PQclear(res);
     return kind;
+}
+
+/* Defers statement ID (see backend.h, exec_later): its rows go to FN once its pipeline
+ * succeeded, its division by zero fails it with KIND, MSG. */
+static enum sb_err_kind pg_exec_later(struct store_conn *c, enum stmt_id id, const struct args *a,
+                                      row_fn fn, void *ctx, enum sb_err_kind kind, const char *msg,
+                                      struct sb_err *err)
+{
+    struct params p = {0};
+
+    if (c->tx_depth == 0)
+        return sb_err_set(err, SB_ERR_INTERNAL,
+                          "The store defers statements only in a transaction.");
+    params_of(a, &p);
+    return store_pg_defer_rows((struct handle *)c, store_stmt_sql(id, DIALECT_PG), &p,
+                               store_stmts[id].what, fn, ctx, kind, msg, err);
 }
 
 static void tx_exec(struct handle *h, const char *sql)
@@ -642,6 +668,7 @@ static const struct backend_ops pg_ops = {
     .conn = {.open = pg_conn_open,
              .close = pg_conn_close,
              .exec = pg_exec,
+             .exec_later = pg_exec_later,
              .tx = pg_tx,
              .lock_name = pg_lock_name,
              .announce = pg_announce,

@@ -68,8 +68,14 @@ struct pending {
     char *sql;
     const char *what;
     bool begin; /* the BEGIN of the transaction: nothing is on the server yet */
-    /* a check (store_meta_expect_held): changes nothing; its division by zero means MISMATCH */
-    const char *mismatch;
+    bool check; /* a check (store_meta_expect_held): changes nothing */
+    /* what its division by zero (SQLSTATE 22012) means: FAIL_KIND, FAIL_MSG (malloc'd), or NULL */
+    char *fail_msg;
+    enum sb_err_kind fail_kind;
+    /* rows for FN (with CTX) once the pipeline that carried it succeeded; RES until then */
+    row_fn fn;
+    void *ctx;
+    PGresult *res;
     int level; /* for SAVEPOINT spLEVEL: LEVEL; else 0 */
     int n;
     char *values[PG_MAX_PARAMS];
@@ -159,6 +165,13 @@ enum sb_err_kind store_pg_defer(struct handle *h, const char *sql, struct params
  * expectation does not hold: that failure is reported as SB_ERR_UNAVAILABLE, MISMATCH. */
 enum sb_err_kind store_pg_defer_check(struct handle *h, const char *sql, struct params *p,
                                       const char *what, const char *mismatch, struct sb_err *err);
+
+/* store_pg_defer for a statement whose rows FN gets (with CTX) once the pipeline that carries it
+ * succeeded (at the latest the COMMIT's; FN cannot fail it any more: its failure is logged); a
+ * division by zero in it (SQLSTATE 22012) fails it, and the transaction, with KIND, MSG. */
+enum sb_err_kind store_pg_defer_rows(struct handle *h, const char *sql, struct params *p,
+                                     const char *what, row_fn fn, void *ctx, enum sb_err_kind kind,
+                                     const char *msg, struct sb_err *err);
 
 /* Whether the open transaction has changed nothing yet: only its BEGIN and checks are deferred
  * and nothing else reached the server. */

@@ -127,6 +127,8 @@ static bool handle_alive(struct handle *h)
 static void pending_free(struct pending *pe)
 {
     free(pe->sql);
+    free(pe->fail_msg);
+    PQclear(pe->res);
     for (int i = 0; i < pe->n; i++)
         free(pe->values[i]);
     free(pe);
@@ -168,17 +170,17 @@ bool store_pg_tx_untouched(const struct handle *h)
     if (!store_pg_tx_unsent(h))
         return false;
     for (int i = 1; i < h->npend; i++)
-        if (!h->pend[i]->mismatch)
+        if (!h->pend[i]->check)
             return false;
     return true;
 }
 
 /* Sends H's deferred statements, then SQL with P (NULL: none), in one pipeline, and reads every
- * result: the first failure (or SQL's result) is returned, *WHAT naming the deferred statement
- * that failed (and *MISMATCH its, when it is a check). NULL when libpq could not even build a
- * result. */
+ * result: the first failure (or SQL's result) is returned, *FAILED the deferred statement that
+ * failed (when one did). The results of deferred statements whose rows are wanted are kept in
+ * them. NULL when libpq could not even build a result. */
 static PGresult *pipeline(struct handle *h, const char *sql, const struct params *p,
-                          const char **what, const char **mismatch)
+                          struct pending **failed)
 {
     PGconn *conn = h->conn;
     PGresult *out = NULL, *r;
@@ -206,14 +208,15 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
                                  (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK));
             if (keep) {
                 out = r;
-                if (i < h->npend) {
-                    *what = h->pend[i]->what;
-                    *mismatch = h->pend[i]->mismatch;
-                }
+                if (i < h->npend)
+                    *failed = h->pend[i];
                 for (int j = i; j < h->npend; j++) /* savepoints that were never made */
                     if (h->pend[j]->level > 0 &&
                         (h->sp_unmade == 0 || h->pend[j]->level < h->sp_unmade))
                         h->sp_unmade = h->pend[j]->level;
+            } else if (i < h->npend && h->pend[i]->fn && status == PGRES_TUPLES_OK) {
+                PQclear(h->pend[i]->res); /* (a retry's) */
+                h->pend[i]->res = r;
             } else {
                 PQclear(r);
             }
@@ -233,6 +236,37 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
     return out;
 }
 
+static const char *row_text(const struct row *r, int col)
+{
+    return PQgetisnull(r->impl, r->index, col) ? NULL : PQgetvalue(r->impl, r->index, col);
+}
+
+static int64_t row_integer(const struct row *r, int col)
+{
+    const char *text = row_text(r, col);
+    return text ? strtoll(text, NULL, 10) : 0;
+}
+
+/* Gives the deferred statements of H that want their rows the rows they got: their pipeline
+ * succeeded. */
+static void rows_deliver(struct handle *h)
+{
+    for (int i = 0; i < h->npend; i++) {
+        struct pending *pe = h->pend[i];
+        struct row r = {row_text, row_integer, pe->res, 0};
+        enum sb_err_kind kind = SB_OK;
+        struct sb_err err;
+
+        if (!pe->fn || !pe->res)
+            continue;
+        for (; r.index < PQntuples(pe->res) && kind == SB_OK; r.index++)
+            kind = pe->fn(pe->ctx, &r, &err);
+        if (kind != SB_OK)
+            log_error("store: the rows of a statement (%s) were refused: %s", pe->what, err.msg);
+        pe->fn = NULL;
+    }
+}
+
 /* Runs SQL with P on H and returns its result (caller PQclears), or NULL with ERR set; frees
  * P's owned values either way. The transaction's deferred statements go first, in one pipeline
  * (SQL NULL: only them). Outside a transaction (or before its deferred BEGIN reached the
@@ -245,7 +279,8 @@ PGresult *store_pg_run(struct handle *h, const char *sql, struct params *p, bool
 {
     PGresult *res = NULL;
     bool reset_done = false, fresh = store_pg_tx_unsent(h);
-    const char *failed = what, *mismatch = NULL;
+    const char *failed = what;
+    struct pending *pe = NULL;
 
     if (h->tx_broken)
         goto lost;
@@ -262,22 +297,23 @@ PGresult *store_pg_run(struct handle *h, const char *sql, struct params *p, bool
             goto lost;
     }
     for (;;) {
-        failed = what;
-        mismatch = NULL;
+        pe = NULL;
         if (h->npend > 0)
-            res = pipeline(h, sql, p, &failed, &mismatch);
+            res = pipeline(h, sql, p, &pe);
         else
             res = PQexecParams(h->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0);
+        failed = pe ? pe->what : what;
         if (res &&
             (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)) {
+            rows_deliver(h);
             store_pg_pending_drop(h, 0);
             store_pg_params_free(p);
             return res;
         }
         if (!store_pg_is_lost(h->conn, res)) {
             const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            if (mismatch && state && strcmp(state, "22012") == 0)
-                sb_err_set(err, SB_ERR_UNAVAILABLE, "%s", mismatch);
+            if (pe && pe->fail_msg && state && strcmp(state, "22012") == 0)
+                sb_err_set(err, pe->fail_kind, "%s", pe->fail_msg);
             else
                 store_pg_fail(h, res, failed, err);
             PQclear(res);
@@ -361,6 +397,28 @@ enum sb_err_kind store_pg_defer_check(struct handle *h, const char *sql, struct 
         return err->kind;
     if (h->npend == before) /* not valid UTF-8: nothing stored can match */
         return sb_err_set(err, SB_ERR_UNAVAILABLE, "%s", mismatch);
-    h->pend[h->npend - 1]->mismatch = mismatch;
+    h->pend[h->npend - 1]->check = true;
+    h->pend[h->npend - 1]->fail_kind = SB_ERR_UNAVAILABLE;
+    h->pend[h->npend - 1]->fail_msg = xstrdup(mismatch);
+    return SB_OK;
+}
+
+enum sb_err_kind store_pg_defer_rows(struct handle *h, const char *sql, struct params *p,
+                                     const char *what, row_fn fn, void *ctx, enum sb_err_kind kind,
+                                     const char *msg, struct sb_err *err)
+{
+    int before = h->npend;
+    struct pending *pe;
+
+    if (store_pg_defer(h, sql, p, false, 0, what, err) != SB_OK)
+        return err->kind;
+    if (h->npend == before) /* not valid UTF-8 (nothing else here checks it) */
+        return sb_err_set(err, SB_ERR_BAD_REQUEST, "The store cannot %s: a value is not UTF-8.",
+                          what);
+    pe = h->pend[h->npend - 1];
+    pe->fn = fn;
+    pe->ctx = ctx;
+    pe->fail_kind = kind;
+    pe->fail_msg = xstrdup(msg);
     return SB_OK;
 }

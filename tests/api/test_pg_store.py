@@ -244,6 +244,30 @@ class TwoNodesTest(NodesTestCase):
         self.b.restart()
         self.assertEqual(self.get_on(self.b, "pg_bytes").raw, on_a.raw)
 
+    def test_a_create_the_store_refuses_leaves_no_trace_and_is_never_announced(self):
+        """The insert travels with the write's COMMIT (one round trip): when the store refuses
+        it (a name the nodes never heard of, written behind their back), the COMMIT behind it
+        commits nothing: no history row, no audit record of a success, nothing published on
+        the node or announced to the other; the answer is the 409 of a taken name."""
+        name = "pg_behind_back"
+        pg_query(self.database, "INSERT INTO connections (name, type, version, definition)"
+                                " VALUES ('%s', 'Filesystem', 1, '{}')" % name)
+        r = self.a.api("POST", "/admin/connections/",
+                       {"name": name, "type": "Filesystem", "params": {"root": "/tmp/x"}})
+        self.assertError(r, 409, "Conflict")
+        self.assertEqual(r.json["detailedMessage"], "Connection '%s' already exists." % name)
+        self.assertEqual(pg_query(self.database, "SELECT count(*) FROM conn_history"
+                                                 " WHERE name = '%s'" % name), "0")
+        outcomes = pg_query(self.database,
+                            "SELECT string_agg(record::jsonb ->> 'outcome', ',' ORDER BY seq)"
+                            " FROM audit WHERE record::jsonb ->> 'object' = '%s'" % name)
+        self.assertEqual(outcomes, "failed", "the audit records of the refused create")
+        self.assertStatus(self.get_on(self.a, name), 404)
+        # announcements arrive in order: once B serves a later create of A, it would have heard
+        self.a.create_connection("pg_behind_back_after")
+        self.wait_for(self.b, "pg_behind_back_after", 200)
+        self.assertStatus(self.get_on(self.b, name), 404)
+
     def test_update_and_delete_reach_the_other_node(self):
         self.a.create_connection("pg_prop_upd")
         self.wait_for(self.b, "pg_prop_upd", 200)

@@ -497,6 +497,106 @@ static void test_an_insert_and_a_replace_give_the_text_they_stored(void **state)
     json_decref(bare);
 }
 
+/* Announcements heard by store_poll_changes: "NAME VERSION" of each connection, in order. */
+struct heard {
+    char list[1024];
+    bool has_free; /* the name "free" was heard */
+};
+
+static void on_heard(void *ctx, const char *name, int64_t version, bool deleted, bool own)
+{
+    struct heard *h = ctx;
+    size_t n = strlen(h->list);
+
+    (void)deleted;
+    (void)own;
+    snprintf(h->list + n, sizeof(h->list) - n, "%s %lld;", name, (long long)version);
+    if (strcmp(name, "free") == 0)
+        h->has_free = true;
+}
+
+static void on_nothing(void *ctx)
+{
+    (void)ctx;
+}
+
+/* store_conn_insert_later: on PostgreSQL the insert travels with the COMMIT; a taken name fails
+ * the COMMIT, and nothing of the transaction commits (its audit record, the history row) nor is
+ * announced; a free one is known (version, text, history, announcement) once committed. */
+static void test_an_insert_sent_with_the_commit_is_known_once_committed(void **state)
+{
+    struct store *st = store_of(state);
+    struct fixture *fx = *state;
+    json_t *def = conn_def("PostgreSQL", "ann"), *other = conn_def("MySQL", "bob");
+    json_t *rec = js("{'ts': 10, 'action': 'connection.create'}"), *hist, *all, *got;
+    struct heard heard = {.has_free = false};
+    struct store_insert in;
+    struct sb_err err;
+    enum sb_err_kind kind;
+    char *text = (char *)"untouched", *want, *have;
+
+    OK(store_conn_insert(st, "taken", other, "create", &err));
+    assert_int_equal(version_of(other), 1);
+
+    OK(store_tx_begin(st, &err));
+    kind = store_conn_insert_later(st, "taken", def, "create", &in, &err);
+    assert_int_equal(in.later, fx->db[0] != '\0'); /* PostgreSQL only; SQLite: at once */
+    if (kind == SB_OK) {
+        OK(store_audit_append(st, rec, &err));
+        kind = store_tx_commit(st, &err);
+    } else {
+        store_tx_rollback(st);
+    }
+    assert_err(&err, kind, SB_ERR_CONFLICT, "Connection 'taken' already exists.");
+    assert_int_equal(store_conn_insert_done(&in, kind, def, &text, &err), SB_ERR_CONFLICT);
+    assert_null(text);
+    assert_int_equal(version_of(def), 0);
+    OK(store_audit_list(st, -1, 10, NULL, &all, &err));
+    assert_int_equal(json_array_size(all), 0);
+    json_decref(all);
+    OK(store_conn_history(st, "taken", &hist, &err));
+    assert_int_equal(json_array_size(hist), 1);
+    json_decref(hist);
+    OK(store_conn_get(st, "taken", &got, &err));
+    assert_json_eq(got, other);
+    json_decref(got);
+
+    OK(store_tx_begin(st, &err));
+    OK(store_conn_insert_later(st, "free", def, "create", &in, &err));
+    OK(store_audit_append(st, rec, &err));
+    OK(store_tx_commit(st, &err));
+    OK(store_conn_insert_done(&in, SB_OK, def, &text, &err));
+    assert_int_equal(version_of(def), 1);
+    want = json_dumps(def, JSON_COMPACT);
+    assert_string_equal(text, want);
+    OK(store_conn_get(st, "free", &got, &err));
+    have = json_dumps(got, JSON_COMPACT);
+    assert_string_equal(have, want);
+    free(have);
+    json_decref(got);
+    OK(store_conn_history(st, "free", &hist, &err));
+    assert_int_equal(json_array_size(hist), 1);
+    have = json_dumps(json_object_get(json_array_get(hist, 0), "definition"), JSON_COMPACT);
+    assert_string_equal(have, want);
+    free(have);
+    json_decref(hist);
+    OK(store_audit_list(st, -1, 10, NULL, &all, &err));
+    assert_int_equal(json_array_size(all), 1);
+    json_decref(all);
+
+    /* announced in order: "taken" once (its create), never at a version the failed insert
+     * would have given it */
+    for (int i = 0; fx->db[0] && i < 100 && !heard.has_free; i++)
+        OK(store_poll_changes(st, on_heard, on_nothing, on_nothing, &heard, 100, &err));
+    if (fx->db[0])
+        assert_string_equal(heard.list, "taken 1;free 1;");
+    free(want);
+    free(text);
+    json_decref(rec);
+    json_decref(def);
+    json_decref(other);
+}
+
 static void test_delete_of_a_used_connection_names_its_datasets(void **state)
 {
     struct store *st = store_of(state);
@@ -1183,6 +1283,8 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
                                             teardown),                                             \
             cmocka_unit_test_setup_teardown(test_connection_scan_reads_the_top_level_members_only, \
                                             setup, teardown),                                      \
+            cmocka_unit_test_setup_teardown(                                                       \
+                test_an_insert_sent_with_the_commit_is_known_once_committed, setup, teardown),     \
             cmocka_unit_test_setup_teardown(test_delete_of_a_used_connection_names_its_datasets,   \
                                             setup, teardown),                                      \
             cmocka_unit_test_setup_teardown(test_datasets_and_project_delete_cascade, setup,       \
