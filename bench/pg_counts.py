@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Counts per PostgreSQL create that do not depend on the machine's load, for one build.
+"""Counts per PostgreSQL create (or update) that do not depend on the machine's load, for one build.
 
-  bench/pg_counts.py BINARY POSTGRESQL_URL [CREATES [CLIENTS]]
+  bench/pg_counts.py BINARY POSTGRESQL_URL [CREATES [CLIENTS [update]]]
 
 Creates a fresh database next to the one POSTGRESQL_URL names (its user must be allowed to),
 starts `BINARY serve` on it, then makes CREATES (default 20) connection creates twice, one
@@ -14,8 +14,11 @@ after the other on one keep-alive connection (or on CLIENTS at once): once alone
   - sends to PostgreSQL of the server's other threads (the announcer, the listener);
   - PostgreSQL commits of the database (pg_stat_database.xact_commit, read 11 s before and
     after the creates made alone: an idle session reports its statistics within 10 s);
-  - the CPU time during those of the server and of its PostgreSQL sessions (the backends on
-    the database when they start; /proc/PID/task/*/schedstat).
+  - the CPU time during those of the server and of the whole PostgreSQL server (its postmaster
+    and children: give it a PostgreSQL of its own; /proc/PID/task/*/schedstat).
+
+With "update", the same of updates (PUT of a connection created before, its description
+changed) instead of creates.
 
 Needs strace and psql on PATH; the URL's user must be able to read pg_stat_database.
 """
@@ -54,35 +57,66 @@ def xact_commit(url):
 
 
 def cpu_ns(pids):
-    """CPU time of processes PIDS, all their threads, in ns (/proc/PID/task/TID/schedstat)."""
-    total = 0
+    """{pid: CPU time of the process, all its threads, in ns} (/proc/PID/task/TID/schedstat)."""
+    times = {}
     for pid in pids:
         try:
+            total = 0
             for tid in os.listdir("/proc/%d/task" % pid):
                 with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
                     total += int(f.read().split()[0])
+            times[pid] = total
         except OSError:
             pass  # gone meanwhile
-    return total
+    return times
 
 
-def sessions(url):
-    """The PIDs of the PostgreSQL sessions on URL's database (but this query's)."""
+def ppid(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def postmaster(url):
+    """The PID of URL's PostgreSQL server (the parent of a session of the server under test)."""
     out = subprocess.run(["psql", "-X", "-At", "-d", url, "-c",
                           "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                          " AND pid <> pg_backend_pid()"],
+                          " AND pid <> pg_backend_pid() LIMIT 1"],
                          check=True, capture_output=True, text=True, timeout=30)
-    return [int(p) for p in out.stdout.split()]
+    return ppid(int(out.stdout.split()[0]))
 
 
-def creates(port, first, count, clients):
-    """COUNT creates named pgc_FIRST... on CLIENTS keep-alive connections."""
+def cluster_cpu_ns(master):
+    """CPU times of MASTER and of its children (the whole PostgreSQL server)."""
+    pids = [master]
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if ppid(int(name)) == master:
+                    pids.append(int(name))
+            except OSError:
+                pass
+    return cpu_ns(pids)
+
+
+def cpu_delta(before, after):
+    """CPU spent between two cluster_cpu_ns readings by the processes alive at the second
+    (those started meanwhile counted whole)."""
+    return sum(t - before.get(pid, 0) for pid, t in after.items())
+
+
+def creates(port, first, count, clients, update=False):
+    """COUNT creates named pgc_FIRST... on CLIENTS keep-alive connections (UPDATE: updates of
+    those, which exist)."""
     def worker(names):
         conn = bench.connect(port)
         for name in names:
             body = bench.pg_definition(0)
             body["name"] = name
-            bench.must(conn, "POST", "/admin/connections/", body)
+            if update:
+                body["description"] = "updated"
+                bench.must(conn, "PUT", "/admin/connections/" + name, body)
+            else:
+                bench.must(conn, "POST", "/admin/connections/", body)
         conn.close()
 
     names = ["pgc_%06d" % (first + i) for i in range(count)]
@@ -95,11 +129,12 @@ def creates(port, first, count, clients):
 
 
 def main():
-    if len(sys.argv) not in (3, 4, 5):
+    if len(sys.argv) not in (3, 4, 5, 6):
         sys.exit(__doc__)
     binary, url = sys.argv[1], sys.argv[2]
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 20
     clients = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    update = len(sys.argv) > 5 and sys.argv[5] == "update"
     admin_url = url
     parts = urlparse(url)
     pg_port = str(parts.port or 5432)
@@ -126,12 +161,15 @@ def main():
             sys.exit("pg_counts: the server did not start: %s%s" % (out.stderr, open(log).read()))
         pid = int(open(pid_file).read())
         creates(port, 900000, 3, 1)  # the sessions are open, the statements prepared
+        if update:  # what the updates change
+            creates(port, 100000, count, clients)
+            creates(port, 200000, count, clients)
         # without strace: commits and CPU
         time.sleep(11.0)  # the sessions' statistics so far reported (see below)
-        backends = sessions(url)
-        commits0, cpu0, pg0 = xact_commit(url), cpu_ns([pid]), cpu_ns(backends)
-        creates(port, 100000, count, clients)
-        cpu1, pg1 = cpu_ns([pid]), cpu_ns(backends)
+        master = postmaster(url)
+        commits0, cpu0, pg0 = xact_commit(url), cpu_ns([pid]), cluster_cpu_ns(master)
+        creates(port, 100000, count, clients, update)
+        cpu1, pg1 = cpu_ns([pid]), cluster_cpu_ns(master)
         time.sleep(11.0)  # an idle session reports its statistics within 10 s (PostgreSQL 15)
         commits1 = xact_commit(url) - 1  # (the first read's own transaction)
         # under strace: the sends
@@ -140,7 +178,7 @@ def main():
                                    "trace=sendto,sendmsg,writev,write", "-o", trace, "-p",
                                    str(pid)], stderr=subprocess.DEVNULL)
         time.sleep(1.0)  # attached to every thread
-        creates(port, 200000, count, clients)
+        creates(port, 200000, count, clients, update)
         time.sleep(1.0)  # the announcer's last batch
         strace.send_signal(signal.SIGINT)
         strace.wait(timeout=30)
@@ -160,12 +198,12 @@ def main():
         request_path = sum(n for t, n in pg_sends.items() if t in http_tids)
         others = sum(n for t, n in pg_sends.items() if t not in http_tids)
         print(json.dumps({
-            "creates": count, "clients": clients,
-            "round_trips_per_create": round(request_path / count, 2),
-            "other_sends_per_create": round(others / count, 2),
-            "commits_per_create": round((commits1 - commits0) / count, 2),
-            "server_cpu_us_per_create": round((cpu1 - cpu0) / 1e3 / count),
-            "sessions_cpu_us_per_create": round((pg1 - pg0) / 1e3 / count),
+            "changes": count, "clients": clients, "what": "updates" if update else "creates",
+            "round_trips_per_change": round(request_path / count, 2),
+            "other_sends_per_change": round(others / count, 2),
+            "commits_per_change": round((commits1 - commits0) / count, 2),
+            "server_cpu_us_per_change": round(cpu_delta(cpu0, cpu1) / 1e3 / count),
+            "postgresql_cpu_us_per_change": round(cpu_delta(pg0, pg1) / 1e3 / count),
             "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]),
         }))
     finally:

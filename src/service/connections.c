@@ -128,7 +128,9 @@ static enum sb_err_kind update_once(struct actor *a, const char *name, const jso
                                     int64_t if_match, json_t **def, char **text, struct sb_err *err)
 {
     json_t *stored = NULL;
-    enum sb_err_kind rc = store_conn_get(a->app->store, name, &stored, err);
+    /* read under the name's lock: the replace below cannot meet a newer version, and on
+     * PostgreSQL the lock travels with the read and the replace with the COMMIT (2 round trips) */
+    enum sb_err_kind rc = store_conn_get_locked(a->app->store, name, &stored, err);
 
     if (rc == SB_OK && if_match >= 0 && conn_version(stored) != if_match)
         rc = precondition_failed(name, conn_version(stored), if_match, err);

@@ -51,6 +51,7 @@ enum stmt_id {
     ST_CONN_CREATE,
     ST_CONN_CREATE_LATER,
     ST_CONN_REPLACE,
+    ST_CONN_REPLACE_LATER,
     ST_CONN_DELETE,
     ST_HIST_NEXT,
     ST_HIST_APPEND,
@@ -146,6 +147,8 @@ struct store_conn {
     bool meta_dirty; /* the open transaction wrote a meta value */
     bool batch;      /* the store's shared write connection (group commit): its commits return
                       * before they are durable, and ops->sync waits for that */
+    char *locked;    /* the connection name store_conn_get_locked locked in the open transaction
+                      * (malloc'd), or NULL */
 };
 
 enum tx_op { TX_BEGIN, TX_COMMIT, TX_ROLLBACK };

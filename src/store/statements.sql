@@ -155,6 +155,15 @@ SELECT MAX(version) * (1 / COUNT(*)::integer) FROM created;
 UPDATE connections SET version = ?3, definition = ?4
     WHERE name = ?1 AND version = ?2;
 
+-- conn_replace sent without waiting for its answer, by a writer that holds the name's lock since
+-- it read the version it expects (store_conn_get_locked): no row replaced fails it with
+-- division by zero (SQLSTATE 22012). PostgreSQL only, as conn_create_later.
+-- @conn_replace_later: save the connection
+WITH replaced AS (UPDATE connections SET version = ?3, definition = ?4
+    WHERE name = ?1 AND version = ?2 RETURNING version)
+SELECT 1 / COUNT(*)::integer FROM replaced;
+-- @conn_replace_later sqlite: nothing
+
 -- @conn_delete: delete the connection
 DELETE FROM connections WHERE name = ?1;
 

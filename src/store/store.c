@@ -59,6 +59,13 @@ struct store *store_open(const char *location, struct sb_err *err)
     return store_sqlite_open(location, err);
 }
 
+/* Closes C (the backend frees it). */
+static void conn_close(struct store *st, struct store_conn *c)
+{
+    free(c->locked);
+    st->ops->conn.close(c);
+}
+
 /* A thread with a connection exits: close it. */
 static void conn_thread_exit(void *arg)
 {
@@ -73,7 +80,7 @@ static void conn_thread_exit(void *arg)
     if (c->next)
         c->next->prev = c->prev;
     pthread_mutex_unlock(&st->lock);
-    st->ops->conn.close(c);
+    conn_close(st, c);
 }
 
 /* The source of meta generations: process-wide, so that a value is never taken twice, even
@@ -107,10 +114,10 @@ void store_base_close(struct store *base)
     pthread_key_delete(base->tls);
     for (c = base->conns; c; c = next) {
         next = c->next;
-        base->ops->conn.close(c);
+        conn_close(base, c);
     }
     if (base->batch.conn)
-        base->ops->conn.close(base->batch.conn);
+        conn_close(base, base->batch.conn);
     pthread_mutex_destroy(&base->lock);
     pthread_mutex_destroy(&base->batch.lock);
     pthread_cond_destroy(&base->batch.turn);
@@ -405,6 +412,8 @@ static void tx_committed(struct store_conn *c)
         c->meta_dirty = false;
         meta_bump(c->st);
     }
+    free(c->locked); /* (the transaction's locks ended with it, committed or not) */
+    c->locked = NULL;
 }
 
 static void batch_turn_release(struct store_batch *b)
@@ -1152,6 +1161,26 @@ enum sb_err_kind store_conn_hold(struct store *st, const char *name, json_t **ou
     return conn_read(st, ST_CONN_HOLD, name, out, err);
 }
 
+static enum sb_err_kind lock_name(struct store_conn *c, const char *name, struct sb_err *err);
+
+enum sb_err_kind store_conn_get_locked(struct store *st, const char *name, json_t **out,
+                                       struct sb_err *err)
+{
+    WITH_CONN(c, st, err);
+    *out = NULL;
+    if (c->tx_depth == 0)
+        return sb_err_set(err, SB_ERR_INTERNAL,
+                          "A connection can be locked only in a transaction.");
+    /* (on PostgreSQL the lock travels with the read: one round trip) */
+    if (lock_name(c, name, err) != SB_OK)
+        return err->kind;
+    if (c->st->ops->conn.exec_later) { /* (what conn_replace looks at) */
+        free(c->locked);
+        c->locked = xstrdup(name);
+    }
+    return conn_read(st, ST_CONN_GET, name, out, err);
+}
+
 static const char *tag_login(const json_t *def)
 {
     const char *who = json_string_value(json_object_get(
@@ -1429,6 +1458,40 @@ enum sb_err_kind store_conn_insert(struct store *st, const char *name, json_t *d
     return store_conn_insert_text(st, name, def, action, NULL, err);
 }
 
+/* conn_replace by a writer that holds NAME's lock since it read EXPECTED_VERSION
+ * (store_conn_get_locked): nobody else can have changed it, so nothing need wait for the
+ * replace's answer; it travels with the transaction's next statement that is waited for. */
+static enum sb_err_kind conn_replace_later(struct store_conn *c, const char *name,
+                                           const json_t *def, int64_t expected_version,
+                                           const char *action, char **text, struct sb_err *err)
+{
+    struct args a = {0};
+    char msg[SB_ERR_MSG_MAX];
+    char *dump = xcheck(json_dumps(def, JSON_COMPACT));
+    int64_t version = tag_int(def, "versionNumber");
+    enum sb_err_kind kind;
+
+    a_text(&a, name);
+    a_int(&a, expected_version);
+    a_int(&a, version);
+    a_text(&a, dump);
+    snprintf(msg, sizeof(msg),
+             "Connection '%s' was changed by someone else while this update was being made; "
+             "read it again and reapply the change.",
+             name);
+    kind = c->st->ops->conn.exec_later(c, ST_CONN_REPLACE_LATER, &a, NULL, NULL, SB_ERR_CONFLICT,
+                                       msg, err);
+    args_free(&a);
+    if (kind == SB_OK)
+        kind = history_append(c, name, version, action, tag_login(def),
+                              tag_int(def, "lastModifiedOn"), def, dump, err);
+    if (kind == SB_OK && text)
+        *text = dump;
+    else
+        free(dump);
+    return kind;
+}
+
 static enum sb_err_kind conn_replace(struct store_conn *c, const char *name, const json_t *def,
                                      int64_t expected_version, const char *action, char **text,
                                      struct sb_err *err)
@@ -1439,6 +1502,8 @@ static enum sb_err_kind conn_replace(struct store_conn *c, const char *name, con
     char *dump;
     long changes;
 
+    if (c->st->ops->conn.exec_later && c->locked && strcmp(c->locked, name) == 0)
+        return conn_replace_later(c, name, def, expected_version, action, text, err);
     if (lock_name(c, name, err) != SB_OK)
         return err->kind;
     a_text(&a, name);

@@ -205,6 +205,13 @@ enum sb_err_kind store_conn_get(struct store *st, const char *name, json_t **out
 enum sb_err_kind store_conn_hold(struct store *st, const char *name, json_t **out,
                                  struct sb_err *err);
 
+/* store_conn_get inside the open transaction, NAME's writers on every node held off from
+ * before the read until the transaction ends (the lock each connection write takes): a replace
+ * of NAME at the version read cannot meet a newer one, and on PostgreSQL it travels with the
+ * COMMIT (no round trip of its own). */
+enum sb_err_kind store_conn_get_locked(struct store *st, const char *name, json_t **out,
+                                       struct sb_err *err);
+
 /* Inserts DEF under NAME, as version one past the last NAME ever had (1 for a name never
  * used; a re-created name continues its old line of versions); sets DEF's
  * creationTag.versionNumber to it and records it in the history with ACTION ("create", or

@@ -597,6 +597,73 @@ static void test_an_insert_sent_with_the_commit_is_known_once_committed(void **s
     json_decref(other);
 }
 
+/* store_conn_get_locked then a replace: on PostgreSQL the replace travels with the COMMIT; the
+ * version, the text and the history row are those of an immediate replace, and a replace at
+ * another version than the one stored (which the lock makes a caller's mistake) fails the
+ * COMMIT with the conflict's message and changes nothing. */
+static void test_a_replace_under_the_read_lock_commits_with_the_transaction(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *def = conn_def("PostgreSQL", "ann"), *got, *hist;
+    struct sb_err err;
+    enum sb_err_kind kind;
+    char *text = NULL, *want, *have;
+
+    OK(store_conn_insert(st, "c", def, "create", &err));
+    OK(store_tx_begin(st, &err));
+    OK(store_conn_get_locked(st, "c", &got, &err));
+    assert_json_eq(got, def);
+    json_decref(got);
+    json_object_set_new(json_object_get(def, "creationTag"), "versionNumber", json_integer(2));
+    json_object_set_new(def, "description", json_string("locked"));
+    OK(store_conn_replace_text(st, "c", def, 1, "update", &text, &err));
+    OK(store_tx_commit(st, &err));
+    want = json_dumps(def, JSON_COMPACT);
+    assert_string_equal(text, want);
+    free(text);
+    OK(store_conn_get(st, "c", &got, &err));
+    have = json_dumps(got, JSON_COMPACT);
+    assert_string_equal(have, want);
+    free(have);
+    json_decref(got);
+    OK(store_conn_history(st, "c", &hist, &err));
+    assert_int_equal(json_array_size(hist), 2);
+    have = json_dumps(json_object_get(json_array_get(hist, 1), "definition"), JSON_COMPACT);
+    assert_string_equal(have, want);
+    free(have);
+    json_decref(hist);
+
+    /* at a version other than the stored one: nothing of the transaction commits */
+    OK(store_tx_begin(st, &err));
+    OK(store_conn_get_locked(st, "c", &got, &err));
+    json_decref(got);
+    json_object_set_new(json_object_get(def, "creationTag"), "versionNumber", json_integer(8));
+    kind = store_conn_replace_text(st, "c", def, 7, "update", &text, &err);
+    if (kind == SB_OK) { /* PostgreSQL: known at the COMMIT */
+        assert_non_null(text);
+        free(text);
+        OK(store_meta_set(st, "probe", "written", &err));
+        kind = store_tx_commit(st, &err);
+    } else {
+        store_tx_rollback(st);
+    }
+    assert_err(&err, kind, SB_ERR_CONFLICT,
+               "Connection 'c' was changed by someone else while this update was being made; "
+               "read it again and reapply the change.");
+    OK(store_conn_get(st, "c", &got, &err));
+    have = json_dumps(got, JSON_COMPACT);
+    assert_string_equal(have, want);
+    free(have);
+    json_decref(got);
+    OK(store_conn_history(st, "c", &hist, &err));
+    assert_int_equal(json_array_size(hist), 2);
+    json_decref(hist);
+    OK(store_meta_get(st, "probe", &have, &err));
+    assert_null(have);
+    free(want);
+    json_decref(def);
+}
+
 static void test_delete_of_a_used_connection_names_its_datasets(void **state)
 {
     struct store *st = store_of(state);
@@ -1285,6 +1352,8 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
                                             setup, teardown),                                      \
             cmocka_unit_test_setup_teardown(                                                       \
                 test_an_insert_sent_with_the_commit_is_known_once_committed, setup, teardown),     \
+            cmocka_unit_test_setup_teardown(                                                       \
+                test_a_replace_under_the_read_lock_commits_with_the_transaction, setup, teardown), \
             cmocka_unit_test_setup_teardown(test_delete_of_a_used_connection_names_its_datasets,   \
                                             setup, teardown),                                      \
             cmocka_unit_test_setup_teardown(test_datasets_and_project_delete_cascade, setup,       \
