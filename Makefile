@@ -124,9 +124,9 @@ build/bench/sqlite_commit: bench/sqlite_commit.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) -O2 $(shell pkg-config --cflags sqlite3) -o $@ $< $(shell pkg-config --libs sqlite3)
 
-build/bench/mhd_bare: bench/mhd_bare.c
+build/bench/mhd_bare: bench/mhd_bare.c src/util/limits.h
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(DEFS) -O2 $(shell pkg-config --cflags libmicrohttpd) -o $@ $< $(shell pkg-config --libs libmicrohttpd) -lpthread
+	$(CC) $(WARN) $(DEFS) -Isrc -O2 $(shell pkg-config --cflags libmicrohttpd) -o $@ $< $(shell pkg-config --libs libmicrohttpd) -lpthread
 
 # libFuzzer harnesses: src/ compiled by clang with the sanitizers and coverage, without main.c;
 # fuzz/run.sh runs them (crashes land in fuzz/crashes/NAME/)

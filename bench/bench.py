@@ -267,8 +267,36 @@ def wrk_errors(r):
     return ", ".join(parts)
 
 
+def merge_rounds(rows):
+    """The alternated runs of one target (wrk lines with a "round": bench/run.sh runs GET one
+    connection as a b c c b a) as one line, at the place of the first: requests and durations
+    added up, so that its rate is over both runs; "rounds" keeps each run's rate, p50 and p99."""
+    merged, out = {}, []
+    for r in rows:
+        if r["kind"] != "wrk" or not r.get("round"):
+            out.append(r)
+            continue
+        secs = r["duration_us"] / 1e6
+        run = {"rate": r["requests"] / secs if secs > 0 else 0, "p50_us": r["p50_us"],
+               "p99_us": r["p99_us"], "requests": r["requests"]}
+        k = (r["scenario"], r["target"], r["n"])
+        if k not in merged:
+            merged[k] = dict(r, rounds=[run])
+            out.append(merged[k])
+            continue
+        m = merged[k]
+        m["rounds"].append(run)
+        for f in ("requests", "duration_us", "bytes", "err_connect", "err_read", "err_write",
+                  "err_status", "err_timeout"):
+            m[f] += r[f]
+        m["max_us"] = max(m["max_us"], r["max_us"])
+        m["statuses"] = " ".join(x for x in (m["statuses"], r["statuses"]) if x)
+    return out
+
+
 def cmd_table(path, header):
-    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    rows = merge_rounds([json.loads(line) for line in open(path, encoding="utf-8")
+                         if line.strip()])
     # per N, in the order run: memory and start-up first, then the scenarios as they ran;
     # the change-connection (its own data directory) last
     groups = {}
@@ -314,6 +342,13 @@ def cmd_table(path, header):
             p50 = fmt_us(r["p50_us"] if has_lat else None)
             p99 = fmt_us(r["p99_us"] if has_lat else None)
             notes = []
+            if len(r.get("rounds", ())) > 1:  # each run's own figures
+                p50 = " / ".join(fmt_us(x["p50_us"] if x["requests"] else None)
+                                 for x in r["rounds"])
+                p99 = " / ".join(fmt_us(x["p99_us"] if x["requests"] else None)
+                                 for x in r["rounds"])
+                notes.append("%d runs, alternated: %s req/s" % (
+                    len(r["rounds"]), " and ".join(fmt_rate(x["rate"]) for x in r["rounds"])))
             ratio = ""
             if r["target"] == "nginx":
                 name = "  nginx, same bytes"

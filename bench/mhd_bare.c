@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The ceiling of Switchboard's HTTP stack, for bench/run.sh: a bare libmicrohttpd server that
  * answers every GET with the bytes of one file, held in memory, with the same headers as
- * Switchboard (Content-Type, Cache-Control) and the same daemon settings as src/http/server.c
- * (internal thread pool with epoll, 8 threads per core, the same per-connection memory). It
- * does nothing else: no routing, no authentication, no log line, no allocation per request.
+ * Switchboard's answer to GET one connection (the same names and value lengths: the answers are
+ * the same size to the byte, X-Request-Id and ETag fixed) and the same daemon settings as
+ * src/http/server.c (internal thread pool with epoll, 8 threads per core, the same
+ * per-connection memory, SB_CONN_MEMORY). It does nothing else: no routing, no authentication,
+ * no log line, no allocation per request: one response object, built at start.
  *
  *   mhd_bare PORT FILE [THREADS] [CONN_MEMORY]
  *
@@ -16,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "util/limits.h" /* SB_CONN_MEMORY, as the server */
 
 static struct MHD_Response *answer;
 
@@ -85,11 +89,19 @@ int main(int argc, char **argv)
         return 1;
     }
     threads = argc > 3 ? (unsigned)atoi(argv[3]) : 8u * (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-    conn_memory = argc > 4 ? (size_t)atol(argv[4]) : 128 * 1024;
+    conn_memory = argc > 4 ? (size_t)atol(argv[4]) : (size_t)SB_CONN_MEMORY;
     answer = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(answer, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "application/json; charset=utf-8");
     MHD_add_response_header(answer, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* the rest of src/http/server.c's headers (add_common_headers, queue_answer) */
+    MHD_add_response_header(answer, "X-Request-Id", "0123456789abcdef");
+    MHD_add_response_header(answer, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(answer, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(answer, "X-Frame-Options", "DENY");
+    MHD_add_response_header(answer, "Content-Security-Policy",
+                            "default-src 'none'; frame-ancestors 'none'");
+    MHD_add_response_header(answer, MHD_HTTP_HEADER_ETAG, "\"1\"");
 
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)atoi(argv[1]));

@@ -297,7 +297,7 @@ fetch() {
 run_wrk() {
     local target=$1 scenario=$2 n=$3 mode=$4 opts=$5 url=$6 as=${7:-$key}
     # shellcheck disable=SC2086
-    BENCH_MODE=$mode BENCH_TARGET=$target BENCH_SCENARIO=$scenario BENCH_N=$n \
+    BENCH_ROUND=${BENCH_ROUND:-} BENCH_MODE=$mode BENCH_TARGET=$target BENCH_SCENARIO=$scenario BENCH_N=$n \
         BENCH_SETTINGS="$opts" BENCH_TAG="$(echo "$opts" | tr -dc '0-9')n$n" BENCH_KEY=$as \
         BENCH_WRK_OUT=$results \
         wrk $opts $wrk_common -s bench/wrk.lua "$url" >>"$work/wrk.txt" 2>&1 ||
@@ -318,6 +318,27 @@ read_scenario() {
         echo "== bare libmicrohttpd $scenario N=$n" >>"$work/wrk.txt"
         run_wrk bare "$scenario" "$n" get "$opts" "http://127.0.0.1:$bare_port$path"
     fi
+}
+
+# read_alternated SCENARIO N "OPTS" PATH: GET one connection, whose ratios are the issue's
+# closest targets: Switchboard, nginx and the bare handler, then again in the reverse order
+# (a b c c b a), so that a drift of the machine's speed over the six runs weighs the same on the
+# three. The table gives each target's rate over its two runs, and the ratios of those rates
+# (bench/bench.py table); one round alone swung by 0.5-2x between neighbouring runs at load 3-5.
+read_alternated() {
+    local scenario=$1 n=$2 opts=$3 path=$4 target url i=0
+    log "N=$n: $scenario (two rounds, the second in the reverse order)"
+    for target in switchboard nginx bare bare nginx switchboard; do
+        i=$((i + 1))
+        case $target in
+            switchboard) url="http://127.0.0.1:$port$path" ;;
+            nginx) url="http://127.0.0.1:$nginx_port$path" ;;
+            bare) url="http://127.0.0.1:$bare_port$path" ;;
+        esac
+        echo "== $target $scenario N=$n round $(((i + 2) / 3))" >>"$work/wrk.txt"
+        BENCH_ROUND=$(((i + 2) / 3)) run_wrk "$target" "$scenario" "$n" get "$opts" "$url"
+        [ "$target" != switchboard ] || wait_idle
+    done
 }
 
 write_scenario() {
@@ -371,7 +392,7 @@ bench_size() {
     reset_peak
 
     start_bare "$work/www/one.json"
-    read_scenario "GET one connection" "$n" "$read_opts" "/dip/publicapi/admin/connections/$one"
+    read_alternated "GET one connection" "$n" "$read_opts" "/dip/publicapi/admin/connections/$one"
     stop_bare
     read_scenario "GET the full list" "$n" "$list_opts" "/dip/publicapi/admin/connections/"
     read_scenario "GET get-names?type=all" "$n" "$read_opts" \
@@ -417,7 +438,7 @@ bench_pg() {
     wait_idle
     fetch "PostgreSQL store: GET one connection" "$n" "/dip/publicapi/admin/connections/$one" one.json
     start_bare "$work/www/one.json"
-    read_scenario "PostgreSQL store: GET one connection" "$n" "$read_opts" \
+    read_alternated "PostgreSQL store: GET one connection" "$n" "$read_opts" \
         "/dip/publicapi/admin/connections/$one"
     stop_bare
     wait_idle

@@ -7,7 +7,8 @@
 --   update  PUT /dip/publicapi/admin/connections/conn_NNNNNN (the N loaded ones, in turn; body
 --           without creationTag, so no version check)
 -- done() appends one JSON line to $BENCH_WRK_OUT: counts, duration, latency percentiles (us),
--- errors, and the labels BENCH_SCENARIO, BENCH_TARGET, BENCH_N, BENCH_SETTINGS.
+-- errors, and the labels BENCH_SCENARIO, BENCH_TARGET, BENCH_N, BENCH_SETTINGS, BENCH_ROUND (1 or
+-- 2 for the alternated runs of GET one connection, else 0).
 
 local mode = os.getenv("BENCH_MODE") or "get"
 local tag = os.getenv("BENCH_TAG") or "x"
@@ -94,10 +95,12 @@ function done(summary, latency, requests)
    f:write(string.format(
       '{"kind":"wrk","scenario":"%s","target":"%s","n":%d,"settings":"%s",' ..
       '"requests":%d,"duration_us":%d,"bytes":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
-      '"err_connect":%d,"err_read":%d,"err_write":%d,"err_status":%d,"err_timeout":%d,"statuses":"%s"}\n',
+      '"err_connect":%d,"err_read":%d,"err_write":%d,"err_status":%d,"err_timeout":%d,"statuses":"%s",' ..
+      '"round":%d}\n',
       label("BENCH_SCENARIO"), label("BENCH_TARGET"), n_loaded, label("BENCH_SETTINGS"),
       summary.requests, summary.duration, summary.bytes,
       latency:percentile(50.0), latency:percentile(99.0), latency.max,
-      e.connect, e.read, e.write, e.status, e.timeout, status_counts()))
+      e.connect, e.read, e.write, e.status, e.timeout, status_counts(),
+      tonumber(os.getenv("BENCH_ROUND") or "") or 0))
    f:close()
 end
