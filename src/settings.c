@@ -62,7 +62,9 @@ static const struct setting settings[] = {
      INT(max_body_size, SB_MIN_MAX_BODY, SB_MAX_MAX_BODY), "BYTES",
      "largest request body accepted; larger ones get 413"},
     {"threads", "SWITCHBOARD_THREADS", "0", INT(threads, 0, 256), "N",
-     "request threads; 0 means 8 per CPU core (writers wait for the disk on them)"},
+     "request threads; 0 means 8 per CPU core (a write whose request thread serves other "
+     "connections too waits for the disk on a write thread of its own: as many as request "
+     "threads, 8 per core at least)"},
     {"connection-timeout", "SWITCHBOARD_CONNECTION_TIMEOUT", "60",
      INT(connection_timeout, 1, 86400), "SECONDS",
      "idle or slow client connections are closed after this long"},

@@ -123,9 +123,13 @@ char *api_meta_metrics_text(struct app *app)
                  "# HELP switchboard_store_group_commit_writes_total Writes those "
                  "transactions held (more than one each when writers share a commit).\n"
                  "# TYPE switchboard_store_group_commit_writes_total counter\n"
-                 "switchboard_store_group_commit_writes_total %llu\n",
+                 "switchboard_store_group_commit_writes_total %llu\n"
+                 "# HELP switchboard_store_writers_waiting Writes waiting now for their turn "
+                 "on the SQLite store's write connection (0 on PostgreSQL).\n"
+                 "# TYPE switchboard_store_writers_waiting gauge\n"
+                 "switchboard_store_writers_waiting %d\n",
                  store, seconds, sync_catalog_ready(app->sync) ? 1 : 0,
-                 (unsigned long long)audit_backlog(app->audit), bs.commits, bs.writes);
+                 (unsigned long long)audit_backlog(app->audit), bs.commits, bs.writes, bs.waiting);
     size_t a = strlen(http), b = strlen(probes), o = c > 0 ? (size_t)c : 0;
     char *text = xmalloc(a + b + o + 1);
 

@@ -24,10 +24,22 @@ static atomic_ullong counts[MAX_ROUTES + 1][N_STATUSES];
 static atomic_ullong buckets[N_BUCKETS + 1];
 static atomic_ullong duration_sum_us;
 static atomic_int connections_open;
+static atomic_int writes_in_flight;
+static atomic_ullong writes_offloaded;
 
 void metrics_connections_add(int delta)
 {
     atomic_fetch_add_explicit(&connections_open, delta, memory_order_relaxed);
+}
+
+void metrics_writes_add(int delta)
+{
+    atomic_fetch_add_explicit(&writes_in_flight, delta, memory_order_relaxed);
+}
+
+void metrics_write_offloaded(void)
+{
+    atomic_fetch_add_explicit(&writes_offloaded, 1, memory_order_relaxed);
 }
 
 void metrics_count(const struct route *route, unsigned status, long long duration_us)
@@ -127,5 +139,16 @@ char *metrics_render(long long store_bytes)
          "# TYPE switchboard_http_connections_open gauge\n"
          "switchboard_http_connections_open %d\n",
          atomic_load_explicit(&connections_open, memory_order_relaxed));
+    emit(&t,
+         "# HELP switchboard_http_writes_in_flight Writes (changes) running now, from their "
+         "transaction's start to their answer.\n"
+         "# TYPE switchboard_http_writes_in_flight gauge\n"
+         "switchboard_http_writes_in_flight %d\n"
+         "# HELP switchboard_http_writes_offloaded_total Writes run on a write thread, their "
+         "connection's request thread left free for its other connections.\n"
+         "# TYPE switchboard_http_writes_offloaded_total counter\n"
+         "switchboard_http_writes_offloaded_total %llu\n",
+         atomic_load_explicit(&writes_in_flight, memory_order_relaxed),
+         (unsigned long long)atomic_load_explicit(&writes_offloaded, memory_order_relaxed));
     return t.data;
 }

@@ -14,6 +14,13 @@ void metrics_count(const struct route *route, unsigned status, long long duratio
 /* An HTTP connection opened (+1) or closed (-1): the switchboard_http_connections_open gauge. */
 void metrics_connections_add(int delta);
 
+/* A write (a route run as one write) began (+1) or ended (-1): the
+ * switchboard_http_writes_in_flight gauge. */
+void metrics_writes_add(int delta);
+
+/* A write went to a write thread (src/http/server.c): switchboard_http_writes_offloaded_total. */
+void metrics_write_offloaded(void);
+
 /* Writes the metrics in Prometheus text format; STORE_BYTES is the size of the store on disk.
  * Returns a new string (caller frees). */
 char *metrics_render(long long store_bytes);

@@ -49,6 +49,10 @@ struct request {
     struct actor actor; /* who calls the service (req_actor); its write is the open write of
                            an audited route (service/write.h) */
     void *held;         /* that write's answer, held until the write commits */
+    bool offloaded;     /* the write runs on a write thread (src/http/server.c), the connection
+                           suspended: its answer stays held until the request resumes */
+    struct request *pool_next; /* in the write threads' queue */
+    bool pool_counted;         /* counted in the server's offloaded requests until it ends */
 
     bool replied;
     unsigned status;

@@ -5,11 +5,17 @@
  * body; a chunked body that grows over it is discarded and answered 413 at its end. Routing,
  * authentication and the handler run once the whole body is in.
  *
+ * A write (an audited route: service/write.h) whose thread also serves other connections runs
+ * on a write thread, its connection suspended, and its answer goes out when the connection
+ * resumes: a libmicrohttpd thread serves its connections one request at a time, and a write
+ * holds its thread until its commit is durable (see "the write threads" below).
+ *
  * Paths reach the handler raw (the unescape callback below is a no-op) so that each segment is
  * percent-decoded on its own: "%2F" inside a name never becomes a path separator. */
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -38,6 +44,20 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+/* The write threads: a write (a route the route table audits) whose libmicrohttpd thread also
+ * serves other connections runs on one of these, its connection suspended, so that the thread
+ * goes on serving the others while the write waits for its commit to be durable, and writes
+ * from connections on one thread can share a commit (the store's group commit). Started as
+ * needed, up to max; stopped with the server, after the requests drained. */
+struct write_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct request *head, *tail; /* the writes queued (request.pool_next) */
+    int queued, idle, started, max;
+    pthread_t *threads;
+    bool stopping; /* no more writes: what is queued is refused */
+};
+
 struct http_server {
     struct MHD_Daemon *daemon;
     struct app *app;
@@ -45,6 +65,8 @@ struct http_server {
     atomic_bool stopping;
     char *tls_cert, *tls_key;   /* PEM text, kept for the daemon's lifetime */
     struct MHD_Daemon *metrics; /* the --metrics-listen listener, or NULL */
+    struct write_pool pool;
+    atomic_int offloaded; /* requests that went to a write thread and have not ended yet */
 };
 
 /* ---- error kinds to HTTP ---- */
@@ -113,10 +135,14 @@ static void add_common_headers(struct request *req, struct MHD_Response *resp, c
  * once the write commits: see run_write). */
 static void queue_or_hold(struct request *req, unsigned status, struct MHD_Response *resp)
 {
-    if (req->actor.write && !req->held) {
+    if ((req->actor.write || req->offloaded) && !req->held) {
         req->held = resp;
         req->replied = true;
         req->status = status;
+        return;
+    }
+    if (req->offloaded) { /* a second answer: only the request's thread may queue one */
+        MHD_destroy_response(resp);
         return;
     }
     if (MHD_queue_response(req->conn, status, resp) == MHD_YES) {
@@ -126,12 +152,13 @@ static void queue_or_hold(struct request *req, unsigned status, struct MHD_Respo
     MHD_destroy_response(resp);
 }
 
-/* Sends the held answer (SEND), or drops it. */
+/* Sends the held answer (SEND), or drops it. A write on a write thread keeps it held: it goes
+ * out when the request resumes on its libmicrohttpd thread (write_answer). */
 static void release_held(struct request *req, bool send)
 {
     struct MHD_Response *resp = req->held;
 
-    if (!resp)
+    if (!resp || (send && req->offloaded))
         return;
     req->held = NULL;
     req->replied = false;
@@ -566,6 +593,10 @@ struct conn_state {
 
 static void request_release(struct request *req);
 
+/* The connections of the calling libmicrohttpd thread: libmicrohttpd tells of a connection's
+ * start and close on the thread that serves it (the pool worker that accepted it). */
+static _Thread_local int tls_conns;
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -574,6 +605,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     (void)conn;
 
     metrics_connections_add(code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    tls_conns += code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         *socket_context = xcalloc(1, sizeof(struct conn_state));
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && cs) {
@@ -718,6 +750,9 @@ static void request_release(struct request *req)
         proxies_leave(req->client_addr);
     if (req->async && req->async_free)
         req->async_free(req->async); /* the client left while slow work ran */
+    if (req->held)                   /* a write's answer that never went out (the server stopped) */
+        MHD_destroy_response(req->held);
+    req->held = NULL;
     for (int i = 0; i < req->n_params; i++)
         free(req->params[i]);
     if (req->authenticated)
@@ -797,7 +832,7 @@ static void audit_failure(struct request *req, const char *action)
 /* Runs the handler of an audited ROUTE as one write: its changes and their audit record
  * commit together, its answer goes out only once they did, and a failure leaves nothing
  * behind but the record of the attempt. */
-static void run_write(struct request *req, const struct route *route)
+static void run_write_counted(struct request *req, const struct route *route)
 {
     const char *action = routes_audit_action(route);
     struct write_tx w;
@@ -836,7 +871,141 @@ static void run_write(struct request *req, const struct route *route)
     audit_failure(req, action);
 }
 
-static void dispatch(struct http_server *srv, struct request *req, const char *url)
+static void run_write(struct request *req, const struct route *route)
+{
+    metrics_writes_add(1);
+    run_write_counted(req, route);
+    metrics_writes_add(-1);
+}
+
+/* ---- the write threads ---- */
+
+static void *write_thread(void *arg)
+{
+    struct write_pool *p = arg;
+    struct request *req;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->head && !p->stopping) {
+            p->idle++;
+            pthread_cond_wait(&p->wake, &p->lock);
+            p->idle--;
+        }
+        if (!(req = p->head))
+            break;
+        p->head = req->pool_next;
+        if (!p->head)
+            p->tail = NULL;
+        p->queued--;
+        bool refuse = p->stopping;
+        pthread_mutex_unlock(&p->lock);
+        if (refuse) {
+            reply_errorf(req, SB_ERR_UNAVAILABLE, "The server is shutting down.");
+        } else {
+            run_write(req, req->route);
+            if (!req->replied) {
+                log_error("handler for %s %s returned without answering", req->route->method,
+                          req->route->pattern);
+                reply_errorf(req, SB_ERR_INTERNAL, "The server failed to answer this request.");
+            }
+        }
+        req_resume(req); /* the answer goes out on the request's thread (write_answer) */
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* Starts one more write thread (P->lock held): false when none could be. */
+static bool write_pool_grow(struct write_pool *p)
+{
+    if (p->started >= p->max || pthread_create(&p->threads[p->started], NULL, write_thread, p))
+        return false;
+    p->started++;
+    return true;
+}
+
+/* The resumed request's answer, on its libmicrohttpd thread. */
+static void write_answer(struct request *req)
+{
+    req->offloaded = false;
+    release_held(req, true);
+}
+
+/* Whether the write REQ goes to a write thread: when its libmicrohttpd thread serves other
+ * connections too, which would wait for it (a thread serves one request at a time) and whose
+ * writes could not share its commit. A connection alone on its thread writes there: no
+ * hand-over to pay for. */
+static bool write_offloads(void)
+{
+    return tls_conns > 1;
+}
+
+/* Hands the write REQ to a write thread, its connection suspended until its answer is ready:
+ * false when it must run here (no write thread could start, or the server is stopping). */
+static bool write_offload(struct http_server *srv, struct request *req)
+{
+    struct write_pool *p = &srv->pool;
+
+    if (!write_offloads())
+        return false;
+    pthread_mutex_lock(&p->lock);
+    if (p->stopping || (p->started == 0 && !write_pool_grow(p))) {
+        pthread_mutex_unlock(&p->lock);
+        return false;
+    }
+    req->offloaded = true;
+    req->pool_counted = true;
+    atomic_fetch_add(&srv->offloaded, 1);
+    req_suspend(req, write_answer);
+    req->pool_next = NULL;
+    if (p->tail)
+        p->tail->pool_next = req;
+    else
+        p->head = req;
+    p->tail = req;
+    p->queued++;
+    metrics_write_offloaded();
+    if (p->queued > p->idle)
+        write_pool_grow(p); /* (else one of the others takes it when it is free) */
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    return true;
+}
+
+static void write_pool_init(struct write_pool *p, long max)
+{
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    p->max = (int)max;
+    p->threads = xcalloc((size_t)max, sizeof(*p->threads));
+}
+
+/* Stops the write threads: the writes under way end (and answer), the ones still queued are
+ * refused (503); every suspended write has resumed when this returns. */
+static void write_pool_stop(struct write_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->started; i++)
+        pthread_join(p->threads[i], NULL);
+    p->started = 0;
+}
+
+static void write_pool_free(struct write_pool *p)
+{
+    write_pool_stop(p);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    free(p->threads);
+}
+
+/* Routes, authenticates and runs REQ: false when it went to a write thread (the caller must
+ * not touch it: that thread answers and resumes it). */
+static bool dispatch(struct http_server *srv, struct request *req, const char *url)
 {
     struct sb_err err;
     char allow[64];
@@ -850,7 +1019,7 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
             reply_errorf(req, SB_ERR_UNAVAILABLE,
                          "Too many requests in flight from %s (setting max-connections-per-ip).",
                          req->client_addr);
-            return;
+            return true;
         }
         req->counted = true;
     }
@@ -859,16 +1028,16 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
                      "The request body is larger than the limit of %lld "
                      "bytes (setting max-body-size).",
                      srv->app->cfg->max_body_size);
-        return;
+        return true;
     }
     if (target_length(req->conn, url) > SB_URL_MAX) {
         reply_errorf(req, SB_ERR_BAD_REQUEST,
                      "The request target (path and query) is longer than %d bytes.", SB_URL_MAX);
-        return;
+        return true;
     }
     if (atomic_load(&srv->stopping)) {
         reply_errorf(req, SB_ERR_UNAVAILABLE, "The server is shutting down.");
-        return;
+        return true;
     }
     switch (routes_match(req->method, url, &route, req->params, &req->n_params, allow,
                          sizeof(allow), &err)) {
@@ -880,13 +1049,13 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
                          "client the server's URL without a trailing '/' (http://host:port).");
         else
             reply_errorf(req, SB_ERR_NOT_FOUND, "There is no endpoint at this path.");
-        return;
+        return true;
     case ROUTE_WRONG_METHOD:
         sb_err_set(&err, SB_ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed here; use %s.",
                    req->method, allow);
         reply_error_allow(req, &err, allow);
-        return;
-    case ROUTE_BAD_PATH: reply_error(req, &err); return;
+        return true;
+    case ROUTE_BAD_PATH: reply_error(req, &err); return true;
     }
     req->route = route;
     req->console_client = req_header(req, SESSION_CSRF_HEADER) || http_session_present(req);
@@ -895,7 +1064,7 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
     if (route->access != ROUTE_PUBLIC || admin_metrics) {
         if (authenticate(req, &err) != SB_OK) {
             reply_error(req, &err);
-            return;
+            return true;
         }
         if (impersonate(req, &err) != SB_OK) {
             reply_error(req, &err);
@@ -906,21 +1075,25 @@ static void dispatch(struct http_server *srv, struct request *req, const char *u
                         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-DKU-ProxyUser"));
             audit_record_read(req_actor(req), "user.impersonate", who,
                               req->status == 403 ? "denied" : "failed");
-            return;
+            return true;
         }
         if ((route->access == ROUTE_ADMIN || admin_metrics) && !req_require_admin_or_reply(req)) {
             audit_failure(req, routes_audit_action(route));
-            return;
+            return true;
         }
     }
-    if (routes_audit_action(route))
+    if (routes_audit_action(route)) {
+        if (write_offload(srv, req))
+            return false;
         run_write(req, route);
-    else
+    } else {
         route->handler(req);
+    }
     if (!req->replied && !req->resume) {
         log_error("handler for %s %s returned without answering", route->method, route->pattern);
         reply_errorf(req, SB_ERR_INTERNAL, "The server failed to answer this request.");
     }
+    return true;
 }
 
 /* The request's id: the client's X-Request-Id when it is 1 to SB_REQUEST_ID_MAX characters
@@ -1006,9 +1179,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
 
-    if (req->replied)
-        return MHD_YES;
-    if (req->resume) {
+    if (req->resume) { /* (before the check below: a write thread's answer is held, "replied") */
         void (*resume)(struct request *) = req->resume;
         req->resume = NULL;
         resume(req);
@@ -1016,7 +1187,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             reply_errorf(req, SB_ERR_INTERNAL, "The server failed to answer this request.");
         return req->replied ? MHD_YES : MHD_NO;
     }
-    dispatch(srv, req, url);
+    if (req->replied)
+        return MHD_YES;
+    if (!dispatch(srv, req, url))
+        return MHD_YES; /* a write thread has it, its connection suspended */
     return (req->replied || req->resume) ? MHD_YES : MHD_NO;
 }
 
@@ -1034,6 +1208,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 (double)(clock_mono_us() - req->started_us) / 1000.0,
                 req->authenticated ? req->principal.id : "-", req->request_id,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : "(connection ended early)");
+    if (req->pool_counted)
+        atomic_fetch_sub(&srv->offloaded, 1);
     request_free(req);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->active, 1);
@@ -1197,6 +1373,7 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     long threads = app->cfg->threads;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 2;
     const union MHD_DaemonInfo *info;
 
     if (parse_listen(app->cfg->listen, &addr, &addr_len, err) != SB_OK)
@@ -1207,7 +1384,7 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
      * core, two concurrent writers could never share an fsync (measured: 8 clients creating
      * went from 1,100/s with 2 threads to 1,500/s with 16; reads did not change) */
     if (threads <= 0)
-        threads = 8 * (sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 2);
+        threads = 8 * cores;
 
     if (*app->cfg->tls_cert) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -1227,11 +1404,15 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
     }
     srv = xcalloc(1, sizeof(*srv));
     srv->app = app;
+    /* as many write threads as request threads, 8 per core at least (--threads 1 still lets
+     * the writes of its connections share commits) */
+    write_pool_init(&srv->pool, threads > 8 * cores ? threads : 8 * cores);
     if (flags & MHD_USE_TLS) {
         srv->tls_cert = read_pem(app->cfg->tls_cert, err);
         srv->tls_key = srv->tls_cert ? read_pem(app->cfg->tls_key, err) : NULL;
         if (!srv->tls_key) {
             free(srv->tls_cert);
+            write_pool_free(&srv->pool);
             free(srv);
             return NULL;
         }
@@ -1252,6 +1433,7 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
     if (!srv->daemon) {
         free(srv->tls_cert);
         free(srv->tls_key);
+        write_pool_free(&srv->pool);
         free(srv);
         sb_err_set(err, SB_ERR_UNAVAILABLE,
                    "Cannot listen on %s: the address is in use or not available here%s.",
@@ -1263,6 +1445,7 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
         MHD_stop_daemon(srv->daemon);
         free(srv->tls_cert);
         free(srv->tls_key);
+        write_pool_free(&srv->pool);
         free(srv);
         return NULL;
     }
@@ -1294,6 +1477,13 @@ void http_server_stop(struct http_server *srv)
 {
     if (!atomic_load(&srv->stopping))
         http_server_drain(srv, clock_mono_us() + srv->app->cfg->shutdown_grace * 1000000LL);
+    /* before the daemon: it must not stop with a connection suspended (libmicrohttpd aborts);
+     * then the writes it refused or that ended after the grace get their answers out (1 s at
+     * most: their connections are on libmicrohttpd's threads again) */
+    write_pool_free(&srv->pool);
+    for (long long until = clock_mono_us() + 1000000LL;
+         atomic_load(&srv->offloaded) > 0 && clock_mono_us() < until;)
+        usleep(10 * 1000);
     MHD_stop_daemon(srv->daemon);
     if (srv->metrics)
         MHD_stop_daemon(srv->metrics);
