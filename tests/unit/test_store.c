@@ -1333,6 +1333,190 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
     assert_err(&err, store_conn_get(st, "bad\xff", &got, &err), SB_ERR_NOT_FOUND, NULL);
 }
 
+/* ---- the SQLite schema (sqlite only) ---- */
+
+/* Runs SQL on the database file PATH, outside the store. */
+static void sql_on(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    char *msg = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* The integer the query SQL gives on PATH (-1 without a row). */
+static int64_t sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A data directory of schema version 3 (migrations 1-3, as shipped) with a connection at
+ * version 2, one created and deleted, and an audit trail whose oldest records were purged,
+ * opened by this build: every row is there, with its numbers, and writes go on after them. */
+static void test_a_version_3_database_migrates_with_every_row(void **state)
+{
+    struct fixture *fx = *state;
+    char path[128];
+    struct store *st;
+    struct sb_err err;
+    json_t *got, *hist, *all, *def;
+    int64_t deleted;
+
+    if (!is_sqlite(state))
+        skip();
+    snprintf(path, sizeof(path), "%s/old.db", fx->dir);
+    sql_on(
+        path,
+        "PRAGMA journal_mode = WAL;"
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE connections (name TEXT PRIMARY KEY, type TEXT NOT NULL,"
+        "  version INTEGER NOT NULL, definition TEXT NOT NULL);"
+        "CREATE TABLE api_keys (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
+        "  id TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, record TEXT NOT NULL, UNIQUE (kind, id));"
+        "CREATE TABLE objects (coll INTEGER NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL,"
+        "  PRIMARY KEY (coll, id)) WITHOUT ROWID;"
+        "ALTER TABLE api_keys ADD COLUMN owner TEXT;"
+        "CREATE INDEX api_keys_owner ON api_keys (owner);"
+        "CREATE TABLE audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+        "  record TEXT NOT NULL);"
+        "CREATE INDEX audit_ts ON audit (ts);"
+        "CREATE TABLE conn_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+        "  version INTEGER NOT NULL, action TEXT NOT NULL, modified_by TEXT NOT NULL,"
+        "  modified_on INTEGER NOT NULL, definition TEXT NOT NULL);"
+        "CREATE INDEX conn_history_name ON conn_history (name, version);"
+        "CREATE TABLE datasets (project TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,"
+        "  connection TEXT, definition TEXT NOT NULL, PRIMARY KEY (project, name)) WITHOUT ROWID;"
+        "CREATE INDEX datasets_connection ON datasets (connection);"
+        "INSERT INTO connections VALUES ('kept', 'Filesystem', 2,"
+        "  '{\"type\":\"Filesystem\",\"params\":{\"root\":\"/b\"},"
+        "\"creationTag\":{\"versionNumber\":2}}');"
+        "INSERT INTO conn_history (name, version, action, modified_by, modified_on, definition)"
+        "  VALUES ('kept', 1, 'create', 'ann', 100,"
+        "  '{\"type\":\"Filesystem\",\"params\":{\"root\":\"/a\"},"
+        "\"creationTag\":{\"versionNumber\":1}}'),"
+        "  ('gone', 1, 'create', 'ann', 110, '{\"type\":\"Filesystem\"}'),"
+        "  ('kept', 2, 'update', 'bob', 200,"
+        "  '{\"type\":\"Filesystem\",\"params\":{\"root\":\"/b\"},"
+        "\"creationTag\":{\"versionNumber\":2}}'),"
+        "  ('gone', 1, 'delete', 'bob', 210, '{\"type\":\"Filesystem\"}');"
+        "INSERT INTO audit (ts, record) VALUES (5, '{\"ts\":5,\"n\":1}'),"
+        "  (10, '{\"ts\":10,\"n\":2}'), (10, '{\"ts\":10,\"n\":3}');"
+        "DELETE FROM audit WHERE ts < 10;"
+        "PRAGMA user_version = 3;");
+
+    st = store_open(path, &err);
+    if (!st)
+        fail_msg("%s", err.msg);
+    OK(store_conn_get(st, "kept", &got, &err));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(got, "params"), "root")),
+                        "/b");
+    json_decref(got);
+    OK(store_conn_history(st, "kept", &hist, &err));
+    assert_int_equal(json_array_size(hist), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 1), "modifiedBy")),
+                        "bob");
+    json_decref(hist);
+    OK(store_conn_version(st, "kept", 1, &got, &err));
+    assert_int_equal(version_of(got), 1);
+    json_decref(got);
+    /* versions go on after the migrated history: "gone" had version 1, created and deleted */
+    def = conn_def("Filesystem", "cy");
+    OK(store_conn_insert(st, "gone", def, "create", &err));
+    assert_int_equal(version_of(def), 2);
+    OK(store_conn_delete(st, "gone", false, "cy", 300, &deleted, &err));
+    OK(store_conn_history(st, "gone", &hist, &err));
+    assert_int_equal(json_array_size(hist), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 1), "action")),
+                        "delete");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 3), "action")),
+                        "delete");
+    json_decref(hist);
+    /* the audit trail: newest first, and a record appended at the same time comes before the
+     * migrated ones (its number is after theirs) */
+    OK(store_audit_append_text(st, 10, "{\"ts\":10,\"n\":4}", &err));
+    OK(store_audit_list(st, -1, 10, NULL, &all, &err));
+    assert_int_equal(json_array_size(all), 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(all, i), "n")), 4 - i);
+    json_decref(all);
+    json_decref(def);
+    store_close(st);
+
+    /* the layout of migration 4: no sequence for the history and the audit trail */
+    assert_int_equal(sql_int(path, "PRAGMA user_version"), 4);
+    assert_int_equal(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE"
+                                   " '%AUTOINCREMENT%' AND name IN ('audit', 'conn_history')"),
+                     0);
+    assert_int_equal(sql_int(path, "SELECT COUNT(*) FROM sqlite_sequence"
+                                   " WHERE name IN ('audit', 'conn_history')"),
+                     0);
+    assert_int_equal(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE name IN"
+                                   " ('conn_history_name', 'audit_ts')"),
+                     2);
+    assert_int_equal(sql_int(path, "SELECT MAX(seq) FROM conn_history"), 6);
+}
+
+/* The size in bytes of PATH (0 when missing). */
+static long long file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long long n;
+
+    if (!f)
+        return 0;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+/* One create as the service makes it (the key check read, the connection, its history and its
+ * audit record in one transaction) appends at most 6 pages to the write-ahead log: the
+ * connections' table and name index, the history's table and index, the audit trail's table
+ * and index (schema version 3 wrote sqlite_sequence's page besides: 7). */
+static void test_a_create_writes_six_pages_at_most(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *st = store_of(state);
+    char wal[128], name[32], *value = NULL;
+    struct sb_err err;
+    long long before;
+
+    if (!is_sqlite(state))
+        skip();
+    snprintf(wal, sizeof(wal), "%s/switchboard.db-wal", fx->dir);
+    OK(store_meta_set(st, "key_check", "x", &err));
+    for (int i = 0; i < 12; i++) {
+        json_t *def = conn_def("PostgreSQL", "ann");
+        snprintf(name, sizeof(name), "conn_%03d", i);
+        before = file_size(wal);
+        OK(store_tx_begin(st, &err));
+        OK(store_meta_get_held(st, "key_check", &value, &err));
+        free(value);
+        OK(store_conn_insert(st, name, def, "create", &err));
+        OK(store_audit_append_text(st, 1000 + i, "{\"action\":\"connection.create\"}", &err));
+        OK(store_tx_commit(st, &err));
+        json_decref(def);
+        /* (a page is a frame of 24 + 4096 bytes; the log grows until its first checkpoint) */
+        if (i >= 2 && (file_size(wal) - before) / 4120 > 6)
+            fail_msg("create %d appended %lld pages to the log", i,
+                     (file_size(wal) - before) / 4120);
+    }
+}
+
 #define CASES(setup)                                                                               \
     {                                                                                              \
         cmocka_unit_test_setup_teardown(test_meta_init_sets_once_and_set_replaces, setup,          \
@@ -1382,6 +1566,10 @@ static void test_names_that_are_not_utf8_are_not_found(void **state)
             cmocka_unit_test_setup_teardown(test_a_commit_that_fails_fails_every_write_it_holds,   \
                                             setup, teardown),                                      \
             cmocka_unit_test_setup_teardown(test_names_that_are_not_utf8_are_not_found, setup,     \
+                                            teardown),                                             \
+            cmocka_unit_test_setup_teardown(test_a_version_3_database_migrates_with_every_row,     \
+                                            setup, teardown),                                      \
+            cmocka_unit_test_setup_teardown(test_a_create_writes_six_pages_at_most, setup,         \
                                             teardown),                                             \
     }
 
