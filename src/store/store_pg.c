@@ -40,7 +40,10 @@
  * round trip: [BEGIN, key check, SAVEPOINT, lock, insert, history, RELEASE, audit, COMMIT]
  * (store_conn_insert_later: a taken name fails the insert, and so the COMMIT behind it); its
  * announcement is the announcer's. A deferred statement's failure fails the statement it
- * travels with (and so the transaction), named as its own.
+ * travels with (and so the transaction), named as its own. The writes of the statement table
+ * (and the name's lock) are prepared once per session, in the pipeline that first runs them,
+ * and then run by name: PostgreSQL parses, analyses and plans them once per session instead of
+ * on every run (reads keep the plan made for their values).
  *
  * Outages: before a statement outside a transaction, a connection found dead (or known lost) is
  * reset once (PQreset); a read, or the BEGIN of a transaction, that loses its connection is
@@ -312,6 +315,8 @@ static enum sb_err_kind pg_exec(struct store_conn *c, enum stmt_id id, const str
     PGresult *res;
 
     params_of(a, &p);
+    if (!(store_stmts[id].flags & STMT_READ)) /* (reads keep a plan made for their values) */
+        p.stmt = id + 1;
     /* a write inside a transaction whose outcome is only success or failure: sent with the
      * next statement that is waited for (its failure fails that one, and the transaction) */
     if (!fn && !changes && c->tx_depth > 0 && !(store_stmts[id].flags & STMT_READ))
@@ -342,6 +347,7 @@ static enum sb_err_kind pg_exec_later(struct store_conn *c, enum stmt_id id, con
         return sb_err_set(err, SB_ERR_INTERNAL,
                           "The store defers statements only in a transaction.");
     params_of(a, &p);
+    p.stmt = id + 1;
     return store_pg_defer_rows((struct handle *)c, store_stmt_sql(id, DIALECT_PG), &p,
                                store_stmts[id].what, fn, ctx, kind, msg, err);
 }
@@ -458,6 +464,7 @@ static enum sb_err_kind pg_lock_name(struct store_conn *c, const char *name, str
 
     store_pg_param_int(&p, PG_LOCK_CONN);
     store_pg_param_text(&p, name);
+    p.stmt = PG_STMT_LOCK + 1;
     if (c->tx_depth > 0) /* held until the transaction ends: sent with the next statement */
         return store_pg_defer((struct handle *)c,
                               "SELECT pg_advisory_xact_lock($1::integer, hashtext($2))", &p, false,
@@ -503,6 +510,7 @@ static enum sb_err_kind pg_expect(struct store_conn *c, const char *name, const 
 
     store_pg_param_text(&p, name);
     store_pg_param_text(&p, value);
+    p.stmt = ST_META_EXPECT + 1;
     return store_pg_defer_check((struct handle *)c, store_stmt_sql(ST_META_EXPECT, DIALECT_PG), &p,
                                 store_stmts[ST_META_EXPECT].what, mismatch, err);
 }

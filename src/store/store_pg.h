@@ -21,6 +21,10 @@
 #define PG_MAX_PARAMS STORE_MAX_ARGS
 #define PG_MAX_PENDING 32 /* deferred statements sent in one pipeline at most */
 #define PG_OWN_PIDS 256   /* this process's session PIDs remembered (store_pg_own_pid) */
+/* statements prepared once per session (named "sbN"): the writes of the table (N their enum
+ * stmt_id), and these of the backend's own */
+#define PG_STMT_LOCK N_STMTS /* lock_name's advisory lock */
+#define PG_N_PREPARED (N_STMTS + 1)
 
 /* The connection that LISTENs, and its reconnection state. */
 struct listener {
@@ -67,6 +71,7 @@ bool store_pg_own_pid(struct pg_store *st, int pid);
 struct pending {
     char *sql;
     const char *what;
+    int stmt;   /* 1 + its number among the prepared statements, or 0 (see struct params) */
     bool begin; /* the BEGIN of the transaction: nothing is on the server yet */
     bool check; /* a check (store_meta_expect_held): changes nothing */
     /* what its division by zero (SQLSTATE 22012) means: FAIL_KIND, FAIL_MSG (malloc'd), or NULL */
@@ -87,9 +92,10 @@ struct handle {
     struct store_conn c; /* first: a struct store_conn * is a struct handle * */
     struct pg_store *st;
     PGconn *conn;
-    bool tx_broken;   /* the connection was lost inside the open transaction */
-    bool needs_reset; /* the connection was lost: reset it before the next statement */
-    bool down;        /* the last reconnection failed (log the next success) */
+    bool tx_broken;               /* the connection was lost inside the open transaction */
+    bool needs_reset;             /* the connection was lost: reset it before the next statement */
+    bool down;                    /* the last reconnection failed (log the next success) */
+    bool prepared[PG_N_PREPARED]; /* the session has prepared that statement */
     /* statements of the open transaction whose results nobody waits for (BEGIN, savepoints,
      * locks, announcements, writes whose row count is not read), sent with the next one that
      * is waited for, in one pipeline (one round trip) */
@@ -104,6 +110,10 @@ struct handle {
 
 /* The parameters of one statement, as libpq takes them. */
 struct params {
+    /* 1 + N when the statement is PG_N_PREPARED's N: prepared once per session (in the
+     * pipeline that first runs it) and run by name, so that PostgreSQL parses and plans it once
+     * per session rather than on every run; 0: parsed every time */
+    int stmt;
     int n;
     const char *values[PG_MAX_PARAMS];
     int lengths[PG_MAX_PARAMS];

@@ -95,6 +95,7 @@ static bool handle_reset(struct handle *h)
     char line[512];
 
     h->needs_reset = false;
+    memset(h->prepared, 0, sizeof(h->prepared));        /* a new session has none */
     if (PQpipelineStatus(h->conn) != PQ_PIPELINE_OFF) { /* left mid-pipeline: start afresh */
         PQfinish(h->conn);
         h->conn = store_pg_connect(h->st, false);
@@ -175,6 +176,38 @@ bool store_pg_tx_untouched(const struct handle *h)
     return true;
 }
 
+/* Notes that the deferred statements of H from I on did not run (their pipeline failed at I):
+ * the savepoints among them were never made. */
+static void failed_from(struct handle *h, int i)
+{
+    for (int j = i; j < h->npend; j++)
+        if (h->pend[j]->level > 0 && (h->sp_unmade == 0 || h->pend[j]->level < h->sp_unmade))
+            h->sp_unmade = h->pend[j]->level;
+}
+
+/* Sends statement SQL with N parameters (VALUES, LENGTHS, FORMATS) on H's connection in
+ * pipeline mode: by name when it is prepared statement STMT (1 + its number; 0: none), which
+ * is prepared first when the session has not yet (*PREPARING then: its result comes first, and
+ * the statement counts as prepared from now on, for the pipeline's next runs of it, unless
+ * that result says otherwise). */
+static bool send_stmt(struct handle *h, int stmt, const char *sql, int n, const char *const *values,
+                      const int *lengths, const int *formats, bool *preparing)
+{
+    char name[16];
+
+    *preparing = false;
+    if (!stmt)
+        return PQsendQueryParams(h->conn, sql, n, NULL, values, lengths, formats, 0);
+    snprintf(name, sizeof(name), "sb%d", stmt - 1);
+    if (!h->prepared[stmt - 1]) {
+        if (!PQsendPrepare(h->conn, name, sql, n, NULL))
+            return false;
+        *preparing = true;
+        h->prepared[stmt - 1] = true;
+    }
+    return PQsendQueryPrepared(h->conn, name, n, values, lengths, formats, 0);
+}
+
 /* Sends H's deferred statements, then SQL with P (NULL: none), in one pipeline, and reads every
  * result: the first failure (or SQL's result) is returned, *FAILED the deferred statement that
  * failed (when one did). The results of deferred statements whose rows are wanted are kept in
@@ -185,23 +218,39 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
     PGconn *conn = h->conn;
     PGresult *out = NULL, *r;
     int total = h->npend + (sql ? 1 : 0), sent = 0;
+    bool preparing[PG_MAX_PENDING + 1];
 
     if (!PQenterPipelineMode(conn))
         return NULL;
     for (int i = 0; i < h->npend; i++, sent++) {
         struct pending *pe = h->pend[i];
-        if (!PQsendQueryParams(conn, pe->sql, pe->n, NULL, (const char *const *)pe->values,
-                               pe->lengths, pe->formats, 0))
+        if (!send_stmt(h, pe->stmt, pe->sql, pe->n, (const char *const *)pe->values, pe->lengths,
+                       pe->formats, &preparing[i]))
             break;
     }
     if (sent == h->npend && sql &&
-        PQsendQueryParams(conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0))
+        send_stmt(h, p->stmt, sql, p->n, p->values, p->lengths, p->formats, &preparing[sent]))
         sent++;
     if (sent < total || !PQpipelineSync(conn)) {
         h->needs_reset = true; /* the pipeline is half sent: the connection is unusable */
         return NULL;
     }
     for (int i = 0; i < total; i++) {
+        int stmt = i < h->npend ? h->pend[i]->stmt : p->stmt;
+        /* the statement's preparation first: its failure is the statement's */
+        while (preparing[i] && (r = PQgetResult(conn))) {
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                h->prepared[stmt - 1] = false; /* (nor did any later run of it) */
+            if (PQresultStatus(r) != PGRES_COMMAND_OK && !out &&
+                PQresultStatus(r) != PGRES_PIPELINE_ABORTED) {
+                out = r;
+                if (i < h->npend)
+                    *failed = h->pend[i];
+                failed_from(h, i);
+                continue;
+            }
+            PQclear(r);
+        }
         while ((r = PQgetResult(conn))) {
             ExecStatusType status = PQresultStatus(r);
             bool keep = !out && (i == h->npend ||
@@ -210,10 +259,7 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
                 out = r;
                 if (i < h->npend)
                     *failed = h->pend[i];
-                for (int j = i; j < h->npend; j++) /* savepoints that were never made */
-                    if (h->pend[j]->level > 0 &&
-                        (h->sp_unmade == 0 || h->pend[j]->level < h->sp_unmade))
-                        h->sp_unmade = h->pend[j]->level;
+                failed_from(h, i);
             } else if (i < h->npend && h->pend[i]->fn && status == PGRES_TUPLES_OK) {
                 PQclear(h->pend[i]->res); /* (a retry's) */
                 h->pend[i]->res = r;
@@ -298,10 +344,15 @@ PGresult *store_pg_run(struct handle *h, const char *sql, struct params *p, bool
     }
     for (;;) {
         pe = NULL;
-        if (h->npend > 0)
+        if (h->npend > 0 || (p->stmt && !h->prepared[p->stmt - 1])) {
             res = pipeline(h, sql, p, &pe);
-        else
+        } else if (p->stmt) {
+            char name[16];
+            snprintf(name, sizeof(name), "sb%d", p->stmt - 1);
+            res = PQexecPrepared(h->conn, name, p->n, p->values, p->lengths, p->formats, 0);
+        } else {
             res = PQexecParams(h->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0);
+        }
         failed = pe ? pe->what : what;
         if (res &&
             (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)) {
@@ -368,6 +419,7 @@ enum sb_err_kind store_pg_defer(struct handle *h, const char *sql, struct params
     pe = xcalloc(1, sizeof(*pe));
     pe->sql = xstrdup(sql);
     pe->what = what;
+    pe->stmt = p->stmt;
     pe->begin = begin;
     pe->level = level;
     pe->n = p->n;

@@ -664,6 +664,56 @@ static void test_a_replace_under_the_read_lock_commits_with_the_transaction(void
     json_decref(def);
 }
 
+/* On PostgreSQL the writes are prepared once per session, in the pipeline that first runs them:
+ * a statement run several times in its first pipeline, one first prepared in a pipeline that
+ * failed after it (a prepared statement outlives the transaction), and one whose preparation
+ * that failure skipped, all run again as they should. */
+static void test_statements_run_again_after_the_pipeline_that_prepared_them(void **state)
+{
+    struct store *st = store_of(state);
+    json_t *def = conn_def("PostgreSQL", "ann"), *rec = js("{'ts': 5, 'action': 'x'}"), *all;
+    struct store_insert in;
+    struct sb_err err;
+    enum sb_err_kind kind;
+    char *text, *value;
+
+    OK(store_tx_begin(st, &err));
+    for (int i = 0; i < 3; i++)
+        OK(store_audit_append(st, rec, &err));
+    OK(store_tx_commit(st, &err));
+    OK(store_tx_begin(st, &err)); /* (inside a transaction: the insert that answers at once) */
+    OK(store_conn_insert(st, "c", def, "create", &err));
+    OK(store_tx_commit(st, &err));
+
+    OK(store_tx_begin(st, &err));
+    kind = store_conn_insert_later(st, "c", def, "create", &in, &err);
+    if (kind == SB_OK) {
+        OK(store_meta_set(st, "m", "1", &err));
+        kind = store_tx_commit(st, &err);
+    } else {
+        store_tx_rollback(st);
+    }
+    assert_err(&err, kind, SB_ERR_CONFLICT, "Connection 'c' already exists.");
+    store_conn_insert_done(&in, kind, def, NULL, &err);
+
+    OK(store_tx_begin(st, &err));
+    OK(store_conn_insert_later(st, "d", def, "create", &in, &err));
+    OK(store_meta_set(st, "m", "2", &err));
+    OK(store_audit_append(st, rec, &err));
+    OK(store_tx_commit(st, &err));
+    OK(store_conn_insert_done(&in, SB_OK, def, &text, &err));
+    assert_int_equal(version_of(def), 1);
+    free(text);
+    OK(store_meta_get(st, "m", &value, &err));
+    assert_string_equal(value, "2");
+    free(value);
+    OK(store_audit_list(st, -1, 10, NULL, &all, &err));
+    assert_int_equal(json_array_size(all), 4);
+    json_decref(all);
+    json_decref(rec);
+    json_decref(def);
+}
+
 static void test_delete_of_a_used_connection_names_its_datasets(void **state)
 {
     struct store *st = store_of(state);
@@ -1538,6 +1588,8 @@ static void test_a_create_writes_six_pages_at_most(void **state)
                 test_an_insert_sent_with_the_commit_is_known_once_committed, setup, teardown),     \
             cmocka_unit_test_setup_teardown(                                                       \
                 test_a_replace_under_the_read_lock_commits_with_the_transaction, setup, teardown), \
+            cmocka_unit_test_setup_teardown(                                                       \
+                test_statements_run_again_after_the_pipeline_that_prepared_them, setup, teardown), \
             cmocka_unit_test_setup_teardown(test_delete_of_a_used_connection_names_its_datasets,   \
                                             setup, teardown),                                      \
             cmocka_unit_test_setup_teardown(test_datasets_and_project_delete_cascade, setup,       \
