@@ -264,6 +264,40 @@ class RoutingTest(ServerTestCase):
         self.assertStatus(self.server.request("GET", "/healthz", key=None), 200)
 
 
+class RequestThreadsTest(ServerTestCase):
+    """--threads sets the request threads (libmicrohttpd's pool); more keep-alive clients than
+    threads, each writing then reading its write, are all served (a write whose thread serves
+    other connections goes to a write thread: the connections of its thread are not held)."""
+    server_options = {"extra_args": ["--threads", "3"]}
+
+    def test_threads_option_sets_the_request_threads(self):
+        text = self.server.wait_for_log(lambda t: re.search(r"listening on .* threads\)", t))
+        self.assertRegex(text, r"listening on \S+ \(port \d+, 3 threads\)")
+
+    def test_more_clients_than_threads_write_and_read(self):
+        conns = [http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+                 for _ in range(9)]  # three connections per thread
+        try:
+            auth = {"Authorization": basic_auth(self.server.admin_key),
+                    "Content-Type": "application/json"}
+            for i, c in enumerate(conns):  # every request sent before any answer is read
+                body = json.dumps({"name": "rt_%d" % i, "type": "Filesystem",
+                                   "params": {"root": "/tmp/rt_%d" % i}})
+                c.request("POST", PREFIX + "/admin/connections/", body=body, headers=auth)
+            for c in conns:
+                r = c.getresponse()
+                self.assertEqual(r.status, 200, r.read()[:300])
+                r.read()
+            for i, c in enumerate(conns):  # each reads its own write on the same connection
+                c.request("GET", PREFIX + "/admin/connections/rt_%d" % i, headers=auth)
+                r = c.getresponse()
+                self.assertEqual(r.status, 200)
+                self.assertEqual(json.loads(r.read())["name"], "rt_%d" % i)
+        finally:
+            for c in conns:
+                c.close()
+
+
 class BodyLimitTest(ServerTestCase):
     server_options = {"max_body_size": LIMIT}
 
