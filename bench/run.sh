@@ -8,7 +8,8 @@
 # and the durable writes
 # (creates, updates) against the raw single-row commit rate of SQLite on the same filesystem
 # (bench/sqlite_commit.c). GET one connection is also measured against a bare libmicrohttpd
-# handler serving the same bytes from memory (bench/mhd_bare.c: the ceiling of our HTTP stack).
+# handler serving the same bytes from memory (bench/mhd_bare.c: the ceiling of our HTTP stack),
+# twice, alternated (Switchboard, nginx, bare, bare, nginx, Switchboard: read_alternated).
 # Also: RSS after loading, start-up time on the loaded data directory, one change-connection
 # over BENCH_DATASETS datasets, and the PostgreSQL store: its own PostgreSQL server (fsync=on,
 # synchronous_commit=on), BENCH_PG_SIZE connections loaded, GET one connection, and creates
