@@ -252,6 +252,9 @@ class TwoNodesTest(NodesTestCase):
         name = "pg_behind_back"
         pg_query(self.database, "INSERT INTO connections (name, type, version, definition)"
                                 " VALUES ('%s', 'Filesystem', 1, '{}')" % name)
+        # (gone again behind the nodes' backs: a node that restarts later loads nothing of it)
+        self.addCleanup(pg_query, self.database,
+                        "DELETE FROM connections WHERE name = '%s' RETURNING name" % name)
         r = self.a.api("POST", "/admin/connections/",
                        {"name": name, "type": "Filesystem", "params": {"root": "/tmp/x"}})
         self.assertError(r, 409, "Conflict")
