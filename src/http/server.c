@@ -1373,7 +1373,7 @@ struct http_server *http_server_start(struct app *app, struct sb_err *err)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     long threads = app->cfg->threads;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 2;
+    long online = sysconf(_SC_NPROCESSORS_ONLN), cores = online > 0 ? online : 2;
     const union MHD_DaemonInfo *info;
 
     if (parse_listen(app->cfg->listen, &addr, &addr_len, err) != SB_OK)

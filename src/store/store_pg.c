@@ -276,12 +276,12 @@ static const char *value_text(const PGresult *res, int row, int col)
 
 /* ---- the primitives ---- */
 
-static const char *pg_text(const struct row *r, int col)
+const char *store_pg_row_text(const struct row *r, int col)
 {
     return value_text(r->impl, r->index, col);
 }
 
-static int64_t pg_integer(const struct row *r, int col)
+int64_t store_pg_row_integer(const struct row *r, int col)
 {
     const char *text = value_text(r->impl, r->index, col);
     return text ? strtoll(text, NULL, 10) : 0;
@@ -310,7 +310,7 @@ static enum sb_err_kind pg_exec(struct store_conn *c, enum stmt_id id, const str
 {
     struct handle *h = (struct handle *)c;
     struct params p = {0};
-    struct row r = {pg_text, pg_integer, NULL, 0};
+    struct row r = {store_pg_row_text, store_pg_row_integer, NULL, 0};
     enum sb_err_kind kind = SB_OK;
     PGresult *res;
 

@@ -143,6 +143,10 @@ void store_pg_param_int(struct params *p, int64_t v);
 /* Empties P for the next statement. */
 void store_pg_params_free(struct params *p);
 
+/* The row interface (struct row) over a PGresult: R->impl the result, R->index the row. */
+const char *store_pg_row_text(const struct row *r, int col);
+int64_t store_pg_row_integer(const struct row *r, int col);
+
 /* Whether RES (NULL when libpq could not even build one) means that the connection is gone. */
 bool store_pg_is_lost(PGconn *conn, const PGresult *res);
 

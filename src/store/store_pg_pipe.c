@@ -185,6 +185,14 @@ static void failed_from(struct handle *h, int i)
             h->sp_unmade = h->pend[j]->level;
 }
 
+#define PG_STMT_NAME_MAX 16
+
+/* The server-side name of prepared statement STMT (1 + its number, see struct params). */
+static void stmt_name(char name[PG_STMT_NAME_MAX], int stmt)
+{
+    snprintf(name, PG_STMT_NAME_MAX, "sb%d", stmt - 1);
+}
+
 /* Sends statement SQL with N parameters (VALUES, LENGTHS, FORMATS) on H's connection in
  * pipeline mode: by name when it is prepared statement STMT (1 + its number; 0: none), which
  * is prepared first when the session has not yet (*PREPARING then: its result comes first, and
@@ -193,12 +201,12 @@ static void failed_from(struct handle *h, int i)
 static bool send_stmt(struct handle *h, int stmt, const char *sql, int n, const char *const *values,
                       const int *lengths, const int *formats, bool *preparing)
 {
-    char name[16];
+    char name[PG_STMT_NAME_MAX];
 
     *preparing = false;
     if (!stmt)
         return PQsendQueryParams(h->conn, sql, n, NULL, values, lengths, formats, 0);
-    snprintf(name, sizeof(name), "sb%d", stmt - 1);
+    stmt_name(name, stmt);
     if (!h->prepared[stmt - 1]) {
         if (!PQsendPrepare(h->conn, name, sql, n, NULL))
             return false;
@@ -282,24 +290,13 @@ static PGresult *pipeline(struct handle *h, const char *sql, const struct params
     return out;
 }
 
-static const char *row_text(const struct row *r, int col)
-{
-    return PQgetisnull(r->impl, r->index, col) ? NULL : PQgetvalue(r->impl, r->index, col);
-}
-
-static int64_t row_integer(const struct row *r, int col)
-{
-    const char *text = row_text(r, col);
-    return text ? strtoll(text, NULL, 10) : 0;
-}
-
 /* Gives the deferred statements of H that want their rows the rows they got: their pipeline
  * succeeded. */
 static void rows_deliver(struct handle *h)
 {
     for (int i = 0; i < h->npend; i++) {
         struct pending *pe = h->pend[i];
-        struct row r = {row_text, row_integer, pe->res, 0};
+        struct row r = {store_pg_row_text, store_pg_row_integer, pe->res, 0};
         enum sb_err_kind kind = SB_OK;
         struct sb_err err;
 
@@ -347,8 +344,8 @@ PGresult *store_pg_run(struct handle *h, const char *sql, struct params *p, bool
         if (h->npend > 0 || (p->stmt && !h->prepared[p->stmt - 1])) {
             res = pipeline(h, sql, p, &pe);
         } else if (p->stmt) {
-            char name[16];
-            snprintf(name, sizeof(name), "sb%d", p->stmt - 1);
+            char name[PG_STMT_NAME_MAX];
+            stmt_name(name, p->stmt);
             res = PQexecPrepared(h->conn, name, p->n, p->values, p->lengths, p->formats, 0);
         } else {
             res = PQexecParams(h->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 0);
